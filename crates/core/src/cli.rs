@@ -1,0 +1,219 @@
+//! The command line every reader binary shares: a clap [`Args`] struct that each binary
+//! flattens into its own parser, and [`parse`], which turns a usage error into one line on
+//! stderr and exit status 2.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::discover::Walk;
+
+/// The options of DESIGN.md that every reader takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Files and directories to read (directories recursively).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Only files with these extensions, comma-separated, case-insensitive (default: every
+    /// regular file).
+    #[arg(short = 'e', long = "ext", value_name = "EXT,...", value_delimiter = ',', value_parser = parse_extension)]
+    pub ext: Vec<String>,
+
+    /// Threads, processes or files in flight (default: derived from the machine).
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+
+    /// Output: a summary for people, JSON Lines, or CSV with one row a file.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// A progress bar on stderr (auto: only when stderr is a terminal).
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, value_name = "WHEN")]
+    pub progress: ProgressMode,
+
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Per-file log lines on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl Args {
+    /// The discovery these arguments ask for.
+    pub fn walk(&self) -> Walk {
+        Walk::new(&self.paths)
+            .extensions(&self.ext)
+            .follow_links(self.follow)
+    }
+}
+
+/// How results are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A summary for people; failures as one line each on stderr.
+    Human,
+    /// JSON Lines: a record for every entry, then the summary.
+    Json,
+    /// CSV: a header, then one row for every entry.
+    Csv,
+}
+
+/// When to draw the progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// Only when stderr is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Parses the process's arguments into `T`. Help and version go to stdout with status 0; any
+/// usage error is one line on stderr (`<bin>: error: …`) and status 2.
+pub fn parse<T: Parser>() -> T {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] over the given arguments (the first is the program name).
+pub fn parse_from<T, I>(args: I) -> T
+where
+    T: Parser,
+    I: IntoIterator,
+    I::Item: Into<OsString> + Clone,
+{
+    match T::try_parse_from(args) {
+        Ok(parsed) => parsed,
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            std::process::exit(0);
+        }
+        Err(err) => {
+            let bin = T::command().get_name().to_string();
+            eprintln!("{bin}: {}", one_line(&err.to_string()));
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The first line of a clap error, without its styling hints.
+fn one_line(message: &str) -> String {
+    let first = message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error");
+    let first = first.trim();
+    if first.starts_with("error:") {
+        first.to_string()
+    } else {
+        format!("error: {first}")
+    }
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) if n <= 4096 => Ok(n),
+        Ok(_) => Err("must be at most 4096".into()),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
+}
+
+fn parse_extension(text: &str) -> Result<String, String> {
+    let ext = text.trim().trim_start_matches('.');
+    if ext.is_empty() {
+        Err("an extension may not be empty (for example: --ext txt,md)".into())
+    } else {
+        Ok(ext.to_string())
+    }
+}
+
+/// Parses a timeout in seconds (`2`, `0.5`); for the readers that take `--timeout`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(reader_core::cli::parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+/// assert!(reader_core::cli::parse_timeout("0").is_err());
+/// ```
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err("must be a positive number of seconds".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    #[command(name = "reader-test")]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn try_parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("reader-test").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn every_option_parses() {
+        let cli = try_parse(&[
+            "-e",
+            "txt,.MD",
+            "-j",
+            "8",
+            "--format",
+            "json",
+            "--progress",
+            "never",
+            "--follow",
+            "-v",
+            "a",
+            "b",
+        ])
+        .expect("valid");
+        let a = cli.args;
+        assert_eq!(a.ext, ["txt", "MD"]);
+        assert_eq!(a.jobs, Some(8));
+        assert_eq!(a.format, Format::Json);
+        assert_eq!(a.progress, ProgressMode::Never);
+        assert!(a.follow && a.verbose);
+        assert_eq!(a.paths, [PathBuf::from("a"), PathBuf::from("b")]);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for bad in [
+            &["-j", "0", "x"][..],
+            &["--jobs", "many", "x"],
+            &["--ext", "", "x"],
+            &["--format", "xml", "x"],
+            &["--nope", "x"],
+            &[],
+        ] {
+            assert!(try_parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn errors_become_one_line() {
+        let err = try_parse(&["--jobs", "0", "x"]).expect_err("invalid");
+        let line = one_line(&err.to_string());
+        assert!(
+            line.starts_with("error: ") && !line.contains('\n'),
+            "{line}"
+        );
+        assert!(line.contains("--jobs"), "{line}");
+    }
+}

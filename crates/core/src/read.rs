@@ -1,0 +1,175 @@
+//! Reading one file: open it safely, stream it through the [`Counter`] in fixed-size chunks
+//! with the caller's reused buffer, never holding more than one chunk.
+//!
+//! Files are opened non-blocking and checked with `fstat` before the first read, so an entry
+//! that became a FIFO or a device after discovery fails with `not_regular` instead of blocking.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use crate::count::{Counter, Counts, RangeCounts};
+use crate::error::{ErrorKind, FileError};
+
+/// Opens `path` for reading without ever blocking on a FIFO or a terminal, and checks that it
+/// is a regular file. Returns the file and its size at open time.
+pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| FileError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
+    if meta.is_dir() {
+        return Err(FileError::new(
+            ErrorKind::IsDirectory,
+            path,
+            "is a directory",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(FileError::new(
+            ErrorKind::NotRegular,
+            path,
+            "no longer a regular file (changed after discovery); not read",
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads the file at `path` to its end through `buf` and counts it.
+///
+/// `buf` is the caller's reused chunk buffer (its length is the chunk size, see
+/// [`crate::defaults::BUFFER_SIZE`]); memory use does not depend on the file's size.
+///
+/// ```
+/// use reader_core::{count_file, Counts};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "two words\n")?;
+/// let mut buf = vec![0; 64 * 1024];
+/// assert_eq!(count_file(&path, &mut buf)?, Counts { bytes: 10, lines: 1, words: 2 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
+    let (mut file, size) = open_regular(path)?;
+    if size > buf.len() as u64 {
+        advise_sequential(&file);
+    }
+    let mut counter = Counter::new();
+    loop {
+        match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                counter.update(&buf[..n]);
+                // A short read that reaches the size seen at open time is the end of a file
+                // that is not growing: skip the read that would return 0. Files whose size says
+                // nothing (`/proc`, size 0) are read until a read returns 0.
+                if n < buf.len() && counter.counts().bytes == size {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FileError::io(path, e)),
+        }
+    }
+    Ok(counter.counts())
+}
+
+/// Counts the byte range `start..end` of an open file with positioned reads through `buf`;
+/// several threads may count ranges of the same file at once. Stops early at end of file.
+pub fn count_range(file: &File, start: u64, end: u64, buf: &mut [u8]) -> io::Result<RangeCounts> {
+    let mut counter = Counter::new();
+    let mut at = start;
+    while at < end {
+        let want = usize::try_from(end - at).map_or(buf.len(), |w| w.min(buf.len()));
+        match file.read_at(&mut buf[..want], at) {
+            Ok(0) => break,
+            Ok(n) => {
+                counter.update(&buf[..n]);
+                at += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(counter.range())
+}
+
+/// Tells the kernel the file will be read front to back, so it reads ahead further.
+fn advise_sequential(file: &File) {
+    // SAFETY: the descriptor is open for the duration of the call; the advice is only a hint
+    // and its failure changes nothing.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn small_buffers_give_the_same_counts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let data: Vec<u8> = b"alpha beta\r\ngamma\t\x0bdelta\n".repeat(100);
+        fs::write(&path, &data).expect("write");
+        for size in [1, 2, 3, 7, 64, 4096] {
+            let mut buf = vec![0; size];
+            assert_eq!(
+                count_file(&path, &mut buf).expect("read"),
+                Counts::of(&data)
+            );
+        }
+    }
+
+    #[test]
+    fn ranges_join_to_the_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let data: Vec<u8> = b"word another\n".repeat(1000);
+        fs::write(&path, &data).expect("write");
+        let file = File::open(&path).expect("open");
+        let mut buf = vec![0; 100];
+        let len = data.len() as u64;
+        let cuts = [0, 5, 777, 778, 9000, len, len + 50];
+        let joined = cuts
+            .windows(2)
+            .map(|w| count_range(&file, w[0], w[1], &mut buf).expect("range"))
+            .fold(RangeCounts::default(), RangeCounts::join);
+        assert_eq!(joined.counts(), Counts::of(&data));
+    }
+
+    #[test]
+    fn directories_and_missing_files_fail_with_their_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut buf = vec![0; 16];
+        let err = count_file(dir.path(), &mut buf).expect_err("dir");
+        assert_eq!(err.kind(), ErrorKind::IsDirectory);
+        let err = count_file(&dir.path().join("gone"), &mut buf).expect_err("missing");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(err.path(), dir.path().join("gone"));
+    }
+
+    #[test]
+    fn a_fifo_fails_at_once_instead_of_blocking() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pipe");
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = count_file(&path, &mut [0; 16]).expect_err("fifo");
+        assert_eq!(err.kind(), ErrorKind::NotRegular);
+    }
+
+    #[test]
+    fn proc_files_that_report_size_zero_are_read_to_the_end() {
+        let counts = count_file(Path::new("/proc/self/status"), &mut [0; 64]).expect("read");
+        assert!(counts.bytes > 0 && counts.lines > 5, "{counts:?}");
+    }
+}

@@ -1,0 +1,266 @@
+//! The records a run produces — one per discovered entry — and the summary that closes it.
+//!
+//! Each type serialises to the JSON Lines shape of DESIGN.md (paths shown lossily when they are
+//! not UTF-8); the field names are a contract.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::count::Counts;
+use crate::error::FileError;
+
+/// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Worker {
+    /// The caller's own thread (the sequential reader).
+    Main,
+    /// An OS thread of a pool, by index.
+    Thread(u32),
+    /// An async task slot, by index.
+    Task(u32),
+    /// A worker process, by pid.
+    Process(u32),
+    /// Several threads reading byte ranges of one file.
+    Split(u32),
+}
+
+impl fmt::Display for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Worker::Main => f.write_str("main"),
+            Worker::Thread(i) => write!(f, "thread-{i}"),
+            Worker::Task(i) => write!(f, "task-{i}"),
+            Worker::Process(pid) => write!(f, "pid-{pid}"),
+            Worker::Split(n) => write!(f, "split-{n}"),
+        }
+    }
+}
+
+/// What became of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileResult {
+    /// The path as discovered.
+    pub path: PathBuf,
+    /// Its counts, or why it could not be read.
+    pub outcome: Result<Counts, FileError>,
+    /// Time spent reading it.
+    pub elapsed: Duration,
+    /// Who read it.
+    pub worker: Worker,
+}
+
+/// Why an entry was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A named pipe: opening one can block forever.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A block device.
+    BlockDevice,
+    /// A character device (`/dev/zero` never ends).
+    CharDevice,
+    /// A symbolic link, not followed without `--follow`.
+    Symlink,
+}
+
+impl SkipReason {
+    /// The stable name used in JSON and CSV output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Fifo => "fifo",
+            SkipReason::Socket => "socket",
+            SkipReason::BlockDevice => "block_device",
+            SkipReason::CharDevice => "char_device",
+            SkipReason::Symlink => "symlink",
+        }
+    }
+}
+
+/// An entry that was discovered but deliberately not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The path as discovered.
+    pub path: PathBuf,
+    /// Why it was not read.
+    pub reason: SkipReason,
+}
+
+/// One line of output: every discovered entry yields exactly one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A file that was read, or failed.
+    File(FileResult),
+    /// An entry that was not read.
+    Skipped(Skipped),
+}
+
+impl Serialize for FileResult {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let counts = self.outcome.as_ref().ok();
+        let mut map = s.serialize_map(Some(8))?;
+        map.serialize_entry("type", "file")?;
+        map.serialize_entry("path", &self.path.to_string_lossy())?;
+        map.serialize_entry("size", &counts.map(|c| c.bytes))?;
+        map.serialize_entry("lines", &counts.map(|c| c.lines))?;
+        map.serialize_entry("words", &counts.map(|c| c.words))?;
+        map.serialize_entry("elapsed_us", &duration_us(self.elapsed))?;
+        map.serialize_entry("worker", &self.worker.to_string())?;
+        match &self.outcome {
+            Ok(_) => map.serialize_entry("error", &())?,
+            Err(err) => map.serialize_entry(
+                "error",
+                &ErrorJson {
+                    kind: err.kind().as_str(),
+                    message: err.to_string(),
+                },
+            )?,
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorJson {
+    kind: &'static str,
+    message: String,
+}
+
+impl Serialize for Skipped {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("type", "skipped")?;
+        map.serialize_entry("path", &self.path.to_string_lossy())?;
+        map.serialize_entry("reason", self.reason.as_str())?;
+        map.end()
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Record::File(file) => file.serialize(s),
+            Record::Skipped(skipped) => skipped.serialize(s),
+        }
+    }
+}
+
+/// What the process used, from `getrusage` and `/proc`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Resources {
+    /// User CPU time, in milliseconds, of this process and its reaped children.
+    pub cpu_user_ms: f64,
+    /// System CPU time, in milliseconds, of this process and its reaped children.
+    pub cpu_sys_ms: f64,
+    /// Peak resident memory in KiB (the largest of this process and any one child).
+    pub peak_rss_kib: u64,
+    /// The most threads this process was seen running at once.
+    pub threads: u64,
+}
+
+/// The totals of a run; the last record of JSON output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// `"summary"`: the record type.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The concurrency model: `sequential`, `threads`, `async`, `hybrid`, `proc`.
+    pub strategy: String,
+    /// Threads, processes or files in flight.
+    pub jobs: usize,
+    /// Files attempted: `ok + failed`.
+    pub files: u64,
+    /// Files read.
+    pub ok: u64,
+    /// Files that failed.
+    pub failed: u64,
+    /// Entries not read.
+    pub skipped: u64,
+    /// Bytes read, over every file read.
+    pub bytes: u64,
+    /// Lines, over every file read.
+    pub lines: u64,
+    /// Words, over every file read.
+    pub words: u64,
+    /// Wall time of the whole run, in milliseconds.
+    pub elapsed_ms: f64,
+    /// What the run used.
+    #[serde(flatten)]
+    pub resources: Resources,
+    /// Model-specific figures (for example the hybrid's routes).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn duration_us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn file_json_has_the_contract_fields_in_order() {
+        let ok = FileResult {
+            path: "docs/a.txt".into(),
+            outcome: Ok(Counts {
+                bytes: 1234,
+                lines: 40,
+                words: 210,
+            }),
+            elapsed: Duration::from_micros(35),
+            worker: Worker::Thread(2),
+        };
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap_or_default(),
+            r#"{"type":"file","path":"docs/a.txt","size":1234,"lines":40,"words":210,"elapsed_us":35,"worker":"thread-2","error":null}"#
+        );
+        let failed = FileResult {
+            path: "docs/gone.txt".into(),
+            outcome: Err(FileError::new(
+                ErrorKind::NotFound,
+                "docs/gone.txt",
+                "No such file or directory (os error 2)",
+            )),
+            elapsed: Duration::from_micros(3),
+            worker: Worker::Process(4242),
+        };
+        assert_eq!(
+            serde_json::to_string(&failed).unwrap_or_default(),
+            r#"{"type":"file","path":"docs/gone.txt","size":null,"lines":null,"words":null,"elapsed_us":3,"worker":"pid-4242","error":{"kind":"not_found","message":"docs/gone.txt: No such file or directory (os error 2)"}}"#
+        );
+    }
+
+    #[test]
+    fn skipped_json() {
+        let s = Record::Skipped(Skipped {
+            path: "docs/pipe.txt".into(),
+            reason: SkipReason::Fifo,
+        });
+        assert_eq!(
+            serde_json::to_string(&s).unwrap_or_default(),
+            r#"{"type":"skipped","path":"docs/pipe.txt","reason":"fifo"}"#
+        );
+    }
+
+    #[test]
+    fn non_utf8_paths_are_shown_lossily() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::OsStr::from_bytes(b"bad\xffname").into();
+        let s = Skipped {
+            path,
+            reason: SkipReason::Socket,
+        };
+        let json = serde_json::to_string(&s).unwrap_or_default();
+        assert!(json.contains("bad\u{fffd}name"), "{json}");
+    }
+}

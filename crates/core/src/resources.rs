@@ -1,0 +1,56 @@
+//! What a run used, from `getrusage` and `/proc/self/status`.
+
+use crate::record::Resources;
+
+fn rusage(who: libc::c_int) -> Option<libc::rusage> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` points to writable memory the size of a rusage.
+    let rc = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
+    // SAFETY: getrusage filled it in when it returned 0 (and it was zeroed anyway).
+    (rc == 0).then(|| unsafe { usage.assume_init() })
+}
+
+fn millis(tv: libc::timeval) -> f64 {
+    tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3
+}
+
+/// The threads this process runs now (0 if `/proc` cannot tell).
+pub fn current_threads() -> u64 {
+    std::fs::read_to_string("/proc/self/status") // whole-file read ok: a small /proc file
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time and peak memory so far, of this process and its reaped children (worker
+/// processes); `threads` is left for the caller, who samples it during the run.
+pub fn usage() -> Resources {
+    let mut res = Resources::default();
+    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+        if let Some(u) = rusage(who) {
+            res.cpu_user_ms += millis(u.ru_utime);
+            res.cpu_sys_ms += millis(u.ru_stime);
+            res.peak_rss_kib = res
+                .peak_rss_kib
+                .max(u64::try_from(u.ru_maxrss).unwrap_or(0));
+        }
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_plausible() {
+        let r = usage();
+        assert!(r.peak_rss_kib > 100, "{r:?}");
+        assert!(current_threads() >= 1);
+    }
+}

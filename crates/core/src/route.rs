@@ -1,0 +1,160 @@
+//! The size-routing policy of the hybrid model, as data and a pure function, and the parser
+//! for sizes given on the command line (`10KiB`, `64k`, `1MB`, plain bytes).
+
+use std::fmt;
+
+/// Where a file of a given size should be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// Small files: the async path.
+    Async,
+    /// Larger files: the thread pool.
+    Threads,
+    /// Very large files: read as several byte ranges in parallel.
+    Split,
+}
+
+impl Route {
+    /// The stable name used in summaries.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Route::Async => "async",
+            Route::Threads => "threads",
+            Route::Split => "split",
+        }
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Sizes below `threshold` go to the async path, sizes at or above `split_at` are split,
+/// everything between goes to the thread pool.
+///
+/// ```
+/// use reader_core::{Route, RoutePolicy};
+/// let policy = RoutePolicy::default();
+/// assert_eq!(policy.route(100), Route::Async);
+/// assert_eq!(policy.route(10 * 1024), Route::Threads);
+/// assert_eq!(policy.route(1 << 30), Route::Split);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutePolicy {
+    /// Files smaller than this go to the async path.
+    pub threshold: u64,
+    /// Files at least this large are split into ranges read in parallel.
+    pub split_at: u64,
+}
+
+impl RoutePolicy {
+    /// The original design's threshold: 10 KiB.
+    pub const DEFAULT_THRESHOLD: u64 = 10 * 1024;
+    /// Files from 64 MiB up are split: below that, whole files already keep every core busy
+    /// on any tree with more than a handful of them.
+    pub const DEFAULT_SPLIT_AT: u64 = 64 * 1024 * 1024;
+
+    /// Where a file of `size` bytes goes.
+    pub fn route(&self, size: u64) -> Route {
+        if size >= self.split_at {
+            Route::Split
+        } else if size < self.threshold {
+            Route::Async
+        } else {
+            Route::Threads
+        }
+    }
+}
+
+impl Default for RoutePolicy {
+    fn default() -> Self {
+        RoutePolicy {
+            threshold: Self::DEFAULT_THRESHOLD,
+            split_at: Self::DEFAULT_SPLIT_AT,
+        }
+    }
+}
+
+/// Parses a size: a whole number of bytes with an optional unit, case-insensitive.
+///
+/// Units follow GNU coreutils: `K`, `M`, `G` and `KiB`, `MiB`, `GiB` are powers of 1024;
+/// `KB`, `MB`, `GB` are powers of 1000; `B` or nothing is bytes.
+///
+/// ```
+/// use reader_core::parse_size;
+/// assert_eq!(parse_size("10KiB"), Ok(10_240));
+/// assert_eq!(parse_size("64k"), Ok(65_536));
+/// assert_eq!(parse_size("1MB"), Ok(1_000_000));
+/// assert_eq!(parse_size("4096"), Ok(4096));
+/// assert!(parse_size("abc").is_err());
+/// ```
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    if digits.is_empty() {
+        return Err(format!(
+            "'{text}' is not a size (try 4096, 64k, 10KiB or 1MB)"
+        ));
+    }
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is too large"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}' (use B, K/KiB, M/MiB, G/GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    value
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_of_the_policy() {
+        let p = RoutePolicy {
+            threshold: 10,
+            split_at: 100,
+        };
+        assert_eq!(p.route(0), Route::Async);
+        assert_eq!(p.route(9), Route::Async);
+        assert_eq!(p.route(10), Route::Threads);
+        assert_eq!(p.route(99), Route::Threads);
+        assert_eq!(p.route(100), Route::Split);
+        let everything_threads = RoutePolicy {
+            threshold: 0,
+            split_at: u64::MAX,
+        };
+        assert_eq!(everything_threads.route(0), Route::Threads);
+    }
+
+    #[test]
+    fn sizes_with_units() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1 KB"), Ok(1000));
+        assert_eq!(parse_size("2gib"), Ok(2 << 30));
+        assert_eq!(parse_size("3M"), Ok(3 << 20));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("10XB").is_err());
+        assert!(parse_size("99999999999999999999").is_err());
+        assert!(parse_size("99999999999G").is_err());
+    }
+}
