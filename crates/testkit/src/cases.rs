@@ -1,0 +1,719 @@
+//! The cases. Each takes a [`Reader`] and panics (fails) if the reader breaks the contract of
+//! DESIGN.md: counts against the [`oracle`](crate::oracle), every entry exactly once, exit
+//! statuses, one-line errors, no hang, bounded memory.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::run::{Reader, Run, finish, wait_or_kill};
+use crate::tree::{Tree, bytes_path};
+use crate::{fixtures_dir, oracle};
+
+fn key(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn counts(record: &Value) -> (u64, u64, u64) {
+    assert!(record["error"].is_null(), "expected a read file: {record}");
+    let n = |k: &str| {
+        record[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k} in {record}"))
+    };
+    (n("size"), n("lines"), n("words"))
+}
+
+fn record<'a>(records: &'a HashMap<String, Value>, path: &Path) -> &'a Value {
+    records.get(&key(path)).unwrap_or_else(|| {
+        panic!(
+            "no record for {}; have {:?}",
+            path.display(),
+            records.keys().collect::<Vec<_>>()
+        )
+    })
+}
+
+fn assert_read(records: &HashMap<String, Value>, path: &Path, data: &[u8]) {
+    assert_eq!(
+        counts(record(records, path)),
+        oracle(data),
+        "{}",
+        path.display()
+    );
+}
+
+fn assert_failed(records: &HashMap<String, Value>, path: &Path, kind: &str) {
+    let r = record(records, path);
+    assert_eq!(r["type"], "file", "{r}");
+    assert_eq!(r["error"]["kind"], kind, "{r}");
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&*path.to_string_lossy()),
+        "the message names the path: {r}"
+    );
+}
+
+fn assert_skipped(records: &HashMap<String, Value>, path: &Path, reason: &str) {
+    let r = record(records, path);
+    assert_eq!(
+        (r["type"].as_str(), r["reason"].as_str()),
+        (Some("skipped"), Some(reason)),
+        "{r}"
+    );
+}
+
+fn assert_no_panic(run: &Run) {
+    assert!(!run.stderr.contains("panicked"), "stderr: {}", run.stderr);
+}
+
+fn assert_one_line_error(run: &Run) {
+    assert_eq!(run.code(), Some(2), "stderr: {}", run.stderr);
+    assert_no_panic(run);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got: {:?}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing on stdout");
+}
+
+/// A deterministic byte generator (xorshift64*).
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"  \t\n\x0b\x0c\r\0abcXYZ\x80\xff.,";
+    (0..len)
+        .map(|_| {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            ALPHABET[(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 59) as usize % ALPHABET.len()]
+        })
+        .collect()
+}
+
+/// The committed tricky tree gives exactly the committed oracle counts, file by file.
+pub fn tricky_fixture_matches_the_oracle(reader: &Reader) {
+    let root = fixtures_dir().join("tricky");
+    let expected =
+        fs::read_to_string(fixtures_dir().join("tricky.expected.tsv")).expect("expected counts");
+    let run = reader.json(&[&root]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    let mut rows = 0;
+    for line in expected.lines().filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let want: Vec<u64> = fields[1..]
+            .iter()
+            .map(|n| n.parse().expect("a count"))
+            .collect();
+        let got = counts(record(&records, &root.join(fields[0])));
+        assert_eq!([got.0, got.1, got.2], want[..], "{}", fields[0]);
+        rows += 1;
+    }
+    assert_eq!(records.len(), rows, "no entry more, none less");
+    let human = reader.run(&[&root]);
+    assert_eq!(human.code(), Some(0));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains(&format!(" {rows} files read, 0 failed, 0 skipped")),
+        "{text}"
+    );
+}
+
+/// Generated content that stresses chunk boundaries and every whitespace byte.
+pub fn generated_edge_cases_match_the_oracle(reader: &Reader) {
+    let tree = Tree::new();
+    let chunk = 256 * 1024;
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("long-line", b"word ".repeat(300_000)),
+        (
+            "word-across-chunks",
+            [vec![b' '; chunk - 4], b"abcdefghij\n".to_vec()].concat(),
+        ),
+        (
+            "crlf-across-chunks",
+            [vec![b'a'; chunk - 1], b"\r\nb".to_vec()].concat(),
+        ),
+        ("noise", noise(700_000, 7)),
+        ("whitespace-only", b" \t\n\x0b\x0c\r".repeat(1000)),
+        ("one-byte", b"x".to_vec()),
+        ("one-newline", b"\n".to_vec()),
+    ];
+    for seed in 1..20 {
+        cases.push(("", noise(seed as usize * 397, seed)));
+    }
+    let mut paths = Vec::new();
+    for (i, (name, data)) in cases.iter().enumerate() {
+        paths.push(tree.file(format!("{i:02}-{name}"), data));
+    }
+    let run = reader.json(&[tree.path()]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), cases.len());
+    for (path, (_, data)) in paths.iter().zip(&cases) {
+        assert_read(&records, path, data);
+    }
+}
+
+/// Many files in nested folders: every one reported once, with its own counts.
+pub fn every_file_exactly_once(reader: &Reader) {
+    let tree = Tree::new();
+    let mut files = Vec::new();
+    for i in 0..1500usize {
+        let data = noise(i * 7 % 5000, i as u64 + 1);
+        files.push((
+            tree.file(format!("d{}/e{}/f{i}.txt", i % 30, i % 7), &data),
+            data,
+        ));
+    }
+    for jobs in ["1", "7"] {
+        let run = reader.json(&[&"--jobs".as_ref(), &jobs.as_ref(), &tree.path().as_os_str()]);
+        assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+        let records = run.records();
+        assert_eq!(records.len(), files.len());
+        for (path, data) in &files {
+            assert_read(&records, path, data);
+        }
+        assert_eq!(run.summary()["files"], 1500);
+    }
+}
+
+/// `--ext` keeps only the named extensions, case-insensitively.
+pub fn extension_filter(reader: &Reader) {
+    let tree = Tree::new();
+    for name in [
+        "a.txt",
+        "b.TXT",
+        "c.md",
+        "sub/d.rs",
+        "noext",
+        ".hidden.txt",
+        "e.txt.bak",
+    ] {
+        tree.file(name, "x y\n");
+    }
+    let run = reader.json(
+        &["--ext", "txt,MD"]
+            .map(AsRef::<std::ffi::OsStr>::as_ref)
+            .iter()
+            .chain([tree.path().as_os_str()].iter())
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let mut names: Vec<String> = run
+        .records()
+        .keys()
+        .map(|k| k.rsplit('/').next().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".hidden.txt", "a.txt", "b.TXT", "c.md"]);
+    let rs = reader.json(&["-e".as_ref(), "rs".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(rs.records().len(), 1);
+}
+
+/// FIFOs, sockets and devices are reported as skipped and never opened.
+pub fn special_files_are_skipped_without_hanging(reader: &Reader) {
+    let tree = Tree::new();
+    let ok = tree.file("ok.txt", "fine\n");
+    let pipe = tree.fifo("pipe");
+    let sock = tree.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind a socket");
+    let zero = tree.symlink("zero", "/dev/zero");
+    let run = reader.json(&[tree.path()]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_read(&records, &ok, b"fine\n");
+    assert_skipped(&records, &pipe, "fifo");
+    assert_skipped(&records, &sock, "socket");
+    assert_skipped(&records, &zero, "symlink");
+    let followed = reader.json(&["--follow".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(followed.code(), Some(0), "stderr: {}", followed.stderr);
+    assert_skipped(&followed.records(), &zero, "char_device");
+    let direct = reader.json(&[&pipe]);
+    assert_eq!(direct.code(), Some(0));
+    assert_skipped(&direct.records(), &pipe, "fifo");
+}
+
+fn link_tree() -> Tree {
+    let tree = Tree::new();
+    tree.file("real/f.txt", "in the real folder\n");
+    tree.symlink("to-dir", tree.join("real"));
+    tree.symlink("dangling", tree.join("nowhere"));
+    tree.symlink("real/loop", tree.path());
+    tree
+}
+
+/// Without `--follow`, every symbolic link is skipped as such.
+pub fn symlinks_without_follow_are_skipped(reader: &Reader) {
+    let tree = link_tree();
+    let run = reader.json(&[tree.path()]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 4);
+    assert_read(&records, &tree.join("real/f.txt"), b"in the real folder\n");
+    for link in ["to-dir", "dangling", "real/loop"] {
+        assert_skipped(&records, &tree.join(link), "symlink");
+    }
+}
+
+/// With `--follow`, links are walked, a dangling one fails `not_found`, and a loop fails
+/// `symlink_loop` instead of being walked forever.
+pub fn symlinks_with_follow_loop_safe(reader: &Reader) {
+    let tree = link_tree();
+    let run = reader.json(&["--follow".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(
+        run.code(),
+        Some(1),
+        "failures give status 1; stderr: {}",
+        run.stderr
+    );
+    let records = run.records();
+    assert_read(&records, &tree.join("real/f.txt"), b"in the real folder\n");
+    assert_read(
+        &records,
+        &tree.join("to-dir/f.txt"),
+        b"in the real folder\n",
+    );
+    assert_failed(&records, &tree.join("dangling"), "not_found");
+    assert_failed(&records, &tree.join("real/loop"), "symlink_loop");
+    assert_failed(&records, &tree.join("to-dir/loop"), "symlink_loop");
+    assert_eq!(records.len(), 5);
+}
+
+/// A PATH that does not exist: one line on stderr, status 2, nothing read.
+pub fn missing_path_exits_2_with_one_line(reader: &Reader) {
+    let tree = Tree::new();
+    let missing = tree.join("no-such-dir");
+    let run = reader.json(&[&missing]);
+    assert_one_line_error(&run);
+    assert!(
+        run.stderr.contains(&*missing.to_string_lossy()),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Usage errors: one line on stderr, status 2.
+pub fn bad_arguments_exit_2_with_one_line(reader: &Reader) {
+    let tree = Tree::new();
+    let dir = tree.path().to_string_lossy().into_owned();
+    let cases: [&[&str]; 6] = [
+        &["--no-such-flag", &dir],
+        &["--jobs", "0", &dir],
+        &["--jobs", "lots", &dir],
+        &["--ext", "", &dir],
+        &["--format", "xml", &dir],
+        &[],
+    ];
+    for args in cases {
+        let run = reader.run(args);
+        assert_one_line_error(&run);
+    }
+    let help = reader.run(&["--help"]);
+    assert_eq!(help.code(), Some(0));
+}
+
+/// An unreadable file and an unreadable folder, as a user the permissions apply to (the suite
+/// switches to `nobody` with `setpriv` when it runs as root, rather than skipping the case).
+pub fn permission_denied_as_an_unprivileged_user(reader: &Reader) {
+    let tree = Tree::new();
+    let open = tree.file("open.txt", "readable\n");
+    let secret = tree.file("secret.txt", "hidden\n");
+    tree.file("locked/inside.txt", "hidden\n");
+    tree.chmod("secret.txt", 0o000);
+    tree.chmod("locked", 0o000);
+    let args = ["--format", "json", "--progress", "never"];
+    // SAFETY: geteuid has no preconditions.
+    let cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        cmd.arg(reader.bin())
+            .args(reader.command(&args).get_args())
+            .arg(tree.path());
+        cmd
+    } else {
+        let mut cmd = reader.command(&args);
+        cmd.arg(tree.path());
+        cmd
+    };
+    let run = finish(cmd);
+    tree.chmod("locked", 0o755);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_read(&records, &open, b"readable\n");
+    assert_failed(&records, &secret, "permission_denied");
+    assert_failed(&records, &tree.join("locked"), "permission_denied");
+    assert_eq!(records.len(), 3);
+}
+
+/// A PATH that is a file is read as one file; overlapping PATHs read each file once.
+pub fn file_path_and_overlapping_paths(reader: &Reader) {
+    let tree = Tree::new();
+    let x = tree.file("a/x.txt", "one two\n");
+    let y = tree.file("a/b/y.txt", "three\n");
+    let single = reader.json(&[&x]);
+    assert_eq!(single.code(), Some(0));
+    let records = single.records();
+    assert_eq!(records.len(), 1);
+    assert_read(&records, &x, b"one two\n");
+    let a = tree.join("a");
+    let overlapping = reader.json(&[&a, &tree.join("a/b"), &a, &x]);
+    assert_eq!(
+        overlapping.code(),
+        Some(0),
+        "stderr: {}",
+        overlapping.stderr
+    );
+    let records = overlapping.records();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_read(&records, &y, b"three\n");
+}
+
+/// An empty folder is a successful run of nothing.
+pub fn empty_directory(reader: &Reader) {
+    let tree = Tree::new();
+    let run = reader.json(&[tree.path()]);
+    assert_eq!(run.code(), Some(0));
+    assert!(run.records().is_empty());
+    assert_eq!(run.summary()["files"], 0);
+    assert_eq!(reader.run(&[tree.path()]).code(), Some(0));
+}
+
+/// A `/proc` file reports size 0 but has content: it is read to its end.
+pub fn proc_file_with_size_zero(reader: &Reader) {
+    let path = Path::new("/proc/self/status");
+    let run = reader.json(&[path]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let (bytes, lines, words) = counts(record(&run.records(), path));
+    assert!(
+        bytes > 100 && lines > 10 && words > 20,
+        "{bytes} {lines} {words}"
+    );
+}
+
+/// A large sparse file: exact counts (zeros are one long word), memory bounded by the buffers.
+pub fn sparse_file_exact_and_bounded_memory(reader: &Reader) {
+    let tree = Tree::new();
+    let len = 1u64 << 30;
+    let sparse = tree.sparse("sparse.bin", len);
+    let run = reader.json(&["--jobs".as_ref(), "4".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    assert_eq!(counts(record(&run.records(), &sparse)), (len, 0, 1));
+    let rss = run.summary()["peak_rss_kib"]
+        .as_u64()
+        .expect("peak_rss_kib");
+    assert!(rss < 64 * 1024, "peak RSS {rss} KiB reading a 1 GiB file");
+}
+
+/// Minimal RFC 4180 reader: rows of fields.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        !quoted && field.is_empty() && row.is_empty(),
+        "CSV ends with a complete row"
+    );
+    rows
+}
+
+/// Names with newlines, quotes, commas, tabs and bytes that are not UTF-8: JSON and CSV stay
+/// valid and parseable, one record each.
+pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
+    let tree = Tree::new();
+    let names: Vec<std::path::PathBuf> = vec![
+        "new\nline.txt".into(),
+        "quote\"s.txt".into(),
+        "comma,semi;.txt".into(),
+        "tab\tname.txt".into(),
+        "space name.txt".into(),
+        bytes_path(b"bad\xff\xfe.txt"),
+    ];
+    for name in &names {
+        tree.file(name, "a b c\n");
+    }
+    let run = reader.json(&[tree.path()]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), names.len());
+    for name in &names {
+        assert_read(&records, &tree.join(name), b"a b c\n");
+    }
+    let csv = reader.run(&["--format".as_ref(), "csv".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(csv.code(), Some(0));
+    let rows = parse_csv(&String::from_utf8_lossy(&csv.stdout));
+    assert_eq!(rows.len(), names.len() + 1, "header and one row a file");
+    assert_eq!(rows[0][..2], ["type", "path"]);
+    let mut paths: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    paths.sort_unstable();
+    let mut want: Vec<String> = names.iter().map(|n| key(&tree.join(n))).collect();
+    want.sort_unstable();
+    assert_eq!(paths, want);
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r.len() == rows[0].len() && r[0] == "file" && r[4] == "3")
+    );
+}
+
+/// A file nested deeper than `PATH_MAX`: read or reported, never a crash or a hang.
+pub fn paths_longer_than_path_max(reader: &Reader) {
+    let tree = Tree::new();
+    let shallow = tree.file("shallow.txt", "near the top\n");
+    let deep = tree.deep("deep", 24, 200, b"far down\n");
+    assert!(deep.as_os_str().len() > 4096);
+    let run = reader.json(&[tree.path()]);
+    assert_no_panic(&run);
+    assert!(matches!(run.code(), Some(0 | 1)), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_read(&records, &shallow, b"near the top\n");
+    let deep_record = records.get(&key(&deep));
+    let failed_below = records
+        .iter()
+        .any(|(p, r)| p.contains("/deep/") && !r["error"].is_null());
+    match deep_record {
+        Some(r) if r["error"].is_null() => assert_eq!(counts(r), oracle(b"far down\n")),
+        _ => assert!(
+            failed_below,
+            "the deep file is neither read nor reported: {records:?}"
+        ),
+    }
+}
+
+/// `ulimit -n 64` with `--jobs 200`: the reader adapts and reads everything.
+pub fn low_fd_limit_with_many_jobs(reader: &Reader) {
+    let tree = Tree::new();
+    for i in 0..300 {
+        tree.file(format!("f{i}.txt"), format!("file {i}\n"));
+    }
+    let script = format!(
+        "ulimit -n 64 && exec {}",
+        reader.shell_words(&[
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--progress".as_ref(),
+            "never".as_ref(),
+            "--jobs".as_ref(),
+            "200".as_ref(),
+            tree.path().as_os_str()
+        ])
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script]);
+    let run = finish(cmd);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 300);
+    assert!(
+        records.values().all(|r| r["error"].is_null()),
+        "every file read"
+    );
+}
+
+/// `reader | head -1`: the closed pipe ends the run quietly with status 0.
+pub fn broken_pipe_is_quiet_success(reader: &Reader) {
+    let tree = Tree::new();
+    for i in 0..3000 {
+        tree.file(format!("d{}/f{i}.txt", i % 10), "some words here\n");
+    }
+    let script = format!(
+        "{} | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        reader.shell_words(&[
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--progress".as_ref(),
+            "never".as_ref(),
+            tree.path().as_os_str()
+        ])
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script]);
+    let run = finish(cmd);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "0",
+        "the reader's status; stderr: {}",
+        run.stderr
+    );
+    assert!(run.stderr.trim().is_empty(), "quiet: {}", run.stderr);
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit(')')
+                        .next()?
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse::<u32>()
+                        .ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()?
+                .split_whitespace()
+                .next()
+                .map(|st| st != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// SIGINT mid-run: the reader exits (status 130 or killed by SIGINT) and leaves no process.
+pub fn sigint_exits_130_and_leaves_no_process(reader: &Reader) {
+    let tree = Tree::new();
+    for i in 0..8 {
+        tree.sparse(format!("big{i}.bin"), 4 << 30);
+    }
+    let mut cmd = reader.command(&[
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--progress".as_ref(),
+        "never".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("start the reader");
+    thread::sleep(Duration::from_millis(300));
+    let workers = children_of(child.id());
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = wait_or_kill(&mut child, Duration::from_secs(5));
+    assert!(
+        status.code() == Some(130) || status.signal() == Some(libc::SIGINT),
+        "status {status:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while workers.iter().any(|&w| alive(w)) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let left: Vec<u32> = workers.into_iter().filter(|&w| alive(w)).collect();
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+/// Files deleted, growing and truncated while the run goes on: the run ends, every entry is
+/// reported once, and the stable files are counted exactly.
+pub fn files_changing_during_the_run(reader: &Reader) {
+    let tree = Tree::new();
+    let mut stable = Vec::new();
+    for i in 0..2000 {
+        let data = format!("stable file {i}\n").repeat(i % 50 + 1);
+        stable.push((
+            tree.file(format!("stable/{}/f{i}.txt", i % 20), &data),
+            data,
+        ));
+    }
+    for i in 0..200 {
+        tree.file(format!("churn/c{i}.txt"), "short lived\n");
+    }
+    let grow = tree.file("grow.txt", "start\n");
+    let shrink = tree.file("shrink.txt", "x ".repeat(4 << 20));
+    let stop = AtomicBool::new(false);
+    let run = thread::scope(|s| {
+        s.spawn(|| {
+            let mut round = 0;
+            while !stop.load(Ordering::Relaxed) {
+                for i in 0..200 {
+                    let p = tree.join(format!("churn/c{i}.txt"));
+                    if round % 2 == 0 {
+                        let _ = fs::remove_file(&p);
+                    } else {
+                        let _ = fs::write(&p, "short lived\n");
+                    }
+                }
+                let _ = fs::OpenOptions::new()
+                    .append(true)
+                    .open(&grow)
+                    .and_then(|mut f| {
+                        use std::io::Write;
+                        f.write_all(&b"more words\n".repeat(1000))
+                    });
+                let _ = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&shrink)
+                    .and_then(|f| f.set_len((round % 7) * 100_000));
+                round += 1;
+            }
+        });
+        let run = reader.json(&[tree.path()]);
+        stop.store(true, Ordering::Relaxed);
+        run
+    });
+    assert_no_panic(&run);
+    assert!(matches!(run.code(), Some(0 | 1)), "stderr: {}", run.stderr);
+    let records = run.records();
+    for (path, data) in &stable {
+        assert_read(&records, path, data.as_bytes());
+    }
+    for (path, r) in &records {
+        if !r["error"].is_null() {
+            assert!(
+                path.contains("/churn/"),
+                "only vanishing files may fail: {r}"
+            );
+            assert_eq!(r["error"]["kind"], "not_found", "{r}");
+        }
+    }
+    assert!(records.contains_key(&key(&grow)) && records.contains_key(&key(&shrink)));
+}
+
+/// A folder of 100,000 files: all read, each once.
+pub fn hundred_thousand_files(reader: &Reader) {
+    let tree = Tree::new();
+    for d in 0..100 {
+        let dir = tree.dir(format!("d{d:03}"));
+        for f in 0..1000 {
+            fs::write(dir.join(format!("{f:04}")), "x\n").expect("write");
+        }
+    }
+    let run = reader.json(&[tree.path()]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.records().len(), 100_000);
+    let summary = run.summary();
+    assert_eq!(
+        (summary["ok"].as_u64(), summary["lines"].as_u64()),
+        (Some(100_000), Some(100_000))
+    );
+}

@@ -1,0 +1,81 @@
+//! # reader-testkit
+//!
+//! The conformance suite: one list of cases, each a real tree built in a temporary folder, run
+//! against a reader *binary* through its command line. Every reader crate runs the whole list
+//! with [`conformance!`]; a reader that agrees with the oracle here agrees with every other.
+//!
+//! ```ignore
+//! // crates/reader-threads/tests/conformance.rs
+//! reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-threads"), []);
+//! // several configurations of one binary, each in its own module:
+//! mod async_std {
+//!     reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-async"), ["--runtime", "async-std"]);
+//! }
+//! ```
+//!
+//! The oracle ([`oracle`]) is the counting rule written the plainest way, independent of
+//! reader-core's vectorised counter.
+#![deny(missing_docs)]
+
+pub mod cases;
+mod run;
+mod tree;
+
+pub use run::{Reader, Run};
+pub use tree::Tree;
+
+/// The counting rule of DESIGN.md, one byte at a time: `(bytes, lines, words)`.
+pub fn oracle(data: &[u8]) -> (u64, u64, u64) {
+    let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    let words = data
+        .split(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .filter(|w| !w.is_empty())
+        .count() as u64;
+    (data.len() as u64, lines, words)
+}
+
+/// The committed fixtures folder of the repository.
+pub fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Expands to one `#[test]` per conformance case for the reader binary `$bin` run with the
+/// extra arguments `[$arg, …]`.
+#[macro_export]
+macro_rules! conformance {
+    ($bin:expr, $args:tt) => {
+        $crate::conformance!(@cases $bin, $args;
+            tricky_fixture_matches_the_oracle,
+            generated_edge_cases_match_the_oracle,
+            every_file_exactly_once,
+            extension_filter,
+            special_files_are_skipped_without_hanging,
+            symlinks_without_follow_are_skipped,
+            symlinks_with_follow_loop_safe,
+            missing_path_exits_2_with_one_line,
+            bad_arguments_exit_2_with_one_line,
+            permission_denied_as_an_unprivileged_user,
+            file_path_and_overlapping_paths,
+            empty_directory,
+            proc_file_with_size_zero,
+            sparse_file_exact_and_bounded_memory,
+            awkward_names_keep_json_and_csv_valid,
+            paths_longer_than_path_max,
+            low_fd_limit_with_many_jobs,
+            broken_pipe_is_quiet_success,
+            sigint_exits_130_and_leaves_no_process,
+            files_changing_during_the_run,
+            hundred_thousand_files,
+        );
+    };
+    (@cases $bin:expr, $args:tt; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let extra: &[&str] = &$args;
+                let reader = $crate::Reader::new($bin, extra);
+                $crate::cases::$case(&reader);
+            }
+        )*
+    };
+}

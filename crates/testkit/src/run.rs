@@ -1,0 +1,206 @@
+//! Running a reader binary: [`Reader`] names it (with its extra arguments), [`Run`] is what one
+//! run printed, with the JSON records parsed and checked for the invariants every run keeps.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A run that takes longer than this is a hang: the reader is killed and the case fails.
+pub const HANG: Duration = Duration::from_secs(60);
+
+/// A reader binary and the extra arguments of one configuration.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    bin: PathBuf,
+    extra: Vec<String>,
+}
+
+impl Reader {
+    /// The binary at `bin`, always given `extra` first.
+    pub fn new(bin: &str, extra: &[&str]) -> Reader {
+        Reader {
+            bin: bin.into(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The binary's path.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    /// A command for this reader with `args` after the configuration's own.
+    pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(&self.extra).args(args);
+        cmd
+    }
+
+    /// The command line as one shell string (for `sh -c` cases), arguments single-quoted.
+    pub fn shell_words<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
+        std::iter::once(self.bin.as_os_str())
+            .chain(self.extra.iter().map(|s| OsStr::new(s.as_str())))
+            .chain(args.iter().map(AsRef::as_ref))
+            .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs with `args` and waits (at most [`HANG`]).
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        finish(self.command(args))
+    }
+
+    /// Runs `--format json --progress never` with `args`.
+    pub fn json<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        let mut all: Vec<&OsStr> = vec![
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--progress".as_ref(),
+            "never".as_ref(),
+        ];
+        all.extend(args.iter().map(AsRef::as_ref));
+        self.run(&all)
+    }
+}
+
+/// Runs a prepared command to its end, killing it if it hangs.
+pub fn finish(mut cmd: Command) -> Run {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start the reader");
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let status = wait_or_kill(&mut child, HANG);
+    let stdout = out.join().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    Run {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Waits for `child`; past `limit` kills it and fails the test.
+pub fn wait_or_kill(child: &mut Child, limit: Duration) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the reader hung for more than {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// What one run printed.
+#[derive(Debug)]
+pub struct Run {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// Everything on stdout.
+    pub stdout: Vec<u8>,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// The exit code (`None` if killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// Stdout parsed as JSON Lines; panics (failing the case) if any line is not JSON.
+    pub fn lines(&self) -> Vec<Value> {
+        String::from_utf8_lossy(&self.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    /// The summary: the last line, checked to be one.
+    pub fn summary(&self) -> Value {
+        let lines = self.lines();
+        let last = lines
+            .last()
+            .cloned()
+            .unwrap_or_else(|| panic!("no output; stderr: {}", self.stderr));
+        assert_eq!(last["type"], "summary", "the last line is the summary");
+        last
+    }
+
+    /// The records by path, checking the invariants of every JSON run: a summary last and
+    /// nowhere else, each path once, `files = ok + failed`, and the totals equal to the sum
+    /// of the records.
+    pub fn records(&self) -> HashMap<String, Value> {
+        let lines = self.lines();
+        let summary = self.summary();
+        let mut by_path = HashMap::new();
+        let (mut files, mut ok, mut failed, mut skipped, mut bytes, mut words) = (0, 0, 0, 0, 0, 0);
+        for record in &lines[..lines.len() - 1] {
+            let path = record["path"].as_str().expect("a path").to_string();
+            match record["type"].as_str() {
+                Some("file") => {
+                    files += 1;
+                    if record["error"].is_null() {
+                        ok += 1;
+                        bytes += record["size"].as_u64().expect("size");
+                        words += record["words"].as_u64().expect("words");
+                    } else {
+                        failed += 1;
+                        assert!(
+                            record["size"].is_null(),
+                            "a failed file has no size: {record}"
+                        );
+                        let kind = record["error"]["kind"].as_str().expect("error.kind");
+                        assert!(!kind.is_empty());
+                        assert!(record["error"]["message"].is_string());
+                    }
+                }
+                Some("skipped") => {
+                    skipped += 1;
+                    assert!(record["reason"].is_string());
+                }
+                other => panic!("unexpected record type {other:?}: {record}"),
+            }
+            assert!(
+                by_path.insert(path.clone(), record.clone()).is_none(),
+                "{path} reported twice"
+            );
+        }
+        let field = |k: &str| summary[k].as_u64().unwrap_or_else(|| panic!("summary.{k}"));
+        assert_eq!(field("files"), files, "summary.files");
+        assert_eq!(field("ok"), ok, "summary.ok");
+        assert_eq!(field("failed"), failed, "summary.failed");
+        assert_eq!(
+            field("files"),
+            field("ok") + field("failed"),
+            "files = ok + failed"
+        );
+        assert_eq!(field("skipped"), skipped, "summary.skipped");
+        assert_eq!(field("bytes"), bytes, "summary.bytes");
+        assert_eq!(field("words"), words, "summary.words");
+        by_path
+    }
+}
