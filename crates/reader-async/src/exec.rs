@@ -1,0 +1,82 @@
+//! The little the lanes need from an async runtime — spawn a task, run a closure on the blocking
+//! pool, sleep — behind one trait, with an implementation for tokio and one for async-std.
+//!
+//! Everything else the lanes use (the semaphore) is `tokio::sync`, which works on any executor.
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
+
+/// An async runtime the lanes can run on.
+pub(crate) trait Exec: Clone + Send + Sync + 'static {
+    /// Runs `task` concurrently; the returned future resolves when it has ended.
+    fn spawn<F>(&self, task: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// Runs `work` on the runtime's blocking thread pool; `None` if it panicked.
+    fn spawn_blocking<R, F>(&self, work: F) -> impl Future<Output = Option<R>> + Send + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static;
+
+    /// Resolves after `duration`.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// tokio, through a handle to a runtime (ours, or the caller's).
+#[derive(Debug, Clone)]
+pub(crate) struct Tokio(pub(crate) tokio::runtime::Handle);
+
+impl Exec for Tokio {
+    fn spawn<F>(&self, task: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let handle = self.0.spawn(task);
+        async move {
+            // A lane that panicked has nothing to return; the pipeline reports its jobs.
+            let _ = handle.await;
+        }
+    }
+
+    fn spawn_blocking<R, F>(&self, work: F) -> impl Future<Output = Option<R>> + Send + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        // tokio catches a panic of a blocking task and turns it into a JoinError.
+        let handle = self.0.spawn_blocking(work);
+        async move { handle.await.ok() }
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep(duration)
+    }
+}
+
+/// async-std's global executor and blocking pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AsyncStd;
+
+impl Exec for AsyncStd {
+    fn spawn<F>(&self, task: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        async_std::task::spawn(task)
+    }
+
+    fn spawn_blocking<R, F>(&self, work: F) -> impl Future<Output = Option<R>> + Send + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        // async-std would resume the panic in the awaiting task; catch it where it happens.
+        async_std::task::spawn_blocking(move || panic::catch_unwind(AssertUnwindSafe(work)).ok())
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        async_std::task::sleep(duration)
+    }
+}

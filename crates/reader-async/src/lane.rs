@@ -1,0 +1,361 @@
+//! The scheduling itself: `in_flight` async tasks ("lanes"), each sending one *hop* at a time to
+//! the runtime's blocking pool. A hop takes up to `files_per_hop` jobs from core's queue and
+//! opens, reads and counts them one after another with the lane's reused buffer; its results go
+//! out through the lane's [`Emitter`] as each file completes.
+//!
+//! A semaphore permit is held by every hop for as long as it runs, so no more files are open
+//! than there are permits. With a per-file timeout, the lane watches the file its hop is reading:
+//! when the deadline passes, the file is reported as `timeout`, the hop is abandoned (a blocking
+//! read cannot be cancelled; its late result is dropped) and the lane goes on with a new buffer
+//! and the rest of the batch. The abandoned hop keeps its permit until its read really ends; a
+//! spare permit replaces it while the descriptor limit leaves room, so a stuck file costs the
+//! run neither its concurrency nor its end. An abandoned hop holds no sender of records, so
+//! the run's output closes without waiting for it.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::mem;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use reader_core::pipeline::abandoned;
+use reader_core::{
+    Emitter, ErrorKind, FileError, FileJob, FileResult, Jobs, Worker, defaults, read_job,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::exec::Exec;
+
+/// How a run is scheduled: what the builder decided.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) in_flight: usize,
+    pub(crate) files_per_hop: usize,
+    pub(crate) buffer_size: usize,
+    pub(crate) timeout: Option<Duration>,
+    /// Set when nobody wants the results any more: lanes stop taking jobs.
+    pub(crate) cancelled: Arc<AtomicBool>,
+}
+
+/// The environment variable of the fault injection hook (see the crate docs).
+pub const STALL_VAR: &str = "READER_ASYNC_STALL";
+
+/// Test-only fault injection: sleep before reading any path that contains `pattern`.
+#[derive(Debug, Clone)]
+struct Stall {
+    pattern: String,
+    delay: Duration,
+}
+
+impl Stall {
+    /// `READER_ASYNC_STALL=<milliseconds>:<substring of the path>`, if set and well-formed.
+    fn from_env() -> Option<Stall> {
+        let value = std::env::var(STALL_VAR).ok()?;
+        let parsed = value.split_once(':').and_then(|(ms, pattern)| {
+            let ms: u64 = ms.trim().parse().ok()?;
+            (!pattern.is_empty()).then(|| Stall {
+                pattern: pattern.to_string(),
+                delay: Duration::from_millis(ms),
+            })
+        });
+        if parsed.is_none() {
+            tracing::warn!("{STALL_VAR}={value:?} ignored: expected <milliseconds>:<pattern>");
+        }
+        parsed
+    }
+
+    fn before_reading(&self, path: &Path) {
+        if path.to_string_lossy().contains(&self.pattern) {
+            std::thread::sleep(self.delay);
+        }
+    }
+}
+
+/// What every lane shares.
+struct Shared {
+    jobs: Jobs,
+    plan: Plan,
+    permits: Arc<Semaphore>,
+    /// Hops abandoned after a timeout whose read has not ended yet.
+    stuck: AtomicUsize,
+    /// How many stuck hops may be replaced by a fresh permit: descriptors left beyond `in_flight`.
+    spare: usize,
+    stall: Option<Stall>,
+}
+
+/// The file a hop is reading now, for the watchdog.
+struct Current {
+    started: Instant,
+    /// Kept only when there is a timeout to report.
+    path: Option<PathBuf>,
+}
+
+/// The state a lane shares with the hop it has sent to the blocking pool.
+struct SlotState {
+    /// The lane's emitter; it sits here whenever a file is being read, so that a lane that
+    /// abandons the hop can take it back.
+    out: Option<Emitter>,
+    /// Jobs of this batch not started yet.
+    pending: VecDeque<FileJob>,
+    current: Option<Current>,
+    /// The lane gave up on this hop: its late result is dropped.
+    abandoned: bool,
+    /// A spare permit replaced this hop's: the hop must not give its own back.
+    replaced: bool,
+}
+
+struct Slot(Mutex<SlotState>);
+
+impl Slot {
+    fn new(out: Emitter, pending: VecDeque<FileJob>) -> Arc<Slot> {
+        Arc::new(Slot(Mutex::new(SlotState {
+            out: Some(out),
+            pending,
+            current: None,
+            abandoned: false,
+            replaced: false,
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // Every field stays meaningful whatever panicked while the lock was held.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How a hop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HopEnd {
+    /// It read a batch; there may be more.
+    More,
+    /// The queue is closed and drained (or the run was cancelled).
+    Done,
+    /// Its lane gave up on it after a timeout.
+    Abandoned,
+}
+
+/// Runs `in_flight` lanes on `exec` over `jobs` until the queue is closed and drained.
+pub(crate) async fn drive<E: Exec>(exec: E, plan: Plan, jobs: Jobs, out: Emitter) {
+    let lanes = plan.in_flight.max(1);
+    let shared = Arc::new(Shared {
+        jobs,
+        permits: Arc::new(Semaphore::new(lanes)),
+        stuck: AtomicUsize::new(0),
+        spare: defaults::fd_budget().saturating_sub(lanes),
+        stall: Stall::from_env(),
+        plan,
+    });
+    let mut running = Vec::with_capacity(lanes);
+    for index in 0..lanes {
+        let task = lane(exec.clone(), Arc::clone(&shared), index, out.clone());
+        running.push(exec.spawn(task));
+    }
+    drop(out);
+    for lane in running {
+        lane.await;
+    }
+}
+
+/// One lane: hop after hop until the queue is drained.
+async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter) {
+    let worker = Worker::Task(u32::try_from(index).unwrap_or(u32::MAX));
+    // Kept for reporting the jobs of a hop that died in our own code (never in a read: read_job
+    // turns a panic into that file's error).
+    let mut reserve = out.clone();
+    let mut slot = Slot::new(out, VecDeque::new());
+    let mut buf = vec![0; shared.plan.buffer_size];
+    loop {
+        let Ok(permit) = Arc::clone(&shared.permits).acquire_owned().await else {
+            break;
+        };
+        let hop = {
+            let (slot, shared) = (Arc::clone(&slot), Arc::clone(&shared));
+            let mut buf = mem::take(&mut buf);
+            exec.spawn_blocking(move || {
+                let end = run_hop(&slot, &shared, &mut buf, worker);
+                finish_hop(&slot, &shared, permit, end);
+                (buf, end)
+            })
+        };
+        let watched = match shared.plan.timeout {
+            None => Watched::Finished(hop.await),
+            Some(limit) => watch(&exec, &shared, &slot, hop, limit).await,
+        };
+        match watched {
+            Watched::Finished(Some((back, HopEnd::More))) => buf = back,
+            Watched::Finished(Some((_, HopEnd::Done | HopEnd::Abandoned))) => break,
+            Watched::Finished(None) => {
+                let mut state = slot.lock();
+                let why = "not read: the async reader's hop failed";
+                for job in state.pending.drain(..) {
+                    reserve.emit(abandoned(job, why));
+                }
+                break;
+            }
+            Watched::TimedOut(timed_out) => {
+                let TimedOut {
+                    path,
+                    elapsed,
+                    out,
+                    pending,
+                } = timed_out;
+                let mut out = out.unwrap_or_else(|| reserve.clone());
+                let limit = shared.plan.timeout.unwrap_or_default();
+                out.emit(FileResult {
+                    outcome: Err(FileError::new(
+                        ErrorKind::Timeout,
+                        &path,
+                        format!(
+                            "no result after {:.3} s (--timeout {:.3} s); the read was abandoned",
+                            elapsed.as_secs_f64(),
+                            limit.as_secs_f64()
+                        ),
+                    )),
+                    path,
+                    elapsed,
+                    worker,
+                });
+                slot = Slot::new(out, pending);
+                // The old buffer is still being read into by the abandoned hop.
+                buf = vec![0; shared.plan.buffer_size];
+            }
+        }
+    }
+}
+
+/// The blocking side of a hop: take a batch unless one is pending, then read it file by file.
+fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker) -> HopEnd {
+    let mut out = {
+        let mut state = slot.lock();
+        if state.pending.is_empty() {
+            state.out.take()
+        } else {
+            None
+        }
+    };
+    if let Some(emitter) = &mut out {
+        // Flushes what this lane has finished before waiting for discovery.
+        let batch = if shared.plan.cancelled.load(Ordering::Relaxed) {
+            Vec::new()
+        } else {
+            shared.jobs.next_batch(shared.plan.files_per_hop, emitter)
+        };
+        if batch.is_empty() {
+            slot.lock().out = out;
+            return HopEnd::Done;
+        }
+        slot.lock().pending.extend(batch);
+    } else {
+        out = slot.lock().out.take();
+    }
+    let keep_path = shared.plan.timeout.is_some();
+    loop {
+        let job = {
+            let mut state = slot.lock();
+            let Some(job) = state.pending.pop_front() else {
+                state.out = out;
+                return HopEnd::More;
+            };
+            state.current = Some(Current {
+                started: Instant::now(),
+                path: keep_path.then(|| job.path.clone()),
+            });
+            state.out = out.take();
+            job
+        };
+        if let Some(stall) = &shared.stall {
+            stall.before_reading(&job.path);
+        }
+        let result = read_job(&job, buf, worker);
+        {
+            let mut state = slot.lock();
+            if state.abandoned {
+                // Already reported as `timeout`; the lane has moved on.
+                return HopEnd::Abandoned;
+            }
+            state.current = None;
+            out = state.out.take();
+        }
+        if let Some(emitter) = &mut out {
+            emitter.emit(result);
+        }
+    }
+}
+
+/// Gives the hop's permit back, unless a spare permit already replaced it.
+fn finish_hop(slot: &Slot, shared: &Shared, permit: OwnedSemaphorePermit, end: HopEnd) {
+    if end == HopEnd::Abandoned {
+        shared.stuck.fetch_sub(1, Ordering::AcqRel);
+        if slot.lock().replaced {
+            permit.forget();
+        }
+    }
+}
+
+/// A file whose deadline passed, and what its lane takes back from the abandoned hop.
+struct TimedOut {
+    path: PathBuf,
+    elapsed: Duration,
+    out: Option<Emitter>,
+    pending: VecDeque<FileJob>,
+}
+
+enum Watched<T> {
+    Finished(Option<T>),
+    TimedOut(TimedOut),
+}
+
+/// Waits for `hop` while checking the deadline of the file it is reading. The timer is armed
+/// once per hop and only fires for a hop that runs longer than `limit`.
+async fn watch<E, T>(
+    exec: &E,
+    shared: &Shared,
+    slot: &Arc<Slot>,
+    hop: impl Future<Output = Option<T>>,
+    limit: Duration,
+) -> Watched<T>
+where
+    E: Exec,
+{
+    let mut hop = pin!(hop);
+    loop {
+        let wait = match &slot.lock().current {
+            Some(current) => (current.started + limit).saturating_duration_since(Instant::now()),
+            None => limit,
+        };
+        let mut alarm = pin!(exec.sleep(wait));
+        let finished = std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = hop.as_mut().poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            alarm.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        if let Some(result) = finished {
+            return Watched::Finished(result);
+        }
+        let mut state = slot.lock();
+        let overdue = state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.started.elapsed() >= limit);
+        if overdue && let Some(current) = state.current.take() {
+            state.abandoned = true;
+            // Counted as stuck until its read ends; replaced while descriptors allow.
+            if shared.stuck.fetch_add(1, Ordering::AcqRel) < shared.spare {
+                state.replaced = true;
+                shared.permits.add_permits(1);
+            }
+            return Watched::TimedOut(TimedOut {
+                path: current.path.unwrap_or_default(),
+                elapsed: current.started.elapsed(),
+                out: state.out.take(),
+                pending: mem::take(&mut state.pending),
+            });
+        }
+    }
+}
