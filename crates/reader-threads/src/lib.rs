@@ -26,6 +26,11 @@
 //! ```
 #![deny(missing_docs)]
 
+// The README's Rust example is compiled with this crate's doctests, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 use std::thread;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
