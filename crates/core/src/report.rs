@@ -331,7 +331,7 @@ fn human_summary(s: &Summary) -> String {
         group(s.lines),
         group(s.words),
         s.elapsed_ms,
-        group(rate(s.files as f64) as u64),
+        per_second(rate(s.files as f64)),
         human_bytes(rate(s.bytes as f64)),
         s.resources.cpu_user_ms,
         s.resources.cpu_sys_ms,
@@ -343,6 +343,15 @@ fn human_summary(s: &Summary) -> String {
         text.push_str(&format!("  {key}: {value}\n"));
     }
     text
+}
+
+/// A rate for people: whole numbers grouped, small ones with a decimal.
+fn per_second(rate: f64) -> String {
+    if rate < 100.0 {
+        format!("{rate:.1}")
+    } else {
+        group(rate as u64)
+    }
 }
 
 /// `1234567` → `1,234,567`.
@@ -506,6 +515,8 @@ mod tests {
         assert_eq!(group(0), "0");
         assert_eq!(group(1234567), "1,234,567");
         assert_eq!(group(100), "100");
+        assert_eq!(per_second(0.25), "0.2");
+        assert_eq!(per_second(12345.6), "12,345");
         assert_eq!(human_bytes(1536.0), "1.5 KiB");
         assert_eq!(human_bytes(3.0 * 1024.0 * 1024.0 * 1024.0), "3.0 GiB");
     }
