@@ -1,0 +1,369 @@
+//! `report.html`: one self-contained page (no scripts, nothing fetched) with the tables and
+//! inline SVG charts drawn with plotters' SVG backend — throughput and speedup per reader per
+//! tree, peak memory, and the scaling over `--jobs`.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+
+use super::Results;
+use super::report::{self, Meta};
+use super::stats::{self, Cache, Table, Verdict};
+
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 420;
+
+const COLORS: &[RGBColor] = &[
+    RGBColor(99, 110, 114),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(23, 190, 207),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(40, 40, 40),
+    RGBColor(214, 39, 40),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
+];
+
+fn color(i: usize) -> RGBColor {
+    COLORS[i % COLORS.len()]
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Bars grouped by tree: one group per entry of `groups`, one bar per series (`None`: no bar,
+/// e.g. a wrong or missing reader). Returns the SVG text, or a note if plotting failed.
+pub fn grouped_bars(
+    title: &str,
+    y_label: &str,
+    groups: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> String {
+    let mut svg = String::new();
+    let drawn = draw_bars(&mut svg, title, y_label, groups, series);
+    match drawn {
+        Ok(()) => svg,
+        Err(err) => format!(
+            "<p>chart “{}” could not be drawn: {}</p>",
+            escape(title),
+            escape(&err.to_string())
+        ),
+    }
+}
+
+fn draw_bars(
+    svg: &mut String,
+    title: &str,
+    y_label: &str,
+    groups: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let max = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten())
+        .copied()
+        .fold(0.0, f64::max);
+    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            0f64..groups.len().max(1) as f64,
+            0f64..(max * 1.15).max(1e-9),
+        )?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc(y_label)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let n = series.len().max(1) as f64;
+    let width = 0.8 / n;
+    for (s, (name, values)) in series.iter().enumerate() {
+        let c = color(s);
+        chart
+            .draw_series(values.iter().enumerate().filter_map(|(g, v)| {
+                let v = (*v)?;
+                let x0 = g as f64 + 0.1 + s as f64 * width;
+                Some(Rectangle::new(
+                    [(x0, 0.0), (x0 + width * 0.92, v)],
+                    c.filled(),
+                ))
+            }))?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+    }
+    for (g, name) in groups.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(g as f64 + 0.5, 0.0));
+        root.draw(&Text::new(
+            name.clone(),
+            (x, y + 8),
+            ("sans-serif", 15).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Top,
+                ),
+            ),
+        ))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Lines of (x, y) points, one per series; x is `--jobs`.
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> String {
+    let mut svg = String::new();
+    match draw_lines(&mut svg, title, x_label, y_label, series) {
+        Ok(()) => svg,
+        Err(err) => format!(
+            "<p>chart “{}” could not be drawn: {}</p>",
+            escape(title),
+            escape(&err.to_string())
+        ),
+    }
+}
+
+fn draw_lines(
+    svg: &mut String,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let points = series.iter().flat_map(|(_, p)| p.iter());
+    let (x_max, y_max) = points.fold((1.0f64, 0.0f64), |(x, y), p| (x.max(p.0), y.max(p.1)));
+    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..x_max * 1.05, 0f64..(y_max * 1.15).max(1e-9))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    for (s, (name, pts)) in series.iter().enumerate() {
+        let c = color(s);
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(2)));
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// One bar series: its name and one value per group (`None`: no bar).
+type BarSeries = (String, Vec<Option<f64>>);
+
+/// Per-tree bar series of one figure of the OK rows, for the tables of one cache state.
+fn per_tree(tables: &[&Table], figure: fn(&stats::Row) -> f64) -> (Vec<String>, Vec<BarSeries>) {
+    let groups: Vec<String> = tables.iter().map(|t| t.target.clone()).collect();
+    let mut labels: Vec<String> = Vec::new();
+    for t in tables {
+        for r in &t.rows {
+            if !labels.contains(&r.label) {
+                labels.push(r.label.clone());
+            }
+        }
+    }
+    let series = labels
+        .into_iter()
+        .map(|label| {
+            let values = tables
+                .iter()
+                .map(|t| {
+                    t.rows
+                        .iter()
+                        .find(|r| r.label == label && r.verdict == Verdict::Ok)
+                        .map(figure)
+                })
+                .collect();
+            (label, values)
+        })
+        .collect();
+    (groups, series)
+}
+
+/// Every chart of the report, as inline SVG.
+pub fn charts(results: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let tables: Vec<&Table> = results.tables.iter().filter(|t| t.cache == cache).collect();
+        if tables.is_empty() {
+            continue;
+        }
+        let c = cache.as_str();
+        let (groups, series) = per_tree(&tables, |r| r.mb_per_s);
+        out.push(grouped_bars(
+            &format!("Throughput, {c} cache (higher is better)"),
+            "MB/s",
+            &groups,
+            &series,
+        ));
+        let (groups, series) = per_tree(&tables, |r| r.speedup.unwrap_or(0.0));
+        out.push(grouped_bars(
+            &format!("Speedup over the slowest reader, {c} cache"),
+            "× slowest",
+            &groups,
+            &series,
+        ));
+        let (groups, series) = per_tree(&tables, |r| r.peak_rss_kib as f64 / 1024.0);
+        out.push(grouped_bars(
+            &format!("Peak memory (RSS), {c} cache (lower is better)"),
+            "MiB",
+            &groups,
+            &series,
+        ));
+        for t in tables {
+            let scaling = stats::scaling(t);
+            if scaling.is_empty() {
+                continue;
+            }
+            let series: Vec<(String, Vec<(f64, f64)>)> = scaling
+                .iter()
+                .map(|s| {
+                    (
+                        s.reader.clone(),
+                        s.points.iter().map(|p| (p.0 as f64, p.2)).collect(),
+                    )
+                })
+                .collect();
+            out.push(lines(
+                &format!("Scaling on {}, {c} cache", t.target),
+                "--jobs",
+                "MB/s",
+                &series,
+            ));
+        }
+    }
+    out
+}
+
+fn html_table(table: &Table, meta: &Meta) -> String {
+    let md = report::markdown_table(table, meta);
+    let mut out = String::new();
+    let mut in_table = false;
+    for line in md.lines() {
+        if let Some(title) = line.strip_prefix("### ") {
+            let _ = writeln!(out, "<h3>{}</h3>", escape(title));
+        } else if line.starts_with("|---") {
+            continue;
+        } else if let Some(inner) = line.strip_prefix("| ").and_then(|l| l.strip_suffix(" |")) {
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                out.push_str("<table>\n");
+                in_table = true;
+            }
+            let cells: String = inner
+                .split(" | ")
+                .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+                .collect();
+            let _ = writeln!(out, "<tr>{cells}</tr>");
+        } else if !line.trim().is_empty() {
+            if in_table {
+                out.push_str("</table>\n");
+                in_table = false;
+            }
+            let _ = writeln!(out, "<p>{}</p>", escape(line.trim()).replace("**", ""));
+        }
+    }
+    if in_table {
+        out.push_str("</table>\n");
+    }
+    out
+}
+
+/// The whole page.
+pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Concurrent File Reader — benchmark</title>\n<style>\n\
+         body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\n\
+         table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}\n\
+         th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n\
+         th:nth-child(2),td:nth-child(2){text-align:left}\nth{background:#f3f3f3}\n\
+         .meta{color:#555;font-size:.9em}\n.chart{margin:1em 0}\n.rec{background:#eef6ee;padding:.8em;border-left:4px solid #2ca02c}\n\
+         </style></head><body>\n",
+    );
+    let _ = writeln!(
+        out,
+        "<h1>Concurrent File Reader — benchmark, {}</h1>",
+        escape(&meta.started_at)
+    );
+    let intro: Vec<&str> = markdown
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("### "))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    for line in intro {
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">{}</p>",
+            escape(line.trim_end()).replace('`', "")
+        );
+    }
+    if let Some(rec) = &results.recommendation {
+        let _ = writeln!(
+            out,
+            "<p class=\"rec\"><strong>Recommendation.</strong> {}</p>",
+            escape(&rec.text).replace('`', "")
+        );
+    }
+    out.push_str("<h2>Charts</h2>\n");
+    for svg in charts(results) {
+        let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
+    }
+    out.push_str("<h2>Tables</h2>\n");
+    for table in &results.tables {
+        out.push_str(&html_table(table, meta));
+        if table.target == "seed-mixed" {
+            let python: Vec<String> = report::PYTHON_FIGURES
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.2} s"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<p class=\"meta\">The original Python project's published figures for this workload (its machine): {}.</p>",
+                python.join(", ")
+            );
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}

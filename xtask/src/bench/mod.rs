@@ -1,0 +1,449 @@
+//! `cargo xtask bench`: builds the readers, prepares the trees, runs every variant
+//! interleaved (A B C … A B C …) through a [`Runner`], judges and ranks the runs, prints the
+//! tables and writes the report.
+
+mod build;
+mod host;
+mod html;
+pub mod measure;
+mod report;
+mod run;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::fixtures;
+use build::BuildProfile;
+pub use build::workspace;
+pub use run::{CacheDrop, Measurement, ProcessRunner, Program, Runner, Target, Variant};
+use stats::{Cache, Expected, Rules, RunRecord, Table, Verdict};
+
+/// The readers, in table order: name, binary, fixed arguments.
+pub const READERS: &[(&str, &str, &[&str])] = &[
+    ("seq", "reader-seq", &[]),
+    ("threads", "reader-threads", &[]),
+    ("async-tokio", "reader-async", &["--runtime", "tokio"]),
+    ("async-std", "reader-async", &["--runtime", "async-std"]),
+    ("hybrid", "reader-hybrid", &[]),
+    ("proc", "reader-proc", &[]),
+    ("wc", "xargs", &[]),
+];
+
+/// Hybrid thresholds tried on a user's tree (`--dir`), beside the default.
+pub const DIR_THRESHOLDS: &[&str] = &["4KiB", "64KiB", "1MiB"];
+
+/// Everything `bench` was asked to do, resolved.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Fixture profiles to run (ignored with `dir`).
+    pub profiles: Vec<String>,
+    /// A user's tree instead of fixtures.
+    pub dir: Option<PathBuf>,
+    /// Measured runs per variant and cache state.
+    pub runs: usize,
+    /// Also run with a cold page cache.
+    pub cold: bool,
+    /// Only warm runs are skipped (cold only); set by `--cold-only`.
+    pub warm: bool,
+    /// Readers to run (empty: all that exist).
+    pub readers: Vec<String>,
+    /// `--jobs` values to sweep (empty: each reader's default).
+    pub jobs: Vec<usize>,
+    /// Hybrid thresholds to try (beside the default).
+    pub thresholds: Vec<String>,
+    /// Build with the dev profile (for `--quick`).
+    pub dev_build: bool,
+    /// Do not build; use the binaries already there.
+    pub no_build: bool,
+    /// A run taking longer is killed.
+    pub timeout: Duration,
+    /// Where `<timestamp>/` goes (default `target/bench`).
+    pub out: Option<PathBuf>,
+    /// The command line, for the report.
+    pub command_line: String,
+}
+
+/// A tree with what its totals must be (`None`: decided by the readers' consensus).
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// The tree.
+    pub target: Target,
+    /// The manifest's totals, for fixtures.
+    pub expected: Option<Expected>,
+}
+
+/// Runs the whole benchmark; fails (after writing the report) if any run was wrong or failed.
+pub fn bench(opts: &Options) -> Result<()> {
+    let ws = build::workspace()?;
+    let (started_at, folder) = host::timestamp();
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| ws.target.join("bench"))
+        .join(&folder);
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("{}: cannot create", out_dir.display()))?;
+    let profile = if opts.dev_build {
+        BuildProfile::Dev
+    } else {
+        BuildProfile::Release
+    };
+    let binaries = if opts.no_build {
+        build::existing(&ws, profile)
+    } else {
+        build::build(&ws, profile)?
+    };
+    let has_wc = host::has_wc(&ws.root);
+    let (variants, missing) = variants(opts, &binaries, has_wc);
+    if variants.is_empty() {
+        bail!("no reader binary to run (missing: {})", missing.join(", "));
+    }
+    if !missing.is_empty() {
+        eprintln!("bench: not run (missing): {}", missing.join(", "));
+    }
+    let workloads = workloads(opts, &ws.target, &out_dir)?;
+    let cache_drop = opts.cold.then(run::choose_cache_drop);
+    if let Some(method) = cache_drop {
+        eprintln!("bench: cold runs drop the cache with {}", method.describe());
+    }
+    let helper = std::env::current_exe().context("cannot find the xtask binary")?;
+    let mut runner = ProcessRunner {
+        helper: vec![helper.into_os_string(), measure::HELPER_ARG.into()],
+        report: out_dir.join("usage.tmp"),
+        timeout: opts.timeout,
+        cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
+    };
+    let floor = runner.run(
+        &Variant {
+            label: "true".into(),
+            reader: "true".into(),
+            jobs: None,
+            threshold: None,
+            program: Program::Reader {
+                path: "true".into(),
+                args: vec![],
+            },
+        },
+        &workloads[0].target,
+    );
+    let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
+        .into_iter()
+        .filter_map(|(on, cache)| on.then_some(cache))
+        .collect();
+    let plan = Plan {
+        runs: opts.runs,
+        warmup: opts.runs > 1,
+        caches,
+    };
+    let records = execute(&plan, &workloads, &variants, &mut runner, &mut |line| {
+        eprintln!("{line}")
+    });
+    let results = judge(&workloads, &variants, records);
+    let host = host::describe(&ws.root);
+    let meta = report::Meta {
+        started_at,
+        command_line: opts.command_line.clone(),
+        host,
+        runs: opts.runs,
+        cache_drop,
+        missing,
+        build: profile.dir().to_string(),
+        rss_floor_kib: floor.peak_rss_kib,
+    };
+    let text = report::console(&meta, &results);
+    println!("{text}");
+    report::write_all(&out_dir, &meta, &results)?;
+    println!("report: {}", out_dir.join("report.html").display());
+    let bad: Vec<String> = results
+        .records
+        .iter()
+        .filter(|r| r.verdict != Verdict::Ok)
+        .map(|r| {
+            format!(
+                "{} on {} ({}): {}",
+                r.variant.label,
+                r.target,
+                r.verdict.word(),
+                r.verdict.problem().unwrap_or("")
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        bail!("{} run(s) were not correct, first: {}", bad.len(), bad[0]);
+    }
+    Ok(())
+}
+
+/// The variants to run, and the readers that were asked for (or expected) but are missing.
+pub fn variants(
+    opts: &Options,
+    binaries: &[(String, PathBuf)],
+    has_wc: bool,
+) -> (Vec<Variant>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    let wanted = |name: &str| opts.readers.is_empty() || opts.readers.iter().any(|r| r == name);
+    for &(name, binary, fixed) in READERS.iter().filter(|r| wanted(r.0)) {
+        let program = |extra: Vec<String>| -> Option<Program> {
+            if name == "wc" {
+                return has_wc.then_some(Program::Wc);
+            }
+            let path = binaries.iter().find(|(b, _)| b == binary)?.1.clone();
+            let mut args: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+            args.extend(extra);
+            Some(Program::Reader { path, args })
+        };
+        let variant = |label: String,
+                       jobs: Option<usize>,
+                       threshold: Option<String>,
+                       program: Program| Variant {
+            label,
+            reader: name.to_string(),
+            jobs,
+            threshold,
+            program,
+        };
+        let Some(base) = program(Vec::new()) else {
+            missing.push(if name == "wc" {
+                "wc (not installed)".to_string()
+            } else {
+                format!("{name} ({binary})")
+            });
+            continue;
+        };
+        let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc");
+        if !sweeps {
+            out.push(variant(name.to_string(), None, None, base));
+        } else {
+            for &j in &opts.jobs {
+                if let Some(p) = program(vec!["--jobs".into(), j.to_string()]) {
+                    out.push(variant(format!("{name} -j {j}"), Some(j), None, p));
+                }
+            }
+        }
+        if name == "hybrid" {
+            for t in &opts.thresholds {
+                if let Some(p) = program(vec!["--threshold".into(), t.clone()]) {
+                    out.push(variant(
+                        format!("hybrid --threshold {t}"),
+                        None,
+                        Some(t.clone()),
+                        p,
+                    ));
+                }
+            }
+        }
+    }
+    (out, missing)
+}
+
+fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Workload>> {
+    if let Some(dir) = &opts.dir {
+        let tree = dir
+            .canonicalize()
+            .with_context(|| format!("{}: no such folder", dir.display()))?;
+        if !tree.is_dir() {
+            bail!("{}: not a folder", dir.display());
+        }
+        let name = tree
+            .file_name()
+            .map_or_else(|| "dir".into(), |n| n.to_string_lossy().into_owned());
+        return Ok(vec![Workload {
+            target: target_for(&name, tree, out_dir)?,
+            expected: None,
+        }]);
+    }
+    opts.profiles
+        .iter()
+        .map(|name| {
+            let profile = fixtures::profile(name)?;
+            let fixture = fixtures::ensure(profile, &fixtures::default_dir(target_dir, profile))?;
+            let m = &fixture.manifest;
+            let expected = Expected {
+                files: m.files,
+                bytes: m.totals.bytes,
+                lines: m.totals.lines,
+                words: m.totals.words,
+            };
+            Ok(Workload {
+                target: target_for(name, fixture.tree, out_dir)?,
+                expected: Some(expected),
+            })
+        })
+        .collect()
+}
+
+/// The tree's file list, written NUL-separated for `xargs -0`.
+fn target_for(name: &str, tree: PathBuf, out_dir: &Path) -> Result<Target> {
+    use std::os::unix::ffi::OsStrExt;
+    let files: Vec<PathBuf> = fixtures::list_files(&tree)?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let mut list = Vec::new();
+    for f in &files {
+        list.extend_from_slice(f.as_os_str().as_bytes());
+        list.push(0);
+    }
+    let file_list = out_dir.join(format!("{name}.files0"));
+    std::fs::write(&file_list, list)
+        .with_context(|| format!("{}: cannot write", file_list.display()))?;
+    Ok(Target {
+        name: name.to_string(),
+        tree,
+        file_list,
+        files,
+    })
+}
+
+/// The shape of a benchmark: runs per variant, whether a warm-up round comes first, the caches.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Measured rounds.
+    pub runs: usize,
+    /// An unmeasured round first (warm only).
+    pub warmup: bool,
+    /// Warm, cold or both.
+    pub caches: Vec<Cache>,
+}
+
+/// Runs every variant on every workload, interleaved round by round; cold runs drop the cache
+/// first. Judging comes later: this only records. `progress` gets one line per round.
+pub fn execute(
+    plan: &Plan,
+    workloads: &[Workload],
+    variants: &[Variant],
+    runner: &mut dyn Runner,
+    progress: &mut dyn FnMut(String),
+) -> Vec<RunRecord> {
+    let mut records = Vec::new();
+    for w in workloads {
+        for &cache in &plan.caches {
+            let first = if cache == Cache::Warm && plan.warmup {
+                0
+            } else {
+                1
+            };
+            for round in first..=plan.runs {
+                let mut line = format!(
+                    "{} · {} · {}:",
+                    w.target.name,
+                    cache.as_str(),
+                    if round == 0 {
+                        "warm-up".to_string()
+                    } else {
+                        format!("run {round}/{}", plan.runs)
+                    }
+                );
+                for v in variants {
+                    let dropped = match cache {
+                        Cache::Cold => runner.drop_cache(&w.target),
+                        Cache::Warm => Ok(()),
+                    };
+                    let measurement = match dropped {
+                        Ok(()) => runner.run(v, &w.target),
+                        Err(err) => Measurement {
+                            error: Some(format!("cannot drop the cache: {err:#}")),
+                            ..Measurement::default()
+                        },
+                    };
+                    line.push_str(&format!(" {} {:.0}ms", v.label, measurement.wall_ms));
+                    records.push(RunRecord {
+                        target: w.target.name.clone(),
+                        cache,
+                        variant: v.clone(),
+                        round,
+                        measurement,
+                        verdict: Verdict::Ok,
+                    });
+                }
+                progress(line);
+            }
+        }
+    }
+    records
+}
+
+/// Every run judged, and the tables.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// Every run, with its verdict.
+    pub records: Vec<RunRecord>,
+    /// One table per workload and cache state.
+    pub tables: Vec<Table>,
+    /// For a user's tree: what to use there.
+    pub recommendation: Option<stats::Recommendation>,
+    /// For a user's tree: the totals the readers agreed on, and how many runs agreed.
+    pub consensus: Option<(Expected, usize)>,
+}
+
+/// Checks every run against its manifest (or, on a user's tree, the readers' consensus),
+/// then builds the tables and, for a user's tree, the recommendation.
+pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunRecord>) -> Results {
+    let mut tables = Vec::new();
+    let mut recommendation = None;
+    let mut consensus = None;
+    for w in workloads {
+        let mine = |r: &RunRecord| r.target == w.target.name;
+        let expected = match w.expected {
+            Some(e) => Some(e),
+            None => {
+                let measured: Vec<RunRecord> =
+                    records.iter().filter(|r| mine(r)).cloned().collect();
+                consensus = stats::consensus(&measured);
+                consensus.map(|c| c.0)
+            }
+        };
+        let user_tree = w.expected.is_none();
+        for r in records.iter_mut().filter(|r| mine(r)) {
+            let rules = Rules {
+                allow_failed_files: user_tree,
+                check_words: !(user_tree && r.variant.reader == "wc"),
+            };
+            r.verdict = match &expected {
+                Some(e) => stats::check(&r.measurement, e, rules),
+                None => Verdict::Failed("no reader produced totals".into()),
+            };
+        }
+        let caches: Vec<Cache> = {
+            let mut c: Vec<Cache> = records
+                .iter()
+                .filter(|r| mine(r))
+                .map(|r| r.cache)
+                .collect();
+            c.sort();
+            c.dedup();
+            c
+        };
+        let fallback = Expected {
+            files: 0,
+            bytes: 0,
+            lines: 0,
+            words: 0,
+        };
+        for cache in caches {
+            let table = stats::table(
+                &w.target.name,
+                cache,
+                &expected.unwrap_or(fallback),
+                variants,
+                &records,
+            );
+            if user_tree && recommendation.is_none() {
+                recommendation = stats::recommend(&table);
+            }
+            tables.push(table);
+        }
+    }
+    Results {
+        records,
+        tables,
+        recommendation,
+        consensus,
+    }
+}

@@ -1,0 +1,376 @@
+//! The benchmark's outputs: the ranked tables for the terminal and for Markdown, and the files
+//! of `target/bench/<timestamp>/` (`results.json`, `results.csv`, `report.md`, `report.html`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::Results;
+use super::host::Host;
+use super::run::CacheDrop;
+use super::stats::{self, Row, Table};
+
+/// What a report says about how it was made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// When the benchmark started (UTC).
+    pub started_at: String,
+    /// The command that produced it.
+    pub command_line: String,
+    /// The machine and tools.
+    pub host: Host,
+    /// Measured runs per variant.
+    pub runs: usize,
+    /// How caches were dropped for cold runs (`None`: no cold runs).
+    pub cache_drop: Option<CacheDrop>,
+    /// Readers that were not run because their binary (or `wc`) was missing.
+    pub missing: Vec<String>,
+    /// The cargo profile the readers were built with.
+    pub build: String,
+    /// Peak RSS of `true` run the same way: the floor every reader's figure includes.
+    pub rss_floor_kib: u64,
+}
+
+/// The Python project's published figures for its 1,000 mixed files (seconds).
+pub const PYTHON_FIGURES: &[(&str, f64)] = &[
+    ("Hybrid", 2.34),
+    ("Async", 3.21),
+    ("Threading", 4.12),
+    ("Multiprocessing", 5.03),
+];
+
+/// `1234567` → `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Milliseconds with precision that suits their size.
+pub fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Bytes as MiB.
+pub fn mib(bytes: f64) -> String {
+    format!("{:.1} MiB", bytes / 1048576.0)
+}
+
+/// The title line of a table.
+pub fn title(table: &Table, meta: &Meta) -> String {
+    let mut t = format!(
+        "{} ({} files, {}), {}, {} cores, median of {} run{}",
+        table.target,
+        group(table.files),
+        mib(table.bytes as f64),
+        table.cache.as_str(),
+        meta.host.cores,
+        meta.runs,
+        if meta.runs == 1 { "" } else { "s" }
+    );
+    if table.cache == stats::Cache::Cold
+        && let Some(method) = meta.cache_drop
+    {
+        t.push_str(&format!(" (cache dropped with {})", method.describe()));
+    }
+    t
+}
+
+/// The cells of one row, in column order (shared by the terminal and Markdown tables).
+fn cells(row: &Row) -> Vec<String> {
+    let rank = row.rank.map_or("-".to_string(), |r| format!("{r}."));
+    let mut cells = vec![rank, row.label.clone()];
+    if let Some(problem) = row.verdict.problem() {
+        cells.push(format!("{}: {problem}", row.verdict.word()));
+        return cells;
+    }
+    cells.extend([
+        format!("{} ms", ms(row.median_ms)),
+        format!("{}–{} ms", ms(row.min_ms), ms(row.max_ms)),
+        row.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
+        group(row.files_per_s.round() as u64),
+        format!("{:.1}", row.mb_per_s),
+        mib(row.peak_rss_kib as f64 * 1024.0),
+        format!("{}+{}", ms(row.user_ms), ms(row.sys_ms)),
+        row.jobs_used.map_or("-".into(), |j| j.to_string()),
+    ]);
+    cells
+}
+
+const HEADERS: [&str; 10] = [
+    "#",
+    "reader",
+    "median",
+    "spread (min–max)",
+    "speedup",
+    "files/s",
+    "MB/s",
+    "peak RSS",
+    "CPU user+sys ms",
+    "jobs",
+];
+
+/// The tables and, for a user's tree, the recommendation, for the terminal.
+pub fn console(meta: &Meta, results: &Results) -> String {
+    let mut out = String::new();
+    for table in &results.tables {
+        let _ = writeln!(out, "\nPERFORMANCE RESULTS — {}", title(table, meta));
+        let rows: Vec<Vec<String>> = table.rows.iter().map(cells).collect();
+        let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.chars().count()).collect();
+        for r in rows.iter().filter(|r| r.len() == HEADERS.len()) {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| -> String {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                let pad = w.saturating_sub(c.chars().count());
+                if i <= 1 || cells.len() < HEADERS.len() {
+                    s.push_str(&format!("{c}{}  ", " ".repeat(pad)));
+                } else {
+                    s.push_str(&format!("{}{c}  ", " ".repeat(pad)));
+                }
+            }
+            s.trim_end().to_string()
+        };
+        let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
+        let _ = writeln!(out, "{}", line(&header));
+        for r in &rows {
+            let _ = writeln!(out, "{}", line(r));
+        }
+        let _ = writeln!(
+            out,
+            "fastest: {}",
+            table.fastest.as_deref().unwrap_or("none (no correct run)")
+        );
+        for s in stats::scaling(table) {
+            let points: Vec<String> = s
+                .points
+                .iter()
+                .map(|(j, m, _, x)| format!("-j {j}: {} ms ({x:.2}×)", ms(*m)))
+                .collect();
+            let _ = writeln!(out, "scaling {}: {}", s.reader, points.join(", "));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\npeak RSS includes a floor of {} (what a no-op process measures the same way)",
+        mib(meta.rss_floor_kib as f64 * 1024.0)
+    );
+    if let Some(method) = meta.cache_drop {
+        let _ = writeln!(out, "cold runs: {}", method.describe());
+    }
+    if !meta.missing.is_empty() {
+        let _ = writeln!(out, "not run (missing): {}", meta.missing.join(", "));
+    }
+    if let Some((expected, agreeing)) = &results.consensus {
+        let _ = writeln!(
+            out,
+            "\nreference totals ({agreeing} runs agree): {} files, {} bytes, {} lines, {} words",
+            group(expected.files),
+            group(expected.bytes),
+            group(expected.lines),
+            group(expected.words)
+        );
+    }
+    if let Some(rec) = &results.recommendation {
+        let _ = writeln!(out, "\nrecommendation: {}", rec.text);
+    }
+    out
+}
+
+/// The report as Markdown: every table, the scaling, the recommendation and how it was made.
+pub fn markdown(meta: &Meta, results: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmark report — {}\n", meta.started_at);
+    let _ = writeln!(out, "Command: `{}`  ", meta.command_line);
+    let h = &meta.host;
+    let _ = writeln!(
+        out,
+        "Host: {} · {} cores · {} memory · Linux {} · {}  ",
+        h.cpu_model,
+        h.cores,
+        mib(h.memory_kib as f64 * 1024.0),
+        h.kernel,
+        h.os
+    );
+    let _ = writeln!(
+        out,
+        "Revision: {} · readers built with the `{}` profile  ",
+        h.git_revision, meta.build
+    );
+    let tools: Vec<String> = h.tools.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    let _ = writeln!(out, "Tools: {}  ", tools.join(" · "));
+    if let Some(method) = meta.cache_drop {
+        let _ = writeln!(out, "Cold runs: {}  ", method.describe());
+    }
+    if !meta.missing.is_empty() {
+        let _ = writeln!(out, "Not run (missing): {}  ", meta.missing.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "\nWall time from spawn to exit of each reader as a child process; peak RSS from its rusage \
+         (largest single process, workers included; a no-op process measured the same way shows {}); speedup is over the slowest correct reader. \
+         Readers whose totals differ from the manifest are marked WRONG and not ranked.\n",
+        mib(meta.rss_floor_kib as f64 * 1024.0)
+    );
+    for table in &results.tables {
+        let _ = writeln!(out, "{}", markdown_table(table, meta));
+        if table.target == "seed-mixed" {
+            let python: Vec<String> = PYTHON_FIGURES
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.2} s"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "The original Python project's published figures for the same workload (its machine): {}.\n",
+                python.join(", ")
+            );
+        }
+    }
+    if let Some(rec) = &results.recommendation {
+        let _ = writeln!(out, "## Recommendation\n\n{}\n", rec.text);
+    }
+    out
+}
+
+/// One table as GitHub Markdown, with its title, "fastest" and scaling lines.
+pub fn markdown_table(table: &Table, meta: &Meta) -> String {
+    let mut out = format!("### {}\n\n", title(table, meta));
+    let _ = writeln!(out, "| {} |", HEADERS.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(HEADERS.len()));
+    for row in &table.rows {
+        let mut c = cells(row);
+        c.resize(HEADERS.len(), String::new());
+        let _ = writeln!(out, "| {} |", c.join(" | "));
+    }
+    let _ = writeln!(
+        out,
+        "\nfastest: **{}**\n",
+        table.fastest.as_deref().unwrap_or("none")
+    );
+    for s in stats::scaling(table) {
+        let points: Vec<String> = s
+            .points
+            .iter()
+            .map(|(j, m, _, x)| format!("-j {j}: {} ms ({x:.2}×)", ms(*m)))
+            .collect();
+        let _ = writeln!(out, "scaling {}: {}  ", s.reader, points.join(", "));
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Every run as one CSV row.
+pub fn csv(results: &Results) -> String {
+    let mut out = String::from(
+        "target,cache,label,reader,jobs,threshold,round,wall_ms,user_ms,sys_ms,peak_rss_kib,exit_code,files,failed,skipped,bytes,lines,words,jobs_used,threads,reader_elapsed_ms,verdict,problem\n",
+    );
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for r in &results.records {
+        let m = &r.measurement;
+        let t = m.totals;
+        let fields = [
+            r.target.clone(),
+            r.cache.as_str().into(),
+            r.variant.label.clone(),
+            r.variant.reader.clone(),
+            opt(r.variant.jobs.map(|j| j.to_string())),
+            opt(r.variant.threshold.clone()),
+            r.round.to_string(),
+            format!("{:.3}", m.wall_ms),
+            format!("{:.3}", m.user_ms),
+            format!("{:.3}", m.sys_ms),
+            m.peak_rss_kib.to_string(),
+            opt(m.exit_code.map(|c| c.to_string())),
+            opt(t.map(|t| t.files.to_string())),
+            opt(t.map(|t| t.failed.to_string())),
+            opt(t.map(|t| t.skipped.to_string())),
+            opt(t.map(|t| t.bytes.to_string())),
+            opt(t.map(|t| t.lines.to_string())),
+            opt(t.map(|t| t.words.to_string())),
+            opt(m.jobs_used.map(|j| j.to_string())),
+            opt(m.threads.map(|j| j.to_string())),
+            opt(m.reader_elapsed_ms.map(|e| format!("{e:.3}"))),
+            r.verdict.word().into(),
+            r.verdict.problem().unwrap_or("").into(),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Everything, for machines.
+pub fn json(meta: &Meta, results: &Results) -> Result<String> {
+    let value = serde_json::json!({
+        "schema": 1,
+        "meta": meta,
+        "cache_drop": meta.cache_drop.map(CacheDrop::describe),
+        "tables": results.tables,
+        "scaling": results.tables.iter().map(|t| serde_json::json!({
+            "target": t.target, "cache": t.cache, "readers": stats::scaling(t),
+        })).collect::<Vec<_>>(),
+        "consensus": results.consensus.map(|(e, n)| serde_json::json!({"totals": e, "agreeing_runs": n})),
+        "recommendation": results.recommendation,
+        "runs": results.records,
+    });
+    Ok(serde_json::to_string_pretty(&value)? + "\n")
+}
+
+/// Writes `results.json`, `results.csv`, `report.md` and `report.html` into `dir`.
+pub fn write_all(dir: &Path, meta: &Meta, results: &Results) -> Result<()> {
+    let md = markdown(meta, results);
+    let files = [
+        ("results.json", json(meta, results)?),
+        ("results.csv", csv(results)),
+        ("report.html", super::html::page(meta, results, &md)),
+        ("report.md", md),
+    ];
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(ms(1234.4), "1234");
+        assert_eq!(ms(12.34), "12.3");
+        assert_eq!(ms(1.234), "1.23");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
+}

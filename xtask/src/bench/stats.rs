@@ -1,0 +1,481 @@
+//! The benchmark's judgement, as pure functions over recorded runs: the check of every run's
+//! totals (against the manifest, or against what the readers agree on), medians and spreads,
+//! the ranking and speedups, the scaling over `--jobs`, and the recommendation for a tree.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::run::{Measurement, Variant};
+
+/// Warm or cold page cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cache {
+    /// The tree's pages are in memory (after an unmeasured run).
+    Warm,
+    /// The page cache was dropped before the run.
+    Cold,
+}
+
+impl Cache {
+    /// `warm` or `cold`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cache::Warm => "warm",
+            Cache::Cold => "cold",
+        }
+    }
+}
+
+/// What a run's totals must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Expected {
+    /// Files.
+    pub files: u64,
+    /// Bytes.
+    pub bytes: u64,
+    /// Lines.
+    pub lines: u64,
+    /// Words.
+    pub words: u64,
+}
+
+/// The outcome of one run, or of all runs of a variant (the worst of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", content = "problem", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Totals as expected.
+    Ok,
+    /// Totals differ from what was expected: never ranked.
+    Wrong(String),
+    /// No totals (crash, timeout, bad exit status): never ranked.
+    Failed(String),
+}
+
+impl Verdict {
+    /// `OK`, `WRONG` or `FAILED`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Wrong(_) => "WRONG",
+            Verdict::Failed(_) => "FAILED",
+        }
+    }
+
+    /// What went wrong, if anything.
+    pub fn problem(&self) -> Option<&str> {
+        match self {
+            Verdict::Ok => None,
+            Verdict::Wrong(p) | Verdict::Failed(p) => Some(p),
+        }
+    }
+}
+
+/// How strictly a run is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Exit status 1 (some files unreadable) is accepted: on a user's tree it is the truth.
+    pub allow_failed_files: bool,
+    /// Words are compared (not for `wc` on a user's tree: it counts non-printable bytes differently).
+    pub check_words: bool,
+}
+
+/// Judges one run against what was expected.
+pub fn check(m: &Measurement, expected: &Expected, rules: Rules) -> Verdict {
+    let Some(t) = m.totals else {
+        return Verdict::Failed(m.error.clone().unwrap_or_else(|| "no totals".into()));
+    };
+    let exit_ok = match m.exit_code {
+        Some(0) => true,
+        Some(1) => rules.allow_failed_files,
+        _ => false,
+    };
+    if !exit_ok {
+        let why = m
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("exit status {:?}", m.exit_code));
+        return Verdict::Failed(why);
+    }
+    let mut diffs = Vec::new();
+    let mut compare = |name: &str, got: u64, want: u64| {
+        if got != want {
+            diffs.push(format!("{name} {got} ≠ {want}"));
+        }
+    };
+    compare("files", t.files, expected.files);
+    compare("bytes", t.bytes, expected.bytes);
+    compare("lines", t.lines, expected.lines);
+    if rules.check_words {
+        compare("words", t.words, expected.words);
+    }
+    if diffs.is_empty() {
+        Verdict::Ok
+    } else {
+        Verdict::Wrong(diffs.join(", "))
+    }
+}
+
+/// One run as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    /// The tree's name.
+    pub target: String,
+    /// Warm or cold.
+    pub cache: Cache,
+    /// What ran.
+    #[serde(flatten)]
+    pub variant: Variant,
+    /// 0 for the unmeasured warm-up round, then 1, 2…
+    pub round: usize,
+    /// What it measured.
+    #[serde(flatten)]
+    pub measurement: Measurement,
+    /// Whether its totals were right.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// The totals most reader runs agree on (the sequential baseline breaks ties), and how many
+/// runs agreed: the reference for a user's tree, where no manifest exists.
+pub fn consensus(records: &[RunRecord]) -> Option<(Expected, usize)> {
+    let mut votes: BTreeMap<(u64, u64, u64, u64), (usize, bool)> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.round > 0 && r.variant.reader != "wc")
+    {
+        let Some(t) = r.measurement.totals else {
+            continue;
+        };
+        if !matches!(r.measurement.exit_code, Some(0 | 1)) {
+            continue;
+        }
+        let vote = votes
+            .entry((t.files, t.bytes, t.lines, t.words))
+            .or_default();
+        vote.0 += 1;
+        vote.1 |= r.variant.reader == "seq";
+    }
+    let ((files, bytes, lines, words), (count, _)) = votes
+        .into_iter()
+        .max_by_key(|&(_, (count, seq))| (count, seq))?;
+    Some((
+        Expected {
+            files,
+            bytes,
+            lines,
+            words,
+        },
+        count,
+    ))
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count); 0 if empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// The measured runs of one variant on one tree, summarized.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// What ran.
+    pub label: String,
+    /// The reader.
+    pub reader: String,
+    /// `--jobs` asked for.
+    pub jobs: Option<usize>,
+    /// The concurrency the reader reported (the last run's).
+    pub jobs_used: Option<u64>,
+    /// The hybrid's threshold, if given.
+    pub threshold: Option<String>,
+    /// Measured runs.
+    pub runs: usize,
+    /// Median wall time.
+    pub median_ms: f64,
+    /// Fastest run.
+    pub min_ms: f64,
+    /// Slowest run.
+    pub max_ms: f64,
+    /// Median user CPU.
+    pub user_ms: f64,
+    /// Median system CPU.
+    pub sys_ms: f64,
+    /// Largest peak RSS over the runs.
+    pub peak_rss_kib: u64,
+    /// Peak threads the reader reported.
+    pub threads: Option<u64>,
+    /// The worst verdict of its runs.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// 1 for the fastest; `None` when not ranked (wrong or failed).
+    pub rank: Option<usize>,
+    /// Median of the slowest ranked row ÷ this median.
+    pub speedup: Option<f64>,
+    /// Files per second at the median.
+    pub files_per_s: f64,
+    /// Megabytes (10⁶ bytes) per second at the median.
+    pub mb_per_s: f64,
+}
+
+/// One tree, one cache state: rows ranked by median, then the unranked ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    /// The tree's name.
+    pub target: String,
+    /// Warm or cold.
+    pub cache: Cache,
+    /// Files in the tree.
+    pub files: u64,
+    /// Bytes in the tree.
+    pub bytes: u64,
+    /// Rows, ranked first.
+    pub rows: Vec<Row>,
+    /// The fastest ranked row's label.
+    pub fastest: Option<String>,
+}
+
+/// Summarizes the measured runs of `target` in `cache` state, variant by variant in the order
+/// given, then ranks them.
+pub fn table(
+    target: &str,
+    cache: Cache,
+    expected: &Expected,
+    variants: &[Variant],
+    records: &[RunRecord],
+) -> Table {
+    let mut rows: Vec<Row> = variants
+        .iter()
+        .filter_map(|v| {
+            let runs: Vec<&RunRecord> = records
+                .iter()
+                .filter(|r| {
+                    r.target == target
+                        && r.cache == cache
+                        && r.round > 0
+                        && r.variant.label == v.label
+                })
+                .collect();
+            (!runs.is_empty()).then(|| row(v, &runs, expected))
+        })
+        .collect();
+    rank(&mut rows);
+    let fastest = rows
+        .first()
+        .filter(|r| r.rank.is_some())
+        .map(|r| r.label.clone());
+    Table {
+        target: target.to_string(),
+        cache,
+        files: expected.files,
+        bytes: expected.bytes,
+        rows,
+        fastest,
+    }
+}
+
+fn row(v: &Variant, runs: &[&RunRecord], expected: &Expected) -> Row {
+    let pick = |f: fn(&Measurement) -> f64| -> Vec<f64> {
+        runs.iter().map(|r| f(&r.measurement)).collect()
+    };
+    let wall = pick(|m| m.wall_ms);
+    let verdict = runs
+        .iter()
+        .map(|r| &r.verdict)
+        .max_by_key(|v| match v {
+            Verdict::Ok => 0,
+            Verdict::Wrong(_) => 1,
+            Verdict::Failed(_) => 2,
+        })
+        .cloned()
+        .unwrap_or(Verdict::Failed("no runs".into()));
+    let median_ms = median(&wall);
+    let secs = median_ms / 1e3;
+    let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let last = runs.last().map(|r| &r.measurement);
+    Row {
+        label: v.label.clone(),
+        reader: v.reader.clone(),
+        jobs: v.jobs,
+        jobs_used: last.and_then(|m| m.jobs_used),
+        threshold: v.threshold.clone(),
+        runs: runs.len(),
+        median_ms,
+        min_ms: wall.iter().copied().fold(f64::INFINITY, f64::min),
+        max_ms: wall.iter().copied().fold(0.0, f64::max),
+        user_ms: median(&pick(|m| m.user_ms)),
+        sys_ms: median(&pick(|m| m.sys_ms)),
+        peak_rss_kib: runs
+            .iter()
+            .map(|r| r.measurement.peak_rss_kib)
+            .max()
+            .unwrap_or(0),
+        threads: runs.iter().filter_map(|r| r.measurement.threads).max(),
+        verdict,
+        rank: None,
+        speedup: None,
+        files_per_s: per_s(expected.files),
+        mb_per_s: per_s(expected.bytes) / 1e6,
+    }
+}
+
+/// Orders rows: the OK ones by median (ranked 1, 2…, with their speedup over the slowest of
+/// them), then the wrong and failed ones, unranked.
+pub fn rank(rows: &mut [Row]) {
+    rows.sort_by(|a, b| {
+        let key = |r: &Row| (r.verdict != Verdict::Ok, r.median_ms);
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+    });
+    let slowest = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Ok)
+        .map(|r| r.median_ms)
+        .fold(0.0, f64::max);
+    for (i, r) in rows.iter_mut().enumerate() {
+        if r.verdict == Verdict::Ok {
+            r.rank = Some(i + 1);
+            r.speedup = (r.median_ms > 0.0).then(|| slowest / r.median_ms);
+        } else {
+            r.rank = None;
+            r.speedup = None;
+        }
+    }
+}
+
+/// How one reader's median changes with `--jobs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scaling {
+    /// The reader (with its threshold, for the hybrid).
+    pub reader: String,
+    /// `(jobs, median ms, MB/s, speedup over the fewest jobs)`, by jobs.
+    pub points: Vec<(usize, f64, f64, f64)>,
+}
+
+/// The scaling of every reader that ran with two or more explicit `--jobs` values (OK rows only).
+pub fn scaling(table: &Table) -> Vec<Scaling> {
+    let mut by_reader: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    for r in table
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Ok && r.jobs.is_some() && r.threshold.is_none())
+    {
+        by_reader.entry(r.reader.clone()).or_default().push(r);
+    }
+    by_reader
+        .into_iter()
+        .filter(|(_, rows)| rows.len() > 1)
+        .map(|(reader, mut rows)| {
+            rows.sort_by_key(|r| r.jobs);
+            let base = rows[0].median_ms;
+            let points = rows
+                .iter()
+                .map(|r| {
+                    let speedup = if r.median_ms > 0.0 {
+                        base / r.median_ms
+                    } else {
+                        0.0
+                    };
+                    (r.jobs.unwrap_or(0), r.median_ms, r.mb_per_s, speedup)
+                })
+                .collect();
+            Scaling { reader, points }
+        })
+        .collect()
+}
+
+/// What to use on a tree, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// The winning row's label.
+    pub label: String,
+    /// The command line to use (without the PATH).
+    pub command: String,
+    /// Its median.
+    pub median_ms: f64,
+    /// How many times faster than the sequential baseline, if that ran.
+    pub over_sequential: Option<f64>,
+    /// Other rows whose spread overlaps the winner's: within noise of it.
+    pub within_noise: Vec<String>,
+    /// The recommendation in a sentence or two.
+    pub text: String,
+}
+
+/// Picks the fastest correct reader (never `wc`) and says which `--jobs` and threshold.
+pub fn recommend(table: &Table) -> Option<Recommendation> {
+    let candidates: Vec<&Row> = table
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Ok && r.reader != "wc")
+        .collect();
+    let best = *candidates.first()?;
+    let mut command = binary_command(&best.reader);
+    if let Some(jobs) = best.jobs.map(|j| j as u64).or(best.jobs_used) {
+        command.push_str(&format!(" --jobs {jobs}"));
+    }
+    if let Some(threshold) = &best.threshold {
+        command.push_str(&format!(" --threshold {threshold}"));
+    } else if best.reader == "hybrid" {
+        command.push_str(" (default --threshold)");
+    }
+    let over_sequential = candidates
+        .iter()
+        .find(|r| r.reader == "seq")
+        .filter(|_| best.median_ms > 0.0)
+        .map(|seq| seq.median_ms / best.median_ms);
+    let within_noise: Vec<String> = candidates[1..]
+        .iter()
+        .filter(|r| r.min_ms <= best.max_ms)
+        .map(|r| r.label.clone())
+        .collect();
+    let mut text = format!(
+        "Use `{command}` on this tree: median {:.0} ms",
+        best.median_ms
+    );
+    if let Some(x) = over_sequential {
+        text.push_str(&format!(", {x:.2}× the sequential baseline"));
+    }
+    text.push('.');
+    if !within_noise.is_empty() {
+        text.push_str(&format!(
+            " Within noise of it (overlapping min–max): {}; any of them will do.",
+            within_noise.join(", ")
+        ));
+    }
+    if let Some(wc) = table
+        .rows
+        .iter()
+        .find(|r| r.reader == "wc" && r.median_ms > 0.0)
+    {
+        text.push_str(&format!(" For scale: wc took {:.0} ms.", wc.median_ms));
+    }
+    Some(Recommendation {
+        label: best.label.clone(),
+        command,
+        median_ms: best.median_ms,
+        over_sequential,
+        within_noise,
+        text,
+    })
+}
+
+/// The binary and fixed arguments of a reader name.
+pub fn binary_command(reader: &str) -> String {
+    match reader {
+        "seq" => "reader-seq".into(),
+        "async-tokio" => "reader-async --runtime tokio".into(),
+        "async-std" => "reader-async --runtime async-std".into(),
+        "wc" => "xargs -0 wc -lwc".into(),
+        other => format!("reader-{other}"),
+    }
+}

@@ -1,0 +1,463 @@
+//! The benchmark's own logic with a fake runner (no processes, no real timings): interleaving
+//! and warm-up, medians and spreads, ranking and speedups, the manifest check that marks a run
+//! WRONG, the consensus on a user's tree, the recommendation, and the report files.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::run::Totals;
+use super::stats::{self, Cache, Expected, Verdict};
+use super::*;
+
+const RIGHT: Totals = Totals {
+    files: 10,
+    failed: 0,
+    skipped: 0,
+    bytes: 1000,
+    lines: 50,
+    words: 200,
+};
+const EXPECTED: Expected = Expected {
+    files: 10,
+    bytes: 1000,
+    lines: 50,
+    words: 200,
+};
+
+/// Returns scripted wall times (and totals) per label, in order; records every call.
+#[derive(Default)]
+struct FakeRunner {
+    times: HashMap<String, Vec<f64>>,
+    totals: HashMap<String, Totals>,
+    exit: HashMap<String, i32>,
+    calls: Vec<String>,
+}
+
+impl FakeRunner {
+    fn script(mut self, label: &str, times: &[f64]) -> Self {
+        self.times.insert(label.into(), times.to_vec());
+        self
+    }
+    fn totals(mut self, label: &str, totals: Totals) -> Self {
+        self.totals.insert(label.into(), totals);
+        self
+    }
+    fn exit(mut self, label: &str, code: i32) -> Self {
+        self.exit.insert(label.into(), code);
+        self
+    }
+}
+
+impl Runner for FakeRunner {
+    fn run(&mut self, variant: &Variant, _target: &Target) -> Measurement {
+        self.calls.push(variant.label.clone());
+        let queue = self.times.entry(variant.label.clone()).or_default();
+        let wall_ms = if queue.is_empty() {
+            1.0
+        } else {
+            queue.remove(0)
+        };
+        let code = self.exit.get(&variant.label).copied().unwrap_or(0);
+        Measurement {
+            wall_ms,
+            user_ms: wall_ms / 2.0,
+            peak_rss_kib: 2048,
+            exit_code: Some(code),
+            totals: (code != 2).then(|| self.totals.get(&variant.label).copied().unwrap_or(RIGHT)),
+            jobs_used: variant.jobs.map(|j| j as u64).or(Some(3)),
+            error: (code == 2).then(|| "reader-x: error: bad".to_string()),
+            ..Measurement::default()
+        }
+    }
+
+    fn drop_cache(&mut self, _target: &Target) -> anyhow::Result<()> {
+        self.calls.push("drop".into());
+        Ok(())
+    }
+}
+
+fn variant(reader: &str, jobs: Option<usize>, threshold: Option<&str>) -> Variant {
+    let mut label = reader.to_string();
+    if let Some(j) = jobs {
+        label.push_str(&format!(" -j {j}"));
+    }
+    if let Some(t) = threshold {
+        label = format!("{reader} --threshold {t}");
+    }
+    Variant {
+        label,
+        reader: reader.into(),
+        jobs,
+        threshold: threshold.map(String::from),
+        program: Program::Reader {
+            path: PathBuf::from(format!("reader-{reader}")),
+            args: vec![],
+        },
+    }
+}
+
+fn workload(name: &str, expected: Option<Expected>) -> Workload {
+    Workload {
+        target: Target {
+            name: name.into(),
+            tree: name.into(),
+            file_list: "list".into(),
+            files: vec![],
+        },
+        expected,
+    }
+}
+
+fn plan(runs: usize, caches: &[Cache]) -> Plan {
+    Plan {
+        runs,
+        warmup: true,
+        caches: caches.to_vec(),
+    }
+}
+
+fn run_all(
+    runner: &mut FakeRunner,
+    plan: &Plan,
+    workloads: &[Workload],
+    variants: &[Variant],
+) -> Results {
+    let records = execute(plan, workloads, variants, runner, &mut |_| {});
+    judge(workloads, variants, records)
+}
+
+#[test]
+fn rounds_are_interleaved_after_one_warm_up_and_cold_runs_drop_the_cache_first() {
+    let vs = [
+        variant("seq", None, None),
+        variant("threads", None, None),
+        variant("proc", None, None),
+    ];
+    let mut runner = FakeRunner::default();
+    run_all(
+        &mut runner,
+        &plan(2, &[Cache::Warm, Cache::Cold]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let warm = ["seq", "threads", "proc"].repeat(3);
+    let cold = ["drop", "seq", "drop", "threads", "drop", "proc"].repeat(2);
+    assert_eq!(runner.calls, [warm, cold].concat());
+}
+
+#[test]
+fn median_spread_rank_and_speedup() {
+    let vs = [variant("seq", None, None), variant("threads", None, None)];
+    // The first value of each is the warm-up round: huge, and never counted.
+    let mut runner = FakeRunner::default()
+        .script("seq", &[999.0, 30.0, 10.0, 20.0])
+        .script("threads", &[999.0, 7.0, 5.0, 6.0]);
+    let results = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let table = &results.tables[0];
+    assert_eq!(table.fastest.as_deref(), Some("threads"));
+    let threads = &table.rows[0];
+    assert_eq!(
+        (threads.label.as_str(), threads.rank, threads.median_ms),
+        ("threads", Some(1), 6.0)
+    );
+    assert_eq!((threads.min_ms, threads.max_ms), (5.0, 7.0));
+    assert_eq!(threads.speedup, Some(20.0 / 6.0));
+    assert!((threads.files_per_s - 10.0 / 0.006).abs() < 1e-6);
+    assert!((threads.mb_per_s - 1000.0 / 0.006 / 1e6).abs() < 1e-9);
+    let seq = &table.rows[1];
+    assert_eq!(
+        (seq.rank, seq.median_ms, seq.speedup),
+        (Some(2), 20.0, Some(1.0))
+    );
+    assert_eq!(seq.runs, 3);
+    assert_eq!(stats::median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    assert_eq!(stats::median(&[]), 0.0);
+}
+
+#[test]
+fn a_wrong_reader_is_never_ranked_even_when_fastest_and_the_bench_says_so() {
+    let vs = [
+        variant("seq", None, None),
+        variant("proc", None, None),
+        variant("async-tokio", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script("seq", &[50.0, 50.0])
+        .script("proc", &[1.0, 1.0])
+        .totals(
+            "proc",
+            Totals {
+                words: 199,
+                ..RIGHT
+            },
+        )
+        .exit("async-tokio", 2);
+    let results = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload("tiny", Some(EXPECTED))],
+        &vs,
+    );
+    let table = &results.tables[0];
+    assert_eq!(table.fastest.as_deref(), Some("seq"));
+    let proc = table
+        .rows
+        .iter()
+        .find(|r| r.reader == "proc")
+        .expect("proc row");
+    assert_eq!(proc.verdict, Verdict::Wrong("words 199 ≠ 200".into()));
+    assert_eq!((proc.rank, proc.speedup), (None, None));
+    let tokio = table
+        .rows
+        .iter()
+        .find(|r| r.reader == "async-tokio")
+        .expect("tokio row");
+    assert!(
+        matches!(&tokio.verdict, Verdict::Failed(p) if p.contains("bad")),
+        "{:?}",
+        tokio.verdict
+    );
+    assert_eq!(table.rows[0].reader, "seq", "ranked rows first");
+    let meta = meta();
+    let text = report::console(&meta, &results);
+    assert!(text.contains("WRONG: words 199 ≠ 200"), "{text}");
+    assert!(text.contains("fastest: seq"), "{text}");
+}
+
+#[test]
+fn exit_status_one_is_a_failure_on_fixtures_but_accepted_on_a_users_tree() {
+    let m = Measurement {
+        exit_code: Some(1),
+        totals: Some(RIGHT),
+        ..Measurement::default()
+    };
+    let strict = stats::Rules {
+        allow_failed_files: false,
+        check_words: true,
+    };
+    let lenient = stats::Rules {
+        allow_failed_files: true,
+        check_words: true,
+    };
+    assert!(matches!(
+        stats::check(&m, &EXPECTED, strict),
+        Verdict::Failed(_)
+    ));
+    assert_eq!(stats::check(&m, &EXPECTED, lenient), Verdict::Ok);
+    let wc_words = Measurement {
+        exit_code: Some(0),
+        totals: Some(Totals { words: 7, ..RIGHT }),
+        ..m
+    };
+    let no_words = stats::Rules {
+        allow_failed_files: true,
+        check_words: false,
+    };
+    assert_eq!(stats::check(&wc_words, &EXPECTED, no_words), Verdict::Ok);
+}
+
+#[test]
+fn a_users_tree_is_checked_by_consensus_and_gets_a_recommendation() {
+    let vs = [
+        variant("seq", None, None),
+        variant("threads", Some(2), None),
+        variant("threads", Some(8), None),
+        variant("hybrid", Some(2), None),
+        variant("hybrid", None, Some("64KiB")),
+        variant("proc", Some(2), None),
+        variant("wc", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script("seq", &[0.0, 100.0, 100.0, 100.0])
+        .script("threads -j 2", &[0.0, 60.0, 62.0, 61.0])
+        .script("threads -j 8", &[0.0, 50.0, 52.0, 51.0])
+        .script("hybrid -j 2", &[0.0, 70.0, 70.0, 70.0])
+        .script("hybrid --threshold 64KiB", &[0.0, 40.0, 45.0, 50.0])
+        .script("proc -j 2", &[0.0, 10.0, 10.0, 10.0])
+        .totals(
+            "proc -j 2",
+            Totals {
+                bytes: 999,
+                ..RIGHT
+            },
+        )
+        .script("wc", &[0.0, 30.0, 30.0, 30.0])
+        .totals("wc", Totals { words: 1, ..RIGHT });
+    let results = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("src", None)],
+        &vs,
+    );
+    let (agreed, votes) = results.consensus.expect("consensus");
+    assert_eq!(
+        (agreed, votes),
+        (EXPECTED, 15),
+        "5 agreeing readers × 3 runs (wc never votes)"
+    );
+    let table = &results.tables[0];
+    let proc = table
+        .rows
+        .iter()
+        .find(|r| r.reader == "proc")
+        .expect("proc");
+    assert!(matches!(&proc.verdict, Verdict::Wrong(p) if p.contains("bytes 999")));
+    let wc = table.rows.iter().find(|r| r.reader == "wc").expect("wc");
+    assert_eq!(
+        wc.verdict,
+        Verdict::Ok,
+        "wc's words are not compared on a user's tree"
+    );
+    let rec = results.recommendation.expect("a recommendation");
+    assert_eq!(
+        rec.label, "hybrid --threshold 64KiB",
+        "wc is never recommended"
+    );
+    assert_eq!(rec.command, "reader-hybrid --jobs 3 --threshold 64KiB");
+    assert_eq!(rec.over_sequential, Some(100.0 / 45.0));
+    assert_eq!(
+        rec.within_noise,
+        ["threads -j 8"],
+        "its 50–52 overlaps 40–50"
+    );
+    assert!(rec.text.contains("wc took 30 ms"), "{}", rec.text);
+    let scaling = stats::scaling(table);
+    assert_eq!(
+        scaling.len(),
+        1,
+        "only threads ran with two --jobs values: {scaling:?}"
+    );
+    assert_eq!(scaling[0].reader, "threads");
+    assert_eq!(
+        scaling[0].points.iter().map(|p| p.0).collect::<Vec<_>>(),
+        [2, 8]
+    );
+    assert!((scaling[0].points[1].3 - 61.0 / 51.0).abs() < 1e-9);
+}
+
+#[test]
+fn missing_readers_are_named_and_sweeps_skip_seq_and_wc() {
+    let binaries = vec![
+        ("reader-seq".to_string(), PathBuf::from("/b/reader-seq")),
+        (
+            "reader-threads".to_string(),
+            PathBuf::from("/b/reader-threads"),
+        ),
+        (
+            "reader-hybrid".to_string(),
+            PathBuf::from("/b/reader-hybrid"),
+        ),
+    ];
+    let opts = Options {
+        profiles: vec![],
+        dir: None,
+        runs: 1,
+        cold: false,
+        warm: true,
+        readers: vec![],
+        jobs: vec![1, 4],
+        thresholds: vec!["1MiB".into()],
+        dev_build: false,
+        no_build: true,
+        timeout: std::time::Duration::from_secs(1),
+        out: None,
+        command_line: String::new(),
+    };
+    let (vs, missing) = variants(&opts, &binaries, false);
+    let labels: Vec<&str> = vs.iter().map(|v| v.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "seq",
+            "threads -j 1",
+            "threads -j 4",
+            "hybrid -j 1",
+            "hybrid -j 4",
+            "hybrid --threshold 1MiB"
+        ]
+    );
+    assert_eq!(
+        missing,
+        [
+            "async-tokio (reader-async)",
+            "async-std (reader-async)",
+            "proc (reader-proc)",
+            "wc (not installed)"
+        ]
+    );
+    let Program::Reader { args, .. } = &vs[4].program else {
+        panic!("a reader")
+    };
+    assert_eq!(args, &["--jobs", "4"]);
+    let only = Options {
+        readers: vec!["threads".into()],
+        jobs: vec![],
+        ..opts
+    };
+    let (vs, missing) = variants(&only, &binaries, true);
+    assert_eq!((vs.len(), missing.len()), (1, 0));
+}
+
+fn meta() -> report::Meta {
+    report::Meta {
+        started_at: "2026-01-01T00:00:00Z".into(),
+        command_line: "cargo xtask bench".into(),
+        host: host::describe(std::path::Path::new(".")),
+        runs: 1,
+        cache_drop: Some(CacheDrop::Fadvise),
+        missing: vec!["proc (reader-proc)".into()],
+        build: "release".into(),
+        rss_floor_kib: 1000,
+    }
+}
+
+#[test]
+fn the_report_files_hold_every_run_tables_and_charts() -> anyhow::Result<()> {
+    let vs = [
+        variant("seq", None, None),
+        variant("threads", Some(1), None),
+        variant("threads", Some(2), None),
+    ];
+    let mut runner = FakeRunner::default();
+    let results = run_all(
+        &mut runner,
+        &plan(2, &[Cache::Warm, Cache::Cold]),
+        &[
+            workload("seed-mixed", Some(EXPECTED)),
+            workload("small", Some(EXPECTED)),
+        ],
+        &vs,
+    );
+    let dir = std::env::temp_dir().join(format!("xtask-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    report::write_all(&dir, &meta(), &results)?;
+    let csv = std::fs::read_to_string(dir.join("results.csv"))?;
+    // 2 trees × (warm: warm-up + 2, cold: 2) rounds × 3 variants, plus the header.
+    assert_eq!(csv.lines().count(), 1 + 2 * 5 * 3);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json"))?)?;
+    assert_eq!(json["runs"].as_array().map(Vec::len), Some(30));
+    assert_eq!(json["tables"].as_array().map(Vec::len), Some(4));
+    assert!(json["meta"]["host"]["cores"].as_u64().is_some());
+    let md = std::fs::read_to_string(dir.join("report.md"))?;
+    assert!(
+        md.contains("| 1. |") && md.contains("Hybrid 2.34 s"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html"))?;
+    assert!(
+        html.matches("<svg").count() >= 8,
+        "3 bar charts and 2 scaling charts per cache state"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("src=") && !html.contains("<link"),
+        "self-contained"
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
