@@ -1,0 +1,253 @@
+//! # reader-proc
+//!
+//! The process model: a pool of `reader-proc-worker` processes (one per core by default) that
+//! the parent drives over `ipc-channel`. Paths go out in batches and counts come back in
+//! batches, each message a serde type encoded with bincode 2 and sent as bytes; file contents
+//! never cross the channel. Discovery, the counter and the output are reader-core's.
+//!
+//! Its reason to exist is isolation: a worker that crashes, hangs past the timeout, or sends
+//! nonsense costs the file it was on, never the run. It is killed and reaped, a replacement is
+//! started, what it held is retried once (in careful batches that name the file at fault), and
+//! a file that fails its worker twice is reported as `worker_crashed` or `timeout`. Every
+//! worker asks the kernel to kill it when the parent dies, and the parent reaps every worker it
+//! starts. See the `schedule` and `protocol` modules' docs for the details.
+//!
+//! The worker program is found, in this order, where [`ProcReader::worker`] says, where the
+//! environment variable [`WORKER_ENV`] says, or next to the running executable.
+//!
+//! ```
+//! use reader_core::{Record, Walk};
+//! use reader_proc::ProcReader;
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("a.txt"), "one two\n")?;
+//! let reader = ProcReader::new().jobs(2).worker(dir.path().join("no-such-worker"));
+//! // Without its worker program the pool cannot start: an error, and nothing is read.
+//! let err = reader.read(&Walk::new([dir.path()]), |_: Record| {}).unwrap_err();
+//! assert!(err.to_string().contains("no-such-worker"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With the worker installed next to the program (as `cargo build` and `cargo install` put it):
+//!
+//! ```no_run
+//! use reader_core::{Record, Walk};
+//! use reader_proc::ProcReader;
+//!
+//! let mut words = 0;
+//! let stats = ProcReader::new().read(&Walk::new(["docs"]), |record| {
+//!     if let Record::File(file) = record {
+//!         words += file.outcome.map_or(0, |c| c.words);
+//!     }
+//! })?;
+//! println!("{words} words with {} workers", stats.workers);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod process;
+pub mod protocol;
+mod schedule;
+pub mod signals;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reader_core::{Record, StartError, Walk, defaults, pipeline};
+
+use crate::process::Process;
+
+/// The environment variable naming the worker program, when the builder does not.
+pub const WORKER_ENV: &str = "READER_PROC_WORKER";
+
+/// The worker program's file name.
+pub const WORKER_NAME: &str = "reader-proc-worker";
+
+/// How long a starting worker may take to connect by default.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pool of worker processes; a builder that takes and returns `self`.
+#[derive(Debug, Clone)]
+pub struct ProcReader {
+    jobs: usize,
+    worker: Option<PathBuf>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+}
+
+impl Default for ProcReader {
+    fn default() -> Self {
+        ProcReader {
+            jobs: defaults::cores(),
+            worker: None,
+            timeout: None,
+            connect_timeout: CONNECT_TIMEOUT,
+        }
+    }
+}
+
+/// What a run of the pool did, beyond its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcStats {
+    /// Workers started at the beginning.
+    pub workers: usize,
+    /// Workers killed and replaced during the run (crashed, hung or garbled).
+    pub replaced: u64,
+    /// Files retried because the worker holding them failed.
+    pub retried: u64,
+    /// Files charged with a worker's failure (`worker_crashed` or `timeout`).
+    pub charged: u64,
+}
+
+/// What the scheduler needs to start replacements and time workers out.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub program: PathBuf,
+    pub timeout: Option<Duration>,
+    pub connect_timeout: Duration,
+}
+
+impl ProcReader {
+    /// A pool of one worker per core, no per-file timeout.
+    pub fn new() -> ProcReader {
+        ProcReader::default()
+    }
+
+    /// The number of worker processes, at least 1.
+    pub fn jobs(mut self, workers: usize) -> ProcReader {
+        self.jobs = workers.max(1);
+        self
+    }
+
+    /// The worker program to run (default: see [`ProcReader::worker_program`]).
+    pub fn worker(mut self, program: impl Into<PathBuf>) -> ProcReader {
+        self.worker = Some(program.into());
+        self
+    }
+
+    /// Kill and replace a worker that finishes no file for this long; the file it was on is
+    /// retried once, then reported as `timeout`. Off (`None`) by default.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> ProcReader {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a starting worker may take to connect before it is killed (default
+    /// [`CONNECT_TIMEOUT`]).
+    pub fn connect_timeout(mut self, timeout: Duration) -> ProcReader {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The number of workers the pool starts.
+    pub fn workers(&self) -> usize {
+        self.jobs
+    }
+
+    /// The worker program this pool would run: the one given to [`ProcReader::worker`], else
+    /// the one [`WORKER_ENV`] names, else [`WORKER_NAME`] next to the running executable.
+    /// Fails with a one-line message if that file does not exist.
+    pub fn worker_program(&self) -> Result<PathBuf, StartError> {
+        let program = match (&self.worker, std::env::var_os(WORKER_ENV)) {
+            (Some(path), _) => path.clone(),
+            (None, Some(path)) if !path.is_empty() => PathBuf::from(path),
+            (None, _) => std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|dir| dir.join(WORKER_NAME)))
+                .ok_or_else(|| {
+                    StartError::Spawn(format!(
+                        "cannot tell where this program is, so not where {WORKER_NAME} is \
+                         (name it with --worker PATH or {WORKER_ENV})"
+                    ))
+                })?,
+        };
+        if !program.is_file() {
+            return Err(StartError::Spawn(format!(
+                "worker program {} not found (name it with --worker PATH or {WORKER_ENV})",
+                program.display()
+            )));
+        }
+        Ok(program)
+    }
+
+    /// Discovers and reads everything `walk` names with the pool, handing each record to
+    /// `on_record` on the calling thread as soon as it is known. Fails before reading anything
+    /// if a PATH does not exist, the worker program is missing, or no worker can start.
+    pub fn read(
+        &self,
+        walk: &Walk,
+        on_record: impl FnMut(Record),
+    ) -> Result<ProcStats, StartError> {
+        walk.check()?;
+        let settings = Settings {
+            program: self.worker_program()?,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+        };
+        let pool = start_pool(&settings.program, self.jobs, self.connect_timeout)?;
+        let workers = pool.len();
+        let stats = pipeline::run(
+            walk,
+            |jobs, out| schedule::run(pool, jobs, out, &settings),
+            on_record,
+        );
+        Ok(ProcStats {
+            workers,
+            ..stats.unwrap_or_default()
+        })
+    }
+}
+
+/// Starts `count` workers; the pool runs with those that start, and fails only if none does.
+fn start_pool(
+    program: &Path,
+    count: usize,
+    connect_timeout: Duration,
+) -> Result<Vec<Process>, StartError> {
+    let mut pool = Vec::with_capacity(count);
+    let mut last_error = None;
+    for _ in 0..count {
+        match Process::start(program, connect_timeout) {
+            Ok(process) => pool.push(process),
+            Err(e) => {
+                last_error = Some(e);
+                // A worker that cannot start usually means none can: do not try them all.
+                if pool.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    match (pool.is_empty(), last_error) {
+        (true, Some(e)) => Err(StartError::Spawn(e)),
+        (true, None) => Err(StartError::Spawn("no worker was asked for".into())),
+        (false, _) => Ok(pool),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ProcReader>();
+        assert_send_sync::<ProcStats>();
+    }
+
+    #[test]
+    fn jobs_are_at_least_one() {
+        assert_eq!(ProcReader::new().jobs(0).workers(), 1);
+    }
+
+    #[test]
+    fn a_named_worker_that_does_not_exist_is_a_start_error() {
+        let err = ProcReader::new()
+            .worker("/nonexistent/reader-proc-worker")
+            .worker_program()
+            .expect_err("missing");
+        assert!(err.to_string().contains("not found"), "{err}");
+    }
+}

@@ -1,0 +1,312 @@
+//! One worker process from start to reaping: start the program, wait a bounded time for it to
+//! connect and shake hands, and kill or close it so that it is always reaped (also on drop).
+//!
+//! Every live worker's pid is kept in a registry, so the signal handler of [`crate::signals`]
+//! can kill them all, and no worker is started once it has begun to.
+//!
+//! A worker asks the kernel to kill it when its parent *thread* exits (`PR_SET_PDEATHSIG`
+//! follows the thread that forked it), so workers are started only from threads that outlive
+//! them: the caller's thread and the scheduler thread, which reap every worker they started
+//! before they end.
+
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::{IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
+
+use crate::protocol::{self, Connect};
+
+/// How often a starting worker is checked for having exited before it connected.
+const START_POLL: Duration = Duration::from_millis(2);
+/// How long a worker whose requests were closed may take to exit before it is killed.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Pids of the workers that are running now.
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Set once the process is being torn down by a signal: no new worker may start.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+fn live() -> MutexGuard<'static, Vec<u32>> {
+    // A Vec of pids is consistent whatever panicked while holding it.
+    LIVE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Kills every live worker with SIGKILL and reaps it; no worker starts after this. For the
+/// signal handler, which exits right after.
+pub(crate) fn kill_all() {
+    let pids = {
+        let mut live = live();
+        STOPPING.store(true, Ordering::SeqCst);
+        std::mem::take(&mut *live)
+    };
+    for &pid in &pids {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
+            // SAFETY: plain system calls; the pid is one of our unreaped children.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+    for &pid in &pids {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
+            // SAFETY: as above; a null status pointer is allowed.
+            unsafe {
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+}
+
+/// A connected worker process.
+#[derive(Debug)]
+pub(crate) struct Process {
+    child: Child,
+    /// Its process id.
+    pub pid: u32,
+    /// Where its batches go; `None` once closed.
+    requests: Option<IpcBytesSender>,
+    /// Where its replies come from; taken by the thread that listens to it.
+    pub replies: Option<IpcBytesReceiver>,
+    reaped: bool,
+}
+
+impl Process {
+    /// Starts `program` and waits at most `connect_timeout` for it to connect and shake hands.
+    /// On any failure the child is killed and reaped, and the error says what happened.
+    pub fn start(program: &Path, connect_timeout: Duration) -> Result<Process, String> {
+        let (server, name) = IpcOneShotServer::<Connect>::new()
+            .map_err(|e| format!("cannot create the connection point for a worker: {e}"))?;
+        let mut child = {
+            let mut live = live();
+            if STOPPING.load(Ordering::SeqCst) {
+                return Err("the program is stopping".into());
+            }
+            let child = Command::new(program)
+                .arg("--connect")
+                .arg(&name)
+                .arg("--parent")
+                .arg(std::process::id().to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot run the worker {}: {e}", program.display()))?;
+            live.push(child.id());
+            child
+        };
+        let pid = child.id();
+        match connect(server, &name, &mut child, connect_timeout) {
+            Ok((requests, replies)) => Ok(Process {
+                child,
+                pid,
+                requests: Some(requests),
+                replies: Some(replies),
+                reaped: false,
+            }),
+            Err(why) => {
+                let status = reap(&mut child, true);
+                let status = status.map_or_else(|e| e.to_string(), |s| describe(s));
+                Err(format!(
+                    "the worker {} (pid {pid}) {why}; it {status}",
+                    program.display()
+                ))
+            }
+        }
+    }
+
+    /// Sends one encoded batch.
+    pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        match &self.requests {
+            Some(requests) => requests.send(bytes),
+            None => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the session is closed",
+            )),
+        }
+    }
+
+    /// Kills the worker at once and reaps it; tells how it ended.
+    pub fn kill(&mut self) -> String {
+        self.finish(true)
+    }
+
+    /// Ends the session: the worker sees its requests closed and exits; if it has not within
+    /// a second it is killed. Reaps it either way.
+    pub fn close(mut self) -> String {
+        self.requests = None;
+        self.finish(false)
+    }
+
+    fn finish(&mut self, kill: bool) -> String {
+        if self.reaped {
+            return "was already reaped".into();
+        }
+        self.reaped = true;
+        reap(&mut self.child, kill).map_or_else(|e| e.to_string(), describe)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.finish(true);
+        }
+    }
+}
+
+/// Waits for the worker's [`Connect`] on a helper thread (`accept` has no timeout of its
+/// own), watching the child meanwhile; returns its channels once the handshake checks out.
+fn connect(
+    server: IpcOneShotServer<Connect>,
+    name: &str,
+    child: &mut Child,
+    timeout: Duration,
+) -> Result<(IpcBytesSender, IpcBytesReceiver), String> {
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("accept".into())
+        .spawn(move || {
+            let _ = tx.send(server.accept());
+        })
+        .map_err(|e| format!("could not be waited for: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    let accepted = loop {
+        match rx.recv_timeout(START_POLL) {
+            Ok(accepted) => break Ok(accepted),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    break Err(format!("exited before connecting ({})", describe(status)));
+                }
+                if Instant::now() >= deadline {
+                    break Err(format!("did not connect within {timeout:?}"));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err("could not be waited for (the accepting thread died)".into());
+            }
+        }
+    };
+    let accepted = match accepted {
+        Ok(accepted) => accepted,
+        Err(why) => {
+            // Release the helper thread, still blocked in accept(), with a message of our own.
+            if let Ok(sender) = IpcSender::<Connect>::connect(name.to_string()) {
+                let _ = sender.send(Connect::Abort);
+            }
+            return Err(why);
+        }
+    };
+    match accepted {
+        Ok((
+            _,
+            Connect::Worker {
+                hello,
+                requests,
+                replies,
+            },
+        )) => {
+            let hello =
+                protocol::decode_hello(&hello).map_err(|e| format!("failed the handshake: {e}"))?;
+            if hello.pid != child.id() {
+                return Err(format!(
+                    "failed the handshake: it says it is pid {}",
+                    hello.pid
+                ));
+            }
+            Ok((requests, replies))
+        }
+        Ok((_, Connect::Abort)) => Err("failed the handshake: it sent no channels".into()),
+        Err(e) => Err(format!("failed the handshake: {e}")),
+    }
+}
+
+/// Kills (when asked) and reaps `child`, then forgets its pid; waits at most [`CLOSE_GRACE`]
+/// for a child that was not killed before killing it.
+fn reap(child: &mut Child, kill: bool) -> io::Result<ExitStatus> {
+    let pid = child.id();
+    let result = (|| {
+        if !kill {
+            let deadline = Instant::now() + CLOSE_GRACE;
+            while Instant::now() < deadline {
+                if let Some(status) = child.try_wait()? {
+                    return Ok(status);
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        // The registry lock keeps the signal handler from reaping this child under us.
+        let _live = live();
+        match child.kill() {
+            Ok(()) => {}
+            // Already reaped by the signal handler: wait() below says so.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            Err(e) => return Err(e),
+        }
+        child.wait()
+    })();
+    live().retain(|&p| p != pid);
+    result
+}
+
+/// How a worker ended, for messages: "exited with status 3", "was killed by signal 6 (SIGABRT)".
+pub(crate) fn describe(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match status.signal() {
+        Some(signal) => {
+            let name = match signal {
+                libc::SIGABRT => " (SIGABRT)",
+                libc::SIGBUS => " (SIGBUS)",
+                libc::SIGFPE => " (SIGFPE)",
+                libc::SIGILL => " (SIGILL)",
+                libc::SIGINT => " (SIGINT)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGTERM => " (SIGTERM)",
+                _ => "",
+            };
+            format!("was killed by signal {signal}{name}")
+        }
+        None => format!("ended ({status})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn endings_are_described() {
+        assert_eq!(
+            describe(ExitStatus::from_raw(3 << 8)),
+            "exited with status 3"
+        );
+        assert_eq!(
+            describe(ExitStatus::from_raw(libc::SIGABRT)),
+            "was killed by signal 6 (SIGABRT)"
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error() {
+        let err = Process::start(Path::new("/nonexistent/worker"), Duration::from_secs(1))
+            .expect_err("missing");
+        assert!(err.contains("cannot run the worker"), "{err}");
+    }
+
+    #[test]
+    fn a_program_that_exits_at_once_is_noticed_quickly() {
+        let started = Instant::now();
+        let err = Process::start(Path::new("true"), Duration::from_secs(30)).expect_err("exits");
+        assert!(err.contains("exited before connecting"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

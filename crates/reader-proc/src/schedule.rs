@@ -1,0 +1,565 @@
+//! The parent's scheduler: one event loop that hands out batches, turns replies into records,
+//! and replaces workers that crash, hang or talk nonsense, charging only the file at fault.
+//!
+//! Threads: a *dispatcher* takes jobs from the shared queue when the loop asks for them (so the
+//! loop itself never blocks on discovery); one *listener* per worker turns its replies into
+//! events; the loop waits on those events with the nearest timeout deadline.
+//!
+//! Work: each worker has at most two batches outstanding, so it never waits for the parent
+//! between batches; idle workers are served first; batches shrink as the backlog does, so the
+//! end of a run is shared evenly.
+//!
+//! Faults: a worker that dies, sends an undecodable or impossible reply, or shows no progress
+//! for the timeout is killed and reaped, and a replacement started. What it held is dealt with
+//! so that only the guilty file pays:
+//!
+//! * its batches it had not started go back to the queue untouched;
+//! * the unanswered files of the batch it was on become *suspects*, retried once in *careful*
+//!   batches, where the worker answers after every file;
+//! * when a careful batch fails, the first unanswered file is exactly the one the worker was
+//!   on: it is charged (`worker_crashed` or `timeout`) and the rest are retried again.
+
+use std::collections::VecDeque;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::thread::{self, Scope};
+use std::time::{Duration, Instant};
+
+use reader_core::pipeline::abandoned;
+use reader_core::{Emitter, ErrorKind, FileError, FileJob, FileResult, Jobs, Worker};
+
+use crate::process::Process;
+use crate::protocol::{self, Batch, PathBytes, Reply, WireError, WireOutcome};
+use crate::{ProcStats, Settings};
+
+/// The most files in one batch.
+const MAX_BATCH: usize = 64;
+/// The most suspects in one careful batch.
+const CAREFUL_BATCH: usize = 16;
+/// Batches a worker holds at once: one it reads, one waiting.
+const OUTSTANDING: usize = 2;
+/// Without a timeout, how long finished results may wait in a worker.
+const PROGRESS_EVERY: Duration = Duration::from_millis(20);
+/// Attempts at starting a replacement before its slot is given up.
+const START_ATTEMPTS: usize = 3;
+
+enum Event {
+    /// Jobs from the shared queue, as asked.
+    Jobs(Vec<FileJob>),
+    /// The shared queue is closed and drained.
+    Exhausted,
+    /// A worker's message.
+    Reply {
+        slot: usize,
+        generation: u64,
+        reply: Result<Reply, WireError>,
+    },
+    /// A worker's channel closed: it died or was killed.
+    Gone { slot: usize, generation: u64 },
+}
+
+/// A batch a worker holds.
+struct InFlight {
+    id: u64,
+    careful: bool,
+    jobs: Vec<FileJob>,
+    /// Files answered so far (the worker answers in order).
+    done: usize,
+}
+
+/// One worker and what it holds.
+struct Slot {
+    generation: u64,
+    process: Process,
+    inflight: VecDeque<InFlight>,
+    last_progress: Instant,
+}
+
+/// Why a worker is being replaced.
+enum Failure {
+    Died,
+    Timeout(Duration),
+    Garbled(String),
+}
+
+/// Runs the pool over `jobs` until the queue is closed and every file is reported.
+pub(crate) fn run(pool: Vec<Process>, jobs: Jobs, out: Emitter, settings: &Settings) -> ProcStats {
+    thread::scope(|scope| {
+        // Both channels end inside the scope, so a dispatcher still holding jobs when the loop
+        // stops finds nobody to send them to and reports them instead.
+        let (events_tx, events) = mpsc::channel();
+        let (asks, asked) = mpsc::channel();
+        let (dispatch_events, dispatch_out) = (events_tx.clone(), out.clone());
+        thread::Builder::new()
+            .name("dispatcher".into())
+            .spawn_scoped(scope, move || {
+                dispatch(&jobs, &asked, &dispatch_events, dispatch_out)
+            })
+            .expect("spawning the dispatcher thread");
+        let mut central = Central {
+            scope,
+            settings,
+            events_tx,
+            asks: Some(asks),
+            slots: Vec::new(),
+            fresh: VecDeque::new(),
+            suspects: VecDeque::new(),
+            asked_for_jobs: false,
+            exhausted: false,
+            next_batch: 0,
+            start_error: None,
+            out,
+            stats: ProcStats::default(),
+        };
+        for process in pool {
+            central.slots.push(None);
+            let index = central.slots.len() - 1;
+            central.install(index, 0, process);
+        }
+        central.run(&events);
+        central.stats.clone()
+    })
+}
+
+/// Takes jobs from the shared queue whenever the loop asks, so that the loop never waits on
+/// discovery itself. Jobs it cannot hand over are reported, never dropped.
+fn dispatch(jobs: &Jobs, asked: &Receiver<usize>, events: &Sender<Event>, mut out: Emitter) {
+    while let Ok(want) = asked.recv() {
+        let batch = jobs.next_batch(want, &mut out);
+        if batch.is_empty() {
+            let _ = events.send(Event::Exhausted);
+            return;
+        }
+        if let Err(mpsc::SendError(Event::Jobs(batch))) = events.send(Event::Jobs(batch)) {
+            for job in batch {
+                out.emit(abandoned(job, "not read: the process pool stopped"));
+            }
+            return;
+        }
+    }
+}
+
+/// Forwards one worker's replies to the loop until its channel closes.
+fn listen(
+    replies: ipc_channel::ipc::IpcBytesReceiver,
+    slot: usize,
+    generation: u64,
+    events: &Sender<Event>,
+) {
+    while let Ok(bytes) = replies.recv() {
+        let reply = protocol::decode::<Reply>(&bytes, "reply");
+        let garbled = reply.is_err();
+        let sent = events.send(Event::Reply {
+            slot,
+            generation,
+            reply,
+        });
+        if garbled || sent.is_err() {
+            return;
+        }
+    }
+    let _ = events.send(Event::Gone { slot, generation });
+}
+
+struct Central<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    settings: &'env Settings,
+    events_tx: Sender<Event>,
+    /// Asks the dispatcher for jobs; dropped to let it go.
+    asks: Option<Sender<usize>>,
+    slots: Vec<Option<Slot>>,
+    /// Jobs not yet given to a worker (new, or from a batch a failed worker had not started).
+    fresh: VecDeque<FileJob>,
+    /// Jobs held by a worker that failed while on their batch: retried once, carefully.
+    suspects: VecDeque<FileJob>,
+    asked_for_jobs: bool,
+    exhausted: bool,
+    next_batch: u64,
+    /// Why the last replacement could not be started.
+    start_error: Option<String>,
+    out: Emitter,
+    stats: ProcStats,
+}
+
+impl Central<'_, '_> {
+    fn live(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    fn run(&mut self, events: &Receiver<Event>) {
+        loop {
+            self.fill();
+            if self.exhausted
+                && self.fresh.is_empty()
+                && self.suspects.is_empty()
+                && self.slots.iter().flatten().all(|s| s.inflight.is_empty())
+            {
+                break;
+            }
+            if self.live() == 0 {
+                self.give_up();
+                break;
+            }
+            let event = match events.try_recv() {
+                Ok(event) => Some(event),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                    self.out.flush();
+                    match self.next_deadline() {
+                        Some(at) => {
+                            match events.recv_timeout(at.saturating_duration_since(Instant::now()))
+                            {
+                                Ok(event) => Some(event),
+                                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                                    None
+                                }
+                            }
+                        }
+                        None => events.recv().ok(),
+                    }
+                }
+            };
+            match event {
+                Some(event) => self.handle(event),
+                None => self.check_deadlines(),
+            }
+        }
+        self.asks = None;
+        for slot in &mut self.slots {
+            if let Some(slot) = slot.take() {
+                slot.process.close();
+            }
+        }
+    }
+
+    /// Gives every worker with room a batch, idle ones first, and asks for more jobs early.
+    fn fill(&mut self) {
+        let live = self.live();
+        if live == 0 {
+            return;
+        }
+        for held in 0..OUTSTANDING {
+            for index in 0..self.slots.len() {
+                if self.slots[index]
+                    .as_ref()
+                    .is_some_and(|s| s.inflight.len() == held)
+                {
+                    if let Some(batch) = self.take_batch(live) {
+                        self.send(index, batch);
+                    }
+                }
+            }
+        }
+        let want = live * OUTSTANDING * MAX_BATCH;
+        if !self.exhausted && !self.asked_for_jobs && self.fresh.len() < want / 2 {
+            if let Some(asks) = &self.asks {
+                self.asked_for_jobs = asks.send(want).is_ok();
+            }
+        }
+    }
+
+    fn take_batch(&mut self, live: usize) -> Option<InFlight> {
+        let (careful, jobs) = if !self.suspects.is_empty() {
+            let n = self.suspects.len().min(CAREFUL_BATCH);
+            (true, self.suspects.drain(..n).collect())
+        } else if !self.fresh.is_empty() {
+            let n = self
+                .fresh
+                .len()
+                .div_ceil(live * OUTSTANDING)
+                .clamp(1, MAX_BATCH);
+            (false, self.fresh.drain(..n).collect())
+        } else {
+            return None;
+        };
+        self.next_batch += 1;
+        Some(InFlight {
+            id: self.next_batch,
+            careful,
+            jobs,
+            done: 0,
+        })
+    }
+
+    fn progress_every(&self) -> Duration {
+        match self.settings.timeout {
+            Some(timeout) => PROGRESS_EVERY.min(timeout / 4),
+            None => PROGRESS_EVERY,
+        }
+    }
+
+    fn send(&mut self, index: usize, batch: InFlight) {
+        let message = Batch {
+            id: batch.id,
+            careful: batch.careful,
+            progress_every_us: u64::try_from(self.progress_every().as_micros()).unwrap_or(u64::MAX),
+            paths: batch
+                .jobs
+                .iter()
+                .map(|job| PathBytes(job.path.as_os_str().as_bytes().to_vec()))
+                .collect(),
+        };
+        let Some(slot) = self.slots[index].as_mut() else {
+            return;
+        };
+        if slot.inflight.is_empty() {
+            slot.last_progress = Instant::now();
+        }
+        slot.inflight.push_back(batch);
+        let sent = protocol::encode(&message)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| slot.process.send(&bytes).map_err(|e| e.to_string()));
+        if sent.is_err() {
+            // A broken pipe: the worker is gone (its listener will say so too).
+            self.fail(index, Failure::Died);
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Jobs(jobs) => {
+                self.asked_for_jobs = false;
+                self.fresh.extend(jobs);
+            }
+            Event::Exhausted => {
+                self.asked_for_jobs = false;
+                self.exhausted = true;
+                self.asks = None;
+            }
+            Event::Reply {
+                slot,
+                generation,
+                reply,
+            } => {
+                if self.is_current(slot, generation) {
+                    match reply {
+                        Ok(reply) => self.accept(slot, reply),
+                        Err(e) => self.fail(slot, Failure::Garbled(e.to_string())),
+                    }
+                }
+            }
+            Event::Gone { slot, generation } => {
+                if self.is_current(slot, generation) {
+                    self.fail(slot, Failure::Died);
+                }
+            }
+        }
+    }
+
+    fn is_current(&self, index: usize, generation: u64) -> bool {
+        self.slots
+            .get(index)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| s.generation == generation)
+    }
+
+    /// Reports the files a reply answers; a reply that does not fit what the worker holds is
+    /// a protocol error and costs the worker.
+    fn accept(&mut self, index: usize, reply: Reply) {
+        let Some(slot) = self.slots[index].as_mut() else {
+            return;
+        };
+        let pid = slot.process.pid;
+        let fits = slot
+            .inflight
+            .front()
+            .is_some_and(|b| b.id == reply.batch && b.done + reply.results.len() <= b.jobs.len());
+        if !fits {
+            let why = format!("a reply that does not fit (batch {})", reply.batch);
+            self.fail(index, Failure::Garbled(why));
+            return;
+        }
+        slot.last_progress = Instant::now();
+        let Some(batch) = slot.inflight.front_mut() else {
+            return;
+        };
+        for result in reply.results {
+            let path = std::mem::take(&mut batch.jobs[batch.done].path);
+            batch.done += 1;
+            let outcome = match result.outcome {
+                WireOutcome::Counted(counts) => Ok(counts),
+                WireOutcome::Failed { kind, message } => Err(FileError::new(kind, &path, message)),
+            };
+            self.out.emit(FileResult {
+                path,
+                outcome,
+                elapsed: Duration::from_micros(result.elapsed_us),
+                worker: Worker::Process(pid),
+            });
+        }
+        if batch.done == batch.jobs.len() {
+            slot.inflight.pop_front();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self.settings.timeout?;
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| !s.inflight.is_empty())
+            .map(|s| s.last_progress + timeout)
+            .min()
+    }
+
+    fn check_deadlines(&mut self) {
+        let Some(timeout) = self.settings.timeout else {
+            return;
+        };
+        let now = Instant::now();
+        for index in 0..self.slots.len() {
+            let late = self.slots[index]
+                .as_ref()
+                .is_some_and(|s| !s.inflight.is_empty() && now >= s.last_progress + timeout);
+            if late {
+                self.fail(index, Failure::Timeout(timeout));
+            }
+        }
+    }
+
+    /// Kills the worker in `index`, settles what it held, and starts a replacement.
+    fn fail(&mut self, index: usize, failure: Failure) {
+        let Some(mut slot) = self.slots[index].take() else {
+            return;
+        };
+        let pid = slot.process.pid;
+        let ending = slot.process.kill();
+        drop(slot.process);
+        self.stats.replaced += 1;
+        let (kind, what) = match &failure {
+            Failure::Died => (
+                ErrorKind::WorkerCrashed,
+                format!("the worker process (pid {pid}) died while reading it: it {ending}"),
+            ),
+            Failure::Timeout(timeout) => (
+                ErrorKind::Timeout,
+                format!(
+                    "no result within the {} s timeout; the worker process (pid {pid}) was killed",
+                    timeout.as_secs_f64()
+                ),
+            ),
+            Failure::Garbled(why) => (
+                ErrorKind::WorkerCrashed,
+                format!("the worker process (pid {pid}) reading it sent {why}; it was killed"),
+            ),
+        };
+        let mut held = slot.inflight.into_iter();
+        if let Some(current) = held.next() {
+            let mut unanswered = current.jobs.into_iter().skip(current.done);
+            if current.careful {
+                if let Some(culprit) = unanswered.next() {
+                    self.charge(
+                        culprit,
+                        kind,
+                        &format!("{what} (already retried once)"),
+                        pid,
+                    );
+                }
+                self.suspects.extend(unanswered);
+            } else {
+                let before = self.suspects.len();
+                self.suspects.extend(unanswered);
+                self.stats.retried += (self.suspects.len() - before) as u64;
+            }
+        }
+        for untouched in held {
+            if untouched.careful {
+                self.suspects.extend(untouched.jobs);
+            } else {
+                self.fresh.extend(untouched.jobs);
+            }
+        }
+        self.replace(index, slot.generation + 1);
+    }
+
+    fn charge(&mut self, job: FileJob, kind: ErrorKind, message: &str, pid: u32) {
+        self.stats.charged += 1;
+        self.out.emit(FileResult {
+            outcome: Err(FileError::new(kind, &job.path, message)),
+            path: job.path,
+            elapsed: Duration::ZERO,
+            worker: Worker::Process(pid),
+        });
+    }
+
+    /// Starts a worker for slot `index`; after [`START_ATTEMPTS`] failures the slot stays empty.
+    fn replace(&mut self, index: usize, generation: u64) {
+        for _ in 0..START_ATTEMPTS {
+            match Process::start(&self.settings.program, self.settings.connect_timeout) {
+                Ok(process) => {
+                    self.install(index, generation, process);
+                    return;
+                }
+                Err(e) => self.start_error = Some(e),
+            }
+        }
+    }
+
+    /// Puts a connected worker in slot `index` with a thread listening to it.
+    fn install(&mut self, index: usize, generation: u64, mut process: Process) {
+        let Some(replies) = process.replies.take() else {
+            return;
+        };
+        let events = self.events_tx.clone();
+        let listener = thread::Builder::new()
+            .name(format!("listen-{}", process.pid))
+            .spawn_scoped(self.scope, move || {
+                listen(replies, index, generation, &events)
+            });
+        match listener {
+            Ok(_) => {
+                self.slots[index] = Some(Slot {
+                    generation,
+                    process,
+                    inflight: VecDeque::new(),
+                    last_progress: Instant::now(),
+                });
+            }
+            Err(e) => {
+                self.start_error = Some(format!("cannot start a thread for a worker: {e}"));
+            }
+        }
+    }
+
+    /// No worker is left and none can be started: everything held is reported as not read.
+    fn give_up(&mut self) {
+        let why = format!(
+            "not read: no worker process is left ({})",
+            self.start_error
+                .as_deref()
+                .unwrap_or("none could be started")
+        );
+        let held: Vec<FileJob> = self
+            .fresh
+            .drain(..)
+            .chain(self.suspects.drain(..))
+            .collect();
+        for job in held {
+            self.out.emit(abandoned(job, &why));
+        }
+    }
+}
+
+impl Drop for Central<'_, '_> {
+    /// Even if the loop panicked, nothing it held is lost: it is reported as not read.
+    fn drop(&mut self) {
+        let held: Vec<FileJob> = self
+            .fresh
+            .drain(..)
+            .chain(self.suspects.drain(..))
+            .chain(
+                self.slots
+                    .iter_mut()
+                    .filter_map(Option::take)
+                    .flat_map(|slot| {
+                        slot.inflight
+                            .into_iter()
+                            .flat_map(|b| b.jobs.into_iter().skip(b.done))
+                    }),
+            )
+            .collect();
+        for job in held {
+            self.out
+                .emit(abandoned(job, "not read: the process pool stopped"));
+        }
+    }
+}

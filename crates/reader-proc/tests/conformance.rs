@@ -1,0 +1,3 @@
+//! The conformance suite of reader-testkit, run against the `reader-proc` binary.
+
+reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-proc"), []);
