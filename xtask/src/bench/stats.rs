@@ -138,12 +138,17 @@ pub struct RunRecord {
 }
 
 /// The totals most reader runs agree on (the sequential baseline breaks ties), and how many
-/// runs agreed: the reference for a user's tree, where no manifest exists.
+/// runs agreed: the reference for a user's tree, where no manifest exists. `wc` votes only
+/// when no reader produced totals.
 pub fn consensus(records: &[RunRecord]) -> Option<(Expected, usize)> {
+    vote(records, false).or_else(|| vote(records, true))
+}
+
+fn vote(records: &[RunRecord], wc: bool) -> Option<(Expected, usize)> {
     let mut votes: BTreeMap<(u64, u64, u64, u64), (usize, bool)> = BTreeMap::new();
     for r in records
         .iter()
-        .filter(|r| r.round > 0 && r.variant.reader != "wc")
+        .filter(|r| r.round > 0 && (r.variant.reader == "wc") == wc)
     {
         let Some(t) = r.measurement.totals else {
             continue;
