@@ -25,8 +25,10 @@ use crate::protocol::{self, Connect};
 
 /// How often a starting worker is checked for having exited before it connected.
 const START_POLL: Duration = Duration::from_millis(2);
-/// How long a worker whose requests were closed may take to exit before it is killed.
-const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How long a worker whose requests were closed may take to exit before it is killed, and
+/// how long a killed worker may take to die before it is left to a reaper thread (a process
+/// stuck in uninterruptible I/O dies only when that I/O ends).
+pub(crate) const GRACE: Duration = Duration::from_secs(1);
 
 /// Pids of the workers that are running now.
 static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -67,14 +69,14 @@ pub(crate) fn kill_all() {
 /// A connected worker process.
 #[derive(Debug)]
 pub(crate) struct Process {
-    child: Child,
+    /// `None` once reaped or handed to a reaper thread.
+    child: Option<Child>,
     /// Its process id.
     pub pid: u32,
     /// Where its batches go; `None` once closed.
     requests: Option<IpcBytesSender>,
     /// Where its replies come from; taken by the thread that listens to it.
     pub replies: Option<IpcBytesReceiver>,
-    reaped: bool,
 }
 
 impl Process {
@@ -103,15 +105,13 @@ impl Process {
         let pid = child.id();
         match connect(server, &name, &mut child, connect_timeout) {
             Ok((requests, replies)) => Ok(Process {
-                child,
+                child: Some(child),
                 pid,
                 requests: Some(requests),
                 replies: Some(replies),
-                reaped: false,
             }),
             Err(why) => {
-                let status = reap(&mut child, true);
-                let status = status.map_or_else(|e| e.to_string(), |s| describe(s));
+                let status = reap(child, true);
                 Err(format!(
                     "the worker {} (pid {pid}) {why}; it {status}",
                     program.display()
@@ -131,7 +131,15 @@ impl Process {
         }
     }
 
-    /// Kills the worker at once and reaps it; tells how it ended.
+    /// Sends SIGKILL without waiting for it to take effect.
+    pub fn signal_kill(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _live = live();
+            let _ = child.kill();
+        }
+    }
+
+    /// Kills the worker and reaps it; tells how it ended.
     pub fn kill(&mut self) -> String {
         self.finish(true)
     }
@@ -144,19 +152,16 @@ impl Process {
     }
 
     fn finish(&mut self, kill: bool) -> String {
-        if self.reaped {
-            return "was already reaped".into();
+        match self.child.take() {
+            Some(child) => reap(child, kill),
+            None => "was already reaped".into(),
         }
-        self.reaped = true;
-        reap(&mut self.child, kill).map_or_else(|e| e.to_string(), describe)
     }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if !self.reaped {
-            self.finish(true);
-        }
+        self.finish(true);
     }
 }
 
@@ -226,32 +231,57 @@ fn connect(
     }
 }
 
-/// Kills (when asked) and reaps `child`, then forgets its pid; waits at most [`CLOSE_GRACE`]
-/// for a child that was not killed before killing it.
-fn reap(child: &mut Child, kill: bool) -> io::Result<ExitStatus> {
+/// Kills `child` (at once when asked, else after [`GRACE`] if it has not exited), reaps it and
+/// forgets its pid; tells how it ended. One that does not die within [`GRACE`] of SIGKILL is
+/// left to a reaper thread, so the caller never blocks on it.
+fn reap(mut child: Child, kill: bool) -> String {
     let pid = child.id();
-    let result = (|| {
-        if !kill {
-            let deadline = Instant::now() + CLOSE_GRACE;
-            while Instant::now() < deadline {
-                if let Some(status) = child.try_wait()? {
-                    return Ok(status);
-                }
-                thread::sleep(Duration::from_millis(1));
-            }
-        }
+    if !kill && let Some(ended) = wait_for(&mut child, GRACE) {
+        live().retain(|&p| p != pid);
+        return ended;
+    }
+    {
         // The registry lock keeps the signal handler from reaping this child under us.
         let _live = live();
-        match child.kill() {
-            Ok(()) => {}
-            // Already reaped by the signal handler: wait() below says so.
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-            Err(e) => return Err(e),
+        if let Err(e) = child.kill() {
+            // ESRCH: already reaped by the signal handler; wait() says so below.
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                return format!("could not be killed: {e}");
+            }
         }
-        child.wait()
-    })();
-    live().retain(|&p| p != pid);
-    result
+    }
+    if let Some(ended) = wait_for(&mut child, GRACE) {
+        live().retain(|&p| p != pid);
+        return ended;
+    }
+    let reaper = thread::Builder::new()
+        .name(format!("reap-{pid}"))
+        .spawn(move || {
+            let _ = child.wait();
+            live().retain(|&p| p != pid);
+        });
+    match reaper {
+        Ok(_) => "was killed but had not died a second later (stuck in I/O?)".into(),
+        Err(e) => format!("was killed but could not be waited for: {e}"),
+    }
+}
+
+/// Polls `child` for at most `limit`; how it ended, if it did.
+fn wait_for(child: &mut Child, limit: Duration) -> Option<String> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(describe(status)),
+            Ok(None) => {}
+            Err(e) => return Some(format!("could not be waited for: {e}")),
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
 }
 
 /// How a worker ended, for messages: "exited with status 3", "was killed by signal 6 (SIGABRT)".

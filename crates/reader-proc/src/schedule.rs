@@ -18,17 +18,22 @@
 //!   batches, where the worker answers after every file;
 //! * when a careful batch fails, the first unanswered file is exactly the one the worker was
 //!   on: it is charged (`worker_crashed` or `timeout`) and the rest are retried again.
+//!
+//! A worker is settled only once everything it sent has been read: one that is timed out or
+//! whose pipe broke is killed first, and settled when its listener, having drained its
+//! channel, reports it gone. Otherwise a reply still in flight could make an innocent file
+//! look like the one the worker was on.
 
 use std::collections::VecDeque;
 use std::os::unix::ffi::OsStrExt;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
 
 use reader_core::pipeline::abandoned;
 use reader_core::{Emitter, ErrorKind, FileError, FileJob, FileResult, Jobs, Worker};
 
-use crate::process::Process;
+use crate::process::{GRACE, Process};
 use crate::protocol::{self, Batch, PathBytes, Reply, WireError, WireOutcome};
 use crate::{ProcStats, Settings};
 
@@ -73,6 +78,8 @@ struct Slot {
     process: Process,
     inflight: VecDeque<InFlight>,
     last_progress: Instant,
+    /// Killed (when), and waiting for its listener to drain what it sent before it is settled.
+    doomed: Option<(Failure, Instant)>,
 }
 
 /// Why a worker is being replaced.
@@ -182,8 +189,13 @@ struct Central<'scope, 'env> {
 }
 
 impl Central<'_, '_> {
+    /// Workers that can take batches.
     fn live(&self) -> usize {
-        self.slots.iter().flatten().count()
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.doomed.is_none())
+            .count()
     }
 
     fn run(&mut self, events: &Receiver<Event>) {
@@ -196,7 +208,7 @@ impl Central<'_, '_> {
             {
                 break;
             }
-            if self.live() == 0 {
+            if self.slots.iter().all(Option::is_none) {
                 self.give_up();
                 break;
             }
@@ -205,15 +217,10 @@ impl Central<'_, '_> {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
                     self.out.flush();
                     match self.next_deadline() {
-                        Some(at) => {
-                            match events.recv_timeout(at.saturating_duration_since(Instant::now()))
-                            {
-                                Ok(event) => Some(event),
-                                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                                    None
-                                }
-                            }
-                        }
+                        Some(at) => events
+                            .recv_timeout(at.saturating_duration_since(Instant::now()))
+                            .ok(),
+                        // The loop holds a sender itself, so this waits for an event.
                         None => events.recv().ok(),
                     }
                 }
@@ -239,21 +246,21 @@ impl Central<'_, '_> {
         }
         for held in 0..OUTSTANDING {
             for index in 0..self.slots.len() {
-                if self.slots[index]
+                let has_room = self.slots[index]
                     .as_ref()
-                    .is_some_and(|s| s.inflight.len() == held)
-                {
-                    if let Some(batch) = self.take_batch(live) {
-                        self.send(index, batch);
-                    }
+                    .is_some_and(|s| s.doomed.is_none() && s.inflight.len() == held);
+                if has_room && let Some(batch) = self.take_batch(live) {
+                    self.send(index, batch);
                 }
             }
         }
         let want = live * OUTSTANDING * MAX_BATCH;
-        if !self.exhausted && !self.asked_for_jobs && self.fresh.len() < want / 2 {
-            if let Some(asks) = &self.asks {
-                self.asked_for_jobs = asks.send(want).is_ok();
-            }
+        if !self.exhausted
+            && !self.asked_for_jobs
+            && self.fresh.len() < want / 2
+            && let Some(asks) = &self.asks
+        {
+            self.asked_for_jobs = asks.send(want).is_ok();
         }
     }
 
@@ -309,8 +316,8 @@ impl Central<'_, '_> {
             .map_err(|e| e.to_string())
             .and_then(|bytes| slot.process.send(&bytes).map_err(|e| e.to_string()));
         if sent.is_err() {
-            // A broken pipe: the worker is gone (its listener will say so too).
-            self.fail(index, Failure::Died);
+            // A broken pipe: the worker is gone; settle it once its listener says so.
+            self.doom(index, Failure::Died);
         }
     }
 
@@ -333,13 +340,14 @@ impl Central<'_, '_> {
                 if self.is_current(slot, generation) {
                     match reply {
                         Ok(reply) => self.accept(slot, reply),
-                        Err(e) => self.fail(slot, Failure::Garbled(e.to_string())),
+                        // The listener stopped at the bad message: nothing else will come.
+                        Err(e) => self.settle(slot, Failure::Garbled(e.to_string())),
                     }
                 }
             }
             Event::Gone { slot, generation } => {
                 if self.is_current(slot, generation) {
-                    self.fail(slot, Failure::Died);
+                    self.settle(slot, Failure::Died);
                 }
             }
         }
@@ -365,7 +373,7 @@ impl Central<'_, '_> {
             .is_some_and(|b| b.id == reply.batch && b.done + reply.results.len() <= b.jobs.len());
         if !fits {
             let why = format!("a reply that does not fit (batch {})", reply.batch);
-            self.fail(index, Failure::Garbled(why));
+            self.doom(index, Failure::Garbled(why));
             return;
         }
         slot.last_progress = Instant::now();
@@ -391,37 +399,60 @@ impl Central<'_, '_> {
         }
     }
 
+    /// When a worker must have shown progress, or a killed one must be settled anyway.
+    fn deadline(&self, slot: &Slot) -> Option<Instant> {
+        match &slot.doomed {
+            Some((_, killed)) => Some(*killed + GRACE),
+            None if slot.inflight.is_empty() => None,
+            None => self.settings.timeout.map(|t| slot.last_progress + t),
+        }
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
-        let timeout = self.settings.timeout?;
         self.slots
             .iter()
             .flatten()
-            .filter(|s| !s.inflight.is_empty())
-            .map(|s| s.last_progress + timeout)
+            .filter_map(|s| self.deadline(s))
             .min()
     }
 
     fn check_deadlines(&mut self) {
-        let Some(timeout) = self.settings.timeout else {
-            return;
-        };
         let now = Instant::now();
         for index in 0..self.slots.len() {
-            let late = self.slots[index]
-                .as_ref()
-                .is_some_and(|s| !s.inflight.is_empty() && now >= s.last_progress + timeout);
-            if late {
-                self.fail(index, Failure::Timeout(timeout));
+            let Some(slot) = self.slots[index].as_ref() else {
+                continue;
+            };
+            if self.deadline(slot).is_none_or(|at| now < at) {
+                continue;
+            }
+            match (&slot.doomed, self.settings.timeout) {
+                // Killed a while ago and its channel is still open: settle with what we have.
+                (Some(_), _) => self.settle(index, Failure::Died),
+                (None, Some(timeout)) => self.doom(index, Failure::Timeout(timeout)),
+                (None, None) => {}
             }
         }
     }
 
-    /// Kills the worker in `index`, settles what it held, and starts a replacement.
-    fn fail(&mut self, index: usize, failure: Failure) {
+    /// Kills the worker in `index` now; it is settled when its listener has read everything
+    /// it sent and reports it gone (or [`GRACE`] later, if it cannot even die).
+    fn doom(&mut self, index: usize, failure: Failure) {
+        if let Some(slot) = self.slots[index].as_mut()
+            && slot.doomed.is_none()
+        {
+            slot.process.signal_kill();
+            slot.doomed = Some((failure, Instant::now()));
+        }
+    }
+
+    /// Kills the worker in `index` (if that was not done yet), settles what it held, and
+    /// starts a replacement. A worker doomed earlier is settled for the reason it was doomed.
+    fn settle(&mut self, index: usize, failure: Failure) {
         let Some(mut slot) = self.slots[index].take() else {
             return;
         };
         let pid = slot.process.pid;
+        let failure = slot.doomed.take().map_or(failure, |(doomed, _)| doomed);
         let ending = slot.process.kill();
         drop(slot.process);
         self.stats.replaced += 1;
@@ -512,6 +543,7 @@ impl Central<'_, '_> {
                     process,
                     inflight: VecDeque::new(),
                     last_progress: Instant::now(),
+                    doomed: None,
                 });
             }
             Err(e) => {

@@ -265,12 +265,10 @@ fn serve(
     let mut pending = Vec::with_capacity(paths.len().min(MAX_PENDING));
     let mut since = Instant::now();
     for path in paths {
-        if !faults.is_empty() {
-            if let Action::SendGarbage = inject(faults, &path.0) {
-                return replies
-                    .send(b"\xff\xfe not a reply \x00")
-                    .map_err(|e| format!("the parent is gone: {e}"));
-            }
+        if !faults.is_empty() && matches!(inject(faults, &path.0), Action::SendGarbage) {
+            return replies
+                .send(b"\xff\xfe not a reply \x00")
+                .map_err(|e| format!("the parent is gone: {e}"));
         }
         let job = FileJob {
             path: PathBuf::from(OsString::from_vec(path.0)),
