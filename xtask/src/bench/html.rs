@@ -12,6 +12,44 @@ use super::stats::{self, Cache, Table, Verdict};
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 420;
+/// Room on the right for the legend, outside the plot so that it never hides a bar.
+const LEGEND_WIDTH: u32 = 190;
+
+type Root<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// The legend in the right margin: a bar swatch or a line segment, and the name, one a line.
+fn legend<'n>(
+    root: &Root<'_>,
+    names: impl Iterator<Item = &'n str>,
+    bars: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let x = (WIDTH - LEGEND_WIDTH + 16) as i32;
+    for (i, name) in names.enumerate() {
+        let y = 50 + 20 * i as i32;
+        if bars {
+            root.draw(&Rectangle::new(
+                [(x, y - 5), (x + 10, y + 5)],
+                color(i).filled(),
+            ))?;
+        } else {
+            root.draw(&PathElement::new(
+                vec![(x, y), (x + 14, y)],
+                color(i).stroke_width(3),
+            ))?;
+        }
+        root.draw(&Text::new(
+            name.to_string(),
+            (x + 20, y),
+            ("sans-serif", 13).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            ),
+        ))?;
+    }
+    Ok(())
+}
 
 const COLORS: &[RGBColor] = &[
     RGBColor(99, 110, 114),
@@ -76,6 +114,7 @@ fn draw_bars(
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
         .margin(12)
+        .margin_right(LEGEND_WIDTH)
         .x_label_area_size(34)
         .y_label_area_size(70)
         .build_cartesian_2d(
@@ -87,24 +126,28 @@ fn draw_bars(
         .disable_x_mesh()
         .x_labels(0)
         .y_desc(y_label)
-        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| {
+            if max < 10.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.0}")
+            }
+        })
         .draw()?;
     let n = series.len().max(1) as f64;
     let width = 0.8 / n;
-    for (s, (name, values)) in series.iter().enumerate() {
+    for (s, (_, values)) in series.iter().enumerate() {
         let c = color(s);
-        chart
-            .draw_series(values.iter().enumerate().filter_map(|(g, v)| {
-                let v = (*v)?;
-                let x0 = g as f64 + 0.1 + s as f64 * width;
-                Some(Rectangle::new(
-                    [(x0, 0.0), (x0 + width * 0.92, v)],
-                    c.filled(),
-                ))
-            }))?
-            .label(name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+        chart.draw_series(values.iter().enumerate().filter_map(|(g, v)| {
+            let v = (*v)?;
+            let x0 = g as f64 + 0.1 + s as f64 * width;
+            Some(Rectangle::new(
+                [(x0, 0.0), (x0 + width * 0.92, v)],
+                c.filled(),
+            ))
+        }))?;
     }
+    legend(&root, series.iter().map(|(name, _)| name.as_str()), true)?;
     for (g, name) in groups.iter().enumerate() {
         let (x, y) = chart.backend_coord(&(g as f64 + 0.5, 0.0));
         root.draw(&Text::new(
@@ -118,12 +161,6 @@ fn draw_bars(
             ),
         ))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -160,6 +197,7 @@ fn draw_lines(
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
         .margin(12)
+        .margin_right(LEGEND_WIDTH)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..x_max * 1.05, 0f64..(y_max * 1.15).max(1e-9))?;
@@ -170,20 +208,12 @@ fn draw_lines(
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
-    for (s, (name, pts)) in series.iter().enumerate() {
+    for (s, (_, pts)) in series.iter().enumerate() {
         let c = color(s);
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(2)));
+        chart.draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?;
         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    legend(&root, series.iter().map(|(name, _)| name.as_str()), false)?;
     root.present()?;
     Ok(())
 }
@@ -192,29 +222,25 @@ fn draw_lines(
 type BarSeries = (String, Vec<Option<f64>>);
 
 /// Per-tree bar series of one figure of the OK rows, for the tables of one cache state.
-fn per_tree(tables: &[&Table], figure: fn(&stats::Row) -> f64) -> (Vec<String>, Vec<BarSeries>) {
+fn per_tree(
+    tables: &[&Table],
+    labels: &[String],
+    figure: fn(&stats::Row) -> f64,
+) -> (Vec<String>, Vec<BarSeries>) {
     let groups: Vec<String> = tables.iter().map(|t| t.target.clone()).collect();
-    let mut labels: Vec<String> = Vec::new();
-    for t in tables {
-        for r in &t.rows {
-            if !labels.contains(&r.label) {
-                labels.push(r.label.clone());
-            }
-        }
-    }
     let series = labels
-        .into_iter()
+        .iter()
         .map(|label| {
             let values = tables
                 .iter()
                 .map(|t| {
                     t.rows
                         .iter()
-                        .find(|r| r.label == label && r.verdict == Verdict::Ok)
+                        .find(|r| &r.label == label && r.verdict == Verdict::Ok)
                         .map(figure)
                 })
                 .collect();
-            (label, values)
+            (label.clone(), values)
         })
         .collect();
     (groups, series)
@@ -223,27 +249,34 @@ fn per_tree(tables: &[&Table], figure: fn(&stats::Row) -> f64) -> (Vec<String>, 
 /// Every chart of the report, as inline SVG.
 pub fn charts(results: &Results) -> Vec<String> {
     let mut out = Vec::new();
+    // Series in the order the variants ran, so each keeps its colour in every chart.
+    let mut labels: Vec<String> = Vec::new();
+    for r in &results.records {
+        if !labels.contains(&r.variant.label) {
+            labels.push(r.variant.label.clone());
+        }
+    }
     for cache in [Cache::Warm, Cache::Cold] {
         let tables: Vec<&Table> = results.tables.iter().filter(|t| t.cache == cache).collect();
         if tables.is_empty() {
             continue;
         }
         let c = cache.as_str();
-        let (groups, series) = per_tree(&tables, |r| r.mb_per_s);
+        let (groups, series) = per_tree(&tables, &labels, |r| r.mb_per_s);
         out.push(grouped_bars(
             &format!("Throughput, {c} cache (higher is better)"),
             "MB/s",
             &groups,
             &series,
         ));
-        let (groups, series) = per_tree(&tables, |r| r.speedup.unwrap_or(0.0));
+        let (groups, series) = per_tree(&tables, &labels, |r| r.over_sequential.unwrap_or(0.0));
         out.push(grouped_bars(
-            &format!("Speedup over the slowest reader, {c} cache"),
-            "× slowest",
+            &format!("Speedup over the sequential reader, {c} cache"),
+            "× sequential",
             &groups,
             &series,
         ));
-        let (groups, series) = per_tree(&tables, |r| r.peak_rss_kib as f64 / 1024.0);
+        let (groups, series) = per_tree(&tables, &labels, |r| r.peak_rss_kib as f64 / 1024.0);
         out.push(grouped_bars(
             &format!("Peak memory (RSS), {c} cache (lower is better)"),
             "MiB",

@@ -158,6 +158,10 @@ pub fn bench(opts: &Options) -> Result<()> {
     let text = report::console(&meta, &results);
     println!("{text}");
     report::write_all(&out_dir, &meta, &results)?;
+    let _ = std::fs::remove_file(&runner.report);
+    for w in &workloads {
+        let _ = std::fs::remove_file(&w.target.file_list);
+    }
     println!("report: {}", out_dir.join("report.html").display());
     let bad: Vec<String> = results
         .records

@@ -102,6 +102,8 @@ fn cells(row: &Row) -> Vec<String> {
         format!("{} ms", ms(row.median_ms)),
         format!("{}–{} ms", ms(row.min_ms), ms(row.max_ms)),
         row.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
+        row.over_sequential
+            .map_or("-".into(), |s| format!("{s:.2}×")),
         group(row.files_per_s.round() as u64),
         format!("{:.1}", row.mb_per_s),
         mib(row.peak_rss_kib as f64 * 1024.0),
@@ -203,10 +205,10 @@ pub fn markdown(meta: &Meta, results: &Results) -> String {
     let h = &meta.host;
     let _ = writeln!(
         out,
-        "Host: {} · {} cores · {} memory · Linux {} · {}  ",
+        "Host: {} · {} cores · {:.1} GiB memory · Linux {} · {}  ",
         h.cpu_model,
         h.cores,
-        mib(h.memory_kib as f64 * 1024.0),
+        h.memory_kib as f64 / 1048576.0,
         h.kernel,
         h.os
     );
@@ -226,7 +228,7 @@ pub fn markdown(meta: &Meta, results: &Results) -> String {
     let _ = writeln!(
         out,
         "\nWall time from spawn to exit of each reader as a child process; peak RSS from its rusage \
-         (largest single process, workers included; a no-op process measured the same way shows {}); speedup is over the slowest correct reader. \
+         (largest single process, workers included; a no-op process measured the same way shows {}); speedup is over the slowest correct reader, \"vs seq\" over the sequential baseline. \
          Readers whose totals differ from the manifest are marked WRONG and not ranked.\n",
         mib(meta.rss_floor_kib as f64 * 1024.0)
     );

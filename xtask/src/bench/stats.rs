@@ -227,6 +227,8 @@ pub struct Row {
     pub rank: Option<usize>,
     /// Median of the slowest ranked row ÷ this median.
     pub speedup: Option<f64>,
+    /// Median of the sequential reader ÷ this median (when it ran and was right).
+    pub over_sequential: Option<f64>,
     /// Files per second at the median.
     pub files_per_s: f64,
     /// Megabytes (10⁶ bytes) per second at the median.
@@ -329,13 +331,14 @@ fn row(v: &Variant, runs: &[&RunRecord], expected: &Expected) -> Row {
         verdict,
         rank: None,
         speedup: None,
+        over_sequential: None,
         files_per_s: per_s(expected.files),
         mb_per_s: per_s(expected.bytes) / 1e6,
     }
 }
 
 /// Orders rows: the OK ones by median (ranked 1, 2…, with their speedup over the slowest of
-/// them), then the wrong and failed ones, unranked.
+/// them and over the sequential reader), then the wrong and failed ones, unranked.
 pub fn rank(rows: &mut [Row]) {
     rows.sort_by(|a, b| {
         let key = |r: &Row| (r.verdict != Verdict::Ok, r.median_ms);
@@ -347,14 +350,15 @@ pub fn rank(rows: &mut [Row]) {
         .filter(|r| r.verdict == Verdict::Ok)
         .map(|r| r.median_ms)
         .fold(0.0, f64::max);
+    let sequential = rows
+        .iter()
+        .find(|r| r.verdict == Verdict::Ok && r.reader == "seq")
+        .map(|r| r.median_ms);
     for (i, r) in rows.iter_mut().enumerate() {
-        if r.verdict == Verdict::Ok {
-            r.rank = Some(i + 1);
-            r.speedup = (r.median_ms > 0.0).then(|| slowest / r.median_ms);
-        } else {
-            r.rank = None;
-            r.speedup = None;
-        }
+        let ok = r.verdict == Verdict::Ok && r.median_ms > 0.0;
+        r.rank = (r.verdict == Verdict::Ok).then_some(i + 1);
+        r.speedup = ok.then(|| slowest / r.median_ms);
+        r.over_sequential = sequential.filter(|_| ok).map(|seq| seq / r.median_ms);
     }
 }
 

@@ -167,6 +167,11 @@ fn median_spread_rank_and_speedup() {
     );
     assert_eq!((threads.min_ms, threads.max_ms), (5.0, 7.0));
     assert_eq!(threads.speedup, Some(20.0 / 6.0));
+    assert_eq!(
+        threads.over_sequential,
+        Some(20.0 / 6.0),
+        "seq is also the slowest here"
+    );
     assert!((threads.files_per_s - 10.0 / 0.006).abs() < 1e-6);
     assert!((threads.mb_per_s - 1000.0 / 0.006 / 1e6).abs() < 1e-9);
     let seq = &table.rows[1];
@@ -223,6 +228,7 @@ fn a_wrong_reader_is_never_ranked_even_when_fastest_and_the_bench_says_so() {
         tokio.verdict
     );
     assert_eq!(table.rows[0].reader, "seq", "ranked rows first");
+    assert_eq!(proc.over_sequential, None);
     let meta = meta();
     let text = report::console(&meta, &results);
     assert!(text.contains("WRONG: words 199 ≠ 200"), "{text}");
