@@ -113,12 +113,13 @@ fn cells(row: &Row) -> Vec<String> {
     cells
 }
 
-const HEADERS: [&str; 10] = [
+const HEADERS: [&str; 11] = [
     "#",
     "reader",
     "median",
     "spread (min–max)",
     "speedup",
+    "vs seq",
     "files/s",
     "MB/s",
     "peak RSS",

@@ -414,11 +414,17 @@ pub struct Recommendation {
     pub median_ms: f64,
     /// How many times faster than the sequential baseline, if that ran.
     pub over_sequential: Option<f64>,
-    /// Other rows whose spread overlaps the winner's: within noise of it.
+    /// Other rows whose median is within 10% of the winner's.
     pub within_noise: Vec<String>,
     /// The recommendation in a sentence or two.
     pub text: String,
 }
+
+/// Rows whose median is within this fraction of the winner's are named as just as good.
+const CLOSE: f64 = 0.10;
+
+/// A winner whose slowest run took this many times its fastest was measured on a busy machine.
+const NOISY: f64 = 1.5;
 
 /// Picks the fastest correct reader (never `wc`) and says which `--jobs` and threshold.
 pub fn recommend(table: &Table) -> Option<Recommendation> {
@@ -434,8 +440,6 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     }
     if let Some(threshold) = &best.threshold {
         command.push_str(&format!(" --threshold {threshold}"));
-    } else if best.reader == "hybrid" {
-        command.push_str(" (default --threshold)");
     }
     let over_sequential = candidates
         .iter()
@@ -444,21 +448,29 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
         .map(|seq| seq.median_ms / best.median_ms);
     let within_noise: Vec<String> = candidates[1..]
         .iter()
-        .filter(|r| r.min_ms <= best.max_ms)
+        .filter(|r| r.median_ms <= best.median_ms * (1.0 + CLOSE))
         .map(|r| r.label.clone())
         .collect();
-    let mut text = format!(
-        "Use `{command}` on this tree: median {:.0} ms",
-        best.median_ms
-    );
+    let mut text = format!("Use `{command}` on this tree");
+    if best.reader == "hybrid" && best.threshold.is_none() {
+        text.push_str(" (its default threshold)");
+    }
+    text.push_str(&format!(": median {:.0} ms", best.median_ms));
     if let Some(x) = over_sequential {
         text.push_str(&format!(", {x:.2}× the sequential baseline"));
     }
     text.push('.');
     if !within_noise.is_empty() {
         text.push_str(&format!(
-            " Within noise of it (overlapping min–max): {}; any of them will do.",
+            " Within {:.0}% of it: {}; any of them will do.",
+            CLOSE * 100.0,
             within_noise.join(", ")
+        ));
+    }
+    if best.min_ms > 0.0 && best.max_ms / best.min_ms > NOISY {
+        text.push_str(&format!(
+            " Its runs ranged {:.0}–{:.0} ms: the machine was busy; more --runs would sharpen this.",
+            best.min_ms, best.max_ms
         ));
     }
     if let Some(wc) = table
