@@ -455,6 +455,13 @@ fn the_report_files_hold_every_run_tables_and_charts() -> anyhow::Result<()> {
         md.contains("| 1. |") && md.contains("Hybrid 2.34 s"),
         "{md}"
     );
+    let cells = |l: &str| l.matches(" | ").count();
+    let header = md.lines().find(|l| l.starts_with("| # |")).map_or(0, cells);
+    let rows = md.lines().filter(|l| l.starts_with("| "));
+    assert!(
+        header > 5 && rows.clone().all(|l| cells(l) == header),
+        "{md}"
+    );
     let html = std::fs::read_to_string(dir.join("report.html"))?;
     assert!(
         html.matches("<svg").count() >= 8,
