@@ -199,24 +199,30 @@ impl ProcReader {
     }
 }
 
-/// Starts `count` workers; the pool runs with those that start, and fails only if none does.
+/// Starts `count` workers at once; the pool runs with those that connect, and fails only if
+/// none does.
 fn start_pool(
     program: &Path,
     count: usize,
     connect_timeout: Duration,
 ) -> Result<Vec<Process>, StartError> {
-    let mut pool = Vec::with_capacity(count);
+    let mut starting = Vec::with_capacity(count);
     let mut last_error = None;
     for _ in 0..count {
-        match Process::start(program, connect_timeout) {
-            Ok(process) => pool.push(process),
+        match Process::spawn(program) {
+            Ok(worker) => starting.push(worker),
             Err(e) => {
+                // A program that cannot run once will not run the next time either.
                 last_error = Some(e);
-                // A worker that cannot start usually means none can: do not try them all.
-                if pool.is_empty() {
-                    break;
-                }
+                break;
             }
+        }
+    }
+    let mut pool = Vec::with_capacity(starting.len());
+    for worker in starting {
+        match worker.connect(connect_timeout) {
+            Ok(process) => pool.push(process),
+            Err(e) => last_error = Some(e),
         }
     }
     match (pool.is_empty(), last_error) {

@@ -11,7 +11,7 @@
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -83,41 +83,33 @@ impl Process {
     /// Starts `program` and waits at most `connect_timeout` for it to connect and shake hands.
     /// On any failure the child is killed and reaped, and the error says what happened.
     pub fn start(program: &Path, connect_timeout: Duration) -> Result<Process, String> {
+        Process::spawn(program)?.connect(connect_timeout)
+    }
+
+    /// Starts `program` without waiting for it to connect, so several can start at once.
+    pub fn spawn(program: &Path) -> Result<Starting, String> {
         let (server, name) = IpcOneShotServer::<Connect>::new()
             .map_err(|e| format!("cannot create the connection point for a worker: {e}"))?;
-        let mut child = {
-            let mut live = live();
-            if STOPPING.load(Ordering::SeqCst) {
-                return Err("the program is stopping".into());
-            }
-            let child = Command::new(program)
-                .arg("--connect")
-                .arg(&name)
-                .arg("--parent")
-                .arg(std::process::id().to_string())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("cannot run the worker {}: {e}", program.display()))?;
-            live.push(child.id());
-            child
-        };
-        let pid = child.id();
-        match connect(server, &name, &mut child, connect_timeout) {
-            Ok((requests, replies)) => Ok(Process {
-                child: Some(child),
-                pid,
-                requests: Some(requests),
-                replies: Some(replies),
-            }),
-            Err(why) => {
-                let status = reap(child, true);
-                Err(format!(
-                    "the worker {} (pid {pid}) {why}; it {status}",
-                    program.display()
-                ))
-            }
+        let mut live = live();
+        if STOPPING.load(Ordering::SeqCst) {
+            return Err("the program is stopping".into());
         }
+        let child = Command::new(program)
+            .arg("--connect")
+            .arg(&name)
+            .arg("--parent")
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run the worker {}: {e}", program.display()))?;
+        live.push(child.id());
+        Ok(Starting {
+            child: Some(child),
+            server: Some(server),
+            name,
+            program: program.to_path_buf(),
+        })
     }
 
     /// Sends one encoded batch.
@@ -162,6 +154,57 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.finish(true);
+    }
+}
+
+/// A worker process that was started but has not connected yet; killed and reaped if dropped.
+pub(crate) struct Starting {
+    child: Option<Child>,
+    server: Option<IpcOneShotServer<Connect>>,
+    name: String,
+    program: PathBuf,
+}
+
+impl std::fmt::Debug for Starting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Starting")
+            .field("child", &self.child)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Starting {
+    /// Waits at most `timeout` for the worker to connect and shake hands. On any failure the
+    /// child is killed and reaped, and the error says what happened.
+    pub fn connect(mut self, timeout: Duration) -> Result<Process, String> {
+        let (Some(mut child), Some(server)) = (self.child.take(), self.server.take()) else {
+            return Err("was already connected".into());
+        };
+        let pid = child.id();
+        match connect(server, &self.name, &mut child, timeout) {
+            Ok((requests, replies)) => Ok(Process {
+                child: Some(child),
+                pid,
+                requests: Some(requests),
+                replies: Some(replies),
+            }),
+            Err(why) => {
+                let status = reap(child, true);
+                Err(format!(
+                    "the worker {} (pid {pid}) {why}; it {status}",
+                    self.program.display()
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            reap(child, true);
+        }
     }
 }
 

@@ -94,13 +94,14 @@ impl<'de> Deserialize<'de> for PathBytes {
     }
 }
 
-/// Files for a worker to read, in order.
+/// Files for a worker to read, in order. A careful batch is acknowledged with an empty
+/// [`Reply`] before its first file is read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     /// Chosen by the parent; every [`Reply`] to this batch names it.
     pub id: u64,
-    /// Answer after every file (used for files retried after a failure, so that a second
-    /// failure names the one file the worker was on).
+    /// Acknowledge the batch, then answer after every file (used for files retried after a
+    /// failure, so that a second failure names the one file the worker was on).
     pub careful: bool,
     /// Otherwise, answer at the latest after this long (microseconds), so a batch of slow
     /// files still shows progress; and at the end of the batch.

@@ -16,8 +16,10 @@
 //! * its batches it had not started go back to the queue untouched;
 //! * the unanswered files of the batch it was on become *suspects*, retried once in *careful*
 //!   batches, where the worker answers after every file;
-//! * when a careful batch fails, the first unanswered file is exactly the one the worker was
-//!   on: it is charged (`worker_crashed` or `timeout`) and the rest are retried again.
+//! * when a careful batch the worker had acknowledged fails, the first unanswered file is
+//!   exactly the one the worker was on: it is charged (`worker_crashed` or `timeout`) and the
+//!   rest are retried again. (A careful batch sent to a worker that had already died, unnoticed,
+//!   is never acknowledged, so nothing in it is charged.)
 //!
 //! A worker is settled only once everything it sent has been read: one that is timed out or
 //! whose pipe broke is killed first, and settled when its listener, having drained its
@@ -70,6 +72,9 @@ struct InFlight {
     jobs: Vec<FileJob>,
     /// Files answered so far (the worker answers in order).
     done: usize,
+    /// The worker has replied to this batch (a careful batch is acknowledged before its first
+    /// file), so it was reading it.
+    started: bool,
 }
 
 /// One worker and what it holds.
@@ -284,6 +289,7 @@ impl Central<'_, '_> {
             careful,
             jobs,
             done: 0,
+            started: false,
         })
     }
 
@@ -380,6 +386,7 @@ impl Central<'_, '_> {
         let Some(batch) = slot.inflight.front_mut() else {
             return;
         };
+        batch.started = true;
         for result in reply.results {
             let path = std::mem::take(&mut batch.jobs[batch.done].path);
             batch.done += 1;
@@ -477,7 +484,9 @@ impl Central<'_, '_> {
         if let Some(current) = held.next() {
             let mut unanswered = current.jobs.into_iter().skip(current.done);
             if current.careful {
-                if let Some(culprit) = unanswered.next() {
+                if current.started
+                    && let Some(culprit) = unanswered.next()
+                {
                     self.charge(
                         culprit,
                         kind,

@@ -262,6 +262,10 @@ fn serve(
             .send(&bytes)
             .map_err(|e| format!("the parent is gone: {e}"))
     };
+    if careful {
+        // An empty reply says the batch has started: a failure now is this batch's doing.
+        send(Vec::new())?;
+    }
     let mut pending = Vec::with_capacity(paths.len().min(MAX_PENDING));
     let mut since = Instant::now();
     for path in paths {
