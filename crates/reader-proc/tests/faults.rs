@@ -571,3 +571,28 @@ fn killing_random_workers_every_few_milliseconds_loses_and_duplicates_nothing() 
         "{summary} after {kills} kills"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_the_run_and_every_worker() {
+    use std::io::{BufRead, BufReader};
+    let dir = tree(200, &[]);
+    let mut child = reader(Some("sleep:20:"))
+        .args(["--format", "json", "--jobs", "2"])
+        .arg(dir.path())
+        .spawn()
+        .expect("spawn");
+    let parent = child.id();
+    let workers = wait_for_workers(parent, 2, Duration::from_secs(10));
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a first record");
+    drop(stdout);
+    let out = wait_bounded(child, Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ps(&workers).is_empty(), "workers left: {}", ps(&workers));
+}
