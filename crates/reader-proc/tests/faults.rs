@@ -596,3 +596,43 @@ fn a_closed_stdout_ends_the_run_and_every_worker() {
     );
     assert!(ps(&workers).is_empty(), "workers left: {}", ps(&workers));
 }
+
+#[test]
+fn a_bad_timeout_is_a_one_line_usage_error() {
+    let dir = tree(1, &[]);
+    for bad in ["0", "-1", "soon", "inf"] {
+        let out = run(
+            reader(None).arg(format!("--timeout={bad}")).arg(dir.path()),
+            Duration::from_secs(10),
+        );
+        assert_eq!(out.status.code(), Some(2), "--timeout {bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--timeout"), "{stderr}");
+    }
+}
+
+#[test]
+fn work_is_shared_so_that_no_worker_idles() {
+    // 120 files of 10 ms each: one worker alone would take 1.2 s, two sharing well 0.6 s.
+    let dir = tree(120, &[]);
+    let started = Instant::now();
+    let out = run(
+        reader(Some("sleep:10:"))
+            .args(["--format", "json", "--jobs", "2"])
+            .arg(dir.path()),
+        Duration::from_secs(20),
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(0));
+    let (files, _) = parse(&out);
+    let mut per_worker: HashMap<&str, usize> = HashMap::new();
+    for record in files.values() {
+        *per_worker
+            .entry(record["worker"].as_str().unwrap_or("?"))
+            .or_default() += 1;
+    }
+    assert_eq!(per_worker.len(), 2, "{per_worker:?}");
+    assert!(per_worker.values().all(|&n| n >= 40), "{per_worker:?}");
+    assert!(elapsed < Duration::from_millis(1100), "took {elapsed:?}");
+}
