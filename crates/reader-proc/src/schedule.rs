@@ -6,8 +6,10 @@
 //! events; the loop waits on those events with the nearest timeout deadline.
 //!
 //! Work: each worker has at most two batches outstanding, so it never waits for the parent
-//! between batches; idle workers are served first; batches shrink as the backlog does, so the
-//! end of a run is shared evenly.
+//! between batches; idle workers are served first. A batch holds about [`BATCH_TIME`] of
+//! reading, by the average time per file measured so far (small files travel by the hundred,
+//! large ones one at a time), and batches shrink as the backlog does, so the end of a run is
+//! shared evenly.
 //!
 //! Faults: a worker that dies, sends an undecodable or impossible reply, or shows no progress
 //! for the timeout is killed and reaped, and a replacement started. What it held is dealt with
@@ -40,7 +42,13 @@ use crate::protocol::{self, Batch, PathBytes, Reply, WireError, WireOutcome};
 use crate::{ProcStats, Settings};
 
 /// The most files in one batch.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 256;
+/// About how long one batch should keep a worker busy: long enough that the parent's replies
+/// and refills (a few context switches each) are rare, short enough that the end of a run is
+/// shared evenly.
+const BATCH_TIME: Duration = Duration::from_millis(4);
+/// The time per file assumed before any was measured.
+const FIRST_GUESS_PER_FILE: Duration = Duration::from_micros(100);
 /// The most suspects in one careful batch.
 const CAREFUL_BATCH: usize = 16;
 /// Batches a worker holds at once: one it reads, one waiting.
@@ -118,6 +126,7 @@ pub(crate) fn run(pool: Vec<Process>, jobs: Jobs, out: Emitter, settings: &Setti
             suspects: VecDeque::new(),
             asked_for_jobs: false,
             exhausted: false,
+            per_file: FIRST_GUESS_PER_FILE,
             next_batch: 0,
             start_error: None,
             out,
@@ -186,6 +195,8 @@ struct Central<'scope, 'env> {
     suspects: VecDeque<FileJob>,
     asked_for_jobs: bool,
     exhausted: bool,
+    /// Running average of the time a worker takes per file.
+    per_file: Duration,
     next_batch: u64,
     /// Why the last replacement could not be started.
     start_error: Option<String>,
@@ -259,7 +270,7 @@ impl Central<'_, '_> {
                 }
             }
         }
-        let want = live * OUTSTANDING * MAX_BATCH;
+        let want = 2 * live * OUTSTANDING * MAX_BATCH;
         if !self.exhausted
             && !self.asked_for_jobs
             && self.fresh.len() < want / 2
@@ -274,10 +285,12 @@ impl Central<'_, '_> {
             let n = self.suspects.len().min(CAREFUL_BATCH);
             (true, self.suspects.drain(..n).collect())
         } else if !self.fresh.is_empty() {
+            let by_time = BATCH_TIME.as_nanos() / self.per_file.as_nanos().max(1);
             let n = self
                 .fresh
                 .len()
                 .div_ceil(live * OUTSTANDING)
+                .min(usize::try_from(by_time).unwrap_or(MAX_BATCH))
                 .clamp(1, MAX_BATCH);
             (false, self.fresh.drain(..n).collect())
         } else {
@@ -387,6 +400,11 @@ impl Central<'_, '_> {
             return;
         };
         batch.started = true;
+        if !reply.results.is_empty() {
+            let spent: u64 = reply.results.iter().map(|r| r.elapsed_us).sum();
+            let this = Duration::from_micros(spent / reply.results.len() as u64);
+            self.per_file = (self.per_file * 3 + this) / 4;
+        }
         for result in reply.results {
             let path = std::mem::take(&mut batch.jobs[batch.done].path);
             batch.done += 1;
