@@ -6,11 +6,30 @@
 //! never cross the channel. Discovery, the counter and the output are reader-core's.
 //!
 //! Its reason to exist is isolation: a worker that crashes, hangs past the timeout, or sends
-//! nonsense costs the file it was on, never the run. It is killed and reaped, a replacement is
-//! started, what it held is retried once (in careful batches that name the file at fault), and
-//! a file that fails its worker twice is reported as `worker_crashed` or `timeout`. Every
-//! worker asks the kernel to kill it when the parent dies, and the parent reaps every worker it
-//! starts. See the `schedule` and `protocol` modules' docs for the details.
+//! nonsense costs the file it was on, never the run. Every worker asks the kernel to kill it
+//! when the parent dies, and the parent reaps every worker it starts (the binary also on
+//! SIGINT/SIGTERM, see [`signals`]).
+//!
+//! ## How a failure is charged
+//!
+//! Each worker holds at most two batches; a batch holds about 4 ms of reading (by the time per
+//! file measured so far, 1 to 256 files). When a worker dies (any signal, any exit), sends a
+//! message that does not decode or does not fit, or finishes no file for the timeout
+//! ([`ProcReader::timeout`], `--timeout SECS`), it is killed and, once everything it sent has
+//! been read, replaced:
+//!
+//! * the batch it had not started goes back to the queue;
+//! * the unanswered files of the batch it was on are retried once, in *careful* batches: the
+//!   worker acknowledges the batch, then answers after every file;
+//! * if a careful batch fails too, the first unanswered file is exactly the one its worker was
+//!   on: that file alone is reported as `worker_crashed` or `timeout`, the others are retried.
+//!
+//! So a file is charged only after two failures while it was being read. (A worker killed from
+//! outside while on a careful retry charges that retry's file: the parent cannot tell such a
+//! kill from a crash.) File contents never cross the channel; see [`protocol`] for the wire.
+//!
+//! The worker has a test-only fault-injection switch, the environment variable
+//! [`worker::FAULT_ENV`]; see [`worker`].
 //!
 //! The worker program is found, in this order, where [`ProcReader::worker`] says, where the
 //! environment variable [`WORKER_ENV`] says, or next to the running executable.
