@@ -81,6 +81,107 @@ impl Queue {
         self.lock().closed = true;
         self.not_empty.notify_all();
     }
+
+    fn new() -> Arc<Queue> {
+        Arc::new(Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                closed: false,
+                idle: 0,
+                full: false,
+            }),
+            not_empty: Condvar::new(),
+            not_full: Condvar::new(),
+        })
+    }
+}
+
+/// A job queue of its own, outside [`run`]: the sending half and the [`Jobs`] that read it.
+///
+/// For schedulers that route the pipeline's jobs on to several sub-schedulers (the hybrid
+/// sends each file to the thread pool or to the async path): each sub-scheduler reads its own
+/// queue, and the queue behaves exactly like the pipeline's — bounded, closed when the sender
+/// is closed or dropped, drained before [`Jobs::next`] returns `None`.
+///
+/// ```
+/// use reader_core::{pipeline, read_job, Record, Walk, Worker};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a"), "one two\n")?;
+/// let mut words = 0;
+/// pipeline::run(&Walk::new([dir.path()]), |jobs, mut out| {
+///     let (mut sender, sub_jobs) = pipeline::queue();
+///     let mut worker_out = out.clone();
+///     std::thread::scope(|s| {
+///         s.spawn(move || {
+///             let mut buf = vec![0; 4096];
+///             while let Some(job) = sub_jobs.next(&mut worker_out) {
+///                 worker_out.emit(read_job(&job, &mut buf, Worker::Thread(0)));
+///             }
+///         });
+///         while let Some(job) = jobs.next(&mut out) {
+///             sender.push(job);
+///         }
+///         sender.close();
+///     });
+/// }, |record| {
+///     if let Record::File(file) = record {
+///         words += file.outcome.map_or(0, |c| c.words);
+///     }
+/// });
+/// assert_eq!(words, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn queue() -> (JobSender, Jobs) {
+    let queue = Queue::new();
+    let sender = JobSender {
+        queue: Arc::clone(&queue),
+        batch: Vec::with_capacity(PUSH_BATCH),
+    };
+    (sender, Jobs { queue })
+}
+
+/// The sending half of a [`queue`]. Jobs gather in a small batch and reach the queue when it
+/// is full or on [`JobSender::flush`]; pushing waits while the queue is full (backpressure).
+/// Closing — explicitly or by dropping the sender, even in a panic — sends what is pending and
+/// lets the readers finish once they have drained the queue.
+pub struct JobSender {
+    queue: Arc<Queue>,
+    batch: Vec<FileJob>,
+}
+
+impl std::fmt::Debug for JobSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobSender")
+            .field("pending", &self.batch.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobSender {
+    /// Queues one job (sent on with the next full batch or [`JobSender::flush`]).
+    pub fn push(&mut self, job: FileJob) {
+        self.batch.push(job);
+        if self.batch.len() >= PUSH_BATCH {
+            self.queue.push_all(&mut self.batch);
+        }
+    }
+
+    /// Sends the pending jobs to the queue now; waits while the queue is full.
+    pub fn flush(&mut self) {
+        self.queue.push_all(&mut self.batch);
+    }
+
+    /// Sends the pending jobs and closes the queue: no more jobs will come.
+    pub fn close(self) {
+        drop(self);
+    }
+}
+
+impl Drop for JobSender {
+    fn drop(&mut self) {
+        self.queue.push_all(&mut self.batch);
+        self.queue.close();
+    }
 }
 
 /// The shared queue of files to read. Clones are handles to the same queue, one per worker.
@@ -272,16 +373,7 @@ where
     S: FnOnce(Jobs, Emitter) -> T + Send,
     T: Send,
 {
-    let queue = Arc::new(Queue {
-        state: Mutex::new(QueueState {
-            jobs: VecDeque::new(),
-            closed: false,
-            idle: 0,
-            full: false,
-        }),
-        not_empty: Condvar::new(),
-        not_full: Condvar::new(),
-    });
+    let queue = Queue::new();
     let (tx, rx) = mpsc::sync_channel::<Vec<Record>>(RECORD_CHANNEL);
     thread::scope(|scope| {
         let discovery_queue = Arc::clone(&queue);
@@ -429,6 +521,65 @@ mod tests {
             .filter(|r| matches!(r, Record::File(f) if f.outcome.as_ref().is_err_and(|e| e.kind() == ErrorKind::WorkerCrashed)))
             .count();
         assert_eq!(crashed, 290);
+    }
+
+    #[test]
+    fn a_standalone_queue_carries_more_than_its_capacity_to_several_readers() {
+        let dir = tree(1);
+        let file = dir.path().join("f0");
+        let total_jobs = QUEUE_CAPACITY * 2 + 7;
+        let mut records = Vec::new();
+        run(
+            &Walk::new([dir.path()]),
+            |jobs, mut out| {
+                let (mut sender, sub_jobs) = queue();
+                thread::scope(|s| {
+                    for i in 0..2 {
+                        let (sub_jobs, mut out) = (sub_jobs.clone(), out.clone());
+                        s.spawn(move || {
+                            let mut buf = vec![0; 64];
+                            while let Some(job) = sub_jobs.next(&mut out) {
+                                out.emit(read_job(&job, &mut buf, Worker::Thread(i)));
+                            }
+                        });
+                    }
+                    // The pipeline's own job, then thousands more: pushing waits for room.
+                    while let Some(job) = jobs.next(&mut out) {
+                        sender.push(job);
+                    }
+                    for _ in 1..total_jobs {
+                        sender.push(FileJob {
+                            path: file.clone(),
+                            size: None,
+                        });
+                    }
+                    sender.flush();
+                    sender.close();
+                });
+            },
+            |r| records.push(r),
+        );
+        assert_eq!(records.len(), total_jobs);
+        assert_eq!(total(&records).words, 2 * total_jobs as u64);
+    }
+
+    #[test]
+    fn dropping_the_sender_closes_the_queue_with_its_pending_jobs() {
+        let (mut sender, jobs) = queue();
+        let caught = panic::catch_unwind(AssertUnwindSafe(move || {
+            sender.push(FileJob {
+                path: "kept".into(),
+                size: Some(1),
+            });
+            panic!("router died");
+        }));
+        assert!(caught.is_err());
+        let (tx, _rx) = mpsc::sync_channel(1);
+        let mut out = Emitter::new(tx);
+        let batch = jobs.next_batch(usize::MAX, &mut out);
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].path, Path::new("kept"));
+        assert!(jobs.next(&mut out).is_none(), "closed and drained");
     }
 
     #[test]
