@@ -1,0 +1,470 @@
+//! # reader-hybrid
+//!
+//! The hybrid model: every file goes where it is read best, by the size discovery already
+//! found (one `stat` a file during the walk, no second one). reader-core's
+//! [`RoutePolicy`] decides:
+//!
+//! * files below the threshold (default 10 KiB) → the **async path**
+//!   ([`reader_async::AsyncReader::schedule`]): many files in flight at once, which is what
+//!   decides speed when the data is not cached;
+//! * files from the threshold up → the **thread pool**
+//!   ([`reader_threads::ThreadedReader::schedule`]): few threads, little overhead per byte;
+//! * files from `split_at` up (default 64 MiB) → **split**: read as 16 MiB byte ranges by
+//!   several threads at once with positioned reads on one descriptor, the ranges' counts joined
+//!   exactly by [`RangeCounts::join`](reader_core::RangeCounts::join); one record per file.
+//!
+//! The three paths run at the same time, each on its own queue, fed by one router that takes
+//! discovery's jobs as they come; their records go out as one stream. Neither waits for the
+//! other. Every discovered entry still yields exactly one record: what a path left unread, had
+//! it stopped, is reported as `worker_crashed`.
+//!
+//! With [`Threshold::Auto`] the threshold is chosen at start-up from the tree's own sizes and a
+//! short measurement (see [`auto`]).
+//!
+//! Memory stays bounded by buffers, never by file sizes: one [`BUFFER_SIZE`] buffer per pool
+//! thread, per async lane and per thread reading a split file.
+//!
+//! ```
+//! use reader_core::{Record, Walk};
+//! use reader_hybrid::{HybridReader, Threshold};
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("small.txt"), "one two\n")?;
+//! std::fs::write(dir.path().join("large.txt"), "word ".repeat(10_000))?;
+//! let mut words = 0;
+//! let routes = HybridReader::new()
+//!     .threshold(Threshold::Fixed(1024))
+//!     .read(&Walk::new([dir.path()]), |record| {
+//!         if let Record::File(file) = record {
+//!             words += file.outcome.map_or(0, |c| c.words);
+//!         }
+//!     })?;
+//! assert_eq!(words, 10_002);
+//! assert_eq!((routes.async_path.files, routes.threads.files), (1, 1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod auto;
+mod split;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::thread;
+
+use reader_async::AsyncReader;
+use reader_core::defaults::{self, BUFFER_SIZE};
+use reader_core::pipeline::{self, JobSender, abandoned};
+use reader_core::{
+    Emitter, FileJob, Jobs, Record, Route, RoutePolicy, RunInfo, StartError, Walk, Worker,
+};
+use reader_threads::ThreadedReader;
+use serde_json::json;
+
+use crate::auto::{AutoThreshold, Choice};
+use crate::split::Splitter;
+
+/// Jobs the router takes from discovery's queue at once.
+const ROUTE_BATCH: usize = 256;
+
+/// How the async/threads threshold is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    /// Files smaller than this many bytes go to the async path.
+    Fixed(u64),
+    /// Chosen at start-up from the tree and a short measurement (see [`auto`]).
+    Auto,
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold::Fixed(RoutePolicy::DEFAULT_THRESHOLD)
+    }
+}
+
+/// Parses `--threshold`: `auto` or a size with units (`10KiB`, `64k`, `1MB`, `4096`).
+///
+/// ```
+/// use reader_hybrid::{Threshold, parse_threshold};
+/// assert_eq!(parse_threshold("auto"), Ok(Threshold::Auto));
+/// assert_eq!(parse_threshold("64k"), Ok(Threshold::Fixed(65_536)));
+/// assert!(parse_threshold("abc").is_err());
+/// ```
+pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        Ok(Threshold::Auto)
+    } else {
+        reader_core::parse_size(text).map(Threshold::Fixed)
+    }
+}
+
+/// Files and bytes that went one way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteCount {
+    /// Files read (or failed) on this path.
+    pub files: u64,
+    /// Bytes read on this path.
+    pub bytes: u64,
+}
+
+/// How many files and bytes went each way, and the threshold the run used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Routes {
+    /// Small files, read by the async path.
+    pub async_path: RouteCount,
+    /// Files read whole by the thread pool.
+    pub threads: RouteCount,
+    /// Large files read as ranges in parallel.
+    pub split: RouteCount,
+    /// The async/threads threshold in bytes (the chosen one, with [`Threshold::Auto`]).
+    pub threshold: u64,
+    /// What [`Threshold::Auto`] found, if it chose.
+    pub auto: Option<Choice>,
+}
+
+impl Routes {
+    /// Counts one record on the path that read it (known by its worker). Records no path read
+    /// (entries that failed during discovery, skipped entries) count nowhere.
+    pub fn count(&mut self, record: &Record) {
+        let Record::File(file) = record else {
+            return;
+        };
+        let route = match file.worker {
+            Worker::Task(_) => &mut self.async_path,
+            Worker::Thread(_) => &mut self.threads,
+            Worker::Split(_) => &mut self.split,
+            _ => return,
+        };
+        route.files += 1;
+        route.bytes += file.outcome.as_ref().map_or(0, |c| c.bytes);
+    }
+
+    /// The `"routes"` object of the summary: `{"async":{"files":…,"bytes":…},"threads":…,"split":…}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let one = |r: &RouteCount| json!({ "files": r.files, "bytes": r.bytes });
+        json!({
+            Route::Async.as_str(): one(&self.async_path),
+            Route::Threads.as_str(): one(&self.threads),
+            Route::Split.as_str(): one(&self.split),
+        })
+    }
+}
+
+/// The hybrid reader; a builder that takes and returns `self`.
+#[derive(Debug, Clone)]
+pub struct HybridReader {
+    pool: ThreadedReader,
+    lanes: AsyncReader,
+    threshold: Threshold,
+    split_at: u64,
+    split_threads: usize,
+    buffer_size: usize,
+}
+
+impl Default for HybridReader {
+    fn default() -> Self {
+        HybridReader::new()
+    }
+}
+
+impl HybridReader {
+    /// A reader with [`defaults::threads`] pool threads (also reading split files),
+    /// [`defaults::in_flight`] async files in flight, the default 10 KiB threshold and splits
+    /// from [`RoutePolicy::DEFAULT_SPLIT_AT`]; all within the open-files limit.
+    pub fn new() -> HybridReader {
+        HybridReader {
+            pool: ThreadedReader::new(),
+            lanes: AsyncReader::new(),
+            threshold: Threshold::default(),
+            split_at: RoutePolicy::DEFAULT_SPLIT_AT,
+            split_threads: defaults::threads(),
+            buffer_size: BUFFER_SIZE,
+        }
+        .fit_descriptors()
+    }
+
+    /// Threads of the pool, and threads reading the ranges of a split file (at least 1).
+    pub fn jobs(mut self, threads: usize) -> HybridReader {
+        self.pool = self.pool.jobs(threads);
+        self.split_threads = threads.clamp(1, 4096);
+        self.fit_descriptors()
+    }
+
+    /// Files in flight on the async path (at least 1).
+    pub fn in_flight(mut self, files: usize) -> HybridReader {
+        self.lanes = self.lanes.max_in_flight(files);
+        self.fit_descriptors()
+    }
+
+    /// The async/threads threshold.
+    pub fn threshold(mut self, threshold: Threshold) -> HybridReader {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Files of at least this many bytes are split into ranges read in parallel.
+    pub fn split_at(mut self, bytes: u64) -> HybridReader {
+        self.split_at = bytes;
+        self
+    }
+
+    /// The chunk size of each read, on every path (at least 1 byte).
+    pub fn buffer_size(mut self, bytes: usize) -> HybridReader {
+        self.buffer_size = bytes.max(1);
+        self.pool = self.pool.buffer_size(bytes);
+        self.lanes = self.lanes.buffer_size(bytes);
+        self
+    }
+
+    /// Threads of the pool.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// Files in flight on the async path.
+    pub fn files_in_flight(&self) -> usize {
+        self.lanes.in_flight()
+    }
+
+    /// Every path holds files open at once: the pool one per thread, the async path one per
+    /// lane, the splitter one. Keep their sum within the descriptor budget, halving the
+    /// larger share first.
+    fn fit_descriptors(mut self) -> HybridReader {
+        let budget = defaults::fd_budget();
+        let (mut threads, mut lanes) = (self.pool.threads(), self.lanes.in_flight());
+        while threads + lanes + 1 > budget && threads + lanes > 2 {
+            if lanes >= threads {
+                lanes = (lanes / 2).max(1);
+            } else {
+                threads = (threads / 2).max(1);
+            }
+        }
+        self.pool = self.pool.jobs(threads);
+        self.lanes = self.lanes.max_in_flight(lanes);
+        self
+    }
+
+    /// What this reader tells a run's summary, given the routes it took.
+    pub fn run_info(&self, routes: &Routes) -> RunInfo {
+        let mut info = RunInfo::jobs(self.threads());
+        let extra = &mut info.extra;
+        extra.insert("routes".into(), routes.to_json());
+        extra.insert("threshold".into(), routes.threshold.into());
+        extra.insert(
+            "threshold_mode".into(),
+            match self.threshold {
+                Threshold::Fixed(_) => "fixed",
+                Threshold::Auto => "auto",
+            }
+            .into(),
+        );
+        if let Some(choice) = &routes.auto {
+            extra.insert("auto".into(), choice.to_json());
+        }
+        extra.insert("split_at".into(), self.split_at.into());
+        extra.insert("in_flight".into(), self.files_in_flight().into());
+        info
+    }
+
+    /// Discovers and reads everything `walk` names (asking discovery for sizes), handing each
+    /// record to `on_record` on the calling thread as soon as it is known, and returns how many
+    /// files and bytes went each way. Fails only if a PATH does not exist or the async runtime
+    /// cannot start.
+    pub fn read(
+        &self,
+        walk: &Walk,
+        mut on_record: impl FnMut(Record),
+    ) -> Result<Routes, StartError> {
+        let walk = walk.clone().with_sizes(true);
+        walk.check()?;
+        let mut routes = Routes::default();
+        let used = pipeline::run(
+            &walk,
+            |jobs, out| self.schedule(&jobs, out),
+            |record| {
+                routes.count(&record);
+                on_record(record);
+            },
+        );
+        let (threshold, auto) =
+            used.ok_or_else(|| StartError::Spawn("the hybrid router panicked".into()))??;
+        routes.threshold = threshold;
+        routes.auto = auto;
+        Ok(routes)
+    }
+
+    /// Routes an existing job queue (whose jobs carry sizes) to the three paths until it is
+    /// closed and drained, and returns the threshold used (and, with [`Threshold::Auto`], what
+    /// it was chosen from). The calling thread is the router.
+    pub fn schedule(
+        &self,
+        jobs: &Jobs,
+        mut out: Emitter,
+    ) -> Result<(u64, Option<Choice>), StartError> {
+        let (to_async, async_jobs) = pipeline::queue();
+        let (to_pool, pool_jobs) = pipeline::queue();
+        let (to_split, split_jobs) = pipeline::queue();
+        let mut started = Ok(());
+        let threshold = thread::scope(|scope| {
+            let lanes_out = out.clone();
+            let lanes = spawn_path(
+                scope,
+                "hybrid-async",
+                &async_jobs,
+                out.clone(),
+                move |jobs| self.lanes.schedule(jobs, lanes_out),
+            );
+            let pool_out = out.clone();
+            let pool = spawn_path(scope, "hybrid-pool", &pool_jobs, out.clone(), move |jobs| {
+                self.pool.schedule(jobs, pool_out);
+                Ok(())
+            });
+            let mut split_out = out.clone();
+            let splitter = spawn_path(
+                scope,
+                "hybrid-split",
+                &split_jobs,
+                out.clone(),
+                move |jobs| {
+                    let mut splitter = Splitter::new(self.split_threads, self.buffer_size);
+                    while let Some(job) = jobs.next(&mut split_out) {
+                        split_out.emit(splitter.read(&job));
+                    }
+                    Ok(())
+                },
+            );
+            let threshold = self.route(jobs, &mut out, [to_async, to_pool, to_split]);
+            for path in [lanes, pool, splitter] {
+                if let Ok(Err(err)) = path.join() {
+                    started = Err(err);
+                }
+            }
+            threshold
+        });
+        started.map(|()| threshold)
+    }
+
+    /// The router: takes discovery's jobs as they come and pushes each to its path's queue;
+    /// closes the three queues at the end.
+    fn route(
+        &self,
+        jobs: &Jobs,
+        out: &mut Emitter,
+        senders: [JobSender; 3],
+    ) -> (u64, Option<Choice>) {
+        let [mut to_async, mut to_pool, mut to_split] = senders;
+        let mut chosen = None;
+        let mut auto = match self.threshold {
+            Threshold::Fixed(_) => None,
+            Threshold::Auto => Some(AutoThreshold::new()),
+        };
+        let mut policy = RoutePolicy {
+            threshold: match self.threshold {
+                Threshold::Fixed(bytes) => bytes,
+                Threshold::Auto => RoutePolicy::DEFAULT_THRESHOLD,
+            },
+            split_at: self.split_at,
+        };
+        let mut routed = 0;
+        loop {
+            let batch = jobs.next_batch(ROUTE_BATCH, out);
+            if batch.is_empty() {
+                break;
+            }
+            if let Some(chooser) = &mut auto
+                && let Some(choice) = chooser.observe(&batch)
+            {
+                policy.threshold = choice.threshold;
+                chosen = Some(Choice {
+                    routed_before: routed,
+                    ..choice
+                });
+                auto = None;
+            }
+            routed += batch.len();
+            for job in batch {
+                let sender = match job.size.map(|size| policy.route(size)) {
+                    Some(Route::Async) => &mut to_async,
+                    Some(Route::Threads) | None => &mut to_pool,
+                    Some(Route::Split) => &mut to_split,
+                };
+                sender.push(job);
+            }
+            for sender in [&mut to_async, &mut to_pool, &mut to_split] {
+                sender.flush();
+            }
+        }
+        // A tree smaller than the sample ended before the choice: it was all routed with the
+        // default, and the choice is only reported.
+        if let Some(choice) = auto.and_then(AutoThreshold::finish) {
+            chosen = Some(Choice {
+                routed_before: routed,
+                ..choice
+            });
+        }
+        (policy.threshold, chosen)
+    }
+}
+
+/// Starts one path on its own thread over its queue. Whatever it leaves unread — because it
+/// failed to start or panicked — is drained and reported as `worker_crashed`, so the router is
+/// never blocked on a full queue that nobody reads and nothing is lost.
+fn spawn_path<'scope, 'env, F>(
+    scope: &'scope thread::Scope<'scope, 'env>,
+    name: &str,
+    jobs: &'scope Jobs,
+    mut leftovers: Emitter,
+    path: F,
+) -> thread::ScopedJoinHandle<'scope, Result<(), StartError>>
+where
+    F: FnOnce(&Jobs) -> Result<(), StartError> + Send + 'scope,
+{
+    let run = move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(|| path(jobs)))
+            .unwrap_or_else(|_| Err(StartError::Spawn("a reading path panicked".into())));
+        let why = match &result {
+            Ok(()) => "not read: the reader stopped before reaching it".to_string(),
+            Err(err) => format!("not read: {err}"),
+        };
+        loop {
+            let batch: Vec<FileJob> = jobs.next_batch(usize::MAX, &mut leftovers);
+            if batch.is_empty() {
+                break;
+            }
+            for job in batch {
+                leftovers.emit(abandoned(job, &why));
+            }
+        }
+        result
+    };
+    thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(scope, run)
+        .expect("spawning a reading path's thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<HybridReader>();
+        assert_send_sync::<Routes>();
+    }
+
+    #[test]
+    fn descriptors_are_shared_between_the_paths() {
+        let reader = HybridReader::new().jobs(4096).in_flight(4096);
+        assert!(reader.threads() + reader.files_in_flight() < defaults::fd_budget());
+        assert!(reader.threads() >= 1 && reader.files_in_flight() >= 1);
+    }
+
+    #[test]
+    fn thresholds_parse_with_units_or_auto() {
+        assert_eq!(parse_threshold("AUTO"), Ok(Threshold::Auto));
+        assert_eq!(parse_threshold("10KiB"), Ok(Threshold::Fixed(10_240)));
+        assert_eq!(parse_threshold("0"), Ok(Threshold::Fixed(0)));
+        assert!(parse_threshold("ten").is_err());
+    }
+}

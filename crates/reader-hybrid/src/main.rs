@@ -1,0 +1,43 @@
+//! `reader-hybrid`: reads every file of the PATHs, small ones on an async runtime, larger ones
+//! with a thread pool and huge ones as ranges in parallel, and reports bytes, lines and words.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use reader_core::{RoutePolicy, cli, defaults, parse_size};
+use reader_hybrid::{HybridReader, Threshold, parse_threshold};
+
+/// Reads every file of the PATHs — small ones on an async runtime, larger ones with a thread
+/// pool, huge ones as byte ranges in parallel — and reports bytes, lines and words.
+#[derive(Debug, Parser)]
+#[command(name = "reader-hybrid", version, about)]
+struct Cli {
+    #[command(flatten)]
+    args: cli::Args,
+
+    /// Files smaller than SIZE go to the async path, the others to the thread pool (10KiB, 64k,
+    /// 1MB, plain bytes); `auto` chooses from the tree's sizes and whether it is cached.
+    #[arg(long, value_name = "SIZE|auto", default_value = "10KiB", value_parser = parse_threshold)]
+    threshold: Threshold,
+
+    /// Files in flight on the async path (default: derived from the machine).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    in_flight: Option<u16>,
+
+    /// Files of at least SIZE are read as byte ranges by several threads at once.
+    #[arg(long, value_name = "SIZE", default_value_t = RoutePolicy::DEFAULT_SPLIT_AT, value_parser = parse_size)]
+    split_at: u64,
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = cli::parse();
+    let reader = HybridReader::new()
+        .jobs(cli.args.jobs.unwrap_or_else(defaults::threads))
+        .in_flight(cli.in_flight.map_or_else(defaults::in_flight, usize::from))
+        .threshold(cli.threshold)
+        .split_at(cli.split_at);
+    reader_core::app::main("hybrid", &cli.args, |walk, on_record| {
+        let routes = reader.read(walk, on_record)?;
+        Ok(reader.run_info(&routes))
+    })
+}

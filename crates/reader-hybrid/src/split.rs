@@ -1,0 +1,196 @@
+//! Reading one large file as several byte ranges at once: one open descriptor, positioned
+//! reads from several threads, each range counted on its own and the ranges joined in order by
+//! reader-core's [`RangeCounts::join`], so a word or a line that spans two ranges counts once.
+//!
+//! The ranges are handed out one at a time (a shared counter), so a thread that the machine
+//! slows down reads fewer of them and the others finish the file. Each thread reads through one
+//! buffer of its own, kept from file to file: a split file costs `threads × buffer` of memory,
+//! whatever its size.
+
+use std::fs::File;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Instant;
+
+use reader_core::pipeline::panicked;
+use reader_core::{Counts, FileError, FileJob, FileResult, RangeCounts, Worker, count_range};
+
+/// Bytes of a range handed to one thread at a time: large enough that each read streams for a
+/// while (the kernel reads ahead within it), small enough that the last ranges balance the
+/// threads at the end of a file.
+pub(crate) const RANGE: u64 = 16 << 20;
+
+/// The threads and buffers that read split files; the buffers are allocated on the first split
+/// file and reused.
+#[derive(Debug)]
+pub(crate) struct Splitter {
+    buffers: Vec<Vec<u8>>,
+    threads: usize,
+    buffer_size: usize,
+}
+
+impl Splitter {
+    pub(crate) fn new(threads: usize, buffer_size: usize) -> Splitter {
+        Splitter {
+            buffers: Vec::new(),
+            threads: threads.max(1),
+            buffer_size: buffer_size.max(1),
+        }
+    }
+
+    /// Reads `job` as ranges in parallel and returns its one record. A panic while reading
+    /// costs this file only (`worker_crashed`).
+    pub(crate) fn read(&mut self, job: &FileJob) -> FileResult {
+        let started = Instant::now();
+        if self.buffers.is_empty() {
+            self.buffers = vec![vec![0; self.buffer_size]; self.threads];
+        }
+        let mut used = 1;
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            let (file, size) = reader_core::open_regular(&job.path)?;
+            let ranges = ranges(size);
+            used = self.threads.min(ranges);
+            count_ranges(&file, ranges, &mut self.buffers[..used])
+                .map_err(|e| FileError::io(&job.path, e))
+        }))
+        .unwrap_or_else(|payload| {
+            // The buffers may be lent to threads that unwound: start afresh next time.
+            self.buffers.clear();
+            Err(panicked(&job.path, payload.as_ref()))
+        });
+        FileResult {
+            path: job.path.clone(),
+            outcome,
+            elapsed: started.elapsed(),
+            worker: Worker::Split(u32::try_from(used).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+/// How many ranges a file of `size` bytes (at open time) is read as: at least one.
+fn ranges(size: u64) -> usize {
+    usize::try_from(size.div_ceil(RANGE))
+        .unwrap_or(usize::MAX)
+        .max(1)
+}
+
+/// Range `index` of `count`: the last one runs to the end of the file, however far that is now,
+/// so a file that grew since it was opened is read to its end, as a whole-file read would.
+fn bounds(index: usize, count: usize) -> (u64, u64) {
+    let start = index as u64 * RANGE;
+    let end = if index + 1 == count {
+        u64::MAX
+    } else {
+        start + RANGE
+    };
+    (start, end)
+}
+
+/// Counts `count` ranges of `file` with one thread per buffer (the caller's thread is one of
+/// them) and joins them in order.
+fn count_ranges(file: &File, count: usize, buffers: &mut [Vec<u8>]) -> io::Result<Counts> {
+    let next = AtomicUsize::new(0);
+    let take = |buf: &mut Vec<u8>| -> io::Result<Vec<(usize, RangeCounts)>> {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            if index >= count {
+                return Ok(done);
+            }
+            let (start, end) = bounds(index, count);
+            match count_range(file, start, end, buf) {
+                Ok(range) => done.push((index, range)),
+                Err(e) => {
+                    // Stop the others at their next range: the file has failed.
+                    next.store(count, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let (first, others) = buffers.split_first_mut().expect("at least one buffer");
+    let mut parts: Vec<(usize, RangeCounts)> = Vec::with_capacity(count);
+    thread::scope(|scope| {
+        let helpers: Vec<_> = others
+            .iter_mut()
+            .filter_map(|buf| {
+                thread::Builder::new()
+                    .name("reader-split".into())
+                    .spawn_scoped(scope, || take(buf))
+                    .ok()
+            })
+            .collect();
+        let mine = take(first);
+        let mut failure = None;
+        for result in std::iter::once(mine).chain(
+            helpers
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| panic::resume_unwind(p))),
+        ) {
+            match result {
+                Ok(done) => parts.extend(done),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    })?;
+    parts.sort_unstable_by_key(|&(index, _)| index);
+    Ok(parts
+        .into_iter()
+        .fold(RangeCounts::default(), |joined, (_, range)| {
+            joined.join(range)
+        })
+        .counts())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn job(path: &Path) -> FileJob {
+        FileJob {
+            path: path.to_path_buf(),
+            size: None,
+        }
+    }
+
+    #[test]
+    fn ranges_cover_the_file_and_the_last_runs_to_its_end() {
+        assert_eq!(ranges(0), 1);
+        assert_eq!(ranges(RANGE), 1);
+        assert_eq!(ranges(RANGE + 1), 2);
+        assert_eq!(bounds(0, 2), (0, RANGE));
+        assert_eq!(bounds(1, 2), (RANGE, u64::MAX));
+    }
+
+    #[test]
+    fn words_across_range_boundaries_count_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big");
+        // 7-byte words never line up with the 16 MiB ranges, so words span every boundary;
+        // the last range is short and a CRLF is cut by the first boundary.
+        let mut data = b"abcdef ".repeat((RANGE as usize * 3) / 7 + 5);
+        data[RANGE as usize - 1] = b'\r';
+        data[RANGE as usize] = b'\n';
+        std::fs::write(&path, &data).expect("write");
+        for threads in [1, 2, 3, 5] {
+            let mut splitter = Splitter::new(threads, 4096);
+            let result = splitter.read(&job(&path));
+            assert_eq!(result.outcome, Ok(Counts::of(&data)), "{threads} threads");
+            assert_eq!(result.worker, Worker::Split(threads.min(4) as u32));
+        }
+    }
+
+    #[test]
+    fn a_missing_file_fails_with_its_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("gone");
+        let result = Splitter::new(2, 64).read(&job(&gone));
+        let err = result.outcome.expect_err("missing");
+        assert_eq!(err.kind(), reader_core::ErrorKind::NotFound);
+        assert_eq!(err.path(), gone);
+    }
+}

@@ -1,0 +1,245 @@
+//! The hybrid's own behaviour through its binary: the routes in the summary, `--threshold
+//! auto`, split reads that equal one pass, and the command line's errors.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn hybrid() -> Command {
+    Command::cargo_bin("reader-hybrid").expect("the reader-hybrid binary")
+}
+
+/// Runs `--format json` with `args`; returns the file records by path and the summary.
+fn json_run(args: &[&str], root: &Path) -> (HashMap<String, Value>, Value) {
+    let output = hybrid()
+        .args(["--format", "json", "--progress", "never"])
+        .args(args)
+        .arg(root)
+        .output()
+        .expect("run reader-hybrid");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut files = HashMap::new();
+    let mut summary = None;
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let value: Value = serde_json::from_str(line).expect("a JSON line");
+        match value["type"].as_str() {
+            Some("file") => {
+                let path = value["path"].as_str().expect("path").to_string();
+                files.insert(path, value);
+            }
+            Some("summary") => summary = Some(value),
+            other => panic!("unexpected record type {other:?}"),
+        }
+    }
+    (files, summary.expect("a summary"))
+}
+
+/// 40 files of 100 B, 20 of 20 KiB, 3 of 300 KiB, with words of every length.
+fn mixed_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = |len: usize, seed: usize| -> Vec<u8> {
+        let words = ["a", "bb", "ccc dd", "eeee\n", "f\r\n", "ggggggggg\t"];
+        let mut data = Vec::with_capacity(len + 16);
+        let mut i = seed;
+        while data.len() < len {
+            data.extend_from_slice(words[i % words.len()].as_bytes());
+            data.push(b' ');
+            i += 1;
+        }
+        data.truncate(len);
+        data
+    };
+    for i in 0..40 {
+        std::fs::write(dir.path().join(format!("s{i}.txt")), text(100, i)).expect("write");
+    }
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    for i in 0..20 {
+        std::fs::write(dir.path().join(format!("sub/m{i}.txt")), text(20 << 10, i)).expect("write");
+    }
+    for i in 0..3 {
+        std::fs::write(dir.path().join(format!("l{i}.txt")), text(300 << 10, i)).expect("write");
+    }
+    dir
+}
+
+fn route(summary: &Value, name: &str) -> (u64, u64) {
+    let r = &summary["routes"][name];
+    (
+        r["files"].as_u64().expect("files"),
+        r["bytes"].as_u64().expect("bytes"),
+    )
+}
+
+fn per_file_counts(files: &HashMap<String, Value>) -> HashMap<String, (Value, Value, Value)> {
+    files
+        .iter()
+        .map(|(p, r)| {
+            (
+                p.clone(),
+                (r["size"].clone(), r["lines"].clone(), r["words"].clone()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_routes_add_up_to_the_totals_and_follow_the_sizes() {
+    let tree = mixed_tree();
+    let (files, summary) = json_run(
+        &["--threshold", "1KiB", "--split-at", "100KiB"],
+        tree.path(),
+    );
+    assert_eq!(summary["strategy"], "hybrid");
+    assert_eq!(route(&summary, "async"), (40, 40 * 100));
+    assert_eq!(route(&summary, "threads"), (20, 20 * (20 << 10)));
+    assert_eq!(route(&summary, "split"), (3, 3 * (300 << 10)));
+    let (mut routed_files, mut routed_bytes) = (0, 0);
+    for name in ["async", "threads", "split"] {
+        let (f, b) = route(&summary, name);
+        routed_files += f;
+        routed_bytes += b;
+    }
+    assert_eq!(Some(routed_files), summary["files"].as_u64());
+    assert_eq!(Some(routed_bytes), summary["bytes"].as_u64());
+    assert_eq!(summary["threshold"], 1024);
+    for (path, record) in &files {
+        let worker = record["worker"].as_str().expect("worker");
+        let name = Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let expected = match name.as_bytes().first() {
+            Some(b's') => "task-",
+            Some(b'm') => "thread-",
+            _ => "split-",
+        };
+        assert!(worker.starts_with(expected), "{path}: {worker}");
+    }
+}
+
+#[test]
+fn every_route_gives_the_same_per_file_counts() {
+    let tree = mixed_tree();
+    let configs: [&[&str]; 4] = [
+        &["--threshold", "0"],
+        &[],
+        &["--threshold", "1GiB"],
+        &["--split-at", "1"],
+    ];
+    let runs: Vec<_> = configs
+        .iter()
+        .map(|args| per_file_counts(&json_run(args, tree.path()).0))
+        .collect();
+    assert_eq!(runs[0].len(), 63);
+    for run in &runs[1..] {
+        assert_eq!(run, &runs[0]);
+    }
+}
+
+#[test]
+fn the_human_summary_shows_the_routes() {
+    let tree = mixed_tree();
+    let output = hybrid()
+        .args(["--progress", "never"])
+        .arg(tree.path())
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("hybrid: 63 files read"), "{stdout}");
+    assert!(
+        stdout.contains(r#"routes: {"async":{"bytes":4000,"files":40}"#),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn threshold_auto_chooses_and_reports_its_choice() {
+    let tree = mixed_tree();
+    // More small files than the sample, so the choice is made while files are still routed.
+    for i in 0..200 {
+        std::fs::write(tree.path().join(format!("x{i}.txt")), "tiny file\n").expect("write");
+    }
+    let (files, summary) = json_run(&["--threshold", "auto"], tree.path());
+    assert_eq!(files.len(), 263);
+    assert_eq!(summary["threshold_mode"], "auto");
+    let auto = &summary["auto"];
+    assert_eq!(auto["sampled"], 64, "{summary}");
+    let probed = auto["probed"].as_u64().expect("probed");
+    assert!(probed >= 1, "{summary}");
+    // Every file was just written: the probes find them cached.
+    assert_eq!(auto["cached"].as_u64(), Some(probed), "{summary}");
+    let chosen = auto["chosen"].as_u64().expect("chosen");
+    assert_eq!(summary["threshold"].as_u64(), Some(chosen));
+    // After the choice, the routes follow it: at most the files routed before it went async
+    // against it.
+    let before = auto["routed_before"].as_u64().expect("routed_before");
+    assert!(before < 263, "{summary}");
+    let against = files
+        .values()
+        .filter(|r| {
+            let async_read = r["worker"].as_str().is_some_and(|w| w.starts_with("task-"));
+            let small = r["size"].as_u64().is_some_and(|s| s < chosen);
+            async_read != small
+        })
+        .count() as u64;
+    assert!(
+        against <= before,
+        "{against} files against the choice; {summary}"
+    );
+    let (ok, fixed) = (
+        per_file_counts(&files),
+        json_run(&["--threshold", "0"], tree.path()).0,
+    );
+    assert_eq!(ok, per_file_counts(&fixed));
+}
+
+#[test]
+fn a_split_file_counts_like_one_pass() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.txt");
+    // 40 MiB of 11-byte words: the 16 MiB ranges cut words, and one cut falls inside a CRLF.
+    let mut data = b"helloworld ".repeat((40 << 20) / 11);
+    data[16 << 20] = b'\n';
+    data[(16 << 20) - 1] = b'\r';
+    std::fs::write(&path, &data).expect("write");
+    let oracle = reader_testkit::oracle(&data);
+    for jobs in ["1", "2", "3"] {
+        let (files, summary) = json_run(&["--split-at", "1MiB", "--jobs", jobs], dir.path());
+        let record = files.values().next().expect("one record");
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            (
+                record["size"].as_u64(),
+                record["lines"].as_u64(),
+                record["words"].as_u64()
+            ),
+            (Some(oracle.0), Some(oracle.1), Some(oracle.2)),
+            "--jobs {jobs}"
+        );
+        assert_eq!(record["worker"], format!("split-{jobs}"));
+        assert_eq!(route(&summary, "split"), (1, oracle.0));
+    }
+}
+
+#[test]
+fn bad_sizes_are_one_line_errors_with_status_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        &["--threshold", "abc"][..],
+        &["--threshold", "10XB"],
+        &["--split-at", "auto"],
+    ] {
+        let output = hybrid().args(args).arg(dir.path()).output().expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("reader-hybrid: error:"), "{stderr}");
+    }
+}
