@@ -64,7 +64,22 @@ const COLORS: &[RGBColor] = &[
     RGBColor(227, 119, 194),
     RGBColor(188, 189, 34),
     RGBColor(127, 127, 127),
+    RGBColor(174, 199, 232),
+    RGBColor(152, 223, 138),
+    RGBColor(255, 187, 120),
+    RGBColor(197, 176, 213),
+    RGBColor(255, 152, 150),
+    RGBColor(196, 156, 148),
+    RGBColor(247, 182, 210),
+    RGBColor(219, 219, 141),
+    RGBColor(158, 218, 229),
+    RGBColor(0, 0, 128),
 ];
+
+/// Tall enough for the plot and for a legend of `series` lines.
+fn height(series: usize) -> u32 {
+    HEIGHT.max(70 + 20 * series as u32)
+}
 
 fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
@@ -109,7 +124,7 @@ fn draw_bars(
         .flat_map(|(_, v)| v.iter().flatten())
         .copied()
         .fold(0.0, f64::max);
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -192,7 +207,7 @@ fn draw_lines(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let points = series.iter().flat_map(|(_, p)| p.iter());
     let (x_max, y_max) = points.fold((1.0f64, 0.0f64), |(x, y), p| (x.max(p.0), y.max(p.1)));
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
