@@ -48,7 +48,7 @@ enum Task {
     /// --cold adds cold runs (cache dropped before every run: /proc/sys/vm/drop_caches as
     /// root, else posix_fadvise(DONTNEED) on every file). --quick: the tiny profile, one run,
     /// a dev build; for CI. --dir PATH: your own tree (3 runs; --jobs swept over
-    /// cores, 4×cores, 16×cores; hybrid thresholds 4KiB, 64KiB, 1MiB), totals checked for
+    /// cores, 4×cores, 16×cores; hybrid thresholds 4KiB, 64KiB, 1MiB, auto), totals checked for
     /// agreement between readers, ending with a recommendation.
     ///
     /// Results: target/bench/<timestamp>/{results.json, results.csv, report.md, report.html}.
@@ -79,7 +79,7 @@ enum Task {
         /// Sweep concurrency: run each concurrent reader with each of these --jobs values.
         #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
         jobs: Vec<u32>,
-        /// Hybrid thresholds to try beside its default (default with --dir: 4KiB,64KiB,1MiB).
+        /// Hybrid thresholds to try beside its default (default with --dir: 4KiB,64KiB,1MiB,auto).
         #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
         threshold: Vec<String>,
         /// CI mode: the tiny profile, one run, readers built with the dev profile.

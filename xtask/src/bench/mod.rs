@@ -35,7 +35,7 @@ pub const READERS: &[(&str, &str, &[&str])] = &[
 ];
 
 /// Hybrid thresholds tried on a user's tree (`--dir`), beside the default.
-pub const DIR_THRESHOLDS: &[&str] = &["4KiB", "64KiB", "1MiB"];
+pub const DIR_THRESHOLDS: &[&str] = &["4KiB", "64KiB", "1MiB", "auto"];
 
 /// Everything `bench` was asked to do, resolved.
 #[derive(Debug, Clone)]
