@@ -205,6 +205,12 @@ impl Jobs {
         batch.pop()
     }
 
+    /// How many jobs wait in the queue now: a hint for sizing batches (guided scheduling takes
+    /// a share of what waits, so that the last batches are small and end together).
+    pub fn queued(&self) -> usize {
+        self.queue.lock().jobs.len()
+    }
+
     /// Up to `max` jobs at once (at least one unless the queue is closed and drained); waits
     /// and flushes like [`Jobs::next`].
     pub fn next_batch(&self, max: usize, out: &mut Emitter) -> Vec<FileJob> {
@@ -463,6 +469,24 @@ mod tests {
             fs::write(dir.path().join(format!("f{i}")), "a b\n").expect("write");
         }
         dir
+    }
+
+    #[test]
+    fn queued_counts_what_waits() {
+        let (mut sender, jobs) = queue();
+        assert_eq!(jobs.queued(), 0);
+        for i in 0..5 {
+            sender.push(FileJob {
+                path: format!("f{i}").into(),
+                size: None,
+            });
+        }
+        sender.flush();
+        assert_eq!(jobs.queued(), 5);
+        let (tx, _rx) = mpsc::sync_channel(1);
+        let mut out = Emitter::new(tx);
+        assert_eq!(jobs.next_batch(2, &mut out).len(), 2);
+        assert_eq!(jobs.queued(), 3);
     }
 
     #[test]
