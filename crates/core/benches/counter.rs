@@ -61,7 +61,9 @@ fn counter(c: &mut Criterion) {
             counter.counts()
         })
     });
-    group.bench_function("naive state machine", |b| b.iter(|| naive(black_box(&data))));
+    group.bench_function("naive state machine", |b| {
+        b.iter(|| naive(black_box(&data)))
+    });
     group.finish();
 }
 
