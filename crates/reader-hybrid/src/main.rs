@@ -20,7 +20,8 @@ struct Cli {
     #[arg(long, value_name = "SIZE|auto", default_value = "10KiB", value_parser = parse_threshold)]
     threshold: Threshold,
 
-    /// Files in flight on the async path (default: derived from the machine).
+    /// Files in flight on the async path (default: derived from the machine, fewer when the
+    /// files are found cached).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
     in_flight: Option<u16>,
 
@@ -31,11 +32,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    let reader = HybridReader::new()
+    let mut reader = HybridReader::new()
         .jobs(cli.args.jobs.unwrap_or_else(defaults::threads))
-        .in_flight(cli.in_flight.map_or_else(defaults::in_flight, usize::from))
         .threshold(cli.threshold)
         .split_at(cli.split_at);
+    if let Some(files) = cli.in_flight {
+        reader = reader.in_flight(usize::from(files));
+    }
     reader_core::app::main("hybrid", &cli.args, |walk, on_record| {
         let routes = reader.read(walk, on_record)?;
         Ok(reader.run_info(&routes))

@@ -243,3 +243,22 @@ fn bad_sizes_are_one_line_errors_with_status_2() {
         assert!(stderr.starts_with("reader-hybrid: error:"), "{stderr}");
     }
 }
+
+#[test]
+fn a_cached_tree_gets_few_async_lanes_unless_they_are_set() {
+    let tree = mixed_tree();
+    let (_, summary) = json_run(&[], tree.path());
+    let probe = &summary["cache_probe"];
+    let probed = probe["probed"].as_u64().expect("probed");
+    assert!(probed >= 1, "{summary}");
+    // Just written: cached.
+    assert_eq!(probe["cached"].as_u64(), Some(probed), "{summary}");
+    let warm = reader_hybrid::warm_in_flight().min(reader_core::defaults::in_flight());
+    assert_eq!(
+        summary["in_flight"].as_u64(),
+        Some(warm as u64),
+        "{summary}"
+    );
+    let (_, summary) = json_run(&["--in-flight", "3"], tree.path());
+    assert_eq!(summary["in_flight"], 3, "{summary}");
+}
