@@ -83,6 +83,10 @@ pub const WORKER_ENV: &str = "READER_PROC_WORKER";
 /// The worker program's file name.
 pub const WORKER_NAME: &str = "reader-proc-worker";
 
+/// Descriptors the parent holds per worker: two channel ends, and while it starts the
+/// connection point and its accepted connection.
+const FDS_PER_WORKER: usize = 4;
+
 /// How long a starting worker may take to connect by default.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -98,7 +102,9 @@ pub struct ProcReader {
 impl Default for ProcReader {
     fn default() -> Self {
         ProcReader {
-            jobs: defaults::cores(),
+            jobs: defaults::cores()
+                .min(defaults::fd_budget() / FDS_PER_WORKER)
+                .max(1),
             worker: None,
             timeout: None,
             connect_timeout: CONNECT_TIMEOUT,
@@ -133,9 +139,10 @@ impl ProcReader {
         ProcReader::default()
     }
 
-    /// The number of worker processes, at least 1.
+    /// The number of worker processes, at least 1; never more than the open-files limit
+    /// allows, since the parent holds a few descriptors for each.
     pub fn jobs(mut self, workers: usize) -> ProcReader {
-        self.jobs = workers.max(1);
+        self.jobs = workers.min(defaults::fd_budget() / FDS_PER_WORKER).max(1);
         self
     }
 
@@ -225,6 +232,7 @@ fn start_pool(
     count: usize,
     connect_timeout: Duration,
 ) -> Result<Vec<Process>, StartError> {
+    warm_up_ipc()?;
     let mut starting = Vec::with_capacity(count);
     let mut last_error = None;
     for _ in 0..count {
@@ -249,6 +257,18 @@ fn start_pool(
         (true, None) => Err(StartError::Spawn("no worker was asked for".into())),
         (false, _) => Ok(pool),
     }
+}
+
+/// One round trip over a channel of our own: ipc-channel sets up process-wide state on first
+/// use and panics if it cannot (no descriptor left); better now, while descriptors are
+/// plentiful, and as an error.
+fn warm_up_ipc() -> Result<(), StartError> {
+    let failed =
+        |e: &dyn std::fmt::Display| StartError::Spawn(format!("cannot use ipc-channel: {e}"));
+    let (tx, rx) = ipc_channel::ipc::bytes_channel().map_err(|e| failed(&e))?;
+    tx.send(b"warm-up").map_err(|e| failed(&e))?;
+    rx.recv().map_err(|e| failed(&e))?;
+    Ok(())
 }
 
 #[cfg(test)]
