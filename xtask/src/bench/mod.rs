@@ -48,7 +48,7 @@ pub struct Options {
     pub runs: usize,
     /// Also run with a cold page cache.
     pub cold: bool,
-    /// Only warm runs are skipped (cold only); set by `--cold-only`.
+    /// Run with a warm page cache (false with `--cold-only`).
     pub warm: bool,
     /// Readers to run (empty: all that exist).
     pub readers: Vec<String>,
