@@ -123,7 +123,18 @@ fn bench_dir_runs_wc_and_writes_the_report() -> std::io::Result<()> {
             .all(|l| l.contains(",0,2,0,0,18,2,4,") && l.contains(",OK,")),
         "{csv}"
     );
-    let bad = xtask().args(["bench", "--readers", "nope"]).output()?;
-    assert_eq!(bad.status.code(), Some(1));
+    for args in [
+        &["bench", "--readers", "nope"][..],
+        &["bench", "--dir", "/no/such/folder/here"],
+        &["bench", "--profile", "huge"],
+    ] {
+        let bad = xtask().args(args).output()?;
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr.starts_with("xtask: error: ") && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
     std::fs::remove_dir_all(&dir)
 }

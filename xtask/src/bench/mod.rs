@@ -79,6 +79,14 @@ pub struct Workload {
 
 /// Runs the whole benchmark; fails (after writing the report) if any run was wrong or failed.
 pub fn bench(opts: &Options) -> Result<()> {
+    if let Some(dir) = &opts.dir
+        && !dir.is_dir()
+    {
+        bail!("--dir {}: not a folder", dir.display());
+    }
+    for name in &opts.profiles {
+        fixtures::profile(name)?;
+    }
     let ws = build::workspace()?;
     let (started_at, folder) = host::timestamp();
     let out_dir = opts
