@@ -55,6 +55,8 @@ pub struct Choice {
     /// Files routed with the default threshold while the sample was gathered (set by the
     /// router).
     pub routed_before: usize,
+    /// Microseconds the router spent choosing (probing and sorting): the cost of `auto`.
+    pub cost_us: u64,
 }
 
 impl Choice {
@@ -66,6 +68,7 @@ impl Choice {
             "probed": self.probed,
             "cached": self.cached,
             "routed_before": self.routed_before,
+            "cost_us": self.cost_us,
         })
     }
 }
@@ -132,6 +135,7 @@ impl AutoThreshold {
     }
 
     fn choose(&self) -> Choice {
+        let started = std::time::Instant::now();
         let probed: Vec<bool> = self.probes.iter().filter_map(|p| is_cached(p)).collect();
         let cached = probed.iter().filter(|&&c| c).count();
         // No answer at all (files gone, a file system without RWF_NOWAIT): assume cached.
@@ -146,6 +150,7 @@ impl AutoThreshold {
             probed: probed.len(),
             cached,
             routed_before: 0,
+            cost_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }
     }
 }

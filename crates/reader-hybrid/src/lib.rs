@@ -146,11 +146,14 @@ pub struct CacheProbe {
     pub probed: usize,
     /// Probed files whose first page was in the page cache.
     pub cached: usize,
+    /// Microseconds the probe took.
+    pub cost_us: u64,
 }
 
 impl CacheProbe {
     /// Probes up to [`auto::PROBES`] files spread over `batch`.
     pub fn of(batch: &[FileJob]) -> CacheProbe {
+        let started = std::time::Instant::now();
         let step = batch.len().div_ceil(auto::PROBES).max(1);
         let answers: Vec<bool> = batch
             .iter()
@@ -161,6 +164,7 @@ impl CacheProbe {
         CacheProbe {
             probed: answers.len(),
             cached: answers.iter().filter(|&&c| c).count(),
+            cost_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }
     }
 
@@ -334,7 +338,11 @@ impl HybridReader {
         extra.insert("in_flight".into(), used.in_flight.into());
         extra.insert(
             "cache_probe".into(),
-            json!({ "probed": used.probe.probed, "cached": used.probe.cached }),
+            json!({
+                "probed": used.probe.probed,
+                "cached": used.probe.cached,
+                "cost_us": used.probe.cost_us,
+            }),
         );
         info
     }
