@@ -1,5 +1,6 @@
 //! The scheduling itself: `in_flight` async tasks ("lanes"), each sending one *hop* at a time to
-//! the runtime's blocking pool. A hop takes up to `files_per_hop` jobs from core's queue and
+//! the runtime's blocking pool. A hop takes its share of core's queue (at most `files_per_hop`
+//! jobs, fewer when few wait: guided scheduling) and
 //! opens, reads and counts them one after another with the lane's reused buffer; its results go
 //! out through the lane's [`Emitter`] as each file completes.
 //!
@@ -8,8 +9,10 @@
 //! when the deadline passes, the file is reported as `timeout`, the hop is abandoned (a blocking
 //! read cannot be cancelled; its late result is dropped) and the lane goes on with a new buffer
 //! and the rest of the batch. The abandoned hop keeps its permit until its read really ends; a
-//! spare permit replaces it while the descriptor limit leaves room, so a stuck file costs the
-//! run neither its concurrency nor its end. An abandoned hop holds no sender of records, so
+//! spare permit replaces it (up to as many spares as lanes, at least 64, while the descriptor
+//! limit leaves room), so a stuck file costs the run neither its concurrency nor its end. Past
+//! that many reads stuck at once, the lanes wait for one of them to end: the bound on open
+//! files wins. An abandoned hop holds no sender of records, so
 //! the run's output closes without waiting for it.
 
 use std::collections::VecDeque;
@@ -87,6 +90,16 @@ struct Shared {
     stall: Option<Stall>,
 }
 
+impl Shared {
+    /// Guided batches: a lane takes its share of what waits in the queue, at most
+    /// `files_per_hop`. Many small files go 16 to a hop; a few large ones go one to a lane, so
+    /// that they are read side by side and not one after another behind each other; and the
+    /// last batches of a run are small, so that the lanes end together.
+    fn batch_size(&self) -> usize {
+        (self.jobs.queued() / self.plan.in_flight.max(1)).clamp(1, self.plan.files_per_hop)
+    }
+}
+
 /// The file a hop is reading now, for the watchdog.
 struct Current {
     started: Instant,
@@ -138,6 +151,18 @@ enum HopEnd {
     Abandoned,
 }
 
+/// Abandoned hops replaced by a fresh permit at least, whatever the lanes.
+const MIN_SPARES: usize = 64;
+
+/// How many abandoned hops may be replaced by a fresh permit in a run with `in_flight` lanes:
+/// as many again as there are lanes (at least [`MIN_SPARES`]), while the descriptor limit
+/// leaves room.
+pub(crate) fn spare_slots(in_flight: usize) -> usize {
+    defaults::fd_budget()
+        .saturating_sub(in_flight)
+        .min(in_flight.max(MIN_SPARES))
+}
+
 /// Runs `in_flight` lanes on `exec` over `jobs` until the queue is closed and drained.
 pub(crate) async fn drive<E: Exec>(exec: E, plan: Plan, jobs: Jobs, out: Emitter) {
     let lanes = plan.in_flight.max(1);
@@ -145,7 +170,7 @@ pub(crate) async fn drive<E: Exec>(exec: E, plan: Plan, jobs: Jobs, out: Emitter
         jobs,
         permits: Arc::new(Semaphore::new(lanes)),
         stuck: AtomicUsize::new(0),
-        spare: defaults::fd_budget().saturating_sub(lanes),
+        spare: spare_slots(lanes),
         stall: Stall::from_env(),
         plan,
     });
@@ -242,7 +267,7 @@ fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker) -> HopE
         let batch = if shared.plan.cancelled.load(Ordering::Relaxed) {
             Vec::new()
         } else {
-            shared.jobs.next_batch(shared.plan.files_per_hop, emitter)
+            shared.jobs.next_batch(shared.batch_size(), emitter)
         };
         if batch.is_empty() {
             slot.lock().out = out;

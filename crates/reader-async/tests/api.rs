@@ -1,0 +1,199 @@
+//! The library API: the async entry point inside each runtime, the blocking one, and the
+//! scheduling entry point that other models build on.
+
+use std::fs;
+use std::path::PathBuf;
+
+use reader_async::{AsyncReader, Runtime};
+use reader_core::{Counts, ErrorKind, Record, StartError, Walk, pipeline};
+
+/// A tree of `files` files plus one that cannot be read, and the totals of the readable ones.
+fn tree(files: usize) -> (tempfile::TempDir, Counts) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut total = Counts::default();
+    for i in 0..files {
+        let text = "alpha beta\n".repeat(i % 5 + 1);
+        total += Counts::of(text.as_bytes());
+        fs::write(dir.path().join(format!("f{i}")), text).expect("write");
+    }
+    (dir, total)
+}
+
+/// Sums what was read and collects the paths seen.
+#[derive(Default)]
+struct Tally {
+    total: Counts,
+    paths: Vec<PathBuf>,
+    failed: usize,
+}
+
+impl Tally {
+    fn add(&mut self, record: Record) {
+        if let Record::File(file) = record {
+            self.paths.push(file.path);
+            match file.outcome {
+                Ok(counts) => self.total += counts,
+                Err(_) => self.failed += 1,
+            }
+        }
+    }
+
+    fn assert_complete(mut self, files: usize, total: Counts) {
+        self.paths.sort();
+        self.paths.dedup();
+        assert_eq!(self.paths.len(), files, "every file exactly once");
+        assert_eq!(self.failed, 0);
+        assert_eq!(self.total, total);
+    }
+}
+
+#[test]
+fn async_read_inside_tokio_runtimes_of_both_flavours() {
+    let (dir, total) = tree(500);
+    let walk = Walk::new([dir.path()]);
+    for multi in [false, true] {
+        let runtime = if multi {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .expect("runtime");
+        let mut tally = Tally::default();
+        runtime
+            .block_on(
+                AsyncReader::new()
+                    .max_in_flight(8)
+                    .read(&walk, |r| tally.add(r)),
+            )
+            .expect("read");
+        tally.assert_complete(500, total);
+    }
+}
+
+#[test]
+fn async_read_inside_async_std() {
+    let (dir, total) = tree(300);
+    let walk = Walk::new([dir.path()]);
+    let mut tally = Tally::default();
+    async_std::task::block_on(
+        AsyncReader::new()
+            .runtime(Runtime::AsyncStd)
+            .files_per_hop(1)
+            .read(&walk, |r| tally.add(r)),
+    )
+    .expect("read");
+    tally.assert_complete(300, total);
+}
+
+#[test]
+fn tokio_reader_outside_a_tokio_runtime_says_so() {
+    let (dir, _) = tree(1);
+    let walk = Walk::new([dir.path()]);
+    let err = async_std::task::block_on(AsyncReader::new().read(&walk, |_| {}))
+        .expect_err("no tokio runtime here");
+    assert!(matches!(err, StartError::Invalid(_)), "{err}");
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+}
+
+#[test]
+fn a_missing_path_fails_before_anything_is_read() {
+    let walk = Walk::new(["no/such/dir"]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut records = 0;
+    let err = runtime
+        .block_on(AsyncReader::new().read(&walk, |_| records += 1))
+        .expect_err("missing");
+    assert!(matches!(err, StartError::Path { .. }), "{err}");
+    let err = AsyncReader::new()
+        .runtime(Runtime::AsyncStd)
+        .read_blocking(&walk, |_| records += 1)
+        .expect_err("missing");
+    assert!(matches!(err, StartError::Path { .. }), "{err}");
+    assert_eq!(records, 0);
+}
+
+#[test]
+fn blocking_read_on_both_runtimes_with_small_buffers() {
+    let (dir, total) = tree(200);
+    fs::write(dir.path().join("long"), "x y ".repeat(10_000)).expect("write");
+    let total = total + Counts::of("x y ".repeat(10_000).as_bytes());
+    for runtime in [Runtime::Tokio, Runtime::AsyncStd] {
+        let mut tally = Tally::default();
+        AsyncReader::new()
+            .runtime(runtime)
+            .buffer_size(7)
+            .files_per_hop(3)
+            .read_blocking(&Walk::new([dir.path()]), |r| tally.add(r))
+            .expect("read");
+        tally.assert_complete(201, total);
+    }
+}
+
+/// The entry point for models built on this one: core's queue and emitter in, every job read
+/// once, on either runtime.
+#[test]
+fn schedule_reads_a_pipeline_queue() {
+    let (dir, total) = tree(400);
+    let walk = Walk::new([dir.path()]);
+    for runtime in [Runtime::Tokio, Runtime::AsyncStd] {
+        let reader = AsyncReader::new().runtime(runtime).max_in_flight(4);
+        let mut tally = Tally::default();
+        let outcome = pipeline::run(
+            &walk,
+            |jobs, out| reader.schedule(&jobs, out),
+            |r| tally.add(r),
+        );
+        assert!(matches!(outcome, Some(Ok(()))), "{runtime}");
+        tally.assert_complete(400, total);
+    }
+}
+
+/// Unreadable files are reported with their kind and path, through the async entry point.
+#[test]
+fn errors_carry_their_kind_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("gone"), &link).expect("symlink");
+    let walk = Walk::new([dir.path()]).follow_links(true);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut errors = Vec::new();
+    runtime
+        .block_on(AsyncReader::new().read(&walk, |r| {
+            if let Record::File(file) = r
+                && let Err(err) = file.outcome
+            {
+                errors.push(err);
+            }
+        }))
+        .expect("read");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind(), ErrorKind::NotFound);
+    assert_eq!(errors[0].path(), link);
+}
+
+/// Dropping the future of a read stops it: nothing panics and the runtime shuts down.
+#[test]
+fn dropping_the_read_future_stops_the_run() {
+    let (dir, _) = tree(3000);
+    let walk = Walk::new([dir.path()]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let seen = runtime.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        let mut seen = 0;
+        let reader = AsyncReader::new().max_in_flight(2).files_per_hop(1);
+        tokio::select! {
+            _ = reader.read(&walk, |_| {
+                seen += 1;
+                let _ = tx.try_send(());
+            }) => {}
+            _ = rx.recv() => {}
+        }
+        seen
+    });
+    assert!(seen >= 1);
+    drop(runtime);
+}
