@@ -200,6 +200,7 @@ fn run(cli: Cli) -> Result<()> {
                 runs: runs.map_or(default_runs, |r| r as usize),
                 cold: cold || cold_only,
                 warm: !cold_only,
+                warmup: !quick,
                 readers,
                 jobs,
                 thresholds,

@@ -50,6 +50,8 @@ pub struct Options {
     pub cold: bool,
     /// Run with a warm page cache (false with `--cold-only`).
     pub warm: bool,
+    /// One unmeasured round before the warm ones (not with `--quick`).
+    pub warmup: bool,
     /// Readers to run (empty: all that exist).
     pub readers: Vec<String>,
     /// `--jobs` values to sweep (empty: each reader's default).
@@ -145,7 +147,7 @@ pub fn bench(opts: &Options) -> Result<()> {
         .collect();
     let plan = Plan {
         runs: opts.runs,
-        warmup: opts.runs > 1,
+        warmup: opts.warmup,
         caches,
     };
     let records = execute(&plan, &workloads, &variants, &mut runner, &mut |line| {

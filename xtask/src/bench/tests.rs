@@ -365,6 +365,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_and_wc() {
         runs: 1,
         cold: false,
         warm: true,
+        warmup: true,
         readers: vec![],
         jobs: vec![1, 4],
         thresholds: vec!["1MiB".into()],
