@@ -93,10 +93,11 @@
 //! deadline passes is reported as `timeout` ([`ErrorKind::Timeout`](reader_core::ErrorKind)) and
 //! the run goes on. A blocking read cannot be cancelled: its hop is abandoned (its late result
 //! is dropped), it keeps its descriptor until the read really ends, and a spare permit replaces
-//! it while the open-files limit leaves room. The run does not wait for abandoned reads at the
-//! end: the blocking entry points shut their runtime down without waiting. A caller of the async
-//! API owns its runtime, and tokio's `Runtime` drop waits for blocking threads: use
-//! `shutdown_background` there. On tokio, a timeout needs a runtime with its timer enabled.
+//! it (up to as many spares as lanes, at least 64, within the open-files limit; past that many
+//! stuck reads at once the lanes wait for one to end). The run does not wait for abandoned
+//! reads at the end: on tokio the lanes run on a runtime of the reader's own, even under the
+//! async API, which is shut down without waiting; async-std's blocking threads never hold up
+//! the process's exit.
 //!
 //! ## Fault injection for tests
 //!
@@ -107,7 +108,8 @@
 //!
 //! ## Examples
 //!
-//! From async code, inside a tokio runtime (the callback runs in the caller's task):
+//! From async code, inside a tokio runtime (the callback runs in the caller's task; nothing
+//! blocks the caller's worker threads):
 //!
 //! ```
 //! use reader_async::AsyncReader;
@@ -317,11 +319,15 @@ impl AsyncReader {
     }
 
     /// Discovers and reads everything `walk` names from async code, handing each record to
-    /// `on_record` in the calling task as soon as it is known. Runs on the runtime the caller
-    /// is in (for [`Runtime::Tokio`], the current tokio runtime; for [`Runtime::AsyncStd`],
-    /// async-std's global one). Fails only if a PATH does not exist, or if the reader is set to
-    /// tokio and not awaited inside a tokio runtime. Dropping the future stops the run at the
-    /// next hop.
+    /// `on_record` in the calling task as soon as it is known. Fails only if a PATH does not
+    /// exist, or if the reader is set to tokio and not awaited inside a tokio runtime.
+    ///
+    /// The run starts from the caller's runtime (one of its blocking threads runs discovery and
+    /// the lanes, and records come back over a channel), but on tokio the lanes and their reads
+    /// run on a small runtime of the reader's own, the one measured best, which is shut down at
+    /// the end without waiting for abandoned reads: the caller's runtime is never left holding
+    /// a stuck read, nor needs its timer enabled. On async-std everything runs on its global
+    /// executor and blocking pool. Dropping the future stops the run at the next hop.
     pub async fn read(
         &self,
         walk: &Walk,
@@ -330,13 +336,15 @@ impl AsyncReader {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(RECORD_CHANNEL);
         let cancelled = Arc::new(AtomicBool::new(false));
         let plan = self.plan(Arc::clone(&cancelled));
-        let walk = walk.clone();
-        let forward = move |record| {
-            if tx.blocking_send(record).is_err() {
-                cancelled.store(true, Ordering::Relaxed);
-            }
+        let (reader, walk) = (self.clone(), walk.clone());
+        let run = move || {
+            reader.run_blocking(&walk, plan, |record| {
+                if tx.blocking_send(record).is_err() {
+                    cancelled.store(true, Ordering::Relaxed);
+                }
+            })
         };
-        let done: Option<Result<(), StartError>> = match self.runtime {
+        let done = match self.runtime {
             Runtime::Tokio => {
                 let handle = tokio::runtime::Handle::try_current().map_err(|_| {
                     StartError::Invalid(
@@ -345,31 +353,14 @@ impl AsyncReader {
                             .into(),
                     )
                 })?;
-                let exec = Tokio(handle.clone());
-                let run = handle.spawn_blocking(move || {
-                    walk.check()?;
-                    pipeline::run(
-                        &walk,
-                        |jobs, out| exec.0.block_on(drive(exec.clone(), plan, jobs, out)),
-                        forward,
-                    );
-                    Ok(())
-                });
+                let run = handle.spawn_blocking(run);
                 while let Some(record) = rx.recv().await {
                     on_record(record);
                 }
                 run.await.ok()
             }
             Runtime::AsyncStd => {
-                let run = async_std::task::spawn_blocking(move || {
-                    walk.check()?;
-                    pipeline::run(
-                        &walk,
-                        |jobs, out| async_std::task::block_on(drive(AsyncStd, plan, jobs, out)),
-                        forward,
-                    );
-                    Ok(())
-                });
+                let run = async_std::task::spawn_blocking(run);
                 while let Some(record) = rx.recv().await {
                     on_record(record);
                 }
@@ -388,8 +379,16 @@ impl AsyncReader {
         walk: &Walk,
         on_record: impl FnMut(Record),
     ) -> Result<(), StartError> {
+        self.run_blocking(walk, self.plan(Arc::new(AtomicBool::new(false))), on_record)
+    }
+
+    fn run_blocking(
+        &self,
+        walk: &Walk,
+        plan: Plan,
+        on_record: impl FnMut(Record),
+    ) -> Result<(), StartError> {
         walk.check()?;
-        let plan = self.plan(Arc::new(AtomicBool::new(false)));
         match self.runtime {
             Runtime::Tokio => {
                 let runtime = self.tokio_runtime()?;

@@ -197,3 +197,19 @@ fn dropping_the_read_future_stops_the_run() {
     assert!(seen >= 1);
     drop(runtime);
 }
+
+/// With a timeout, the async API works in a tokio runtime without a timer: the lanes and their
+/// watchdogs run on the reader's own runtime.
+#[test]
+fn a_timeout_needs_no_timer_in_the_callers_runtime() {
+    let (dir, total) = tree(50);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime without timer");
+    let mut tally = Tally::default();
+    let reader = AsyncReader::new().timeout(Some(std::time::Duration::from_secs(30)));
+    runtime
+        .block_on(reader.read(&Walk::new([dir.path()]), |r| tally.add(r)))
+        .expect("read");
+    tally.assert_complete(50, total);
+}
