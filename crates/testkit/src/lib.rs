@@ -65,8 +65,13 @@ macro_rules! conformance {
             broken_pipe_is_quiet_success,
             sigint_exits_130_and_leaves_no_process,
             files_changing_during_the_run,
-            hundred_thousand_files,
         );
+        #[test]
+        fn hundred_thousand_files() {
+            let extra: &[&str] = &$args;
+            let reader = $crate::Reader::new($bin, extra);
+            $crate::cases::hundred_thousand_files(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+        }
     };
     (@cases $bin:expr, $args:tt; $($case:ident),* $(,)?) => {
         $(
