@@ -128,6 +128,7 @@ pub fn bench(opts: &Options) -> Result<()> {
         timeout: opts.timeout,
         cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
     };
+    let first = workloads.first().context("nothing to benchmark")?;
     let floor = runner.run(
         &Variant {
             label: "true".into(),
@@ -139,7 +140,7 @@ pub fn bench(opts: &Options) -> Result<()> {
                 args: vec![],
             },
         },
-        &workloads[0].target,
+        &first.target,
     );
     let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
         .into_iter()
@@ -177,6 +178,9 @@ pub fn bench(opts: &Options) -> Result<()> {
         .records
         .iter()
         .filter(|r| r.verdict != Verdict::Ok)
+        // On a user's tree wc may fail where the readers report (unreadable files): its row
+        // says so, but only the readers' disagreements fail the bench.
+        .filter(|r| opts.dir.is_none() || r.variant.reader != "wc")
         .map(|r| {
             format!(
                 "{} on {} ({}): {}",
