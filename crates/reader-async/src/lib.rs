@@ -63,6 +63,11 @@
 //! | `reader-async`, tokio | 71k (0.91×) | 37.2k (2.9×) | 13.9k (1.02×) | 4.7k (1.6×) |
 //! | `reader-async`, async-std | 71k (0.91×) | 33.3k (2.6×) | 15.5k (1.14×) | 4.6k (1.6×) |
 //!
+//! A second such run minutes later gave, against `reader-threads`: small warm 0.75× (tokio)
+//! and 1.17× (async-std), medium warm 1.22× and 1.01×, small cold 1.9× and 1.4×, medium cold
+//! 1.2× and 1.2×. Warm, the two runtimes and threads trade places from run to run; cold, the
+//! async model is ahead in every run.
+//!
 //! What the figures say:
 //!
 //! - A hand-off to the blocking pool costs a few microseconds, about as much as reading a
