@@ -126,10 +126,14 @@ fn run(cli: Cli) -> Result<()> {
             let ws = bench::workspace()?;
             for name in names {
                 let p = fixtures::profile(&name)?;
-                let dir = out
-                    .clone()
-                    .unwrap_or_else(|| fixtures::default_dir(&ws.target, p));
-                let f = fixtures::ensure(p, &dir)?;
+                let (dir, owner) = match &out {
+                    Some(dir) => (dir.clone(), fixtures::Owner::User),
+                    None => (
+                        fixtures::default_dir(&ws.target, p),
+                        fixtures::Owner::Workspace,
+                    ),
+                };
+                let f = fixtures::ensure(p, &dir, owner)?;
                 let t = f.manifest.totals;
                 println!(
                     "{name} ({}): {} files, {} bytes, {} lines, {} words — {}",

@@ -280,7 +280,11 @@ fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Wo
         .iter()
         .map(|name| {
             let profile = fixtures::profile(name)?;
-            let fixture = fixtures::ensure(profile, &fixtures::default_dir(target_dir, profile))?;
+            let fixture = fixtures::ensure(
+                profile,
+                &fixtures::default_dir(target_dir, profile),
+                fixtures::Owner::Workspace,
+            )?;
             let m = &fixture.manifest;
             let expected = Expected {
                 files: m.files,
