@@ -171,6 +171,10 @@ pub fn is_cached(path: &Path) -> Option<bool> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .ok()?;
+    // An empty file has no page to be cached or not: it says nothing.
+    if file.metadata().ok()?.len() == 0 {
+        return None;
+    }
     probe(&file)
 }
 

@@ -1,7 +1,6 @@
 //! # reader-hybrid
 //!
-//! The hybrid model: every file goes where it is read best, by the size discovery already
-//! found (one `stat` a file during the walk, no second one). reader-core's
+//! The hybrid model: every file goes where it is read best, by its size. reader-core's
 //! [`RoutePolicy`] decides:
 //!
 //! * files below the threshold (default 10 KiB) → the **async path**
@@ -14,7 +13,12 @@
 //!   exactly by [`RangeCounts::join`](reader_core::RangeCounts::join); one record per file.
 //!
 //! The three paths run at the same time, each on its own queue, fed by one router that takes
-//! discovery's jobs as they come; their records go out as one stream. Neither waits for the
+//! discovery's jobs as they come; their records go out as one stream. Sizes are looked up by
+//! the router, not by discovery (one `stat` a file either way, never a second one): on a cold
+//! tree a `stat` is a read of the inode from the device, and the router then runs
+//! [`COLD_SIZERS`] of them at once. Done one at a time during the walk, they took longer than
+//! reading the 20,000 small files themselves (measured: 549 ms against 324 ms for
+//! reader-async, which looks up no size). Neither waits for the
 //! other. Every discovered entry still yields exactly one record: what a path left unread, had
 //! it stopped, is reported as `worker_crashed`.
 //!
@@ -71,6 +75,10 @@ use crate::split::Splitter;
 
 /// Jobs the router takes from discovery's queue at once.
 const ROUTE_BATCH: usize = 256;
+
+/// Threads looking up sizes at once when the tree is not cached: enough to keep the device as
+/// busy as the async path's reads do.
+pub const COLD_SIZERS: usize = 16;
 
 /// How the async/threads threshold is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +166,6 @@ impl CacheProbe {
         let answers: Vec<bool> = batch
             .iter()
             .step_by(step)
-            .filter(|job| job.size.is_some_and(|s| s > 0))
             .filter_map(|job| auto::is_cached(&job.path))
             .collect();
         CacheProbe {
@@ -356,11 +363,10 @@ impl HybridReader {
         walk: &Walk,
         mut on_record: impl FnMut(Record),
     ) -> Result<Routes, StartError> {
-        let walk = walk.clone().with_sizes(true);
         walk.check()?;
         let mut routes = Routes::default();
         let used = pipeline::run(
-            &walk,
+            walk,
             |jobs, out| self.schedule(&jobs, out),
             |record| {
                 routes.count(&record);
@@ -372,7 +378,7 @@ impl HybridReader {
         Ok(routes)
     }
 
-    /// Routes an existing job queue (whose jobs carry sizes) to the three paths until it is
+    /// Routes an existing job queue to the three paths until it is
     /// closed and drained, and returns what it used. The calling thread is the router.
     pub fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<Used, StartError> {
         let (to_async, async_jobs) = pipeline::queue();
@@ -381,8 +387,10 @@ impl HybridReader {
         let mut started = Ok(());
         let threshold = thread::scope(|scope| {
             // The async path is sized by whether the tree is cached: probe the first batch.
-            let first = jobs.next_batch(ROUTE_BATCH, &mut out);
+            let mut first = jobs.next_batch(ROUTE_BATCH, &mut out);
             let probe = CacheProbe::of(&first);
+            let sizers = if probe.cold() { COLD_SIZERS } else { 1 };
+            look_up_sizes(&mut first, sizers);
             let lanes_reader = self.lanes_for(&probe);
             let in_flight = lanes_reader.in_flight();
             let lanes_out = out.clone();
@@ -413,7 +421,7 @@ impl HybridReader {
                 },
             );
             let (threshold, auto) =
-                self.route(first, jobs, &mut out, [to_async, to_pool, to_split]);
+                self.route(first, jobs, &mut out, sizers, [to_async, to_pool, to_split]);
             for path in [lanes, pool, splitter] {
                 if let Ok(Err(err)) = path.join() {
                     started = Err(err);
@@ -436,6 +444,7 @@ impl HybridReader {
         first: Vec<FileJob>,
         jobs: &Jobs,
         out: &mut Emitter,
+        sizers: usize,
         senders: [JobSender; 3],
     ) -> (u64, Option<Choice>) {
         let [mut to_async, mut to_pool, mut to_split] = senders;
@@ -454,9 +463,14 @@ impl HybridReader {
         let mut routed = 0;
         let mut next = Some(first);
         loop {
-            let batch = next
-                .take()
-                .unwrap_or_else(|| jobs.next_batch(ROUTE_BATCH, out));
+            let batch = match next.take() {
+                Some(sized) => sized,
+                None => {
+                    let mut batch = jobs.next_batch(ROUTE_BATCH, out);
+                    look_up_sizes(&mut batch, sizers);
+                    batch
+                }
+            };
             if batch.is_empty() {
                 break;
             }
@@ -493,6 +507,29 @@ impl HybridReader {
         }
         (policy.threshold, chosen)
     }
+}
+
+/// Fills in the sizes of the jobs that have none, with up to `threads` threads at once. A file
+/// whose size cannot be looked up (it vanished) keeps none and goes to the thread pool, which
+/// reports why it cannot be read.
+fn look_up_sizes(batch: &mut [FileJob], threads: usize) {
+    let unsized_jobs = batch.iter().filter(|job| job.size.is_none()).count();
+    if threads <= 1 || unsized_jobs < 2 {
+        for job in batch.iter_mut().filter(|job| job.size.is_none()) {
+            job.size = std::fs::metadata(&job.path).ok().map(|meta| meta.len());
+        }
+        return;
+    }
+    let per_thread = batch.len().div_ceil(threads);
+    thread::scope(|scope| {
+        for part in batch.chunks_mut(per_thread) {
+            let spawned = thread::Builder::new()
+                .name("hybrid-sizer".into())
+                .spawn_scoped(scope, move || look_up_sizes(part, 1));
+            // No thread to be had: the part keeps no sizes and goes to the thread pool.
+            drop(spawned);
+        }
+    });
 }
 
 /// Files in flight on the async path when the tree is cached: four per core (8 on 2 cores).
@@ -555,6 +592,29 @@ mod tests {
         let reader = HybridReader::new().jobs(4096).in_flight(4096);
         assert!(reader.threads() + reader.files_in_flight() < defaults::fd_budget());
         assert!(reader.threads() >= 1 && reader.files_in_flight() >= 1);
+    }
+
+    #[test]
+    fn sizes_are_looked_up_in_parallel_and_a_vanished_file_keeps_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut batch: Vec<FileJob> = (0..40u64)
+            .map(|i| {
+                let path = dir.path().join(format!("f{i}"));
+                std::fs::write(&path, vec![b'x'; i as usize]).expect("write");
+                FileJob { path, size: None }
+            })
+            .collect();
+        batch.push(FileJob {
+            path: dir.path().join("gone"),
+            size: None,
+        });
+        batch[0].size = Some(999);
+        look_up_sizes(&mut batch, COLD_SIZERS);
+        assert_eq!(batch[0].size, Some(999), "a known size is kept");
+        for (i, job) in batch.iter().enumerate().take(40).skip(1) {
+            assert_eq!(job.size, Some(i as u64));
+        }
+        assert_eq!(batch[40].size, None);
     }
 
     #[test]
