@@ -102,14 +102,7 @@ pub fn grouped_bars(
 ) -> String {
     let mut svg = String::new();
     let drawn = draw_bars(&mut svg, title, y_label, groups, series);
-    match drawn {
-        Ok(()) => svg,
-        Err(err) => format!(
-            "<p>chart “{}” could not be drawn: {}</p>",
-            escape(title),
-            escape(&err.to_string())
-        ),
-    }
+    svg_or_note(title, svg, drawn)
 }
 
 fn draw_bars(
@@ -188,7 +181,13 @@ pub fn lines(
     series: &[(String, Vec<(f64, f64)>)],
 ) -> String {
     let mut svg = String::new();
-    match draw_lines(&mut svg, title, x_label, y_label, series) {
+    let drawn = draw_lines(&mut svg, title, x_label, y_label, series);
+    svg_or_note(title, svg, drawn)
+}
+
+/// The drawn SVG, or a note saying why the chart is missing.
+fn svg_or_note<E: std::fmt::Display>(title: &str, svg: String, drawn: Result<(), E>) -> String {
+    match drawn {
         Ok(()) => svg,
         Err(err) => format!(
             "<p>chart “{}” could not be drawn: {}</p>",

@@ -163,12 +163,7 @@ pub fn console(meta: &Meta, results: &Results) -> String {
             table.fastest.as_deref().unwrap_or("none (no correct run)")
         );
         for s in stats::scaling(table) {
-            let points: Vec<String> = s
-                .points
-                .iter()
-                .map(|(j, m, _, x)| format!("-j {j}: {} ms ({x:.2}×)", ms(*m)))
-                .collect();
-            let _ = writeln!(out, "scaling {}: {}", s.reader, points.join(", "));
+            let _ = writeln!(out, "scaling {}: {}", s.reader, s.describe());
         }
     }
     let _ = writeln!(
@@ -269,12 +264,7 @@ pub fn markdown_table(table: &Table, meta: &Meta) -> String {
         table.fastest.as_deref().unwrap_or("none")
     );
     for s in stats::scaling(table) {
-        let points: Vec<String> = s
-            .points
-            .iter()
-            .map(|(j, m, _, x)| format!("-j {j}: {} ms ({x:.2}×)", ms(*m)))
-            .collect();
-        let _ = writeln!(out, "scaling {}: {}  ", s.reader, points.join(", "));
+        let _ = writeln!(out, "scaling {}: {}  ", s.reader, s.describe());
     }
     out
 }

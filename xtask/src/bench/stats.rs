@@ -371,6 +371,17 @@ pub struct Scaling {
     pub points: Vec<(usize, f64, f64, f64)>,
 }
 
+impl Scaling {
+    /// The points for people: `-j 1: 12.3 ms (1.00×), -j 2: 7.1 ms (1.73×)`.
+    pub fn describe(&self) -> String {
+        self.points
+            .iter()
+            .map(|(j, m, _, x)| format!("-j {j}: {} ms ({x:.2}×)", super::report::ms(*m)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The scaling of every reader that ran with two or more explicit `--jobs` values (OK rows only).
 pub fn scaling(table: &Table) -> Vec<Scaling> {
     let mut by_reader: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
