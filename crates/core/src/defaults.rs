@@ -1,6 +1,7 @@
 //! Defaults derived from the machine, each with the reason it is what it is.
 
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 
 /// Bytes read per `read` call, and the size of each worker's reused buffer: 256 KiB.
 ///
@@ -12,9 +13,11 @@ pub const BUFFER_SIZE: usize = 256 * 1024;
 /// directory handles of the walk (walkdir keeps up to 10), channels, the runtime's own.
 pub const RESERVED_FDS: u64 = 32;
 
-/// CPU cores this process may use (1 if that cannot be told).
+/// CPU cores this process may use (1 if that cannot be told), looked up once: the lookup
+/// reads the affinity mask and the cgroup's quota files, and every reader asks several times.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 /// The soft limit on open files (`RLIMIT_NOFILE`); `u64::MAX` when unlimited or unknown.
