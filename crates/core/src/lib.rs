@@ -42,7 +42,7 @@ pub use count::{Counter, Counts, RangeCounts, is_space};
 pub use discover::{Discovered, FileJob, Walk};
 pub use error::{ErrorKind, FileError, StartError};
 pub use pipeline::{Emitter, Jobs, read_job};
-pub use read::{count_file, count_range, open_regular};
+pub use read::{count_file, count_range, count_sized, open_regular};
 pub use record::{FileResult, Record, Resources, SkipReason, Skipped, Summary, Worker};
 pub use report::Report;
 pub use route::{Route, RoutePolicy, parse_size};

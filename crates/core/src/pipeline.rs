@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::count::Counts;
 use crate::discover::{Discovered, FileJob, Walk};
 use crate::error::{ErrorKind, FileError};
-use crate::read::count_file;
+use crate::read::{count_file, count_sized};
 use crate::record::{FileResult, Record, Worker};
 
 /// Jobs the queue holds before discovery waits for the readers (paths only: a few hundred KiB).
@@ -222,18 +222,7 @@ impl Jobs {
         }
         loop {
             if !state.jobs.is_empty() {
-                let take = max.max(1).min(state.jobs.len());
-                let batch: Vec<FileJob> = state.jobs.drain(..take).collect();
-                // Wake a waiting discovery only once half the queue is free, not at every job.
-                let wake_discovery = state.full && state.jobs.len() <= QUEUE_CAPACITY / 2;
-                if wake_discovery {
-                    state.full = false;
-                }
-                drop(state);
-                if wake_discovery {
-                    self.queue.not_full.notify_one();
-                }
-                return batch;
+                return self.take(state, max);
             }
             if state.closed {
                 return Vec::new();
@@ -246,6 +235,31 @@ impl Jobs {
                 .unwrap_or_else(PoisonError::into_inner);
             state.idle -= 1;
         }
+    }
+
+    /// Up to `max` jobs that wait in the queue now, without waiting for more: empty when none
+    /// wait. For a worker that would rather go on than return to its scheduler.
+    pub fn try_batch(&self, max: usize) -> Vec<FileJob> {
+        let state = self.queue.lock();
+        if state.jobs.is_empty() {
+            return Vec::new();
+        }
+        self.take(state, max)
+    }
+
+    fn take(&self, mut state: MutexGuard<'_, QueueState>, max: usize) -> Vec<FileJob> {
+        let take = max.max(1).min(state.jobs.len());
+        let batch: Vec<FileJob> = state.jobs.drain(..take).collect();
+        // Wake a waiting discovery only once half the queue is free, not at every job.
+        let wake_discovery = state.full && state.jobs.len() <= QUEUE_CAPACITY / 2;
+        if wake_discovery {
+            state.full = false;
+        }
+        drop(state);
+        if wake_discovery {
+            self.queue.not_full.notify_one();
+        }
+        batch
     }
 }
 
@@ -314,11 +328,17 @@ impl Drop for Emitter {
     }
 }
 
-/// Reads one job with the calling thread's buffer and times it. A panic inside the read is
-/// caught and becomes this file's `worker_crashed` error, so one bad file costs only itself.
+/// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
+/// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
+/// this file's `worker_crashed` error, so one bad file costs only itself.
 pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| count_file(&job.path, buf)))
+    // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
+    let read = || match job.size {
+        Some(size) if size > 0 => count_sized(&job.path, size, buf),
+        _ => count_file(&job.path, buf),
+    };
+    let outcome = panic::catch_unwind(AssertUnwindSafe(read))
         .unwrap_or_else(|payload| Err(panicked(&job.path, payload.as_ref())));
     FileResult {
         path: job.path.clone(),

@@ -3,6 +3,9 @@
 //!
 //! Files are opened non-blocking and checked with `fstat` before the first read, so an entry
 //! that became a FIFO or a device after discovery fails with `not_regular` instead of blocking.
+//! A reader that already knows the size (its router looked it up) skips that `fstat` with
+//! [`count_sized`]: it reads at most that many bytes, so whatever the path has become meanwhile
+//! cannot hold it, and it checks the file only if the data ends early.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -16,11 +19,22 @@ use crate::error::{ErrorKind, FileError};
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal, and checks that it
 /// is a regular file. Returns the file and its size at open time.
 pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
-    let file = OpenOptions::new()
+    let file = open_nonblocking(path)?;
+    let size = check_regular(&file, path)?;
+    Ok((file, size))
+}
+
+/// Opens `path` for reading without ever blocking on a FIFO or a terminal; no check of its type.
+fn open_nonblocking(path: &Path) -> Result<File, FileError> {
+    OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| FileError::io(path, e))?;
+        .map_err(|e| FileError::io(path, e))
+}
+
+/// The size of the open `file` if it is a regular file; otherwise why it will not be read.
+fn check_regular(file: &File, path: &Path) -> Result<u64, FileError> {
     let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
     if meta.is_dir() {
         return Err(FileError::new(
@@ -36,7 +50,7 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
             "no longer a regular file (changed after discovery); not read",
         ));
     }
-    Ok((file, meta.len()))
+    Ok(meta.len())
 }
 
 /// Reads the file at `path` to its end through `buf` and counts it.
@@ -73,6 +87,51 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(FileError::io(path, e)),
+        }
+    }
+    Ok(counter.counts())
+}
+
+/// Reads the file at `path` whose size is known to be `size` (looked up since discovery) and
+/// counts its first `size` bytes, without the `fstat` of [`count_file`].
+///
+/// Reading stops at `size`: a file that grew since is counted as it was when its size was
+/// looked up, and one that grows faster than it can be read cannot hold the reader. Should the
+/// data end early — the file shrank, or the path is no longer a regular file — the open file is
+/// checked then, and an entry that became a FIFO or a device fails with `not_regular`.
+///
+/// ```
+/// use reader_core::{count_sized, Counts};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "two words\nand more")?;
+/// let mut buf = vec![0; 64 * 1024];
+/// assert_eq!(count_sized(&path, 10, &mut buf)?, Counts { bytes: 10, lines: 1, words: 2 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, FileError> {
+    let mut file = open_nonblocking(path)?;
+    if size > buf.len() as u64 {
+        advise_sequential(&file);
+    }
+    let mut counter = Counter::new();
+    let mut left = size;
+    while left > 0 {
+        let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        match file.read(&mut buf[..want]) {
+            Ok(0) => {
+                check_regular(&file, path)?;
+                break;
+            }
+            Ok(n) => {
+                counter.update(&buf[..n]);
+                left -= n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                check_regular(&file, path)?;
+                return Err(FileError::io(path, e));
+            }
         }
     }
     Ok(counter.counts())
@@ -164,6 +223,41 @@ mod tests {
         // SAFETY: `c` is a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         let err = count_file(&path, &mut [0; 16]).expect_err("fifo");
+        assert_eq!(err.kind(), ErrorKind::NotRegular);
+    }
+
+    #[test]
+    fn a_known_size_bounds_the_read_and_an_early_end_is_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let data = b"one two\nthree four\n";
+        fs::write(&path, data).expect("write");
+        let mut buf = vec![0; 3];
+        let whole = Counts::of(data);
+        assert_eq!(count_sized(&path, 20, &mut buf).expect("read"), whole);
+        assert_eq!(
+            count_sized(&path, 8, &mut buf).expect("grown since: counted as it was"),
+            Counts::of(&data[..8])
+        );
+        assert_eq!(
+            count_sized(&path, 1000, &mut buf).expect("shrunk since: counted as it is"),
+            whole
+        );
+        let err = count_sized(dir.path(), 10, &mut buf).expect_err("now a directory");
+        assert_eq!(err.kind(), ErrorKind::IsDirectory);
+        let err = count_sized(&dir.path().join("gone"), 10, &mut buf).expect_err("vanished");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_known_size_does_not_make_a_fifo_block() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pipe");
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = count_sized(&path, 100, &mut [0; 16]).expect_err("fifo");
         assert_eq!(err.kind(), ErrorKind::NotRegular);
     }
 
