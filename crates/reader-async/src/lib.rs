@@ -18,8 +18,10 @@
 //! lanes, at most [`AsyncReader::files_per_hop`] — and opens, reads (in fixed-size chunks
 //! through reader-core's counter, with the lane's reused buffer) and counts those files one
 //! after another. Many small files thus go 16 to a hop; a few large ones go one to a lane and
-//! are read side by side; the last batches are small, so the lanes end together. Every hop holds a semaphore permit while it
-//! runs, so at most `in_flight` files are open at once — never more than `RLIMIT_NOFILE` allows
+//! are read side by side; the last batches are small, so the lanes end together. A hop that has
+//! read its share goes on with jobs already waiting, up to that many files, before it returns
+//! to the runtime; and lanes start as jobs wait for them, so a few files start a few lanes.
+//! Every hop holds a semaphore permit while it runs, so at most `in_flight` files are open at once — never more than `RLIMIT_NOFILE` allows
 //! ([`defaults::clamp_to_fds`]). On a cold cache this puts `in_flight` reads before the device at
 //! once, which is what decides speed there.
 //!
