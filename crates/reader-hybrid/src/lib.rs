@@ -56,6 +56,7 @@
 #![deny(missing_docs)]
 
 pub mod auto;
+mod sizes;
 mod split;
 
 use std::panic::{self, AssertUnwindSafe};
@@ -71,10 +72,14 @@ use reader_threads::ThreadedReader;
 use serde_json::json;
 
 use crate::auto::{AutoThreshold, Choice};
+use crate::sizes::look_up_sizes;
 use crate::split::Splitter;
 
 /// Jobs the router takes from discovery's queue at once.
 const ROUTE_BATCH: usize = 256;
+
+/// Jobs the router takes first, to probe the cache with and to start the paths on.
+const FIRST_BATCH: usize = 32;
 
 /// Threads looking up sizes at once when the tree is not cached: enough to keep the device as
 /// busy as the async path's reads do.
@@ -386,21 +391,8 @@ impl HybridReader {
         let (to_split, split_jobs) = pipeline::queue();
         let mut started = Ok(());
         let threshold = thread::scope(|scope| {
-            // The async path is sized by whether the tree is cached: probe the first batch.
-            let mut first = jobs.next_batch(ROUTE_BATCH, &mut out);
-            let probe = CacheProbe::of(&first);
-            let sizers = if probe.cold() { COLD_SIZERS } else { 1 };
-            look_up_sizes(&mut first, sizers);
-            let lanes_reader = self.lanes_for(&probe);
-            let in_flight = lanes_reader.in_flight();
-            let lanes_out = out.clone();
-            let lanes = spawn_path(
-                scope,
-                "hybrid-async",
-                &async_jobs,
-                out.clone(),
-                move |jobs| lanes_reader.schedule(jobs, lanes_out),
-            );
+            // The pool and the splitter need nothing from the tree to start: they wait for work
+            // while the router looks at the first files.
             let pool_out = out.clone();
             let pool = spawn_path(scope, "hybrid-pool", &pool_jobs, out.clone(), move |jobs| {
                 self.pool.schedule(jobs, pool_out);
@@ -419,6 +411,22 @@ impl HybridReader {
                     }
                     Ok(())
                 },
+            );
+            // The async path is sized by whether the tree is cached: probe the first files. A
+            // small first batch gets the readers going sooner.
+            let mut first = jobs.next_batch(FIRST_BATCH, &mut out);
+            let probe = CacheProbe::of(&first);
+            let sizers = if probe.cold() { COLD_SIZERS } else { 1 };
+            look_up_sizes(&mut first, sizers);
+            let lanes_reader = self.lanes_for(&probe);
+            let in_flight = lanes_reader.in_flight();
+            let lanes_out = out.clone();
+            let lanes = spawn_path(
+                scope,
+                "hybrid-async",
+                &async_jobs,
+                out.clone(),
+                move |jobs| lanes_reader.schedule(jobs, lanes_out),
             );
             let (threshold, auto) =
                 self.route(first, jobs, &mut out, sizers, [to_async, to_pool, to_split]);
@@ -509,29 +517,6 @@ impl HybridReader {
     }
 }
 
-/// Fills in the sizes of the jobs that have none, with up to `threads` threads at once. A file
-/// whose size cannot be looked up (it vanished) keeps none and goes to the thread pool, which
-/// reports why it cannot be read.
-fn look_up_sizes(batch: &mut [FileJob], threads: usize) {
-    let unsized_jobs = batch.iter().filter(|job| job.size.is_none()).count();
-    if threads <= 1 || unsized_jobs < 2 {
-        for job in batch.iter_mut().filter(|job| job.size.is_none()) {
-            job.size = std::fs::metadata(&job.path).ok().map(|meta| meta.len());
-        }
-        return;
-    }
-    let per_thread = batch.len().div_ceil(threads);
-    thread::scope(|scope| {
-        for part in batch.chunks_mut(per_thread) {
-            let spawned = thread::Builder::new()
-                .name("hybrid-sizer".into())
-                .spawn_scoped(scope, move || look_up_sizes(part, 1));
-            // No thread to be had: the part keeps no sizes and goes to the thread pool.
-            drop(spawned);
-        }
-    });
-}
-
 /// Files in flight on the async path when the tree is cached: four per core (8 on 2 cores).
 /// Measured on the mixed tree warm: 50 lanes cost 40 % more time than 2 or 8 lanes, which
 /// were equal.
@@ -592,29 +577,6 @@ mod tests {
         let reader = HybridReader::new().jobs(4096).in_flight(4096);
         assert!(reader.threads() + reader.files_in_flight() < defaults::fd_budget());
         assert!(reader.threads() >= 1 && reader.files_in_flight() >= 1);
-    }
-
-    #[test]
-    fn sizes_are_looked_up_in_parallel_and_a_vanished_file_keeps_none() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut batch: Vec<FileJob> = (0..40u64)
-            .map(|i| {
-                let path = dir.path().join(format!("f{i}"));
-                std::fs::write(&path, vec![b'x'; i as usize]).expect("write");
-                FileJob { path, size: None }
-            })
-            .collect();
-        batch.push(FileJob {
-            path: dir.path().join("gone"),
-            size: None,
-        });
-        batch[0].size = Some(999);
-        look_up_sizes(&mut batch, COLD_SIZERS);
-        assert_eq!(batch[0].size, Some(999), "a known size is kept");
-        for (i, job) in batch.iter().enumerate().take(40).skip(1) {
-            assert_eq!(job.size, Some(i as u64));
-        }
-        assert_eq!(batch[40].size, None);
     }
 
     #[test]
