@@ -3,11 +3,15 @@
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
-/// Bytes read per `read` call, and the size of each worker's reused buffer: 256 KiB.
+/// Bytes read per `read` call, and the size of each worker's reused buffer: 64 KiB.
 ///
-/// Large enough that a big file costs few system calls and the counter runs on long blocks;
-/// small enough to stay in L2 cache. Peak memory for file data is jobs × this.
-pub const BUFFER_SIZE: usize = 256 * 1024;
+/// Every byte is copied from the page cache into the buffer and then counted; a buffer that
+/// stays in the core's L2 cache between the two is counted from there, not from memory. With
+/// reader-threads on a warm cache (2 cores, median of interleaved runs), 256, 128, 64 and
+/// 32 KiB took 91, 80, 73 and 79 ms on four 256 MiB files, and were within 2 % of each other
+/// on 1,000 mixed files; cold, 64 and 256 KiB were equal (the kernel's read-ahead decides).
+/// Peak memory for file data is jobs × this.
+pub const BUFFER_SIZE: usize = 64 * 1024;
 
 /// File descriptors kept free for what is not a file being read: standard streams, the
 /// directory handles of the walk (walkdir keeps up to 10), channels, the runtime's own.

@@ -131,6 +131,7 @@ pub fn tricky_fixture_matches_the_oracle(reader: &Reader) {
 /// Generated content that stresses chunk boundaries and every whitespace byte.
 pub fn generated_edge_cases_match_the_oracle(reader: &Reader) {
     let tree = Tree::new();
+    // A multiple of the readers' chunk size (64 KiB), so the boundary is a chunk boundary.
     let chunk = 256 * 1024;
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
         ("long-line", b"word ".repeat(300_000)),
