@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use reader_core::{RoutePolicy, cli, defaults, parse_size};
+use reader_core::{RoutePolicy, cli, parse_size};
 use reader_hybrid::{HybridReader, Threshold, parse_threshold};
 
 /// Reads every file of the PATHs — small ones on an async runtime, larger ones with a thread
@@ -33,9 +33,11 @@ struct Cli {
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
     let mut reader = HybridReader::new()
-        .jobs(cli.args.jobs.unwrap_or_else(defaults::threads))
         .threshold(cli.threshold)
         .split_at(cli.split_at);
+    if let Some(threads) = cli.args.jobs {
+        reader = reader.jobs(threads);
+    }
     if let Some(files) = cli.in_flight {
         reader = reader.in_flight(usize::from(files));
     }
