@@ -35,10 +35,10 @@
 //! [`WARM_FILES_PER_HOP`] files each.
 //!
 //! What it costs, measured on 2 cores: on a cached tree of 1,000 mixed files the routing (the
-//! router's look-ups and hand-offs) makes the hybrid about 10 % slower than reader-threads
-//! alone, which reads everything with the fewest threads; not cached, on 20,000 small files,
-//! it is 2.7 times as fast as reader-threads with 2 jobs, and on one 1 GiB file, which only
-//! splitting spreads over both cores, 2.3 times as fast as reader-threads.
+//! router's look-ups and hand-offs) makes the hybrid 10–15 % slower than reader-threads alone,
+//! which reads everything with the fewest threads; not cached, on 20,000 small files, it is 2.7
+//! times as fast as reader-threads with 2 jobs, and on one cached 1 GiB file, which only
+//! splitting spreads over both cores, twice as fast as reader-threads.
 //!
 //! With [`Threshold::Auto`] the threshold is chosen at start-up from the tree's own sizes and
 //! the same measurement (see [`auto`]).
