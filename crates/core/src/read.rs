@@ -214,14 +214,20 @@ mod tests {
         assert_eq!(err.path(), dir.path().join("gone"));
     }
 
-    #[test]
-    fn a_fifo_fails_at_once_instead_of_blocking() {
+    /// A FIFO in a fresh directory (kept alive by the returned guard).
+    fn fifo() -> (tempfile::TempDir, std::path::PathBuf) {
         use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pipe");
         let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
         // SAFETY: `c` is a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        (dir, path)
+    }
+
+    #[test]
+    fn a_fifo_fails_at_once_instead_of_blocking() {
+        let (_dir, path) = fifo();
         let err = count_file(&path, &mut [0; 16]).expect_err("fifo");
         assert_eq!(err.kind(), ErrorKind::NotRegular);
     }
@@ -251,12 +257,7 @@ mod tests {
 
     #[test]
     fn a_known_size_does_not_make_a_fifo_block() {
-        use std::os::unix::ffi::OsStrExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("pipe");
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
-        // SAFETY: `c` is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let (_dir, path) = fifo();
         let err = count_sized(&path, 100, &mut [0; 16]).expect_err("fifo");
         assert_eq!(err.kind(), ErrorKind::NotRegular);
     }
