@@ -39,6 +39,66 @@ pub fn open_files_limit() -> u64 {
     }
 }
 
+/// How many more threads or processes this process may start, at most, if that is limited:
+/// the cgroup's `pids.max` less its `pids.current` (cgroup v2 or v1, this cgroup and its
+/// ancestors), and the soft `RLIMIT_NPROC` of its user (not enforced for root; what the user's
+/// other processes take of it cannot be told, so it only bounds). `None` when nothing limits
+/// it. Read afresh each time: a handful of small files.
+pub fn task_headroom() -> Option<u64> {
+    let mut room = cgroup_pids_headroom();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid, writable rlimit.
+        let rc = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut limit) };
+        if rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
+            room = Some(room.map_or(limit.rlim_cur, |r| r.min(limit.rlim_cur)));
+        }
+    }
+    room
+}
+
+/// What the `pids` controller of this process's cgroups leaves, if any of them limits it.
+fn cgroup_pids_headroom() -> Option<u64> {
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?; // whole-file read ok: a small /proc file
+    let read = |path: &std::path::Path| -> Option<String> {
+        std::fs::read_to_string(path).ok() // whole-file read ok: one number
+    };
+    let mut room: Option<u64> = None;
+    for line in cgroups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let base = match controllers {
+            "" => std::path::PathBuf::from("/sys/fs/cgroup"),
+            c if c.split(',').any(|c| c == "pids") => {
+                std::path::PathBuf::from("/sys/fs/cgroup/pids")
+            }
+            _ => continue,
+        };
+        let mut dir = base.join(path.trim_start_matches('/'));
+        loop {
+            let max = read(&dir.join("pids.max")).and_then(|m| m.trim().parse::<u64>().ok());
+            let current =
+                read(&dir.join("pids.current")).and_then(|c| c.trim().parse::<u64>().ok());
+            if let Some(max) = max {
+                let left = max.saturating_sub(current.unwrap_or(0));
+                room = Some(room.map_or(left, |r| r.min(left)));
+            }
+            if dir == base || !dir.pop() {
+                break;
+            }
+        }
+    }
+    room
+}
+
 /// How many files may be open at once without running out of descriptors: the open-files
 /// limit less [`RESERVED_FDS`], at least 1.
 pub fn fd_budget() -> usize {
@@ -66,7 +126,18 @@ pub fn in_flight() -> usize {
 
 /// Clamps a requested number of concurrently open files to what the descriptor limit allows.
 pub fn clamp_to_fds(requested: usize) -> usize {
-    requested.min(fd_budget()).max(1)
+    clamp_to_fds_per(requested, 1)
+}
+
+/// Clamps a requested number of units (workers, readers) that hold `fds_each` descriptors
+/// each to what the descriptor limit allows, at least 1.
+pub fn clamp_to_fds_per(requested: usize, fds_each: usize) -> usize {
+    requested.min(fd_budget() / fds_each.max(1)).max(1)
+}
+
+/// Descriptors the budget leaves once `used` of them are taken.
+pub fn fds_beyond(used: usize) -> usize {
+    fd_budget().saturating_sub(used)
 }
 
 #[cfg(test)]
@@ -79,6 +150,14 @@ mod tests {
         assert!(threads() >= 2.min(fd_budget()));
         assert!((1..=100).contains(&in_flight()));
         assert_eq!(clamp_to_fds(0), 1);
-        assert!(clamp_to_fds(usize::MAX) <= fd_budget());
+        assert_eq!(clamp_to_fds(usize::MAX), fd_budget());
+        assert_eq!(clamp_to_fds_per(usize::MAX, 4), (fd_budget() / 4).max(1));
+        assert_eq!(fds_beyond(usize::MAX), 0);
+        assert_eq!(fds_beyond(0), fd_budget());
+        // Root, outside any pids-limited cgroup, as the project's machines run the tests: no
+        // limit; otherwise some room, since this very test runs.
+        if let Some(room) = task_headroom() {
+            assert!(room > 0);
+        }
     }
 }

@@ -109,11 +109,6 @@ impl Walk {
         self
     }
 
-    /// The PATHs as given.
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
-    }
-
     /// Checks that every PATH exists, before anything is read.
     pub fn check(&self) -> Result<(), StartError> {
         if self.roots.is_empty() {
@@ -128,11 +123,32 @@ impl Walk {
         Ok(())
     }
 
+    /// Every entry of every PATH, in walk order, found as the iterator is advanced.
+    ///
+    /// ```
+    /// use reader_core::{Discovered, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.txt"), "hello\n")?;
+    /// let files = Walk::new([dir.path()])
+    ///     .entries()
+    ///     .filter(|entry| matches!(entry, Discovered::File(_)))
+    ///     .count();
+    /// assert_eq!(files, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entries(&self) -> Entries {
+        Entries {
+            roots: self.distinct_roots().into_iter(),
+            walk: self.clone(),
+            current: None,
+        }
+    }
+
     /// Walks every PATH and hands each entry to `visit`, in walk order; `visit` may stop the
     /// walk early by returning [`ControlFlow::Break`].
     pub fn run(&self, mut visit: impl FnMut(Discovered) -> ControlFlow<()>) -> ControlFlow<()> {
-        for root in self.distinct_roots() {
-            self.walk_root(root, &mut visit)?;
+        for entry in self.entries() {
+            visit(entry)?;
         }
         ControlFlow::Continue(())
     }
@@ -150,7 +166,7 @@ impl Walk {
 
     /// The roots with overlaps removed, in the order given: a root equal to an earlier one, or
     /// inside another directory root, is dropped, so that each file is discovered once.
-    fn distinct_roots(&self) -> Vec<&Path> {
+    fn distinct_roots(&self) -> Vec<PathBuf> {
         let canonical: Vec<Option<PathBuf>> = self
             .roots
             .iter()
@@ -163,30 +179,8 @@ impl Walk {
         };
         (0..self.roots.len())
             .filter(|&i| !(0..self.roots.len()).any(|j| covers(j, i)))
-            .map(|i| self.roots[i].as_path())
+            .map(|i| self.roots[i].clone())
             .collect()
-    }
-
-    fn walk_root(
-        &self,
-        root: &Path,
-        visit: &mut impl FnMut(Discovered) -> ControlFlow<()>,
-    ) -> ControlFlow<()> {
-        let walker = walkdir::WalkDir::new(root).follow_links(self.follow);
-        for entry in walker {
-            let found = match entry {
-                Ok(entry) => {
-                    let explicit = entry.depth() == 0;
-                    match self.classify(&entry, explicit) {
-                        Some(found) => found,
-                        None => continue,
-                    }
-                }
-                Err(err) => Discovered::Failed(walk_error(root, err)),
-            };
-            visit(found)?;
-        }
-        ControlFlow::Continue(())
     }
 
     /// What to do with one entry of the walk; `None` for directories and filtered-out names.
@@ -235,6 +229,55 @@ impl Walk {
     }
 }
 
+/// The entries of a [`Walk`], in walk order: see [`Walk::entries`].
+pub struct Entries {
+    walk: Walk,
+    roots: std::vec::IntoIter<PathBuf>,
+    /// The root being walked, and the walk of it.
+    current: Option<(PathBuf, walkdir::IntoIter)>,
+}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("walk", &self.walk)
+            .field("root", &self.current.as_ref().map(|(root, _)| root))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Discovered;
+
+    fn next(&mut self) -> Option<Discovered> {
+        let Entries {
+            walk,
+            roots,
+            current,
+        } = self;
+        loop {
+            if let Some((root, entries)) = current {
+                match entries.next() {
+                    Some(Ok(entry)) => {
+                        let explicit = entry.depth() == 0;
+                        if let Some(found) = walk.classify(&entry, explicit) {
+                            return Some(found);
+                        }
+                    }
+                    Some(Err(err)) => return Some(Discovered::Failed(walk_error(root, err))),
+                    None => *current = None,
+                }
+                continue;
+            }
+            let root = roots.next()?;
+            let entries = walkdir::WalkDir::new(&root)
+                .follow_links(walk.follow)
+                .into_iter();
+            *current = Some((root, entries));
+        }
+    }
+}
+
 /// A walk error as a failure of the entry it happened on.
 fn walk_error(root: &Path, err: walkdir::Error) -> FileError {
     let path = err.path().unwrap_or(root).to_path_buf();
@@ -280,12 +323,6 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn mkfifo(path: &Path) {
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
-        // SAFETY: `c` is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
-    }
-
     #[test]
     fn walks_recursively_and_filters_extensions_case_insensitively() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -302,8 +339,8 @@ mod tests {
 
     #[test]
     fn special_files_are_skipped_without_opening() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        mkfifo(&dir.path().join("pipe"));
+        let dir = reader_testkit::Tree::new();
+        dir.fifo("pipe");
         let _socket =
             std::os::unix::net::UnixListener::bind(dir.path().join("sock")).expect("bind");
         symlink("/dev/zero", dir.path().join("zero")).expect("symlink");

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +107,45 @@ impl FileError {
         FileError::new(kind, path, err.to_string())
     }
 
+    /// A file whose read had not finished when its time limit passed: `timeout`, with what
+    /// was done about it (`the read was abandoned`, `the worker process … was killed`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use reader_core::{ErrorKind, FileError};
+    /// let err = FileError::timeout("slow.txt", Duration::from_millis(1500), "the read was abandoned");
+    /// assert_eq!(err.kind(), ErrorKind::Timeout);
+    /// assert_eq!(err.to_string(), "slow.txt: no result within the 1.5 s timeout; the read was abandoned");
+    /// ```
+    pub fn timeout(path: impl Into<PathBuf>, limit: Duration, then: &str) -> Self {
+        let message = format!(
+            "no result within the {} s timeout; {then}",
+            limit.as_secs_f64()
+        );
+        FileError::new(ErrorKind::Timeout, path, message)
+    }
+
+    /// A file whose reader died while reading it (a worker process crashed, or sent what
+    /// cannot be understood): `worker_crashed`, with what happened.
+    pub fn crashed(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        FileError::new(ErrorKind::WorkerCrashed, path, what)
+    }
+
+    /// A file whose reader panicked, with the panic's message: `worker_crashed`.
+    ///
+    /// ```
+    /// use reader_core::{ErrorKind, FileError};
+    /// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+    /// let err = FileError::panicked("p", payload.as_ref());
+    /// assert_eq!((err.kind(), err.to_string()), (ErrorKind::WorkerCrashed, "p: the reader panicked: boom".into()));
+    /// ```
+    pub fn panicked(path: impl Into<PathBuf>, payload: &(dyn std::any::Any + Send)) -> Self {
+        FileError::crashed(
+            path,
+            format!("the reader panicked: {}", panic_message(payload)),
+        )
+    }
+
     /// The stable kind.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -143,7 +183,20 @@ impl From<FileError> for io::Error {
     }
 }
 
-/// Why a run could not start (exit status 2).
+/// The message a panic was raised with, if it has one.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// A model's own failure, in its own error type (a worker program that cannot run, a runtime
+/// that does not start).
+pub type ModelError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a run could not start: nothing was read and nothing was reported (exit status 2).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
@@ -158,9 +211,54 @@ pub enum StartError {
     /// A setting that cannot be used.
     #[error("{0}")]
     Invalid(String),
-    /// The workers or runtime could not be started.
-    #[error("cannot start: {0}")]
-    Spawn(String),
+    /// A thread the run needs could not be started.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What it is for (`the discovery thread`).
+        what: String,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The model could not start what it reads with (its worker processes).
+    #[error(transparent)]
+    Model(ModelError),
+}
+
+/// Why a run that had started could not finish its work. Every discovered entry is still
+/// reported — what the failed part held as `worker_crashed`, `not read: …` — and the run ends
+/// with its summary; the binaries then exit with status 2.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A thread the schedule needs could not be started.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What it is for (`the hybrid's async path`).
+        what: String,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A part of the schedule panicked.
+    #[error("{what} panicked: {message}")]
+    Panicked {
+        /// Which part.
+        what: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// The model's own failure (its runtime did not start, no worker process is left).
+    #[error(transparent)]
+    Model(ModelError),
+}
+
+impl RunError {
+    /// A part of the schedule, `what`, panicked with `payload`.
+    pub fn panicked(what: impl Into<String>, payload: &(dyn std::any::Any + Send)) -> RunError {
+        RunError::Panicked {
+            what: what.into(),
+            message: panic_message(payload),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,49 +1,54 @@
 //! # reader-core
 //!
-//! Everything the concurrent file readers share that is not a concurrency model: the result
-//! types, discovery, the streaming counter, the size-routing policy, defaults derived from the
-//! machine, the shared command line, the output sinks with progress and summary, and the
-//! sequential baseline reader.
+//! The engine every concurrent file reader shares — everything that is not a concurrency
+//! model: discovery ([`Walk`]), the streaming counter ([`Counter`]), reading one file
+//! ([`read_job`]), the records and errors a run reports, the job queue ([`Jobs`]) and the
+//! record channel ([`Emitter`]), the hybrid's routing policy, defaults derived from the
+//! machine, and the sequential baseline ([`SequentialReader`]).
 //!
-//! A strategy crate (threads, async, hybrid, proc) decides only how files are scheduled; it
-//! plugs into [`pipeline::run`] (or drives [`count_file`] itself) and reports [`Record`]s.
+//! A model implements [`Schedule`] — how the files of a run are read — and [`read`] does the
+//! rest: discovery beside the schedule, every record to the caller's [`Sink`] as it completes,
+//! the totals in a [`Summary`], and the promise that every discovered entry is reported once,
+//! whatever the schedule does. The command line, output formats and progress bar live in
+//! `reader-cli`; this crate pulls in none of them.
 //!
 //! ```
-//! use reader_core::{Counts, Record, SequentialReader, Walk};
+//! use reader_core::{Counts, Record, Schedule, SequentialReader, Walk};
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("a.txt"), "hello world\n")?;
 //! let mut total = Counts::default();
-//! SequentialReader::new().read(&Walk::new([dir.path()]), |record| {
+//! let finished = SequentialReader::new().read(&Walk::new([dir.path()]), |record| {
 //!     if let Record::File(file) = record {
 //!         total += file.outcome.expect("readable");
 //!     }
 //! })?;
 //! assert_eq!(total, Counts { bytes: 12, lines: 1, words: 2 });
+//! assert_eq!(finished.summary.counts(), total);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 
-pub mod app;
-pub mod cli;
 mod count;
 pub mod defaults;
 mod discover;
+mod emit;
 mod error;
-pub mod pipeline;
+pub mod faults;
+mod queue;
 mod read;
 mod record;
-mod report;
-pub mod resources;
 mod route;
+mod run;
 mod sequential;
+pub mod units;
 
-pub use app::RunInfo;
 pub use count::{Counter, Counts, RangeCounts, is_space};
-pub use discover::{Discovered, FileJob, Walk};
-pub use error::{ErrorKind, FileError, StartError};
-pub use pipeline::{Emitter, Jobs, read_job};
-pub use read::{count_file, count_range, count_sized, open_regular};
-pub use record::{FileResult, Record, Resources, SkipReason, Skipped, Summary, Worker};
-pub use report::Report;
-pub use route::{Route, RoutePolicy, parse_size};
+pub use discover::{Discovered, Entries, FileJob, Walk};
+pub use emit::{Emitter, Tally};
+pub use error::{ErrorKind, FileError, ModelError, RunError, StartError};
+pub use queue::{JobSender, Jobs};
+pub use read::{count_file, count_range, count_sized, open_regular, read_job};
+pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
+pub use route::{Route, RoutePolicy};
+pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, read, spawn_schedule};
 pub use sequential::SequentialReader;

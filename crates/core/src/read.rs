@@ -11,10 +11,56 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+use std::time::Instant;
 
 use crate::count::{Counter, Counts, RangeCounts};
+use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
+use crate::faults;
+use crate::record::{FileResult, Worker};
+
+/// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
+/// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
+/// this file's `worker_crashed` error, so one bad file costs only itself.
+///
+/// ```
+/// use reader_core::{read_job, FileJob, Worker};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "one two\n")?;
+/// let job = FileJob { path, size: None };
+/// let result = read_job(&job, &mut vec![0; 4096], Worker::Thread(0));
+/// assert_eq!(result.outcome?.words, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
+    let started = Instant::now();
+    // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
+    let read = || {
+        faults::before_read(&job.path);
+        match job.size {
+            Some(size) if size > 0 => count_sized(&job.path, size, buf),
+            _ => count_file(&job.path, buf),
+        }
+    };
+    FileResult {
+        path: job.path.clone(),
+        outcome: isolated(&job.path, read),
+        elapsed: started.elapsed(),
+        worker,
+    }
+}
+
+/// Runs `read`; a panic inside it becomes the `worker_crashed` error of `path`.
+pub(crate) fn isolated<T>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, FileError>,
+) -> Result<T, FileError> {
+    panic::catch_unwind(AssertUnwindSafe(read))
+        .unwrap_or_else(|payload| Err(FileError::panicked(path, payload.as_ref())))
+}
 
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal, and checks that it
 /// is a regular file. Returns the file and its size at open time.
@@ -137,9 +183,16 @@ pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, Fil
     Ok(counter.counts())
 }
 
-/// Counts the byte range `start..end` of an open file with positioned reads through `buf`;
-/// several threads may count ranges of the same file at once. Stops early at end of file.
-pub fn count_range(file: &File, start: u64, end: u64, buf: &mut [u8]) -> io::Result<RangeCounts> {
+/// Counts the byte range `start..end` of the open file at `path` with positioned reads
+/// through `buf`; several threads may count ranges of the same file at once. Stops early at
+/// end of file.
+pub fn count_range(
+    file: &File,
+    path: &Path,
+    start: u64,
+    end: u64,
+    buf: &mut [u8],
+) -> Result<RangeCounts, FileError> {
     let mut counter = Counter::new();
     let mut at = start;
     while at < end {
@@ -151,7 +204,7 @@ pub fn count_range(file: &File, start: u64, end: u64, buf: &mut [u8]) -> io::Res
                 at += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(FileError::io(path, e)),
         }
     }
     Ok(counter.range())
@@ -198,7 +251,7 @@ mod tests {
         let cuts = [0, 5, 777, 778, 9000, len, len + 50];
         let joined = cuts
             .windows(2)
-            .map(|w| count_range(&file, w[0], w[1], &mut buf).expect("range"))
+            .map(|w| count_range(&file, &path, w[0], w[1], &mut buf).expect("range"))
             .fold(RangeCounts::default(), RangeCounts::join);
         assert_eq!(joined.counts(), Counts::of(&data));
     }
@@ -214,15 +267,23 @@ mod tests {
         assert_eq!(err.path(), dir.path().join("gone"));
     }
 
-    /// A FIFO in a fresh directory (kept alive by the returned guard).
-    fn fifo() -> (tempfile::TempDir, std::path::PathBuf) {
-        use std::os::unix::ffi::OsStrExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("pipe");
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
-        // SAFETY: `c` is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        (dir, path)
+    /// A FIFO in a fresh directory (kept alive by the returned tree).
+    fn fifo() -> (reader_testkit::Tree, std::path::PathBuf) {
+        let tree = reader_testkit::Tree::new();
+        let path = tree.fifo("pipe");
+        (tree, path)
+    }
+
+    #[test]
+    fn a_panic_while_reading_costs_only_that_file() {
+        let outcome: Result<(), FileError> =
+            isolated(Path::new("p"), || panic!("injected while reading"));
+        let err = outcome.expect_err("the panic is this file's error");
+        assert_eq!(err.kind(), ErrorKind::WorkerCrashed);
+        assert_eq!(
+            err.to_string(),
+            "p: the reader panicked: injected while reading"
+        );
     }
 
     #[test]

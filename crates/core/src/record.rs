@@ -11,7 +11,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::count::Counts;
-use crate::error::FileError;
+use crate::discover::FileJob;
+use crate::error::{ErrorKind, FileError};
 
 /// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,6 +53,29 @@ pub struct FileResult {
     pub elapsed: Duration,
     /// Who read it.
     pub worker: Worker,
+}
+
+impl FileResult {
+    /// The record of an entry that failed before any reader got to it (discovery could not
+    /// look at it): no time spent, no worker.
+    pub fn failed(err: FileError) -> FileResult {
+        FileResult {
+            path: err.path().to_path_buf(),
+            outcome: Err(err),
+            elapsed: Duration::ZERO,
+            worker: Worker::Main,
+        }
+    }
+
+    /// The record of a file that no reader is left to read: `worker_crashed`, with the
+    /// message `not read: {why}`.
+    pub fn abandoned(job: FileJob, why: &str) -> FileResult {
+        FileResult::failed(FileError::new(
+            ErrorKind::WorkerCrashed,
+            job.path,
+            format!("not read: {why}"),
+        ))
+    }
 }
 
 /// Why an entry was not read.
@@ -152,28 +176,15 @@ impl Serialize for Record {
     }
 }
 
-/// What the process used, from `getrusage` and `/proc`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Resources {
-    /// User CPU time, in milliseconds, of this process and its reaped children.
-    pub cpu_user_ms: f64,
-    /// System CPU time, in milliseconds, of this process and its reaped children.
-    pub cpu_sys_ms: f64,
-    /// Peak resident memory in KiB (the largest of this process and any one child).
-    pub peak_rss_kib: u64,
-    /// The most threads this process was seen running at once.
-    pub threads: u64,
-}
-
-/// The totals of a run; the last record of JSON output.
+/// The totals of a run, as its records reached the sink: what the summary line reports.
+///
+/// `files = ok + failed`; `skipped` counts the entries not read; `bytes`, `lines` and `words`
+/// sum the files read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
-    /// `"summary"`: the record type.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
     /// The concurrency model: `sequential`, `threads`, `async`, `hybrid`, `proc`.
-    pub strategy: String,
-    /// Threads, processes or files in flight.
+    pub strategy: &'static str,
+    /// Threads, processes or files in flight ([`Stats::jobs`](crate::Stats::jobs)).
     pub jobs: usize,
     /// Files attempted: `ok + failed`.
     pub files: u64,
@@ -191,12 +202,44 @@ pub struct Summary {
     pub words: u64,
     /// Wall time of the whole run, in milliseconds.
     pub elapsed_ms: f64,
-    /// What the run used.
-    #[serde(flatten)]
-    pub resources: Resources,
-    /// Model-specific figures (for example the hybrid's routes).
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Summary {
+    /// A summary of nothing yet, for a run of `strategy`.
+    pub fn new(strategy: &'static str) -> Summary {
+        Summary {
+            strategy,
+            ..Summary::default()
+        }
+    }
+
+    /// Counts one record.
+    pub fn add(&mut self, record: &Record) {
+        match record {
+            Record::File(file) => {
+                self.files += 1;
+                match &file.outcome {
+                    Ok(counts) => {
+                        self.ok += 1;
+                        self.bytes += counts.bytes;
+                        self.lines += counts.lines;
+                        self.words += counts.words;
+                    }
+                    Err(_) => self.failed += 1,
+                }
+            }
+            Record::Skipped(_) => self.skipped += 1,
+        }
+    }
+
+    /// The totals of the files read.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            bytes: self.bytes,
+            lines: self.lines,
+            words: self.words,
+        }
+    }
 }
 
 fn duration_us(d: Duration) -> u64 {
@@ -206,7 +249,6 @@ fn duration_us(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
 
     #[test]
     fn file_json_has_the_contract_fields_in_order() {

@@ -1,5 +1,4 @@
-//! The size-routing policy of the hybrid model, as data and a pure function, and the parser
-//! for sizes given on the command line (`10KiB`, `64k`, `1MB`, plain bytes).
+//! The size-routing policy of the hybrid model, as data and a pure function.
 
 use std::fmt;
 
@@ -77,52 +76,6 @@ impl Default for RoutePolicy {
     }
 }
 
-/// Parses a size: a whole number of bytes with an optional unit, case-insensitive.
-///
-/// Units follow GNU coreutils: `K`, `M`, `G` and `KiB`, `MiB`, `GiB` are powers of 1024;
-/// `KB`, `MB`, `GB` are powers of 1000; `B` or nothing is bytes.
-///
-/// ```
-/// use reader_core::parse_size;
-/// assert_eq!(parse_size("10KiB"), Ok(10_240));
-/// assert_eq!(parse_size("64k"), Ok(65_536));
-/// assert_eq!(parse_size("1MB"), Ok(1_000_000));
-/// assert_eq!(parse_size("4096"), Ok(4096));
-/// assert!(parse_size("abc").is_err());
-/// ```
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    if digits.is_empty() {
-        return Err(format!(
-            "'{text}' is not a size (try 4096, 64k, 10KiB or 1MB)"
-        ));
-    }
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{text}' is too large"))?;
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => {
-            return Err(format!(
-                "unknown unit '{other}' in '{text}' (use B, K/KiB, M/MiB, G/GiB, KB, MB or GB)"
-            ));
-        }
-    };
-    value
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("'{text}' is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,18 +96,5 @@ mod tests {
             split_at: u64::MAX,
         };
         assert_eq!(everything_threads.route(0), Route::Threads);
-    }
-
-    #[test]
-    fn sizes_with_units() {
-        assert_eq!(parse_size("0"), Ok(0));
-        assert_eq!(parse_size("1 KB"), Ok(1000));
-        assert_eq!(parse_size("2gib"), Ok(2 << 30));
-        assert_eq!(parse_size("3M"), Ok(3 << 20));
-        assert!(parse_size("").is_err());
-        assert!(parse_size("-1").is_err());
-        assert!(parse_size("10XB").is_err());
-        assert!(parse_size("99999999999999999999").is_err());
-        assert!(parse_size("99999999999G").is_err());
     }
 }

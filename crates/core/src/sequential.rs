@@ -1,19 +1,18 @@
-//! The sequential reader: discovery and reading on the caller's thread, one buffer, the same
-//! counter. The baseline every concurrent model is checked and timed against.
-
-use std::ops::ControlFlow;
-use std::time::Duration;
+//! The sequential reader: discovery and reading on one thread, one buffer, the same counter.
+//! The baseline every concurrent model is checked and timed against.
 
 use crate::defaults::BUFFER_SIZE;
-use crate::discover::{Discovered, Walk};
-use crate::error::StartError;
-use crate::pipeline::read_job;
-use crate::record::{FileResult, Record, Worker};
+use crate::emit::Emitter;
+use crate::error::RunError;
+use crate::queue::Jobs;
+use crate::read::read_job;
+use crate::record::Worker;
+use crate::run::{Concurrency, Feed, Schedule};
 
-/// Reads every discovered file in turn on the calling thread.
+/// Reads every discovered file in turn, discovering and reading on the same thread.
 ///
 /// ```
-/// use reader_core::{Record, SequentialReader, Walk};
+/// use reader_core::{Record, Schedule, SequentialReader, Walk};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("a.txt"), "one two\nthree\n")?;
 /// let mut lines = 0;
@@ -49,26 +48,62 @@ impl SequentialReader {
         self.buffer_size = bytes.max(1);
         self
     }
+}
 
-    /// Discovers and reads everything `walk` names, handing each record to `on_record` as soon
-    /// as it is known. Fails only if a PATH does not exist.
-    pub fn read(&self, walk: &Walk, mut on_record: impl FnMut(Record)) -> Result<(), StartError> {
-        walk.check()?;
+impl Schedule for SequentialReader {
+    type Stats = Concurrency;
+
+    fn strategy(&self) -> &'static str {
+        "sequential"
+    }
+
+    /// Discovery walks on as each file is asked for: one thread does everything.
+    fn feed(&self) -> Feed {
+        Feed::Inline
+    }
+
+    fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<Concurrency, RunError> {
         let mut buf = vec![0; self.buffer_size];
-        let _ = walk.run(|entry| {
-            let record = match entry {
-                Discovered::File(job) => Record::File(read_job(&job, &mut buf, Worker::Main)),
-                Discovered::Skipped(skipped) => Record::Skipped(skipped),
-                Discovered::Failed(err) => Record::File(FileResult {
-                    path: err.path().to_path_buf(),
-                    outcome: Err(err),
-                    elapsed: Duration::ZERO,
-                    worker: Worker::Main,
-                }),
-            };
-            on_record(record);
-            ControlFlow::Continue(())
-        });
-        Ok(())
+        while let Some(job) = jobs.next(&mut out) {
+            out.emit(read_job(&job, &mut buf, Worker::Main));
+        }
+        Ok(Concurrency(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::Walk;
+    use crate::record::Record;
+
+    #[test]
+    fn records_come_in_walk_order_with_skipped_entries_in_place() {
+        let tree = reader_testkit::Tree::new();
+        tree.file("a/1.txt", "one\n");
+        tree.fifo("a/2.pipe");
+        tree.file("a/3.txt", "three\n");
+        let mut seen = Vec::new();
+        let finished = SequentialReader::new()
+            .read(&Walk::new([tree.path()]), |record| {
+                seen.push(match record {
+                    Record::File(f) => f.path,
+                    Record::Skipped(s) => s.path,
+                })
+            })
+            .expect("read");
+        let mut walked: Vec<_> = Walk::new([tree.path()])
+            .entries()
+            .map(|e| match e {
+                crate::Discovered::File(j) => j.path,
+                crate::Discovered::Skipped(s) => s.path,
+                crate::Discovered::Failed(e) => e.path().to_path_buf(),
+            })
+            .collect();
+        assert_eq!(seen, walked);
+        walked.sort();
+        assert_eq!(walked.len(), 3);
+        assert_eq!((finished.summary.ok, finished.summary.skipped), (2, 1));
+        assert_eq!(finished.summary.jobs, 1);
     }
 }

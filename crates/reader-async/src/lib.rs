@@ -1,8 +1,8 @@
 //! # reader-async
 //!
 //! The async model: one async runtime — tokio by default, async-std selectable — and a
-//! semaphore bounding the files in flight, with results streaming out as files complete.
-//! Discovery runs on its own thread (reader-core's [`pipeline`]) and feeds a shared queue.
+//! semaphore bounding the files in flight, with results streaming out as files complete. It
+//! is reader-core's [`Schedule`]: discovery runs beside it and feeds the shared queue.
 //!
 //! ## What it really does, and what it costs
 //!
@@ -13,7 +13,7 @@
 //! file and is three to five times slower than plain threads on a warm cache.
 //!
 //! So this crate keeps the model — a runtime, a semaphore, tasks, streaming results — and makes
-//! the hand-offs rare: `in_flight` tasks ("lanes") each send one *hop* at a time to the
+//! the hand-offs rare: up to `in_flight` tasks ("lanes") each send one *hop* at a time to the
 //! runtime's blocking pool, and a hop takes its share of the queue — what waits divided by the
 //! lanes, at most [`AsyncReader::files_per_hop`] — and opens, reads (in fixed-size chunks
 //! through reader-core's counter, with the lane's reused buffer) and counts those files one
@@ -21,78 +21,33 @@
 //! are read side by side; the last batches are small, so the lanes end together. A hop that has
 //! read its share goes on with jobs already waiting, up to that many files, before it returns
 //! to the runtime; and lanes start as jobs wait for them, so a few files start a few lanes.
-//! Every hop holds a semaphore permit while it runs, so at most `in_flight` files are open at once — never more than `RLIMIT_NOFILE` allows
-//! ([`defaults::clamp_to_fds`]). On a cold cache this puts `in_flight` reads before the device at
-//! once, which is what decides speed there.
+//! Every hop holds a semaphore permit while it runs, so at most `in_flight` files are open at
+//! once — never more than `RLIMIT_NOFILE` allows ([`defaults::clamp_to_fds`]). On a cold cache
+//! this puts `in_flight` reads before the device at once, which is what decides speed there.
 //!
 //! The honest summary: on Linux this is a thread pool driven by an async runtime. It earns its
 //! place where many reads must be in flight at once (a cold cache, network file systems) and
 //! as a component of programs that are async already; on a warm cache plain threads do the same
-//! work with fewer threads. The figures below, measured on the project's 2-core machine, show it.
-//!
-//! ## What was measured
-//!
-//! On the project's 2-core machine, with the default 50 files in flight, on three trees —
-//! *small*: 20,000 files of 256 B–2 KiB; *medium*: 2,000 files of 16–256 KiB; *mixed*: 1,000
-//! files of mixed sizes — warm (page cache filled by a first run) and cold (caches dropped
-//! before each run). Files per second, median of 5 warm or 3 cold runs, release build, all
-//! designs interleaved in each round. The machine was shared with other builds while measuring:
-//! single runs varied by ±30 %, so differences under about 15 % mean nothing.
-//!
-//! | design | small warm | small cold | medium warm | medium cold | mixed warm | mixed cold |
-//! |---|---|---|---|---|---|---|
-//! | `reader-threads` (3 threads), for reference | 139k | 17.9k | 26.8k | 3.2k | 26.8k | 4.4k |
-//! | tokio, 1 file a hop | 83k | 21.7k | 21.6k | 3.6k | 17.3k | 5.2k |
-//! | **tokio, 16 files a hop** (kept) | 126k | 32.0k | 23.0k | 4.0k | 26.0k | 4.5k |
-//! | tokio, 64 files a hop | 130k | 29.8k | 23.4k | 3.8k | 22.4k | 3.2k |
-//! | tokio multi-threaded runtime, 16 a hop | 112k | 29.0k | 18.2k | 4.4k | 24.3k | 3.2k |
-//! | async-std, 1 file a hop | 89k | 29.6k | 22.4k | 4.6k | 23.6k | 6.2k |
-//! | **async-std, 16 files a hop** (kept) | 108k | 37.0k | 19.9k | 3.9k | 24.9k | 5.7k |
-//! | async-std, 64 files a hop | 105k | 38.8k | 23.3k | 4.2k | 28.6k | 4.2k |
-//!
-//! The designs above took fixed batches; the kept design takes guided ones (at most 16),
-//! which measured the same on these trees within the noise, and lets 100 files of 2 GiB be read
-//! side by side instead of 16 to a lane (peak RSS 31 MiB with `--jobs 100`).
-//!
-//! The kept design against the other readers, from one run of 7 warm / 3 cold rounds
-//! interleaved (median; ratios are speed against `reader-threads`; load average 7–17 from
-//! other builds, so the absolute figures are low and noisy, the ratios less so):
-//!
-//! | reader | small warm | small cold | medium warm | medium cold |
-//! |---|---|---|---|---|
-//! | `reader-seq` | 74k (0.94×) | 6.9k (0.53×) | 11.0k (0.80×) | 1.9k (0.63×) |
-//! | `reader-threads` | 78k (1×) | 12.9k (1×) | 13.6k (1×) | 2.9k (1×) |
-//! | `reader-async`, tokio | 71k (0.91×) | 37.2k (2.9×) | 13.9k (1.02×) | 4.7k (1.6×) |
-//! | `reader-async`, async-std | 71k (0.91×) | 33.3k (2.6×) | 15.5k (1.14×) | 4.6k (1.6×) |
-//!
-//! A second such run minutes later gave, against `reader-threads`: small warm 0.75× (tokio)
-//! and 1.17× (async-std), medium warm 1.22× and 1.01×, small cold 1.9× and 1.4×, medium cold
-//! 1.2× and 1.2×. Warm, the two runtimes and threads trade places from run to run; cold, the
-//! async model is ahead in every run.
-//!
-//! What the figures say:
-//!
-//! - A hand-off to the blocking pool costs a few microseconds, about as much as reading a
-//!   small warm file. One hop per file makes tokio 40 % slower than threads on small files;
-//!   16 files a hop brings it within about 10 %. More than 16 gains nothing measurable and
-//!   leaves lanes idle at the end of a run, when the last batches are uneven.
-//! - On a cold cache the async model wins: 50 reads in flight keep the (virtual) disk busier
-//!   than 3 threads do: 1.2–3× faster on small and medium files, across the runs.
-//! - tokio's blocking pool, left alone, grows towards its 512-thread limit because a hop often
-//!   finds no thread idle at the instant it is sent: with one file a hop that cost another 40 %
-//!   on small warm files (48k files/s against 83k). The blocking entry points cap it at one
-//!   thread a lane.
-//! - A multi-threaded tokio runtime is slower than a current-thread one here: the lanes only
-//!   wait, and more runtime threads only compete with the readers for two cores.
-//! - For the record, the naive design — one task a file, `tokio::fs` with a hop per operation —
-//!   measured 72k files/s warm and 36k cold on 20,000 files of 1 KiB, against 370k and 71k for
-//!   batched blocking reads (the project's issue, on a quiet machine).
+//! work with fewer threads. The measurements behind these choices are in the project's
+//! `BENCHMARKS.md` ("reader-async: hops, lanes and runtimes").
 //!
 //! ## Runtimes
 //!
 //! [`Runtime::Tokio`] is the default. [`Runtime::AsyncStd`] is kept as the second, selectable
 //! runtime (`--runtime async-std`) for comparison; note that **async-std is discontinued
 //! upstream in favour of smol**, so new code should not pick it. Both are compiled in.
+//!
+//! Both runtimes fail badly when the system refuses them a thread (`ulimit -u`, a cgroup's
+//! `pids.max`): tokio panics when its blocking pool has no thread and cannot start one,
+//! async-std's executor panics, and its blocking pool retries for ever at full CPU
+//! (smol-rs/blocking#79). So when the room for threads is tight (under 4,096 more, as
+//! [`defaults::task_headroom`] tells), the reader first makes sure the threads a run may need
+//! can start — one for tokio, a core's worth plus one a lane for async-std — and otherwise
+//! fails with one line, every file reported as not read. The check cannot hold the threads
+//! for the runtime: should other processes of the same user take the last of them in
+//! between, tokio can still panic at its first blocking thread, and async-std spin whenever
+//! its pool grows. Once tokio has a blocking thread it keeps it to the end of the run, and
+//! then never fails that way.
 //!
 //! ## Per-file timeout
 //!
@@ -106,16 +61,9 @@
 //! async API, which is shut down without waiting; async-std's blocking threads never hold up
 //! the process's exit.
 //!
-//! ## Fault injection for tests
-//!
-//! Testing a timeout needs a read that hangs, and FIFOs and devices are never opened. When the
-//! environment variable `READER_ASYNC_STALL` is set to `<milliseconds>:<pattern>`, every read of
-//! a path containing `<pattern>` first sleeps that long in its blocking thread. It exists only
-//! for tests of this crate; leave it unset.
-//!
 //! ## Examples
 //!
-//! From async code, inside a tokio runtime (the callback runs in the caller's task; nothing
+//! From async code, inside a tokio runtime (the sink runs in the caller's task; nothing
 //! blocks the caller's worker threads):
 //!
 //! ```
@@ -146,12 +94,12 @@
 //!
 //! ```
 //! use reader_async::{AsyncReader, Runtime};
-//! use reader_core::{Record, Walk};
+//! use reader_core::{Record, Schedule, Walk};
 //!
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("a.txt"), "one\ntwo\n")?;
 //! let mut lines = 0;
-//! AsyncReader::new()
+//! let finished = AsyncReader::new()
 //!     .runtime(Runtime::AsyncStd)
 //!     .read_blocking(&Walk::new([dir.path()]), |record| {
 //!         if let Record::File(file) = record {
@@ -159,40 +107,45 @@
 //!         }
 //!     })?;
 //! assert_eq!(lines, 2);
+//! assert_eq!(finished.stats.map(|s| s.runtime), Some(Runtime::AsyncStd));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 
 mod exec;
 mod lane;
+mod timeout;
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ops::ControlFlow;
+use std::str::FromStr;
 use std::time::Duration;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
-use reader_core::{Emitter, Jobs, Record, RunInfo, StartError, Walk, pipeline};
+use reader_core::{
+    Emitter, Finished, Jobs, Record, RunError, Schedule, Sink, StartError, Stats, Summary, Walk,
+};
+use serde::Serialize;
 
 use crate::exec::{AsyncStd, Tokio};
-pub use crate::lane::STALL_VAR;
-use crate::lane::{Plan, drive, spare_slots};
+use crate::lane::{Plan, drive};
 
-/// Files a hop reads before handing back to its lane, by default: measured best (see the crate
-/// docs); large enough to make hand-offs rare, small enough to balance the lanes at the end.
-pub const FILES_PER_HOP: usize = 16;
+/// Files a hop reads before handing back to its lane, by default: large enough to make
+/// hand-offs rare, small enough to balance the lanes at the end (BENCHMARKS.md, "reader-async").
+const FILES_PER_HOP: usize = 16;
 
 /// Records queued between the reading threads and an async caller.
 const RECORD_CHANNEL: usize = 1024;
 
 /// The async runtime a reader runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum Runtime {
     /// tokio (the default).
     #[default]
+    #[serde(rename = "tokio")]
     Tokio,
     /// async-std: discontinued upstream in favour of smol; kept for comparison.
-    #[value(name = "async-std")]
+    #[serde(rename = "async-std")]
     AsyncStd,
 }
 
@@ -209,6 +162,25 @@ impl Runtime {
 impl fmt::Display for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Runtime {
+    type Err = String;
+
+    /// `tokio` or `async-std`.
+    ///
+    /// ```
+    /// use reader_async::Runtime;
+    /// assert_eq!("async-std".parse(), Ok(Runtime::AsyncStd));
+    /// assert!("smol".parse::<Runtime>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Runtime, String> {
+        match text {
+            "tokio" => Ok(Runtime::Tokio),
+            "async-std" => Ok(Runtime::AsyncStd),
+            other => Err(format!("unknown runtime '{other}' (tokio or async-std)")),
+        }
     }
 }
 
@@ -234,8 +206,37 @@ impl Default for AsyncReader {
     }
 }
 
+/// What an async run tells the summary: its runtime and hop size (and its files in flight,
+/// the summary's `jobs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AsyncStats {
+    /// Files in flight at most.
+    #[serde(skip)]
+    pub in_flight: usize,
+    /// The runtime it ran on.
+    pub runtime: Runtime,
+    /// Files a hop read at most.
+    pub files_per_hop: usize,
+}
+
+impl Stats for AsyncStats {
+    fn jobs(&self) -> usize {
+        self.in_flight
+    }
+
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            "runtime",
+            format!(
+                "{}, {} files in flight, up to {} files a hop",
+                self.runtime, self.in_flight, self.files_per_hop
+            ),
+        )]
+    }
+}
+
 impl AsyncReader {
-    /// A reader on tokio with [`defaults::in_flight`] files in flight, [`FILES_PER_HOP`] and
+    /// A reader on tokio with [`defaults::in_flight`] files in flight, 16 files a hop and
     /// [`BUFFER_SIZE`] buffers, without timeout.
     pub fn new() -> AsyncReader {
         AsyncReader::default()
@@ -276,80 +277,81 @@ impl AsyncReader {
         self
     }
 
-    /// The runtime this reader runs on.
-    pub fn runtime_kind(&self) -> Runtime {
-        self.runtime
-    }
-
     /// The most files in flight.
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }
 
-    /// What this reader tells a run's summary: its files in flight, its runtime and hop size.
-    pub fn run_info(&self) -> RunInfo {
-        let mut info = RunInfo::jobs(self.in_flight);
-        info.extra
-            .insert("runtime".into(), self.runtime.as_str().into());
-        info.extra
-            .insert("files_per_hop".into(), self.files_per_hop.into());
-        info
-    }
-
-    /// The tokio runtime of the blocking entry points. The lanes only wait, so one thread
-    /// drives them all (measured faster than a multi-threaded runtime here); the reads run on
-    /// its blocking pool, capped at one thread a lane, plus the spares for abandoned reads when
-    /// there is a timeout. Left alone, tokio grows the pool towards 512 threads, since a hop
-    /// often finds no thread idle at the instant it is sent.
-    fn tokio_runtime(&self) -> Result<tokio::runtime::Runtime, StartError> {
+    /// The tokio runtime of a run. The lanes only wait, so one thread drives them all
+    /// (measured faster than a multi-threaded runtime here); the reads run on its blocking
+    /// pool, capped at one thread a lane, plus the spares for abandoned reads when there is a
+    /// timeout. Left alone, tokio grows the pool towards 512 threads, since a hop often finds
+    /// no thread idle at the instant it is sent.
+    ///
+    /// Its blocking threads are kept for the whole run, once started: tokio panics when it
+    /// needs a blocking thread, has none, and the system refuses one (`ulimit -u`), so after
+    /// [`reserve_threads`] has made sure of the first, the pool never falls back to none.
+    fn tokio_runtime(&self) -> Result<tokio::runtime::Runtime, RunError> {
         let spares = if self.timeout.is_some() {
-            spare_slots(self.in_flight)
+            timeout::spare_slots(self.in_flight)
         } else {
             0
         };
         tokio::runtime::Builder::new_current_thread()
             .max_blocking_threads(self.in_flight + spares)
+            .thread_keep_alive(Duration::from_secs(24 * 3600))
             .enable_time()
             .thread_name("reader-async")
             .build()
-            .map_err(|e| StartError::Spawn(format!("tokio runtime: {e}")))
+            .map_err(|source| RunError::Spawn {
+                what: "the tokio runtime".into(),
+                source,
+            })
     }
 
-    fn plan(&self, cancelled: Arc<AtomicBool>) -> Plan {
+    fn plan(&self) -> Plan {
         Plan {
             in_flight: self.in_flight,
             files_per_hop: self.files_per_hop,
             buffer_size: self.buffer_size,
             timeout: self.timeout,
-            cancelled,
+        }
+    }
+
+    fn stats(&self) -> AsyncStats {
+        AsyncStats {
+            in_flight: self.in_flight,
+            runtime: self.runtime,
+            files_per_hop: self.files_per_hop,
         }
     }
 
     /// Discovers and reads everything `walk` names from async code, handing each record to
-    /// `on_record` in the calling task as soon as it is known. Fails only if a PATH does not
-    /// exist, or if the reader is set to tokio and not awaited inside a tokio runtime.
+    /// `sink` in the calling task as soon as it is known. Fails only if a PATH does not exist,
+    /// or if the reader is set to tokio and not awaited inside a tokio runtime.
     ///
     /// The run starts from the caller's runtime (one of its blocking threads runs discovery and
     /// the lanes, and records come back over a channel), but on tokio the lanes and their reads
     /// run on a small runtime of the reader's own, the one measured best, which is shut down at
     /// the end without waiting for abandoned reads: the caller's runtime is never left holding
     /// a stuck read, nor needs its timer enabled. On async-std everything runs on its global
-    /// executor and blocking pool. Dropping the future stops the run at the next hop.
-    pub async fn read(
+    /// executor and blocking pool. Dropping the future stops the run: no more files are
+    /// discovered or started.
+    pub async fn read<K: Sink>(
         &self,
         walk: &Walk,
-        mut on_record: impl FnMut(Record),
-    ) -> Result<(), StartError> {
+        mut sink: K,
+    ) -> Result<Finished<AsyncStats>, StartError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(RECORD_CHANNEL);
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let plan = self.plan(Arc::clone(&cancelled));
         let (reader, walk) = (self.clone(), walk.clone());
-        let run = move || {
-            reader.run_blocking(&walk, plan, |record| {
-                if tx.blocking_send(record).is_err() {
-                    cancelled.store(true, Ordering::Relaxed);
-                }
-            })
+        let run = move || reader.read_blocking(&walk, Forward(tx));
+        // What reached `sink`, which may stop before the reading side notices.
+        let mut taken = Summary::new(self.strategy());
+        let mut stopped = false;
+        let mut take = |record: Record| {
+            taken.add(&record);
+            stopped = sink.record(record).is_break();
+            stopped
         };
         let done = match self.runtime {
             Runtime::Tokio => {
@@ -362,80 +364,159 @@ impl AsyncReader {
                 })?;
                 let run = handle.spawn_blocking(run);
                 while let Some(record) = rx.recv().await {
-                    on_record(record);
+                    if take(record) {
+                        break;
+                    }
                 }
+                drop(rx);
                 run.await.ok()
             }
             Runtime::AsyncStd => {
                 let run = async_std::task::spawn_blocking(run);
                 while let Some(record) = rx.recv().await {
-                    on_record(record);
+                    if take(record) {
+                        break;
+                    }
                 }
+                drop(rx);
                 Some(run.await)
             }
         };
-        done.unwrap_or_else(|| Err(StartError::Spawn("the reading thread panicked".into())))
+        let mut finished = done.unwrap_or_else(|| {
+            Err(StartError::Spawn {
+                what: "the async reader's thread".into(),
+                source: std::io::Error::other("it panicked"),
+            })
+        })?;
+        let Summary {
+            jobs, elapsed_ms, ..
+        } = finished.summary;
+        finished.summary = Summary {
+            jobs,
+            elapsed_ms,
+            ..taken
+        };
+        finished.stopped |= stopped;
+        Ok(finished)
     }
 
     /// Discovers and reads everything `walk` names from blocking code, on a runtime of its own
-    /// that it shuts down at the end without waiting for abandoned reads. Each record goes to
-    /// `on_record` on the calling thread as soon as it is known. Fails only if a PATH does not
-    /// exist or the runtime cannot start.
-    pub fn read_blocking(
+    /// that it shuts down at the end without waiting for abandoned reads: [`Schedule::read`].
+    pub fn read_blocking<K: Sink>(
         &self,
         walk: &Walk,
-        on_record: impl FnMut(Record),
-    ) -> Result<(), StartError> {
-        self.run_blocking(walk, self.plan(Arc::new(AtomicBool::new(false))), on_record)
+        sink: K,
+    ) -> Result<Finished<AsyncStats>, StartError> {
+        Schedule::read(self, walk, sink)
+    }
+}
+
+/// The reading side of the async API: records go to the caller's task; a caller that is gone
+/// stops the run.
+struct Forward(tokio::sync::mpsc::Sender<Record>);
+
+impl Sink for Forward {
+    fn record(&mut self, record: Record) -> ControlFlow<()> {
+        match self.0.blocking_send(record) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
+    }
+}
+
+impl Schedule for AsyncReader {
+    type Stats = AsyncStats;
+
+    fn strategy(&self) -> &'static str {
+        "async"
     }
 
-    fn run_blocking(
-        &self,
-        walk: &Walk,
-        plan: Plan,
-        on_record: impl FnMut(Record),
-    ) -> Result<(), StartError> {
-        walk.check()?;
+    /// Blocks the calling thread, which drives the runtime until the queue is drained; on
+    /// tokio a runtime of its own, shut down at the end without waiting for abandoned reads.
+    fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<AsyncStats, RunError> {
         match self.runtime {
             Runtime::Tokio => {
+                if tight_on_threads() {
+                    reserve_threads(1, "the tokio runtime's blocking pool")?;
+                }
                 let runtime = self.tokio_runtime()?;
                 let exec = Tokio(runtime.handle().clone());
-                pipeline::run(
-                    walk,
-                    |jobs, out| runtime.block_on(drive(exec, plan, jobs, out)),
-                    on_record,
-                );
+                runtime.block_on(drive(exec, self.plan(), jobs.clone(), out));
                 runtime.shutdown_background();
             }
             Runtime::AsyncStd => {
-                pipeline::run(
-                    walk,
-                    |jobs, out| async_std::task::block_on(drive(AsyncStd, plan, jobs, out)),
-                    on_record,
-                );
+                // Its executor starts a thread a core, and its blocking pool grows to about a
+                // thread a lane; refused one, the executor panics and the pool spins for ever
+                // (smol-rs/blocking#79).
+                if tight_on_threads() {
+                    let threads = defaults::cores() + 2 + self.in_flight;
+                    reserve_threads(threads, "the async-std runtime's threads")?;
+                }
+                async_std::task::block_on(drive(AsyncStd, self.plan(), jobs.clone(), out));
             }
         }
-        Ok(())
+        Ok(self.stats())
     }
+}
 
-    /// Reads an existing job queue until it is closed and drained, sending records to `out`;
-    /// for models that build on this one (the hybrid). Blocks the calling thread, which drives
-    /// a runtime of its own (shut down at the end without waiting for abandoned reads).
-    pub fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<(), StartError> {
-        let plan = self.plan(Arc::new(AtomicBool::new(false)));
-        match self.runtime {
-            Runtime::Tokio => {
-                let runtime = self.tokio_runtime()?;
-                let exec = Tokio(runtime.handle().clone());
-                runtime.block_on(drive(exec, plan, jobs.clone(), out));
-                runtime.shutdown_background();
-            }
-            Runtime::AsyncStd => {
-                async_std::task::block_on(drive(AsyncStd, plan, jobs.clone(), out));
+/// Fewer threads than this may be started ([`defaults::task_headroom`]): a runtime's threads
+/// are made sure of before it starts.
+const TIGHT_THREADS: u64 = 4096;
+
+fn tight_on_threads() -> bool {
+    defaults::task_headroom().is_some_and(|room| room < TIGHT_THREADS)
+}
+
+/// Makes sure the system gives this process `count` more threads now, by starting them and
+/// letting them end: a runtime that panics (tokio, async-std) when it cannot start the
+/// threads it needs fails here instead, as an error, under a limit on threads
+/// (`ulimit -u`).
+fn reserve_threads(count: usize, what: &str) -> Result<(), RunError> {
+    let before = own_threads();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+    let mut started = Vec::with_capacity(count);
+    let mut refused = None;
+    for _ in 0..count {
+        let wait = std::sync::Arc::clone(&wait);
+        let spawned = std::thread::Builder::new()
+            .name("reader-async-check".into())
+            .spawn(move || {
+                // Held until every thread asked for has started: they count at once.
+                let _ = wait.lock().map(|rx| rx.recv());
+            });
+        match spawned {
+            Ok(thread) => started.push(thread),
+            Err(source) => {
+                refused = Some(source);
+                break;
             }
         }
-        Ok(())
     }
+    drop(release);
+    for thread in started {
+        let _ = thread.join();
+    }
+    // A joined thread still counts against the limit until the kernel has released it, a
+    // moment later: wait for that, or the runtime's first thread may be refused after all.
+    for _ in 0..200 {
+        if own_threads() <= before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    match refused {
+        None => Ok(()),
+        Some(source) => Err(RunError::Spawn {
+            what: what.into(),
+            source,
+        }),
+    }
+}
+
+/// The threads of this process now, as `/proc` tells (0 if it cannot).
+fn own_threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
 }
 
 #[cfg(test)]
@@ -447,6 +528,7 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<AsyncReader>();
         assert_send_sync::<Runtime>();
+        assert_send_sync::<AsyncStats>();
     }
 
     #[test]
@@ -454,5 +536,12 @@ mod tests {
         let reader = AsyncReader::new().max_in_flight(0).files_per_hop(0);
         assert_eq!(reader.in_flight(), 1);
         assert_eq!(reader.files_per_hop, 1);
+    }
+
+    #[test]
+    fn runtimes_round_trip_through_their_names() {
+        for runtime in [Runtime::Tokio, Runtime::AsyncStd] {
+            assert_eq!(runtime.to_string().parse(), Ok(runtime));
+        }
     }
 }

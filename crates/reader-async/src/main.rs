@@ -4,36 +4,37 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use reader_async::{AsyncReader, Runtime};
-use reader_core::{cli, defaults};
+use reader_cli::Binary;
+use reader_core::units::parse_timeout;
 
-/// Reads every file of the PATHs with an async runtime and a bounded number of files in
-/// flight, and reports bytes, lines and words.
-#[derive(Debug, Parser)]
-#[command(name = "reader-async", version, about)]
-struct Cli {
-    #[command(flatten)]
-    args: cli::Args,
+const BINARY: Binary = Binary {
+    name: "reader-async",
+    about: "Reads every file of the PATHs with an async runtime and a bounded number of files in \
+            flight, and reports bytes, lines and words.",
+};
 
-    /// The async runtime (async-std is discontinued upstream in favour of smol; kept for
-    /// comparison).
-    #[arg(long, value_enum, default_value_t = Runtime::Tokio)]
+/// The async model's own flags.
+#[derive(Debug, clap::Args)]
+struct Flags {
+    /// The async runtime: tokio or async-std (async-std is discontinued upstream in favour of
+    /// smol; kept for comparison).
+    #[arg(long, value_name = "RUNTIME", default_value = "tokio")]
     runtime: Runtime,
 
     /// Report a file whose read takes longer than SECS as `timeout` and go on (default: wait).
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_timeout)]
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 }
 
 fn main() -> ExitCode {
-    let cli: Cli = cli::parse();
-    let reader = AsyncReader::new()
-        .runtime(cli.runtime)
-        .max_in_flight(cli.args.jobs.unwrap_or_else(defaults::in_flight))
-        .timeout(cli.timeout);
-    reader_core::app::main("async", &cli.args, |walk, on_record| {
-        reader.read_blocking(walk, on_record)?;
-        Ok(reader.run_info())
+    reader_cli::main(BINARY, |args, flags: &Flags| {
+        let mut reader = AsyncReader::new()
+            .runtime(flags.runtime)
+            .timeout(flags.timeout);
+        if let Some(files) = args.jobs {
+            reader = reader.max_in_flight(files);
+        }
+        Ok(reader)
     })
 }

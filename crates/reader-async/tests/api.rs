@@ -1,13 +1,13 @@
 //! The library API: the async entry point inside each runtime, the blocking one, and the
-//! scheduling entry point that other models build on.
+//! seam every model plugs into.
 
 use std::fs;
 use std::path::PathBuf;
 
 use reader_async::{AsyncReader, Runtime};
-use reader_core::{Counts, ErrorKind, Record, StartError, Walk, pipeline};
+use reader_core::{Counts, ErrorKind, Record, StartError, Walk};
 
-/// A tree of `files` files plus one that cannot be read, and the totals of the readable ones.
+/// A tree of `files` readable files, and their totals.
 fn tree(files: usize) -> (tempfile::TempDir, Counts) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut total = Counts::default();
@@ -133,21 +133,20 @@ fn blocking_read_on_both_runtimes_with_small_buffers() {
     }
 }
 
-/// The entry point for models built on this one: core's queue and emitter in, every job read
-/// once, on either runtime.
+/// Through core's seam, as any model is run: every job read once, on either runtime, and the
+/// model's figures in the result.
 #[test]
-fn schedule_reads_a_pipeline_queue() {
+fn the_seam_runs_it_like_any_model() {
     let (dir, total) = tree(400);
     let walk = Walk::new([dir.path()]);
     for runtime in [Runtime::Tokio, Runtime::AsyncStd] {
         let reader = AsyncReader::new().runtime(runtime).max_in_flight(4);
         let mut tally = Tally::default();
-        let outcome = pipeline::run(
-            &walk,
-            |jobs, out| reader.schedule(&jobs, out),
-            |r| tally.add(r),
-        );
-        assert!(matches!(outcome, Some(Ok(()))), "{runtime}");
+        let finished = reader_core::read(&walk, &reader, |r| tally.add(r)).expect("read");
+        assert!(finished.error.is_none(), "{runtime}");
+        let stats = finished.stats.expect("stats");
+        assert_eq!((stats.runtime, finished.summary.jobs), (runtime, 4));
+        assert_eq!(finished.summary.counts(), total);
         tally.assert_complete(400, total);
     }
 }
@@ -173,29 +172,6 @@ fn errors_carry_their_kind_and_path() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].kind(), ErrorKind::NotFound);
     assert_eq!(errors[0].path(), link);
-}
-
-/// Dropping the future of a read stops it: nothing panics and the runtime shuts down.
-#[test]
-fn dropping_the_read_future_stops_the_run() {
-    let (dir, _) = tree(3000);
-    let walk = Walk::new([dir.path()]);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let seen = runtime.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
-        let mut seen = 0;
-        let reader = AsyncReader::new().max_in_flight(2).files_per_hop(1);
-        tokio::select! {
-            _ = reader.read(&walk, |_| {
-                seen += 1;
-                let _ = tx.try_send(());
-            }) => {}
-            _ = rx.recv() => {}
-        }
-        seen
-    });
-    assert!(seen >= 1);
-    drop(runtime);
 }
 
 /// With a timeout, the async API works in a tokio runtime without a timer: the lanes and their

@@ -1,45 +1,30 @@
 //! The `reader-async` binary beyond the shared conformance suite: runtime selection, the
-//! per-file timeout (through the documented fault-injection hook), the open-files limit and
-//! memory bounds.
+//! per-file timeout (with reader-core's fault injection), the open-files limit and memory
+//! bounds.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
-use std::process::Output;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use assert_cmd::Command;
-use reader_async::STALL_VAR;
-use reader_core::{Record, SequentialReader, Walk};
-use serde_json::Value;
+use reader_core::{Record, Schedule, SequentialReader, Walk};
+use reader_testkit::{FAULTS_VAR, Reader, Run, Value, finish_within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-async");
 const RUNTIMES: [&str; 2] = ["tokio", "async-std"];
+/// Longer than any of these runs takes; a run past it is a hang.
+const LIMIT: Duration = Duration::from_secs(60);
 
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove(STALL_VAR);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd.timeout(Duration::from_secs(120));
-    cmd.output().expect("reader-async runs")
+fn on(runtime: &str) -> Reader {
+    Reader::new(BIN, &["--runtime", runtime])
 }
 
-fn lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
-fn summary(out: &Output) -> Value {
-    lines(out).pop().expect("a summary line")
-}
-
-fn file_record<'a>(records: &'a [Value], name: &str) -> &'a Value {
+fn file_record<'a>(records: &'a HashMap<String, Value>, name: &str) -> &'a Value {
     records
         .iter()
-        .find(|r| r["type"] == "file" && r["path"].as_str().is_some_and(|p| p.ends_with(name)))
+        .find(|(path, r)| r["type"] == "file" && path.ends_with(name))
+        .map(|(_, r)| r)
         .unwrap_or_else(|| panic!("no record for {name}"))
 }
 
@@ -50,6 +35,12 @@ fn write_tree(dir: &Path, files: usize) {
     }
 }
 
+fn json(reader: &Reader, args: &[&str]) -> Run {
+    let mut all = vec!["--format", "json", "--progress", "never"];
+    all.extend(args);
+    reader.run_within(LIMIT, &all)
+}
+
 #[test]
 fn per_file_results_match_the_sequential_reader_on_both_runtimes() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -57,7 +48,7 @@ fn per_file_results_match_the_sequential_reader_on_both_runtimes() {
     fs::create_dir(dir.path().join("sub")).expect("mkdir");
     fs::write(dir.path().join("sub/big.txt"), "w \n".repeat(400_000)).expect("write");
     let mut expected = Vec::new();
-    SequentialReader::new()
+    let _ = SequentialReader::new()
         .read(&Walk::new([dir.path()]), |r| {
             if let Record::File(f) = r {
                 let c = f.outcome.expect("readable");
@@ -69,23 +60,19 @@ fn per_file_results_match_the_sequential_reader_on_both_runtimes() {
     let root = dir.path().to_str().expect("utf-8 temp path");
     for runtime in RUNTIMES {
         for jobs in ["1", "64"] {
-            let out = run(
-                &["--format", "json", "--runtime", runtime, "-j", jobs, root],
-                &[],
-            );
-            assert_eq!(out.status.code(), Some(0), "{runtime} -j {jobs}");
-            let mut got: Vec<_> = lines(&out)
-                .iter()
-                .filter(|r| r["type"] == "file")
-                .map(|r| {
+            let run = json(&on(runtime), &["-j", jobs, root]);
+            assert_eq!(run.code(), Some(0), "{runtime} -j {jobs}");
+            let mut got: Vec<_> = run
+                .records()
+                .into_iter()
+                .map(|(path, r)| {
                     let n = |k: &str| r[k].as_u64().expect("a count");
-                    let path = r["path"].as_str().expect("path").to_string();
                     (path, n("size"), n("lines"), n("words"))
                 })
                 .collect();
             got.sort();
             assert_eq!(got, expected, "{runtime} -j {jobs}");
-            let summary = summary(&out);
+            let summary = run.summary();
             assert_eq!(summary["strategy"], "async");
             assert_eq!(summary["runtime"], runtime);
             assert_eq!(summary["jobs"].as_u64(), jobs.parse().ok());
@@ -95,19 +82,20 @@ fn per_file_results_match_the_sequential_reader_on_both_runtimes() {
 
 #[test]
 fn an_unknown_runtime_is_a_one_line_usage_error() {
-    let out = run(&["--runtime", "smol", "."], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("--runtime"), "{stderr}");
+    let reader = Reader::new(BIN, &[]);
+    let run = reader.run(&["--runtime", "smol", "."]);
+    assert_eq!(run.code(), Some(2));
+    assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--runtime"), "{}", run.stderr);
     for bad in ["0", "-1", "soon"] {
-        let out = run(&["--timeout", bad, "."], &[]);
-        assert_eq!(out.status.code(), Some(2), "--timeout {bad}");
+        let run = reader.run(&["--timeout", bad, "."]);
+        assert_eq!(run.code(), Some(2), "--timeout {bad}");
     }
 }
 
-/// Three files of which one hangs for a minute: with `--timeout` it is reported as `timeout`
-/// within about the timeout, the others are read, and the run ends without waiting for it.
+/// Three files of which one never finishes its read: with `--timeout` it is reported as
+/// `timeout` once its deadline passes, the others are read, and the run ends without waiting
+/// for it (it never ends).
 #[test]
 fn a_hung_read_is_reported_as_timeout_and_the_run_ends() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -116,30 +104,19 @@ fn a_hung_read_is_reported_as_timeout_and_the_run_ends() {
     }
     let root = dir.path().to_str().expect("utf-8 temp path");
     for runtime in RUNTIMES {
-        let started = Instant::now();
-        let out = run(
-            &[
-                "--format",
-                "json",
-                "--runtime",
-                runtime,
-                "--timeout",
-                "0.3",
-                root,
-            ],
-            &[(STALL_VAR, "60000:hang")],
+        let run = json(
+            &on(runtime).faults("hang:hang.txt"),
+            &["--timeout", "0.3", root],
         );
-        let took = started.elapsed();
-        assert_eq!(out.status.code(), Some(1), "{runtime}");
-        assert!(took < Duration::from_secs(20), "{runtime} took {took:?}");
-        let records = lines(&out);
+        assert_eq!(run.code(), Some(1), "{runtime}");
+        let records = run.records();
         let hung = file_record(&records, "hang.txt");
         assert_eq!(hung["error"]["kind"], "timeout", "{runtime}: {hung}");
         assert!(hung["elapsed_us"].as_u64() >= Some(300_000), "{hung}");
         for name in ["a.txt", "b.txt"] {
             assert_eq!(file_record(&records, name)["words"], 2, "{runtime}");
         }
-        let summary = summary(&out);
+        let summary = run.summary();
         assert_eq!(
             (summary["ok"].as_u64(), summary["failed"].as_u64()),
             (Some(2), Some(1))
@@ -148,19 +125,23 @@ fn a_hung_read_is_reported_as_timeout_and_the_run_ends() {
 }
 
 /// A slow read that ends before the deadline is not a timeout, and without `--timeout` the
-/// reader waits for it: the hook really delays the read.
+/// reader waits for it: the injected delay really delays the read.
 #[test]
 fn a_slow_read_within_the_deadline_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join("slow.txt"), "one two three\n").expect("write");
     let root = dir.path().to_str().expect("utf-8 temp path");
+    let reader = Reader::new(BIN, &[]).faults("sleep:700:slow");
     for extra in [&["--timeout", "30"][..], &[]] {
-        let started = Instant::now();
-        let args = [&["--format", "json"][..], extra, &[root]].concat();
-        let out = run(&args, &[(STALL_VAR, "700:slow")]);
-        assert!(started.elapsed() >= Duration::from_millis(700));
-        assert_eq!(out.status.code(), Some(0), "{extra:?}");
-        assert_eq!(file_record(&lines(&out), "slow.txt")["words"], 3);
+        let args = [extra, &[root]].concat();
+        let run = json(&reader, &args);
+        assert_eq!(run.code(), Some(0), "{extra:?}");
+        let slow = run
+            .records()
+            .remove(&format!("{root}/slow.txt"))
+            .expect("slow.txt");
+        assert_eq!(slow["words"], 3);
+        assert!(slow["elapsed_us"].as_u64() >= Some(700_000), "{slow}");
     }
 }
 
@@ -175,26 +156,18 @@ fn more_hung_files_than_slots_do_not_stop_the_run() {
     }
     let root = dir.path().to_str().expect("utf-8 temp path");
     for runtime in RUNTIMES {
-        let started = Instant::now();
-        let out = run(
-            &[
-                "--format",
-                "json",
-                "--runtime",
-                runtime,
-                "-j",
-                "2",
-                "--timeout",
-                "0.2",
-                root,
-            ],
-            &[(STALL_VAR, "60000:hang")],
-        );
-        assert!(started.elapsed() < Duration::from_secs(20), "{runtime}");
-        assert_eq!(out.status.code(), Some(1), "{runtime}");
-        let summary = summary(&out);
+        let reader = on(runtime).faults("hang:hang");
+        let run = json(&reader, &["-j", "2", "--timeout", "0.2", root]);
+        assert_eq!(run.code(), Some(1), "{runtime}");
+        let summary = run.summary();
         assert_eq!(summary["ok"], 20, "{runtime}: {summary}");
         assert_eq!(summary["failed"], 6, "{runtime}: {summary}");
+        let timeouts = run
+            .records()
+            .values()
+            .filter(|r| r["error"]["kind"] == "timeout")
+            .count();
+        assert_eq!(timeouts, 6, "{runtime}");
     }
 }
 
@@ -215,18 +188,11 @@ fn a_hundred_thousand_files_under_ulimit_256() {
         let script = format!(
             "ulimit -n 256 && exec \"$0\" --format json --runtime {runtime} -j {jobs} \"$1\" | tail -n 1"
         );
-        let out = Command::new("bash")
-            .args(["-c", &script, BIN, root])
-            .env_remove(STALL_VAR)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "{runtime}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let summary = summary(&out);
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &script, BIN, root]).env_remove(FAULTS_VAR);
+        let run = finish_within(cmd, Duration::from_secs(120));
+        assert_eq!(run.code(), Some(0), "{runtime}: {}", run.stderr);
+        let summary = run.summary();
         assert_eq!(summary["ok"], 100_000, "{runtime}: {summary}");
         assert_eq!(summary["failed"], 0, "{runtime}: {summary}");
         assert!(summary["jobs"].as_u64() < Some(256), "{runtime}: {summary}");
@@ -244,12 +210,9 @@ fn memory_is_bounded_by_the_buffers_with_a_hundred_in_flight() {
     }
     let root = dir.path().to_str().expect("utf-8 temp path");
     for runtime in RUNTIMES {
-        let out = run(
-            &["--format", "json", "--runtime", runtime, "-j", "100", root],
-            &[],
-        );
-        assert_eq!(out.status.code(), Some(0), "{runtime}");
-        let summary = summary(&out);
+        let run = json(&on(runtime), &["-j", "100", root]);
+        assert_eq!(run.code(), Some(0), "{runtime}");
+        let summary = run.summary();
         assert_eq!(summary["bytes"], 100 * (4 << 20), "{runtime}");
         let rss = summary["peak_rss_kib"].as_u64().expect("peak_rss_kib");
         assert!(rss < 64 * 1024, "{runtime}: peak RSS {rss} KiB");

@@ -16,42 +16,36 @@
 //!    [`SAMPLE`] sizes (or all of them, for a smaller tree) are the tree's size distribution;
 //!    they are routed with the default threshold while they are gathered (the summary's
 //!    `auto.routed_before`), so no reader waits for the choice.
-//! 2. **A measurement of the cache.** [`PROBES`] files spread over that sample are opened and
-//!    their first byte is read with `preadv2(…, RWF_NOWAIT)`, which returns the byte if it is
-//!    cached and fails with `EAGAIN`, *without any I/O*, if it is not. The share that succeeds
-//!    says whether the tree is cached.
+//! 2. **A measurement of the cache**: the hybrid's one probe of the first files
+//!    ([`CacheProbe`]): a few files have their first byte read with `preadv2(…, RWF_NOWAIT)`,
+//!    which returns the byte if it is cached and fails with `EAGAIN`, *without any I/O*, if it
+//!    is not. The share that succeeds says whether the tree is cached.
 //!
 //! Then the threshold is a quantile of the sampled sizes: [`COLD_QUANTILE`] when most probes
 //! missed the cache, [`WARM_QUANTILE`] when most hit it (see [`choose`]). Until the sample is
 //! complete the router uses the default threshold.
 //!
-//! Measured on a 2-core machine shared with other work (medians of one hyperfine run each, so
-//! read them as a direction, not a law), on a tree of 1,000 files (60 % of 100 B–1 KiB, 30 % of
-//! 1–100 KiB, 10 % of 100 KiB–1 MiB): cold, thresholds of 2k, 10k, 32k, 100k (the 90th
-//! percentile) and 2MiB took 179, 168, 166, 128 and 152 ms; warm, 0, 10k and 1GiB took 27.7,
-//! 28.1 and 28.3 ms, all within noise — so warm the pool gets everything, the simplest choice.
-//! The choice itself costs tens of microseconds (`auto.cost_us` in the summary).
+//! The measurements behind the two quantiles are in BENCHMARKS.md ("reader-hybrid").
 
-use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::time::Instant;
 
 use reader_core::FileJob;
+use serde::Serialize;
+
+use crate::tune::CacheProbe;
 
 /// File sizes the choice is made from.
 pub const SAMPLE: usize = 64;
-/// Files whose cache state is probed.
-pub const PROBES: usize = 8;
 /// Share of the sampled files sent to the async path when the tree is not cached.
 pub const COLD_QUANTILE: f64 = 0.9;
 /// Share of the sampled files sent to the async path when the tree is cached.
 pub const WARM_QUANTILE: f64 = 0.0;
 
-/// What `--threshold auto` found and chose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `--threshold auto` found and chose (the summary's `"auto"` object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Choice {
     /// The threshold chosen, in bytes (in force for the files routed after the choice).
+    #[serde(rename = "chosen")]
     pub threshold: u64,
     /// File sizes it was chosen from.
     pub sampled: usize,
@@ -64,20 +58,6 @@ pub struct Choice {
     pub routed_before: usize,
     /// Microseconds the router spent choosing (probing and sorting): the cost of `auto`.
     pub cost_us: u64,
-}
-
-impl Choice {
-    /// The `"auto"` object of the summary.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "chosen": self.threshold,
-            "sampled": self.sampled,
-            "probed": self.probed,
-            "cached": self.cached,
-            "routed_before": self.routed_before,
-            "cost_us": self.cost_us,
-        })
-    }
 }
 
 /// The threshold for a tree with these (sampled) sizes, given the share of probed files that
@@ -106,32 +86,27 @@ pub fn choose(sizes: &[u64], cached_share: f64) -> u64 {
     }
 }
 
-/// The router's side of the choice: gathers sizes, probes the cache once the sample is
-/// complete (or the tree ended), and chooses.
-#[derive(Debug, Default)]
+/// The router's side of the choice: gathers sizes and chooses once the sample is complete (or
+/// the tree ended), by the cache state the hybrid's probe found.
+#[derive(Debug)]
 pub(crate) struct AutoThreshold {
     sizes: Vec<u64>,
-    probes: Vec<std::path::PathBuf>,
+    probe: CacheProbe,
 }
 
 impl AutoThreshold {
-    pub(crate) fn new() -> AutoThreshold {
-        AutoThreshold::default()
+    pub(crate) fn new(probe: CacheProbe) -> AutoThreshold {
+        AutoThreshold {
+            sizes: Vec::with_capacity(SAMPLE),
+            probe,
+        }
     }
 
     /// Takes note of a batch of jobs; returns the choice once the sample is complete.
     pub(crate) fn observe(&mut self, batch: &[FileJob]) -> Option<Choice> {
-        for job in batch {
-            if self.sizes.len() >= SAMPLE {
-                break;
-            }
-            let Some(size) = job.size else { continue };
-            // Spread the probes over the sample: every (SAMPLE / PROBES)th file.
-            if self.sizes.len().is_multiple_of(SAMPLE / PROBES) && size > 0 {
-                self.probes.push(job.path.clone());
-            }
-            self.sizes.push(size);
-        }
+        let room = SAMPLE.saturating_sub(self.sizes.len());
+        self.sizes
+            .extend(batch.iter().filter_map(|job| job.size).take(room));
         (self.sizes.len() >= SAMPLE).then(|| self.choose())
     }
 
@@ -142,57 +117,15 @@ impl AutoThreshold {
     }
 
     fn choose(&self) -> Choice {
-        let started = std::time::Instant::now();
-        let probed: Vec<bool> = self.probes.iter().filter_map(|p| is_cached(p)).collect();
-        let cached = probed.iter().filter(|&&c| c).count();
-        // No answer at all (files gone, a file system without RWF_NOWAIT): assume cached.
-        let share = if probed.is_empty() {
-            1.0
-        } else {
-            cached as f64 / probed.len() as f64
-        };
+        let started = Instant::now();
         Choice {
-            threshold: choose(&self.sizes, share),
+            threshold: choose(&self.sizes, self.probe.cached_share()),
             sampled: self.sizes.len(),
-            probed: probed.len(),
-            cached,
+            probed: self.probe.probed,
+            cached: self.probe.cached,
             routed_before: 0,
             cost_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }
-    }
-}
-
-/// Whether the first byte of the file at `path` is in the page cache, found out without doing
-/// any I/O; `None` if that cannot be told.
-pub fn is_cached(path: &Path) -> Option<bool> {
-    // Discovery said this is a regular file; O_NONBLOCK keeps a swapped-in FIFO from blocking.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
-    // An empty file has no page to be cached or not: it says nothing.
-    if file.metadata().ok()?.len() == 0 {
-        return None;
-    }
-    probe(&file)
-}
-
-fn probe(file: &File) -> Option<bool> {
-    let mut byte = [0u8; 1];
-    let iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: `iov` describes one valid, writable byte that outlives the call; the descriptor is
-    // open for its duration.
-    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, 0, libc::RWF_NOWAIT) };
-    if n >= 0 {
-        return Some(true);
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::EAGAIN) => Some(false),
-        _ => None,
     }
 }
 
@@ -210,30 +143,32 @@ mod tests {
     }
 
     #[test]
-    fn a_file_just_written_is_cached() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        std::fs::write(&path, "hello").expect("write");
-        assert_eq!(is_cached(&path), Some(true));
-        assert_eq!(is_cached(&dir.path().join("gone")), None);
-    }
-
-    #[test]
-    fn the_choice_waits_for_the_sample() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        std::fs::write(&path, "x").expect("write");
+    fn the_choice_waits_for_the_sample_and_follows_the_probe() {
         let job = |size| FileJob {
-            path: path.clone(),
+            path: "f".into(),
             size: Some(size),
         };
-        let mut auto = AutoThreshold::new();
-        let first: Vec<FileJob> = (0..SAMPLE as u64 - 1).map(job).collect();
+        let cold = CacheProbe {
+            probed: 8,
+            cached: 1,
+            cost_us: 0,
+        };
+        let mut auto = AutoThreshold::new(cold);
+        let first: Vec<FileJob> = (1..SAMPLE as u64).map(job).collect();
         assert_eq!(auto.observe(&first), None);
-        let choice = auto.observe(&[job(7)]).expect("sample complete");
+        let choice = auto
+            .observe(&[job(1000), job(2000)])
+            .expect("sample complete");
         assert_eq!(
             (choice.sampled, choice.probed, choice.cached),
-            (SAMPLE, PROBES - 1, PROBES - 1)
+            (SAMPLE, 8, 1)
         );
+        // Cold: the smallest 90 % of the sample go async.
+        assert_eq!(choice.threshold, 59);
+        let warm = CacheProbe { cached: 8, ..cold };
+        let mut auto = AutoThreshold::new(warm);
+        assert_eq!(auto.observe(&[job(5)]), None);
+        assert_eq!(auto.finish().map(|c| c.threshold), Some(0));
+        assert_eq!(AutoThreshold::new(warm).finish(), None);
     }
 }

@@ -3,21 +3,23 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use reader_core::{RoutePolicy, cli, parse_size};
-use reader_hybrid::{HybridReader, Threshold, parse_threshold};
+use reader_cli::Binary;
+use reader_core::RoutePolicy;
+use reader_core::units::parse_size;
+use reader_hybrid::{HybridReader, Threshold};
 
-/// Reads every file of the PATHs — small ones on an async runtime, larger ones with a thread
-/// pool, huge ones as byte ranges in parallel — and reports bytes, lines and words.
-#[derive(Debug, Parser)]
-#[command(name = "reader-hybrid", version, about)]
-struct Cli {
-    #[command(flatten)]
-    args: cli::Args,
+const BINARY: Binary = Binary {
+    name: "reader-hybrid",
+    about: "Reads every file of the PATHs — small ones on an async runtime, larger ones with a \
+            thread pool, huge ones as byte ranges in parallel — and reports bytes, lines and words.",
+};
 
+/// The hybrid model's own flags.
+#[derive(Debug, clap::Args)]
+struct Flags {
     /// Files smaller than SIZE go to the async path, the others to the thread pool (10KiB, 64k,
     /// 1MB, plain bytes); `auto` chooses from the tree's sizes and whether it is cached.
-    #[arg(long, value_name = "SIZE|auto", default_value = "10KiB", value_parser = parse_threshold)]
+    #[arg(long, value_name = "SIZE|auto", default_value = "10KiB")]
     threshold: Threshold,
 
     /// Files in flight on the async path (default: derived from the machine, fewer when the
@@ -31,18 +33,16 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli: Cli = cli::parse();
-    let mut reader = HybridReader::new()
-        .threshold(cli.threshold)
-        .split_at(cli.split_at);
-    if let Some(threads) = cli.args.jobs {
-        reader = reader.jobs(threads);
-    }
-    if let Some(files) = cli.in_flight {
-        reader = reader.in_flight(usize::from(files));
-    }
-    reader_core::app::main("hybrid", &cli.args, |walk, on_record| {
-        let routes = reader.read(walk, on_record)?;
-        Ok(reader.run_info(&routes))
+    reader_cli::main(BINARY, |args, flags: &Flags| {
+        let mut reader = HybridReader::new()
+            .threshold(flags.threshold)
+            .split_at(flags.split_at);
+        if let Some(threads) = args.jobs {
+            reader = reader.jobs(threads);
+        }
+        if let Some(files) = flags.in_flight {
+            reader = reader.in_flight(usize::from(files));
+        }
+        Ok(reader)
     })
 }

@@ -8,19 +8,45 @@
 //! whatever its size.
 
 use std::fs::File;
-use std::io;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Instant;
 
-use reader_core::pipeline::panicked;
-use reader_core::{Counts, FileError, FileJob, FileResult, RangeCounts, Worker, count_range};
+use reader_core::{
+    Concurrency, Counts, Emitter, FileError, FileJob, FileResult, Jobs, RangeCounts, RunError,
+    Schedule, Worker, count_range, faults,
+};
 
 /// Bytes of a range handed to one thread at a time: large enough that each read streams for a
 /// while (the kernel reads ahead within it), small enough that the last ranges balance the
 /// threads at the end of a file.
 pub(crate) const RANGE: u64 = 16 << 20;
+
+/// The split path as a schedule: every file of its queue read as ranges in parallel, by
+/// `threads` threads.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitReader {
+    pub(crate) threads: usize,
+    pub(crate) buffer_size: usize,
+}
+
+impl Schedule for SplitReader {
+    type Stats = Concurrency;
+
+    fn strategy(&self) -> &'static str {
+        "split"
+    }
+
+    fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<Concurrency, RunError> {
+        let mut splitter = Splitter::new(self.threads, self.buffer_size);
+        while let Some(job) = jobs.next(&mut out) {
+            out.emit(splitter.read(&job));
+        }
+        Ok(Concurrency(self.threads))
+    }
+}
 
 /// The threads and buffers that read split files; the buffers are allocated on the first split
 /// file and reused.
@@ -49,16 +75,16 @@ impl Splitter {
         }
         let mut used = 1;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            faults::before_read(&job.path);
             let (file, size) = reader_core::open_regular(&job.path)?;
             let ranges = ranges(size);
             used = self.threads.min(ranges);
-            count_ranges(&file, ranges, &mut self.buffers[..used])
-                .map_err(|e| FileError::io(&job.path, e))
+            count_ranges(&file, &job.path, ranges, &mut self.buffers[..used])
         }))
         .unwrap_or_else(|payload| {
             // The buffers may be lent to threads that unwound: start afresh next time.
             self.buffers.clear();
-            Err(panicked(&job.path, payload.as_ref()))
+            Err(FileError::panicked(&job.path, payload.as_ref()))
         });
         FileResult {
             path: job.path.clone(),
@@ -90,9 +116,14 @@ fn bounds(index: usize, count: usize) -> (u64, u64) {
 
 /// Counts `count` ranges of `file` with one thread per buffer (the caller's thread is one of
 /// them) and joins them in order.
-fn count_ranges(file: &File, count: usize, buffers: &mut [Vec<u8>]) -> io::Result<Counts> {
+fn count_ranges(
+    file: &File,
+    path: &Path,
+    count: usize,
+    buffers: &mut [Vec<u8>],
+) -> Result<Counts, FileError> {
     let next = AtomicUsize::new(0);
-    let take = |buf: &mut Vec<u8>| -> io::Result<Vec<(usize, RangeCounts)>> {
+    let take = |buf: &mut Vec<u8>| -> Result<Vec<(usize, RangeCounts)>, FileError> {
         let mut done = Vec::new();
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
@@ -100,7 +131,7 @@ fn count_ranges(file: &File, count: usize, buffers: &mut [Vec<u8>]) -> io::Resul
                 return Ok(done);
             }
             let (start, end) = bounds(index, count);
-            match count_range(file, start, end, buf) {
+            match count_range(file, path, start, end, buf) {
                 Ok(range) => done.push((index, range)),
                 Err(e) => {
                     // Stop the others at their next range: the file has failed.
@@ -148,7 +179,6 @@ fn count_ranges(file: &File, count: usize, buffers: &mut [Vec<u8>]) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn job(path: &Path) -> FileJob {
         FileJob {

@@ -4,40 +4,20 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use assert_cmd::Command;
-use serde_json::Value;
+use reader_testkit::{Reader, Value};
 
-fn hybrid() -> Command {
-    Command::cargo_bin("reader-hybrid").expect("the reader-hybrid binary")
+fn hybrid() -> Reader {
+    Reader::new(env!("CARGO_BIN_EXE_reader-hybrid"), &[])
 }
 
-/// Runs `--format json` with `args`; returns the file records by path and the summary.
+/// Runs `--format json` with `args`; returns the file records by path and the summary (the
+/// run's invariants checked by the test kit).
 fn json_run(args: &[&str], root: &Path) -> (HashMap<String, Value>, Value) {
-    let output = hybrid()
-        .args(["--format", "json", "--progress", "never"])
-        .args(args)
-        .arg(root)
-        .output()
-        .expect("run reader-hybrid");
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut files = HashMap::new();
-    let mut summary = None;
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let value: Value = serde_json::from_str(line).expect("a JSON line");
-        match value["type"].as_str() {
-            Some("file") => {
-                let path = value["path"].as_str().expect("path").to_string();
-                files.insert(path, value);
-            }
-            Some("summary") => summary = Some(value),
-            other => panic!("unexpected record type {other:?}"),
-        }
-    }
-    (files, summary.expect("a summary"))
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    all.push(root.as_os_str());
+    let run = hybrid().json(&all);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    (run.records(), run.summary())
 }
 
 /// 40 files of 100 B, 20 of 20 KiB, 3 of 300 KiB, with words of every length.
@@ -145,18 +125,21 @@ fn every_route_gives_the_same_per_file_counts() {
 #[test]
 fn the_human_summary_shows_the_routes() {
     let tree = mixed_tree();
-    let output = hybrid()
-        .args(["--progress", "never"])
-        .arg(tree.path())
-        .output()
-        .expect("run");
-    assert!(output.status.success());
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let run = hybrid().run(&[
+        "--progress".as_ref(),
+        "never".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.starts_with("hybrid: 63 files read"), "{stdout}");
     assert!(
-        stdout.contains(r#"routes: {"async":{"bytes":4000,"files":40}"#),
+        stdout.contains(
+            "  routes: async 40 files (3.9 KiB), threads 23 files (1.3 MiB), split 0 files (0 B)\n"
+        ),
         "{stdout}"
     );
+    assert!(stdout.contains("  cache probe: "), "{stdout}");
 }
 
 #[test]
@@ -231,16 +214,20 @@ fn a_split_file_counts_like_one_pass() {
 #[test]
 fn bad_sizes_are_one_line_errors_with_status_2() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().to_str().expect("utf-8 temp path");
     for args in [
-        &["--threshold", "abc"][..],
-        &["--threshold", "10XB"],
-        &["--split-at", "auto"],
+        &["--threshold", "abc", root][..],
+        &["--threshold", "10XB", root],
+        &["--split-at", "auto", root],
     ] {
-        let output = hybrid().args(args).arg(dir.path()).output().expect("run");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("reader-hybrid: error:"), "{stderr}");
+        let run = hybrid().run(args);
+        assert_eq!(run.code(), Some(2), "{args:?}");
+        assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("reader-hybrid: error:"),
+            "{}",
+            run.stderr
+        );
     }
 }
 
@@ -253,7 +240,8 @@ fn a_cached_tree_gets_few_async_lanes_unless_they_are_set() {
     assert!(probed >= 1, "{summary}");
     // Just written: cached.
     assert_eq!(probe["cached"].as_u64(), Some(probed), "{summary}");
-    let warm = reader_hybrid::warm_in_flight().min(reader_core::defaults::in_flight());
+    // Two lanes a core when the tree is cached (never more than the uncached default).
+    let warm = (2 * reader_core::defaults::cores()).min(reader_core::defaults::in_flight());
     assert_eq!(
         summary["in_flight"].as_u64(),
         Some(warm as u64),

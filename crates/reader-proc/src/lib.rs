@@ -7,8 +7,8 @@
 //!
 //! Its reason to exist is isolation: a worker that crashes, hangs past the timeout, or sends
 //! nonsense costs the file it was on, never the run. Every worker asks the kernel to kill it
-//! when the parent dies, and the parent reaps every worker it starts (the binary also on
-//! SIGINT/SIGTERM, see [`signals`]).
+//! when the parent dies, and the parent reaps every worker it starts — at the end of a run,
+//! when the run is stopped, and (the binary) on SIGINT/SIGTERM, see [`signals`].
 //!
 //! ## How a failure is charged
 //!
@@ -28,21 +28,23 @@
 //! outside while on a careful retry charges that retry's file: the parent cannot tell such a
 //! kill from a crash.) File contents never cross the channel; see [`protocol`] for the wire.
 //!
-//! The worker has a test-only fault-injection switch, the environment variable
-//! [`worker::FAULT_ENV`]; see [`worker`].
+//! The worker's reads can be made to fail on purpose for tests, with reader-core's
+//! fault injection (the `fault-injection` feature and its `READER_FAULTS` variable).
 //!
 //! The worker program is found, in this order, where [`ProcReader::worker`] says, where the
 //! environment variable [`WORKER_ENV`] says, or next to the running executable.
 //!
+//! A [`ProcReader`] is the configuration; [`ProcReader::start`] starts its workers and gives
+//! the [`ProcPool`] that reads, reader-core's [`Schedule`], so that a pool that cannot start
+//! fails before anything is read:
+//!
 //! ```
-//! use reader_core::{Record, Walk};
 //! use reader_proc::ProcReader;
 //!
 //! let dir = tempfile::tempdir()?;
-//! std::fs::write(dir.path().join("a.txt"), "one two\n")?;
 //! let reader = ProcReader::new().jobs(2).worker(dir.path().join("no-such-worker"));
 //! // Without its worker program the pool cannot start: an error, and nothing is read.
-//! let err = reader.read(&Walk::new([dir.path()]), |_: Record| {}).unwrap_err();
+//! let err = reader.start().unwrap_err();
 //! assert!(err.to_string().contains("no-such-worker"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -50,20 +52,22 @@
 //! With the worker installed next to the program (as `cargo build` and `cargo install` put it):
 //!
 //! ```no_run
-//! use reader_core::{Record, Walk};
+//! use reader_core::{Record, Schedule, Walk};
 //! use reader_proc::ProcReader;
 //!
 //! let mut words = 0;
-//! let stats = ProcReader::new().read(&Walk::new(["docs"]), |record| {
+//! let finished = ProcReader::new().start()?.read(&Walk::new(["docs"]), |record| {
 //!     if let Record::File(file) = record {
 //!         words += file.outcome.map_or(0, |c| c.words);
 //!     }
 //! })?;
-//! println!("{words} words with {} workers", stats.workers);
+//! println!("{words} words with {} workers", finished.summary.jobs);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 
+mod attribution;
+mod batching;
 mod process;
 pub mod protocol;
 mod schedule;
@@ -71,11 +75,14 @@ pub mod signals;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use reader_core::{Record, StartError, Walk, defaults, pipeline};
+use reader_core::{Emitter, Jobs, RunError, Schedule, StartError, Stats, defaults};
+use serde::Serialize;
 
 use crate::process::Process;
+pub use crate::process::{ConnectFailure, WorkerError};
 
 /// The environment variable naming the worker program, when the builder does not.
 pub const WORKER_ENV: &str = "READER_PROC_WORKER";
@@ -102,9 +109,7 @@ pub struct ProcReader {
 impl Default for ProcReader {
     fn default() -> Self {
         ProcReader {
-            jobs: defaults::cores()
-                .min(defaults::fd_budget() / FDS_PER_WORKER)
-                .max(1),
+            jobs: defaults::clamp_to_fds_per(defaults::cores(), FDS_PER_WORKER),
             worker: None,
             timeout: None,
             connect_timeout: CONNECT_TIMEOUT,
@@ -113,16 +118,36 @@ impl Default for ProcReader {
 }
 
 /// What a run of the pool did, beyond its records.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProcStats {
-    /// Workers started at the beginning.
+    /// Workers the run started with: the summary's `jobs`.
+    #[serde(skip)]
     pub workers: usize,
     /// Workers killed and replaced during the run (crashed, hung or garbled).
+    #[serde(rename = "workers_replaced")]
     pub replaced: u64,
     /// Files retried because the worker holding them failed.
+    #[serde(rename = "files_retried")]
     pub retried: u64,
     /// Files charged with a worker's failure (`worker_crashed` or `timeout`).
+    #[serde(rename = "files_charged")]
     pub charged: u64,
+}
+
+impl Stats for ProcStats {
+    fn jobs(&self) -> usize {
+        self.workers
+    }
+
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            "workers",
+            format!(
+                "{} started, {} replaced; {} files retried, {} charged with a worker's failure",
+                self.workers, self.replaced, self.retried, self.charged
+            ),
+        )]
+    }
 }
 
 /// What the scheduler needs to start replacements and time workers out.
@@ -142,7 +167,7 @@ impl ProcReader {
     /// The number of worker processes, at least 1; never more than the open-files limit
     /// allows, since the parent holds a few descriptors for each.
     pub fn jobs(mut self, workers: usize) -> ProcReader {
-        self.jobs = workers.min(defaults::fd_budget() / FDS_PER_WORKER).max(1);
+        self.jobs = defaults::clamp_to_fds_per(workers, FDS_PER_WORKER);
         self
     }
 
@@ -182,14 +207,14 @@ impl ProcReader {
                 .ok()
                 .and_then(|exe| exe.parent().map(|dir| dir.join(WORKER_NAME)))
                 .ok_or_else(|| {
-                    StartError::Spawn(format!(
+                    StartError::Invalid(format!(
                         "cannot tell where this program is, so not where {WORKER_NAME} is \
                          (name it with --worker PATH or {WORKER_ENV})"
                     ))
                 })?,
         };
         if !program.is_file() {
-            return Err(StartError::Spawn(format!(
+            return Err(StartError::Invalid(format!(
                 "worker program {} not found (name it with --worker PATH or {WORKER_ENV})",
                 program.display()
             )));
@@ -197,31 +222,54 @@ impl ProcReader {
         Ok(program)
     }
 
-    /// Discovers and reads everything `walk` names with the pool, handing each record to
-    /// `on_record` on the calling thread as soon as it is known. Fails before reading anything
-    /// if a PATH does not exist, the worker program is missing, or no worker can start.
-    pub fn read(
-        &self,
-        walk: &Walk,
-        on_record: impl FnMut(Record),
-    ) -> Result<ProcStats, StartError> {
-        walk.check()?;
+    /// Starts the pool's workers: the pool reads with those that connect. Fails if the worker
+    /// program is missing or no worker can start.
+    pub fn start(&self) -> Result<ProcPool, StartError> {
         let settings = Settings {
             program: self.worker_program()?,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
         };
-        let pool = start_pool(&settings.program, self.jobs, self.connect_timeout)?;
-        let workers = pool.len();
-        let stats = pipeline::run(
-            walk,
-            |jobs, out| schedule::run(pool, jobs, out, &settings),
-            on_record,
-        );
-        Ok(ProcStats {
-            workers,
-            ..stats.unwrap_or_default()
+        let workers = start_pool(&settings.program, self.jobs, self.connect_timeout)?;
+        Ok(ProcPool {
+            settings,
+            jobs: self.jobs,
+            started: Mutex::new(workers),
         })
+    }
+}
+
+/// A pool of worker processes that have started and connected, ready to read: reader-core's
+/// [`Schedule`]. Its first run uses the workers [`ProcReader::start`] started; a later run
+/// starts new ones.
+#[derive(Debug)]
+pub struct ProcPool {
+    settings: Settings,
+    jobs: usize,
+    started: Mutex<Vec<Process>>,
+}
+
+impl Schedule for ProcPool {
+    type Stats = ProcStats;
+
+    fn strategy(&self) -> &'static str {
+        "proc"
+    }
+
+    fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<ProcStats, RunError> {
+        let started =
+            std::mem::take(&mut *self.started.lock().unwrap_or_else(PoisonError::into_inner));
+        let workers = if started.is_empty() {
+            start_pool(
+                &self.settings.program,
+                self.jobs,
+                self.settings.connect_timeout,
+            )
+            .map_err(|err| RunError::Model(Box::new(err)))?
+        } else {
+            started
+        };
+        schedule::run(workers, jobs, out, &self.settings)
     }
 }
 
@@ -253,8 +301,8 @@ fn start_pool(
         }
     }
     match (pool.is_empty(), last_error) {
-        (true, Some(e)) => Err(StartError::Spawn(e)),
-        (true, None) => Err(StartError::Spawn("no worker was asked for".into())),
+        (true, Some(e)) => Err(StartError::Model(Box::new(e))),
+        (true, None) => Err(StartError::Invalid("no worker was asked for".into())),
         (false, _) => Ok(pool),
     }
 }
@@ -263,8 +311,9 @@ fn start_pool(
 /// use and panics if it cannot (no descriptor left); better now, while descriptors are
 /// plentiful, and as an error.
 fn warm_up_ipc() -> Result<(), StartError> {
-    let failed =
-        |e: &dyn std::fmt::Display| StartError::Spawn(format!("cannot use ipc-channel: {e}"));
+    let failed = |e: &dyn std::fmt::Display| {
+        StartError::Model(format!("cannot use ipc-channel: {e}").into())
+    };
     let (tx, rx) = ipc_channel::ipc::bytes_channel().map_err(|e| failed(&e))?;
     tx.send(b"warm-up").map_err(|e| failed(&e))?;
     rx.recv().map_err(|e| failed(&e))?;
@@ -279,6 +328,7 @@ mod tests {
     fn public_types_are_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<ProcReader>();
+        assert_send_sync::<ProcPool>();
         assert_send_sync::<ProcStats>();
     }
 

@@ -5,21 +5,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-use reader_core::{RunInfo, cli};
+use reader_cli::Binary;
+use reader_core::units::parse_timeout;
 use reader_proc::ProcReader;
 
-/// Reads every file of the PATHs with a pool of worker processes and reports bytes, lines and
-/// words. A worker that crashes or hangs costs the file it was on, never the run.
-#[derive(Debug, Parser)]
-#[command(name = "reader-proc", version, about)]
-struct Cli {
-    #[command(flatten)]
-    args: cli::Args,
+const BINARY: Binary = Binary {
+    name: "reader-proc",
+    about: "Reads every file of the PATHs with a pool of worker processes and reports bytes, \
+            lines and words. A worker that crashes or hangs costs the file it was on, never the run.",
+};
 
+/// The process model's own flags.
+#[derive(Debug, clap::Args)]
+struct Flags {
     /// Kill and replace a worker that finishes no file for SECS (fractions allowed); the file
     /// it was on is retried once, then reported as `timeout` (default: no timeout).
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_timeout)]
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     /// The worker program (default: $READER_PROC_WORKER, else reader-proc-worker next to this
@@ -29,29 +30,19 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let program = reader_core::app::program_name();
+    let program = reader_cli::program_name();
     if let Err(e) = reader_proc::signals::exit_on_signals(&program) {
         eprintln!("{program}: error: cannot set up signal handling: {e}");
         return ExitCode::from(2);
     }
-    let cli: Cli = cli::parse();
-    let mut reader = ProcReader::new().timeout(cli.timeout);
-    if let Some(jobs) = cli.args.jobs {
-        reader = reader.jobs(jobs);
-    }
-    if let Some(worker) = cli.worker {
-        reader = reader.worker(worker);
-    }
-    reader_core::app::main("proc", &cli.args, |walk, on_record| {
-        let stats = reader.read(walk, on_record)?;
-        let mut info = RunInfo::jobs(stats.workers);
-        for (key, value) in [
-            ("workers_replaced", stats.replaced),
-            ("files_retried", stats.retried),
-            ("files_charged", stats.charged),
-        ] {
-            info.extra.insert(key.into(), value.into());
+    reader_cli::main(BINARY, |args, flags: &Flags| {
+        let mut reader = ProcReader::new().timeout(flags.timeout);
+        if let Some(workers) = args.jobs {
+            reader = reader.jobs(workers);
         }
-        Ok(info)
+        if let Some(worker) = &flags.worker {
+            reader = reader.worker(worker);
+        }
+        reader.start()
     })
 }

@@ -6,22 +6,11 @@
 //! events; the loop waits on those events with the nearest timeout deadline.
 //!
 //! Work: each worker has at most two batches outstanding, so it never waits for the parent
-//! between batches; idle workers are served first. A batch holds about [`BATCH_TIME`] of
-//! reading, by the average time per file measured so far (small files travel by the hundred,
-//! large ones one at a time), and batches shrink as the backlog does, so the end of a run is
-//! shared evenly.
+//! between batches; idle workers are served first; [`crate::batching`] sizes the batches.
 //!
 //! Faults: a worker that dies, sends an undecodable or impossible reply, or shows no progress
-//! for the timeout is killed and reaped, and a replacement started. What it held is dealt with
-//! so that only the guilty file pays:
-//!
-//! * its batches it had not started go back to the queue untouched;
-//! * the unanswered files of the batch it was on become *suspects*, retried once in *careful*
-//!   batches, where the worker answers after every file;
-//! * when a careful batch the worker had acknowledged fails, the first unanswered file is
-//!   exactly the one the worker was on: it is charged (`worker_crashed` or `timeout`) and the
-//!   rest are retried again. (A careful batch sent to a worker that had already died, unnoticed,
-//!   is never acknowledged, so nothing in it is charged.)
+//! for the timeout is killed and reaped, and a replacement started. What it held is settled by
+//! [`crate::attribution`], so that only the guilty file pays.
 //!
 //! A worker is settled only once everything it sent has been read: one that is timed out or
 //! whose pipe broke is killed first, and settled when its listener, having drained its
@@ -34,25 +23,14 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
 
-use reader_core::pipeline::abandoned;
-use reader_core::{Emitter, ErrorKind, FileError, FileJob, FileResult, Jobs, Worker};
+use reader_core::{Emitter, FileError, FileJob, FileResult, Jobs, RunError, Worker};
 
-use crate::process::{GRACE, Process};
+use crate::attribution::{InFlight, attribute};
+use crate::batching::{Batcher, MAX_BATCH, OUTSTANDING};
+use crate::process::{GRACE, Process, WorkerError};
 use crate::protocol::{self, Batch, PathBytes, Reply, WireError, WireOutcome};
 use crate::{ProcStats, Settings};
 
-/// The most files in one batch.
-const MAX_BATCH: usize = 256;
-/// About how long one batch should keep a worker busy: long enough that the parent's replies
-/// and refills (a few context switches each) are rare, short enough that the end of a run is
-/// shared evenly.
-const BATCH_TIME: Duration = Duration::from_millis(4);
-/// The time per file assumed before any was measured.
-const FIRST_GUESS_PER_FILE: Duration = Duration::from_micros(100);
-/// The most suspects in one careful batch.
-const CAREFUL_BATCH: usize = 16;
-/// Batches a worker holds at once: one it reads, one waiting.
-const OUTSTANDING: usize = 2;
 /// Without a timeout, how long finished results may wait in a worker.
 const PROGRESS_EVERY: Duration = Duration::from_millis(20);
 /// Attempts at starting a replacement before its slot is given up.
@@ -73,18 +51,6 @@ enum Event {
     Gone { slot: usize, generation: u64 },
 }
 
-/// A batch a worker holds.
-struct InFlight {
-    id: u64,
-    careful: bool,
-    jobs: Vec<FileJob>,
-    /// Files answered so far (the worker answers in order).
-    done: usize,
-    /// The worker has replied to this batch (a careful batch is acknowledged before its first
-    /// file), so it was reading it.
-    started: bool,
-}
-
 /// One worker and what it holds.
 struct Slot {
     generation: u64,
@@ -103,22 +69,32 @@ enum Failure {
 }
 
 /// Runs the pool over `jobs` until the queue is closed and every file is reported.
-pub(crate) fn run(pool: Vec<Process>, jobs: Jobs, out: Emitter, settings: &Settings) -> ProcStats {
+pub(crate) fn run(
+    pool: Vec<Process>,
+    jobs: &Jobs,
+    out: Emitter,
+    settings: &Settings,
+) -> Result<ProcStats, RunError> {
     thread::scope(|scope| {
         // Both channels end inside the scope, so a dispatcher still holding jobs when the loop
         // stops finds nobody to send them to and reports them instead.
         let (events_tx, events) = mpsc::channel();
         let (asks, asked) = mpsc::channel();
-        let (dispatch_events, dispatch_out) = (events_tx.clone(), out.clone());
+        let (dispatch_jobs, dispatch_events, dispatch_out) =
+            (jobs.clone(), events_tx.clone(), out.clone());
         thread::Builder::new()
             .name("dispatcher".into())
             .spawn_scoped(scope, move || {
-                dispatch(&jobs, &asked, &dispatch_events, dispatch_out)
+                dispatch(&dispatch_jobs, &asked, &dispatch_events, dispatch_out)
             })
-            .expect("spawning the dispatcher thread");
+            .map_err(|source| RunError::Spawn {
+                what: "the dispatcher thread".into(),
+                source,
+            })?;
         let mut central = Central {
             scope,
             settings,
+            jobs,
             events_tx,
             asks: Some(asks),
             slots: Vec::new(),
@@ -126,8 +102,7 @@ pub(crate) fn run(pool: Vec<Process>, jobs: Jobs, out: Emitter, settings: &Setti
             suspects: VecDeque::new(),
             asked_for_jobs: false,
             exhausted: false,
-            per_file: FIRST_GUESS_PER_FILE,
-            next_batch: 0,
+            batcher: Batcher::default(),
             start_error: None,
             out,
             stats: ProcStats::default(),
@@ -137,8 +112,9 @@ pub(crate) fn run(pool: Vec<Process>, jobs: Jobs, out: Emitter, settings: &Setti
             let index = central.slots.len() - 1;
             central.install(index, 0, process);
         }
+        central.stats.workers = central.live();
         central.run(&events);
-        central.stats.clone()
+        Ok(central.stats.clone())
     })
 }
 
@@ -153,7 +129,7 @@ fn dispatch(jobs: &Jobs, asked: &Receiver<usize>, events: &Sender<Event>, mut ou
         }
         if let Err(mpsc::SendError(Event::Jobs(batch))) = events.send(Event::Jobs(batch)) {
             for job in batch {
-                out.emit(abandoned(job, "not read: the process pool stopped"));
+                out.emit(FileResult::abandoned(job, POOL_STOPPED));
             }
             return;
         }
@@ -182,9 +158,14 @@ fn listen(
     let _ = events.send(Event::Gone { slot, generation });
 }
 
+/// Why files held by a pool that stopped were not read.
+const POOL_STOPPED: &str = "the process pool stopped";
+
 struct Central<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     settings: &'env Settings,
+    /// The run's queue, to see whether the run was stopped.
+    jobs: &'env Jobs,
     events_tx: Sender<Event>,
     /// Asks the dispatcher for jobs; dropped to let it go.
     asks: Option<Sender<usize>>,
@@ -195,11 +176,9 @@ struct Central<'scope, 'env> {
     suspects: VecDeque<FileJob>,
     asked_for_jobs: bool,
     exhausted: bool,
-    /// Running average of the time a worker takes per file.
-    per_file: Duration,
-    next_batch: u64,
+    batcher: Batcher,
     /// Why the last replacement could not be started.
-    start_error: Option<String>,
+    start_error: Option<WorkerError>,
     out: Emitter,
     stats: ProcStats,
 }
@@ -216,6 +195,11 @@ impl Central<'_, '_> {
 
     fn run(&mut self, events: &Receiver<Event>) {
         loop {
+            if self.jobs.is_stopped() {
+                // Nobody wants more results: what is held and not sent goes unread.
+                self.fresh.clear();
+                self.suspects.clear();
+            }
             self.fill();
             if self.exhausted
                 && self.fresh.is_empty()
@@ -225,7 +209,11 @@ impl Central<'_, '_> {
                 break;
             }
             if self.slots.iter().all(Option::is_none) {
-                self.give_up();
+                let why = match &self.start_error {
+                    Some(err) => format!("no worker process is left ({err})"),
+                    None => "no worker process is left (none could be started)".into(),
+                };
+                self.abandon_held(&why);
                 break;
             }
             let event = match events.try_recv() {
@@ -281,29 +269,7 @@ impl Central<'_, '_> {
     }
 
     fn take_batch(&mut self, live: usize) -> Option<InFlight> {
-        let (careful, jobs) = if !self.suspects.is_empty() {
-            let n = self.suspects.len().min(CAREFUL_BATCH);
-            (true, self.suspects.drain(..n).collect())
-        } else if !self.fresh.is_empty() {
-            let by_time = BATCH_TIME.as_nanos() / self.per_file.as_nanos().max(1);
-            let n = self
-                .fresh
-                .len()
-                .div_ceil(live * OUTSTANDING)
-                .min(usize::try_from(by_time).unwrap_or(MAX_BATCH))
-                .clamp(1, MAX_BATCH);
-            (false, self.fresh.drain(..n).collect())
-        } else {
-            return None;
-        };
-        self.next_batch += 1;
-        Some(InFlight {
-            id: self.next_batch,
-            careful,
-            jobs,
-            done: 0,
-            started: false,
-        })
+        self.batcher.take(&mut self.suspects, &mut self.fresh, live)
     }
 
     fn progress_every(&self) -> Duration {
@@ -400,11 +366,9 @@ impl Central<'_, '_> {
             return;
         };
         batch.started = true;
-        if !reply.results.is_empty() {
-            let spent: u64 = reply.results.iter().map(|r| r.elapsed_us).sum();
-            let this = Duration::from_micros(spent / reply.results.len() as u64);
-            self.per_file = (self.per_file * 3 + this) / 4;
-        }
+        let spent: u64 = reply.results.iter().map(|r| r.elapsed_us).sum();
+        self.batcher
+            .observe(reply.results.len(), Duration::from_micros(spent));
         for result in reply.results {
             let path = std::mem::take(&mut batch.jobs[batch.done].path);
             batch.done += 1;
@@ -481,62 +445,41 @@ impl Central<'_, '_> {
         let ending = slot.process.kill();
         drop(slot.process);
         self.stats.replaced += 1;
-        let (kind, what) = match &failure {
-            Failure::Died => (
-                ErrorKind::WorkerCrashed,
-                format!("the worker process (pid {pid}) died while reading it: it {ending}"),
-            ),
-            Failure::Timeout(timeout) => (
-                ErrorKind::Timeout,
-                format!(
-                    "no result within the {} s timeout; the worker process (pid {pid}) was killed",
-                    timeout.as_secs_f64()
+        let settled = attribute(slot.inflight);
+        if let Some(culprit) = settled.charged {
+            let err = match &failure {
+                Failure::Died => FileError::crashed(
+                    &culprit.path,
+                    format!(
+                        "the worker process (pid {pid}) died while reading it: it {ending} \
+                         (already retried once)"
+                    ),
                 ),
-            ),
-            Failure::Garbled(why) => (
-                ErrorKind::WorkerCrashed,
-                format!("the worker process (pid {pid}) reading it sent {why}; it was killed"),
-            ),
-        };
-        let mut held = slot.inflight.into_iter();
-        if let Some(current) = held.next() {
-            let mut unanswered = current.jobs.into_iter().skip(current.done);
-            if current.careful {
-                if current.started
-                    && let Some(culprit) = unanswered.next()
-                {
-                    self.charge(
-                        culprit,
-                        kind,
-                        &format!("{what} (already retried once)"),
-                        pid,
-                    );
-                }
-                self.suspects.extend(unanswered);
-            } else {
-                let before = self.suspects.len();
-                self.suspects.extend(unanswered);
-                self.stats.retried += (self.suspects.len() - before) as u64;
-            }
+                Failure::Timeout(timeout) => FileError::timeout(
+                    &culprit.path,
+                    *timeout,
+                    &format!("the worker process (pid {pid}) was killed (already retried once)"),
+                ),
+                Failure::Garbled(why) => FileError::crashed(
+                    &culprit.path,
+                    format!(
+                        "the worker process (pid {pid}) reading it sent {why}; it was killed \
+                         (already retried once)"
+                    ),
+                ),
+            };
+            self.stats.charged += 1;
+            self.out.emit(FileResult {
+                path: culprit.path,
+                outcome: Err(err),
+                elapsed: Duration::ZERO,
+                worker: Worker::Process(pid),
+            });
         }
-        for untouched in held {
-            if untouched.careful {
-                self.suspects.extend(untouched.jobs);
-            } else {
-                self.fresh.extend(untouched.jobs);
-            }
-        }
+        self.stats.retried += settled.retried;
+        self.suspects.extend(settled.suspects);
+        self.fresh.extend(settled.fresh);
         self.replace(index, slot.generation + 1);
-    }
-
-    fn charge(&mut self, job: FileJob, kind: ErrorKind, message: &str, pid: u32) {
-        self.stats.charged += 1;
-        self.out.emit(FileResult {
-            outcome: Err(FileError::new(kind, &job.path, message)),
-            path: job.path,
-            elapsed: Duration::ZERO,
-            worker: Worker::Process(pid),
-        });
     }
 
     /// Starts a worker for slot `index`; after [`START_ATTEMPTS`] failures the slot stays empty.
@@ -573,27 +516,15 @@ impl Central<'_, '_> {
                     doomed: None,
                 });
             }
-            Err(e) => {
-                self.start_error = Some(format!("cannot start a thread for a worker: {e}"));
-            }
+            Err(e) => self.start_error = Some(WorkerError::Thread(e)),
         }
     }
 
-    /// No worker is left and none can be started: everything held is reported as not read.
-    fn give_up(&mut self) {
-        let why = format!(
-            "not read: no worker process is left ({})",
-            self.start_error
-                .as_deref()
-                .unwrap_or("none could be started")
-        );
-        let held: Vec<FileJob> = self
-            .fresh
-            .drain(..)
-            .chain(self.suspects.drain(..))
-            .collect();
-        for job in held {
-            self.out.emit(abandoned(job, &why));
+    /// Reports every job the loop holds and has not sent — new ones and suspects — as not
+    /// read, for `why`.
+    fn abandon_held(&mut self, why: &str) {
+        for job in self.fresh.drain(..).chain(self.suspects.drain(..)) {
+            self.out.emit(FileResult::abandoned(job, why));
         }
     }
 }
@@ -601,24 +532,18 @@ impl Central<'_, '_> {
 impl Drop for Central<'_, '_> {
     /// Even if the loop panicked, nothing it held is lost: it is reported as not read.
     fn drop(&mut self) {
-        let held: Vec<FileJob> = self
-            .fresh
-            .drain(..)
-            .chain(self.suspects.drain(..))
-            .chain(
-                self.slots
-                    .iter_mut()
-                    .filter_map(Option::take)
-                    .flat_map(|slot| {
-                        slot.inflight
-                            .into_iter()
-                            .flat_map(|b| b.jobs.into_iter().skip(b.done))
-                    }),
-            )
-            .collect();
-        for job in held {
-            self.out
-                .emit(abandoned(job, "not read: the process pool stopped"));
+        self.abandon_held(POOL_STOPPED);
+        let sent = self
+            .slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .flat_map(|slot| {
+                slot.inflight
+                    .into_iter()
+                    .flat_map(|b| b.jobs.into_iter().skip(b.done))
+            });
+        for job in sent.collect::<Vec<_>>() {
+            self.out.emit(FileResult::abandoned(job, POOL_STOPPED));
         }
     }
 }

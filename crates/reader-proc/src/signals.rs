@@ -1,7 +1,7 @@
-//! How the `reader-proc` binary ends when it does not end normally, leaving neither orphans
-//! nor zombies: on SIGINT or SIGTERM it kills and reaps every worker and exits with 130 or 143;
-//! on `exit()` from anywhere else (core's report exits at once when stdout is closed) an exit
-//! hook kills and reaps them first.
+//! How the `reader-proc` binary ends when it is interrupted, leaving neither orphans nor
+//! zombies: on SIGINT or SIGTERM it kills and reaps every worker and exits with 130 or 143.
+//! (Every other end — the run finished, its output closed, an error — goes through the pool's
+//! normal end, which reaps its workers.)
 //!
 //! The two signals are blocked in every thread and taken by one thread in `sigwait`, so the
 //! handling code is ordinary code, not an async-signal handler.
@@ -10,14 +10,9 @@ use std::io;
 use std::thread;
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it starts after
-/// this), starts the thread that handles them, and registers the exit hook. Call it first
-/// thing in `main`, before any other thread exists. Workers start with the signals unblocked
-/// again.
+/// this) and starts the thread that handles them. Call it first thing in `main`, before any
+/// other thread exists. A worker inherits the mask and unblocks the two first thing.
 pub fn exit_on_signals(program: &str) -> io::Result<()> {
-    // SAFETY: registers a plain `extern "C" fn()` that lives as long as the program.
-    if unsafe { libc::atexit(kill_workers_at_exit) } != 0 {
-        return Err(io::Error::other("cannot register an exit hook"));
-    }
     let set = signal_set();
     // SAFETY: `set` is an initialised sigset_t; the old mask is not wanted.
     let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -39,10 +34,17 @@ pub fn exit_on_signals(program: &str) -> io::Result<()> {
     Ok(())
 }
 
-extern "C" fn kill_workers_at_exit() {
-    crate::process::kill_all();
+/// Unblocks the two signals again, in a worker process: it inherits the parent's mask, and
+/// must die of them as any program does.
+pub(crate) fn unblock_in_worker() {
+    let set = signal_set();
+    // SAFETY: `set` is an initialised sigset_t; the old mask is not wanted.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
 }
 
+/// SIGINT and SIGTERM.
 fn signal_set() -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the set before sigaddset uses it.
     unsafe {

@@ -7,16 +7,18 @@ use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reader_core::Walk;
+use reader_core::{Schedule, Walk};
 use reader_proc::ProcReader;
-use serde_json::Value;
+use reader_testkit::{Reader, Run, Value, collect, procfs};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reader-proc");
 const WORKER: &str = env!("CARGO_BIN_EXE_reader-proc-worker");
+/// Longer than any of these runs takes; a run past it is a hang.
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// A tree of `n` small files `fNNNN.txt` with `i + 1` words each, plus the named extra files.
 fn tree(n: usize, extra: &[&str]) -> tempfile::TempDir {
@@ -34,60 +36,33 @@ fn tree(n: usize, extra: &[&str]) -> tempfile::TempDir {
     dir
 }
 
-fn reader(fault: Option<&str>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("READER_PROC_WORKER");
+/// reader-proc with `fault` injected into its workers' reads, if any, and its worker found
+/// next to it.
+fn reader(fault: Option<&str>) -> Reader {
+    let reader = Reader::new(BIN, &[]).env_remove("READER_PROC_WORKER");
     match fault {
-        Some(fault) => cmd.env("READER_PROC_FAULT", fault),
-        None => cmd.env_remove("READER_PROC_FAULT"),
-    };
-    cmd.stdin(Stdio::null())
+        Some(fault) => reader.faults(fault),
+        None => reader,
+    }
+}
+
+/// Runs `args` to its end as `--format json`, at most [`LIMIT`].
+fn json(reader: &Reader, args: &[&str], dir: &Path) -> Run {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["--format".as_ref(), "json".as_ref()];
+    all.extend(args.iter().map(|a| a.as_ref() as &std::ffi::OsStr));
+    all.push(dir.as_os_str());
+    reader.run_within(LIMIT, &all)
+}
+
+/// Starts `args` as `--format json` without waiting, stdout and stderr piped.
+fn spawn(reader: &Reader, args: &[&str], dir: &Path) -> std::process::Child {
+    let mut cmd = reader.command(&["--format", "json"]);
+    cmd.args(args)
+        .arg(dir)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    cmd
-}
-
-/// Waits for `child` at most `limit`; kills it and fails the test if it takes longer.
-fn wait_bounded(child: Child, limit: Duration) -> Output {
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(output) => output.expect("wait"),
-        Err(_) => {
-            // SAFETY: plain kill(2) of our own child.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            panic!("reader-proc still running after {limit:?}");
-        }
-    }
-}
-
-fn run(cmd: &mut Command, limit: Duration) -> Output {
-    wait_bounded(cmd.spawn().expect("spawn reader-proc"), limit)
-}
-
-/// The JSON lines of a run: the file records by path, and the summary.
-fn parse(output: &Output) -> (HashMap<String, Value>, Value) {
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut files = HashMap::new();
-    let mut summary = Value::Null;
-    for line in text.lines() {
-        let value: Value = serde_json::from_str(line).expect("a JSON line");
-        match value["type"].as_str() {
-            Some("file") => {
-                let path = value["path"].as_str().expect("path").to_string();
-                assert!(
-                    files.insert(path.clone(), value).is_none(),
-                    "{path} reported twice"
-                );
-            }
-            Some("summary") => summary = value,
-            _ => panic!("unexpected line {line}"),
-        }
-    }
-    (files, summary)
+    cmd.spawn().expect("spawn reader-proc")
 }
 
 fn file<'a>(files: &'a HashMap<String, Value>, dir: &Path, name: &str) -> &'a Value {
@@ -110,60 +85,6 @@ fn assert_regular_files_ok(files: &HashMap<String, Value>, dir: &Path, n: usize)
     }
 }
 
-/// The processes whose parent is `pid`, with their state letter.
-fn children(pid: u32) -> Vec<(u32, char)> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        let Some(rest) = stat.rfind(')').map(|at| &stat[at + 1..]) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
-            found.push((child, state));
-        }
-    }
-    found
-}
-
-/// Waits until `pid` has `count` children, for at most `limit`.
-fn wait_for_workers(pid: u32, count: usize, limit: Duration) -> Vec<u32> {
-    let started = Instant::now();
-    loop {
-        let kids: Vec<u32> = children(pid).into_iter().map(|(p, _)| p).collect();
-        if kids.len() >= count {
-            return kids;
-        }
-        assert!(started.elapsed() < limit, "workers did not start: {kids:?}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// What `ps` still shows of `pids` (pid and state), if anything.
-fn ps(pids: &[u32]) -> String {
-    let list = pids
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let out = Command::new("ps")
-        .args(["-o", "pid=,stat=,comm=", "-p", &list])
-        .output()
-        .expect("ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn kill(pid: u32, signal: libc::c_int) {
     // SAFETY: plain kill(2) of a process this test started (or its child).
     unsafe { libc::kill(pid as libc::pid_t, signal) };
@@ -172,19 +93,9 @@ fn kill(pid: u32, signal: libc::c_int) {
 #[test]
 fn a_file_that_crashes_its_worker_twice_is_worker_crashed_and_the_rest_are_read() {
     let dir = tree(300, &["poison.txt"]);
-    let out = run(
-        reader(Some("abort:poison"))
-            .args(["--format", "json", "--jobs", "2"])
-            .arg(dir.path()),
-        Duration::from_secs(30),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (files, summary) = parse(&out);
+    let run = json(&reader(Some("abort:poison")), &["--jobs", "2"], dir.path());
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    let (files, summary) = (run.records(), run.summary());
     assert_eq!(files.len(), 301);
     let poison = file(&files, dir.path(), "poison.txt");
     assert_eq!(error_kind(poison), Some("worker_crashed"), "{poison}");
@@ -205,89 +116,56 @@ fn a_file_that_crashes_its_worker_twice_is_worker_crashed_and_the_rest_are_read(
 #[test]
 fn a_worker_killed_mid_run_is_replaced_and_what_it_held_is_retried() {
     let dir = tree(200, &["slow.txt"]);
-    let started = Instant::now();
-    let child = reader(Some("sleep:1000:slow"))
-        .args(["--format", "json", "--jobs", "2"])
-        .arg(dir.path())
-        .spawn()
-        .expect("spawn");
-    let parent = child.id();
-    let workers = wait_for_workers(parent, 2, Duration::from_secs(10));
+    let child = spawn(
+        &reader(Some("sleep:1000:slow")),
+        &["--jobs", "2"],
+        dir.path(),
+    );
+    let workers = procfs::wait_for_children(child.id(), 2, Duration::from_secs(10));
     // By now one worker sleeps in slow.txt; kill both (SIGKILL, as the OOM killer would).
     thread::sleep(Duration::from_millis(300));
     for &pid in &workers {
         kill(pid, libc::SIGKILL);
     }
-    let killed_at = started.elapsed();
-    let out = wait_bounded(child, Duration::from_secs(20));
-    let failures: Vec<_> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("\"kind\""))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(out.status.code(), Some(0), "{failures:?}");
-    let (files, summary) = parse(&out);
+    let run = collect(child, LIMIT);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let (files, summary) = (run.records(), run.summary());
     assert_eq!(files.len(), 201);
     assert_regular_files_ok(&files, dir.path(), 200);
     assert_eq!(file(&files, dir.path(), "slow.txt")["words"], 3);
     assert!(summary["workers_replaced"].as_u64() >= Some(1), "{summary}");
     assert!(summary["files_retried"].as_u64() >= Some(1), "{summary}");
-    // Noticed at once: the retry of slow.txt (1 s) is nearly all that follows the kill.
-    let after_kill = started.elapsed() - killed_at;
-    assert!(
-        after_kill < Duration::from_secs(4),
-        "{after_kill:?} after the kill"
+    assert_eq!(
+        summary["files_charged"], 0,
+        "a kill on a first try charges nobody"
     );
-    assert!(
-        ps(&workers).is_empty(),
-        "killed workers still shown: {}",
-        ps(&workers)
-    );
+    let left = procfs::left_after(&workers, Duration::from_secs(1));
+    assert!(left.is_empty(), "killed workers still shown: {left:?}");
 }
 
 #[test]
 fn a_worker_that_hangs_past_the_timeout_is_replaced_and_the_file_is_a_timeout() {
     let dir = tree(200, &["stuck.txt"]);
-    let started = Instant::now();
-    let out = run(
-        reader(Some("hang:stuck"))
-            .args(["--format", "json", "--jobs", "2", "--timeout", "0.5"])
-            .arg(dir.path()),
-        Duration::from_secs(20),
-    );
-    let elapsed = started.elapsed();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (files, summary) = parse(&out);
+    let args = ["--jobs", "2", "--timeout", "0.5"];
+    let run = json(&reader(Some("hang:stuck")), &args, dir.path());
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    let (files, summary) = (run.records(), run.summary());
     assert_eq!(files.len(), 201);
     let stuck = file(&files, dir.path(), "stuck.txt");
     assert_eq!(error_kind(stuck), Some("timeout"), "{stuck}");
     assert_regular_files_ok(&files, dir.path(), 200);
+    // The first attempt and the careful retry each cost one worker; nothing else did.
     assert_eq!(summary["files_charged"], 1, "{summary}");
-    // The first attempt and the careful retry each wait one timeout; nothing else does.
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(summary["workers_replaced"], 2, "{summary}");
 }
 
 #[test]
 fn slow_files_within_the_timeout_are_not_timeouts() {
     let dir = tree(50, &["slow-a.txt", "slow-b.txt"]);
-    let out = run(
-        reader(Some("sleep:300:slow"))
-            .args(["--format", "json", "--jobs", "2", "--timeout", "1.5"])
-            .arg(dir.path()),
-        Duration::from_secs(20),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (files, summary) = parse(&out);
+    let args = ["--jobs", "2", "--timeout", "1.5"];
+    let run = json(&reader(Some("sleep:300:slow")), &args, dir.path());
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let (files, summary) = (run.records(), run.summary());
     assert_eq!(files.len(), 52);
     assert_eq!(summary["workers_replaced"], 0, "{summary}");
 }
@@ -295,19 +173,9 @@ fn slow_files_within_the_timeout_are_not_timeouts() {
 #[test]
 fn a_worker_that_sends_garbage_is_replaced_and_only_its_file_fails() {
     let dir = tree(100, &["noise.txt"]);
-    let out = run(
-        reader(Some("garbage:noise"))
-            .args(["--format", "json"])
-            .arg(dir.path()),
-        Duration::from_secs(20),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (files, _) = parse(&out);
+    let run = json(&reader(Some("garbage:noise")), &[], dir.path());
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    let files = run.records();
     assert_eq!(files.len(), 101);
     let noise = file(&files, dir.path(), "noise.txt");
     assert_eq!(error_kind(noise), Some("worker_crashed"), "{noise}");
@@ -329,40 +197,36 @@ fn a_worker_that_dies_before_connecting_is_a_one_line_error() {
     let dir = tree(5, &[]);
     let bin = tempfile::tempdir().expect("tempdir");
     let fake = script(bin.path(), "exit 3");
-    let started = Instant::now();
-    let out = run(
-        reader(None).arg("--worker").arg(&fake).arg(dir.path()),
-        Duration::from_secs(10),
+    let run = reader(None).run_within(
+        LIMIT,
+        &[
+            "--worker".as_ref(),
+            fake.as_os_str(),
+            dir.path().as_os_str(),
+        ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(run.code(), Some(2));
+    assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
     assert!(
-        stderr.contains("exited before connecting (exited with status 3)"),
-        "{stderr}"
+        run.stderr
+            .contains("exited before connecting (exited with status 3)"),
+        "{}",
+        run.stderr
     );
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(out.stdout.is_empty());
+    assert!(run.stdout.is_empty());
 }
 
 #[test]
 fn a_worker_that_never_connects_is_given_up_on_in_bounded_time() {
-    let dir = tree(5, &[]);
     let bin = tempfile::tempdir().expect("tempdir");
     let marker = "61.23456";
     let fake = script(bin.path(), &format!("exec sleep {marker}"));
-    let started = Instant::now();
     let err = ProcReader::new()
         .jobs(1)
         .worker(&fake)
         .connect_timeout(Duration::from_millis(300))
-        .read(&Walk::new([dir.path()]), |_| {})
+        .start()
         .expect_err("never connects");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
     let err = err.to_string();
     assert!(err.contains("did not connect within 300ms"), "{err}");
     assert!(err.contains("SIGKILL"), "{err}");
@@ -384,21 +248,23 @@ fn a_missing_worker_is_a_one_line_error() {
         (Some("/nonexistent/reader-proc-worker"), None),
         (None, Some("/nonexistent/from-env-worker")),
     ] {
-        let mut cmd = reader(None);
-        if let Some(flag) = flag {
-            cmd.args(["--worker", flag]);
-        }
+        let mut proc_reader = reader(None);
         if let Some(env) = env {
-            cmd.env("READER_PROC_WORKER", env);
+            proc_reader = proc_reader.env("READER_PROC_WORKER", env);
         }
-        let out = run(cmd.arg(dir.path()), Duration::from_secs(10));
-        assert_eq!(out.status.code(), Some(2));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.contains("not found"), "{stderr}");
+        let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+        if let Some(flag) = flag {
+            args.extend([std::ffi::OsStr::new("--worker"), std::ffi::OsStr::new(flag)]);
+        }
+        args.push(dir.path().as_os_str());
+        let run = proc_reader.run_within(LIMIT, &args);
+        assert_eq!(run.code(), Some(2));
+        assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("not found"), "{}", run.stderr);
         assert!(
-            stderr.contains(flag.or(env).unwrap_or_default()),
-            "{stderr}"
+            run.stderr.contains(flag.or(env).unwrap_or_default()),
+            "{}",
+            run.stderr
         );
     }
 }
@@ -406,16 +272,13 @@ fn a_missing_worker_is_a_one_line_error() {
 #[test]
 fn the_worker_named_by_the_environment_is_used() {
     let dir = tree(20, &[]);
-    let out = run(
-        reader(None)
-            .env("READER_PROC_WORKER", WORKER)
-            .args(["--format", "json"])
-            .arg(dir.path()),
-        Duration::from_secs(10),
+    let run = json(
+        &reader(None).env("READER_PROC_WORKER", WORKER),
+        &[],
+        dir.path(),
     );
-    assert_eq!(out.status.code(), Some(0));
-    let (files, _) = parse(&out);
-    assert_regular_files_ok(&files, dir.path(), 20);
+    assert_eq!(run.code(), Some(0));
+    assert_regular_files_ok(&run.records(), dir.path(), 20);
 }
 
 #[test]
@@ -428,38 +291,21 @@ fn the_worker_refuses_to_run_by_hand() {
 }
 
 /// Starts a run whose workers hang, signals the parent, and checks that it exits with
-/// `code` and that none of its workers is left, as `ps` sees it.
+/// `code` and that none of its workers is left, neither running nor a zombie.
 fn interrupt(signal: libc::c_int, code: Option<i32>) {
     let dir = tree(20, &[]);
-    let child = reader(Some("hang:"))
-        .args(["--format", "json", "--jobs", "3"])
-        .arg(dir.path())
-        .spawn()
-        .expect("spawn");
+    let child = spawn(&reader(Some("hang:")), &["--jobs", "3"], dir.path());
     let parent = child.id();
-    let workers = wait_for_workers(parent, 3, Duration::from_secs(10));
+    let workers = procfs::wait_for_children(parent, 3, Duration::from_secs(10));
     thread::sleep(Duration::from_millis(100));
     kill(parent, signal);
-    let signalled = Instant::now();
-    let out = wait_bounded(child, Duration::from_secs(5));
-    assert_eq!(
-        out.status.code(),
-        code,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = collect(child, Duration::from_secs(5));
+    assert_eq!(run.code(), code, "{}", run.stderr);
+    let left = procfs::left_after(&workers, Duration::from_secs(1));
+    assert!(
+        left.is_empty(),
+        "workers left a second after the signal: {left:?}"
     );
-    // Every worker is gone within a second: neither running nor a zombie.
-    loop {
-        let left = ps(&workers);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(1),
-            "workers left a second after the signal:\n{left}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -475,34 +321,18 @@ fn sigterm_stops_every_worker_and_exits_143() {
 #[test]
 fn a_parent_killed_outright_takes_its_workers_with_it() {
     let dir = tree(20, &[]);
-    let child = reader(Some("hang:"))
-        .args(["--format", "json", "--jobs", "2"])
-        .arg(dir.path())
-        .spawn()
-        .expect("spawn");
+    let child = spawn(&reader(Some("hang:")), &["--jobs", "2"], dir.path());
     let parent = child.id();
-    let workers = wait_for_workers(parent, 2, Duration::from_secs(10));
+    let workers = procfs::wait_for_children(parent, 2, Duration::from_secs(10));
     kill(parent, libc::SIGKILL);
-    let killed = Instant::now();
-    let out = wait_bounded(child, Duration::from_secs(5));
-    assert_eq!(out.status.code(), None);
+    let run = collect(child, Duration::from_secs(5));
+    assert_eq!(run.code(), None);
     // The kernel kills the workers (PR_SET_PDEATHSIG); whoever adopted them reaps them.
-    loop {
-        let running: Vec<String> = ps(&workers)
-            .lines()
-            .filter(|l| {
-                !l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|s| s.starts_with('Z'))
-            })
-            .map(str::to_string)
-            .collect();
-        if running.is_empty() {
-            break;
-        }
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while workers.iter().any(|&w| procfs::alive(w)) {
         assert!(
-            killed.elapsed() < Duration::from_secs(1),
-            "workers still running a second after the parent died: {running:?}"
+            std::time::Instant::now() < deadline,
+            "workers still running a second after the parent died"
         );
         thread::sleep(Duration::from_millis(20));
     }
@@ -513,26 +343,17 @@ fn killing_random_workers_every_few_milliseconds_loses_and_duplicates_nothing() 
     const FILES: usize = 3000;
     let dir = tree(FILES, &[]);
     // One millisecond a file keeps the run going for about 1.5 s with two workers.
-    let child = reader(Some("sleep:1:"))
-        .args(["--format", "json", "--jobs", "2"])
-        .arg(dir.path())
-        .spawn()
-        .expect("spawn");
+    let child = spawn(&reader(Some("sleep:1:")), &["--jobs", "2"], dir.path());
     let parent = child.id();
-    wait_for_workers(parent, 1, Duration::from_secs(10));
+    procfs::wait_for_children(parent, 1, Duration::from_secs(10));
     let killer = thread::spawn(move || {
         let mut kills = 0u64;
         let mut seed = u64::from(parent);
         loop {
-            let kids = children(parent);
-            if kids.is_empty() && fs::metadata(format!("/proc/{parent}")).is_err() {
+            if !procfs::alive(parent) {
                 return kills;
             }
-            let live: Vec<u32> = kids
-                .iter()
-                .filter(|(_, s)| *s != 'Z')
-                .map(|&(p, _)| p)
-                .collect();
+            let live = procfs::live_children(parent);
             if !live.is_empty() {
                 seed = seed
                     .wrapping_mul(6364136223846793005)
@@ -546,14 +367,10 @@ fn killing_random_workers_every_few_milliseconds_loses_and_duplicates_nothing() 
             }
         }
     });
-    let out = wait_bounded(child, Duration::from_secs(60));
+    let run = collect(child, LIMIT);
     let kills = killer.join().expect("killer");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (files, summary) = parse(&out);
+    assert!(matches!(run.code(), Some(0 | 1)), "{}", run.stderr);
+    let (files, summary) = (run.records(), run.summary());
     assert_eq!(files.len(), FILES, "every file exactly once");
     let mut crashed = 0;
     for i in 0..FILES {
@@ -576,63 +393,65 @@ fn killing_random_workers_every_few_milliseconds_loses_and_duplicates_nothing() 
 fn a_closed_stdout_ends_the_run_and_every_worker() {
     use std::io::{BufRead, BufReader};
     let dir = tree(200, &[]);
-    let mut child = reader(Some("sleep:20:"))
-        .args(["--format", "json", "--jobs", "2"])
-        .arg(dir.path())
-        .spawn()
-        .expect("spawn");
-    let parent = child.id();
-    let workers = wait_for_workers(parent, 2, Duration::from_secs(10));
+    let mut child = spawn(&reader(Some("sleep:20:")), &["--jobs", "2"], dir.path());
+    let workers = procfs::wait_for_children(child.id(), 2, Duration::from_secs(10));
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut first = String::new();
     stdout.read_line(&mut first).expect("a first record");
     drop(stdout);
-    let out = wait_bounded(child, Duration::from_secs(10));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(ps(&workers).is_empty(), "workers left: {}", ps(&workers));
+    let run = collect(child, Duration::from_secs(10));
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "quiet: {}", run.stderr);
+    let left = procfs::left_after(&workers, Duration::from_secs(1));
+    assert!(left.is_empty(), "workers left: {left:?}");
 }
 
 #[test]
 fn a_bad_timeout_is_a_one_line_usage_error() {
     let dir = tree(1, &[]);
     for bad in ["0", "-1", "soon", "inf"] {
-        let out = run(
-            reader(None).arg(format!("--timeout={bad}")).arg(dir.path()),
-            Duration::from_secs(10),
-        );
-        assert_eq!(out.status.code(), Some(2), "--timeout {bad}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.contains("--timeout"), "{stderr}");
+        let flag = format!("--timeout={bad}");
+        let run = reader(None).run_within(LIMIT, &[flag.as_ref(), dir.path().as_os_str()]);
+        assert_eq!(run.code(), Some(2), "--timeout {bad}");
+        assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
     }
 }
 
 #[test]
 fn work_is_shared_so_that_no_worker_idles() {
-    // 120 files of 10 ms each: one worker alone would take 1.2 s, two sharing well 0.6 s.
+    // 120 files of 10 ms each: shared well, each of the two workers reads about half.
     let dir = tree(120, &[]);
-    let started = Instant::now();
-    let out = run(
-        reader(Some("sleep:10:"))
-            .args(["--format", "json", "--jobs", "2"])
-            .arg(dir.path()),
-        Duration::from_secs(20),
-    );
-    let elapsed = started.elapsed();
-    assert_eq!(out.status.code(), Some(0));
-    let (files, _) = parse(&out);
-    let mut per_worker: HashMap<&str, usize> = HashMap::new();
-    for record in files.values() {
+    let run = json(&reader(Some("sleep:10:")), &["--jobs", "2"], dir.path());
+    assert_eq!(run.code(), Some(0));
+    let mut per_worker: HashMap<String, usize> = HashMap::new();
+    for record in run.records().values() {
         *per_worker
-            .entry(record["worker"].as_str().unwrap_or("?"))
+            .entry(record["worker"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
     }
     assert_eq!(per_worker.len(), 2, "{per_worker:?}");
     assert!(per_worker.values().all(|&n| n >= 40), "{per_worker:?}");
-    assert!(elapsed < Duration::from_millis(1100), "took {elapsed:?}");
+}
+
+/// The pool through the library: started once, read through core's seam.
+#[test]
+fn a_started_pool_reads_through_the_seam() {
+    let dir = tree(40, &[]);
+    let pool = ProcReader::new()
+        .jobs(2)
+        .worker(WORKER)
+        .start()
+        .expect("the worker starts");
+    let mut words = 0;
+    let finished = pool
+        .read(&Walk::new([dir.path()]), |record| {
+            if let reader_core::Record::File(file) = record {
+                words += file.outcome.map_or(0, |c| c.words);
+            }
+        })
+        .expect("read");
+    let expected: u64 = (0..40).map(|i| (i % 50 + 1) as u64).sum();
+    assert_eq!((words, finished.summary.jobs), (expected, 2));
+    assert_eq!(finished.stats.map(|s| s.charged), Some(0));
 }

@@ -8,22 +8,27 @@
 //! A panic while reading one file costs that file only (it is reported as `worker_crashed`);
 //! if the whole pool stopped, whatever it had not read would still be reported, never lost.
 //!
+//! It is reader-core's [`Schedule`] and nothing else; [`Schedule::read`] runs it.
+//!
 //! ```
-//! use reader_core::{Record, Walk};
+//! use reader_core::{Record, Schedule, Walk};
 //! use reader_threads::ThreadedReader;
 //!
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("a.txt"), "one two\n")?;
 //! std::fs::write(dir.path().join("b.txt"), "three\n")?;
 //! let mut words = 0;
-//! ThreadedReader::new().jobs(8).read(&Walk::new([dir.path()]), |record| {
+//! let finished = ThreadedReader::new().jobs(8).read(&Walk::new([dir.path()]), |record| {
 //!     if let Record::File(file) = record {
 //!         words += file.outcome.map_or(0, |c| c.words);
 //!     }
 //! })?;
-//! assert_eq!(words, 3);
+//! assert_eq!((words, finished.summary.jobs), (3, 8));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Without its default `cli` feature the crate is the model alone: no command line, no output
+//! formats (`reader-threads = { version = "…", default-features = false }`).
 #![deny(missing_docs)]
 
 // The README's Rust example is compiled with this crate's doctests, so it cannot rot.
@@ -34,7 +39,7 @@ struct ReadmeDoctests;
 use std::thread;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
-use reader_core::{Emitter, Jobs, Record, StartError, Walk, Worker, pipeline, read_job};
+use reader_core::{Concurrency, Emitter, Jobs, RunError, Schedule, Worker, read_job};
 
 /// A pool of reader threads; a builder that takes and returns `self`.
 #[derive(Debug, Clone)]
@@ -76,17 +81,25 @@ impl ThreadedReader {
         self.jobs
     }
 
-    /// Discovers and reads everything `walk` names, handing each record to `on_record` on the
-    /// calling thread as soon as it is known. Fails only if a PATH does not exist.
-    pub fn read(&self, walk: &Walk, on_record: impl FnMut(Record)) -> Result<(), StartError> {
-        walk.check()?;
-        pipeline::run(walk, |jobs, out| self.schedule(&jobs, out), on_record);
-        Ok(())
+    fn work(&self, index: usize, jobs: &Jobs, mut out: Emitter) {
+        let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
+        let mut buf = vec![0; self.buffer_size];
+        while let Some(job) = jobs.next(&mut out) {
+            out.emit(read_job(&job, &mut buf, worker));
+        }
+    }
+}
+
+impl Schedule for ThreadedReader {
+    type Stats = Concurrency;
+
+    fn strategy(&self) -> &'static str {
+        "threads"
     }
 
-    /// Runs the pool over an existing job queue until it is closed and drained; for models
-    /// that build on this one (the hybrid). The calling thread is one of the pool.
-    pub fn schedule(&self, jobs: &Jobs, out: Emitter) {
+    /// Runs the pool until the queue is closed and drained; the calling thread is one of the
+    /// pool. When the system will not give it all its threads, it reads with those it has.
+    fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
         thread::scope(|scope| {
             for index in 1..self.jobs {
                 let (jobs, out) = (jobs.clone(), out.clone());
@@ -94,20 +107,12 @@ impl ThreadedReader {
                     .name(format!("reader-{index}"))
                     .spawn_scoped(scope, move || self.work(index, &jobs, out));
                 if spawned.is_err() {
-                    // The system would not give us another thread: read with those we have.
                     break;
                 }
             }
             self.work(0, jobs, out);
         });
-    }
-
-    fn work(&self, index: usize, jobs: &Jobs, mut out: Emitter) {
-        let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
-        let mut buf = vec![0; self.buffer_size];
-        while let Some(job) = jobs.next(&mut out) {
-            out.emit(read_job(&job, &mut buf, worker));
-        }
+        Ok(Concurrency(self.jobs))
     }
 }
 

@@ -3,23 +3,20 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use reader_core::{RunInfo, cli, defaults};
+use reader_cli::{Binary, NoFlags};
 use reader_threads::ThreadedReader;
 
-/// Reads every file of the PATHs with a pool of OS threads and reports bytes, lines and words.
-#[derive(Debug, Parser)]
-#[command(name = "reader-threads", version, about)]
-struct Cli {
-    #[command(flatten)]
-    args: cli::Args,
-}
+const BINARY: Binary = Binary {
+    name: "reader-threads",
+    about: "Reads every file of the PATHs with a pool of OS threads and reports bytes, lines and words.",
+};
 
 fn main() -> ExitCode {
-    let cli: Cli = cli::parse();
-    let reader = ThreadedReader::new().jobs(cli.args.jobs.unwrap_or_else(defaults::threads));
-    reader_core::app::main("threads", &cli.args, |walk, on_record| {
-        reader.read(walk, on_record)?;
-        Ok(RunInfo::jobs(reader.threads()))
+    reader_cli::main(BINARY, |args, _: &NoFlags| {
+        let mut reader = ThreadedReader::new();
+        if let Some(threads) = args.jobs {
+            reader = reader.jobs(threads);
+        }
+        Ok(reader)
     })
 }

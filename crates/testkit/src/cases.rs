@@ -9,13 +9,13 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::run::{Reader, Run, finish, wait_or_kill};
 use crate::tree::{Tree, bytes_path};
-use crate::{fixtures_dir, oracle};
+use crate::{fixtures_dir, oracle, procfs};
 
 fn key(path: &Path) -> String {
     path.to_string_lossy().into_owned()
@@ -565,44 +565,11 @@ pub fn broken_pipe_is_quiet_success(reader: &Reader) {
     assert!(run.stderr.trim().is_empty(), "quiet: {}", run.stderr);
 }
 
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            fs::read_to_string(format!("/proc/{p}/stat")) // whole-file read ok: one /proc line
-                .ok()
-                .and_then(|s| {
-                    s.rsplit(')')
-                        .next()?
-                        .split_whitespace()
-                        .nth(1)?
-                        .parse::<u32>()
-                        .ok()
-                })
-                == Some(pid)
-        })
-        .collect()
-}
-
-fn alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")) // whole-file read ok: one /proc line
-        .ok()
-        .and_then(|s| {
-            s.rsplit(')')
-                .next()?
-                .split_whitespace()
-                .next()
-                .map(|st| st != "Z")
-        })
-        .unwrap_or(false)
-}
-
-/// SIGINT mid-run: the reader exits (status 130 or killed by SIGINT) and leaves no process.
+/// SIGINT mid-run: the reader exits (status 130 or killed by SIGINT) and leaves no process. A
+/// reader with worker processes is signalled once they run, and none may outlive it.
 pub fn sigint_exits_130_and_leaves_no_process(reader: &Reader) {
     let tree = Tree::new();
+    // 32 GiB of zeros: seconds of reading, so the run is still going when the signal comes.
     for i in 0..8 {
         tree.sparse(format!("big{i}.bin"), 4 << 30);
     }
@@ -616,8 +583,16 @@ pub fn sigint_exits_130_and_leaves_no_process(reader: &Reader) {
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("start the reader");
-    thread::sleep(Duration::from_millis(300));
-    let workers = children_of(child.id());
+    let workers = if reader.has_processes() {
+        procfs::wait_for_children(child.id(), 1, Duration::from_secs(10))
+    } else {
+        thread::sleep(Duration::from_millis(100));
+        procfs::live_children(child.id())
+    };
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "the run ended before the signal: the case tells nothing"
+    );
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
     // SAFETY: sending a signal to our own child.
     unsafe { libc::kill(pid, libc::SIGINT) };
@@ -626,11 +601,7 @@ pub fn sigint_exits_130_and_leaves_no_process(reader: &Reader) {
         status.code() == Some(130) || status.signal() == Some(libc::SIGINT),
         "status {status:?}"
     );
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while workers.iter().any(|&w| alive(w)) && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    let left: Vec<u32> = workers.into_iter().filter(|&w| alive(w)).collect();
+    let left = procfs::left_after(&workers, Duration::from_secs(1));
     assert!(left.is_empty(), "processes left running: {left:?}");
 }
 
@@ -698,6 +669,93 @@ pub fn files_changing_during_the_run(reader: &Reader) {
         }
     }
     assert!(records.contains_key(&key(&grow)) && records.contains_key(&key(&shrink)));
+}
+
+/// A read that panics (injected with `panic:PATTERN`) costs that file only: it is reported as
+/// `worker_crashed`, naming the panic, and every other file is read.
+pub fn a_panic_while_reading_costs_one_file(reader: &Reader) {
+    let tree = Tree::new();
+    let mut files = Vec::new();
+    for i in 0..60 {
+        let data = format!("file {i} of sixty\n").repeat(i + 1);
+        files.push((tree.file(format!("d{}/f{i}.txt", i % 3), &data), data));
+    }
+    let boom = tree.file("d1/boom.txt", "never counted\n");
+    let run = reader.clone().faults("panic:boom.txt").json(&[tree.path()]);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), files.len() + 1);
+    assert_failed(&records, &boom, "worker_crashed");
+    let message = record(&records, &boom)["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("panicked"), "{message}");
+    for (path, data) in &files {
+        assert_read(&records, path, data.as_bytes());
+    }
+}
+
+/// Under a limit on the threads and processes the reader may start (`ulimit -u`, as an
+/// unprivileged user it applies to), a run either reads everything or ends with one line on
+/// stderr and status 2 — with every entry reported and the summary if records had begun —
+/// and never panics. Needs root to switch users; skipped, visibly, without.
+pub fn a_thread_limit_ends_in_one_line_or_a_complete_run(reader: &Reader) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: switching to an unprivileged user for `ulimit -u` needs root");
+        return;
+    }
+    let tree = Tree::new();
+    for i in 0..200 {
+        tree.file(format!("d{}/f{i}.txt", i % 4), "a few words\n");
+    }
+    // A user of this configuration's own: the limit counts every process of the user, and the
+    // configurations of one test binary run at the same time.
+    let uid = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        reader.shell_words::<&str>(&[]).hash(&mut hasher);
+        60_000 + hasher.finish() % 5_000
+    };
+    for limit in [1, 2, 3, 4, 6, 10] {
+        let script = format!(
+            "ulimit -u {limit} && exec setpriv --reuid={uid} --regid={uid} --clear-groups -- {}",
+            reader.shell_words(&[
+                "--format".as_ref(),
+                "json".as_ref(),
+                "--progress".as_ref(),
+                "never".as_ref(),
+                tree.path().as_os_str(),
+            ])
+        );
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &script]);
+        let run = finish(cmd);
+        assert_no_panic(&run);
+        match run.code() {
+            Some(0) => assert_eq!(run.records().len(), 200, "ulimit -u {limit}"),
+            Some(2) => {
+                assert_eq!(
+                    run.stderr_lines().len(),
+                    1,
+                    "ulimit -u {limit}: {}",
+                    run.stderr
+                );
+                assert!(
+                    run.stderr.contains("error: "),
+                    "ulimit -u {limit}: {}",
+                    run.stderr
+                );
+                if !run.stdout.is_empty() {
+                    assert_eq!(run.records().len(), 200, "ulimit -u {limit}");
+                }
+            }
+            other => panic!(
+                "ulimit -u {limit}: status {other:?}, stderr: {}",
+                run.stderr
+            ),
+        }
+    }
 }
 
 /// A folder of 100,000 files: all read, each once.

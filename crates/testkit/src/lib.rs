@@ -11,18 +11,27 @@
 //! mod async_std {
 //!     reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-async"), ["--runtime", "async-std"]);
 //! }
+//! // a reader that reads with child processes: the cases also check that none is left.
+//! reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-proc"), [], processes);
 //! ```
+//!
+//! Besides the cases, it is the one home of what the readers' own test suites need: running a
+//! reader binary and checking its JSON run ([`Reader`], [`Run`]), temporary trees with special
+//! entries ([`Tree`]), a look at `/proc` for child processes ([`procfs`]), and the oracle.
 //!
 //! The oracle ([`oracle`]) is the counting rule written the plainest way, independent of
 //! reader-core's vectorised counter.
 #![deny(missing_docs)]
 
 pub mod cases;
+pub mod procfs;
 mod run;
 mod tree;
 
-pub use run::{Reader, Run};
-pub use tree::Tree;
+pub use run::{FAULTS_VAR, HANG, Reader, Run, collect, finish, finish_within};
+/// The JSON value of a record or summary, as [`Run`] parses them.
+pub use serde_json::Value;
+pub use tree::{Tree, bytes_path};
 
 /// The counting rule of DESIGN.md, one byte at a time: `(bytes, lines, words)`.
 pub fn oracle(data: &[u8]) -> (u64, u64, u64) {
@@ -40,11 +49,17 @@ pub fn fixtures_dir() -> std::path::PathBuf {
 }
 
 /// Expands to one `#[test]` per conformance case for the reader binary `$bin` run with the
-/// extra arguments `[$arg, …]`.
+/// extra arguments `[$arg, …]`; add `processes` for a reader that reads with child processes.
 #[macro_export]
 macro_rules! conformance {
     ($bin:expr, $args:tt) => {
-        $crate::conformance!(@cases $bin, $args;
+        $crate::conformance!(@all $bin, $args, false);
+    };
+    ($bin:expr, $args:tt, processes) => {
+        $crate::conformance!(@all $bin, $args, true);
+    };
+    (@all $bin:expr, $args:tt, $processes:expr) => {
+        $crate::conformance!(@cases $bin, $args, $processes;
             tricky_fixture_matches_the_oracle,
             generated_edge_cases_match_the_oracle,
             every_file_exactly_once,
@@ -65,22 +80,27 @@ macro_rules! conformance {
             broken_pipe_is_quiet_success,
             sigint_exits_130_and_leaves_no_process,
             files_changing_during_the_run,
+            a_panic_while_reading_costs_one_file,
+            a_thread_limit_ends_in_one_line_or_a_complete_run,
         );
         #[test]
         fn hundred_thousand_files() {
-            let extra: &[&str] = &$args;
-            let reader = $crate::Reader::new($bin, extra);
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
             $crate::cases::hundred_thousand_files(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
         }
     };
-    (@cases $bin:expr, $args:tt; $($case:ident),* $(,)?) => {
+    (@cases $bin:expr, $args:tt, $processes:expr; $($case:ident),* $(,)?) => {
         $(
             #[test]
             fn $case() {
-                let extra: &[&str] = &$args;
-                let reader = $crate::Reader::new($bin, extra);
+                let reader = $crate::conformance!(@reader $bin, $args, $processes);
                 $crate::cases::$case(&reader);
             }
         )*
     };
+    (@reader $bin:expr, $args:tt, $processes:expr) => {{
+        let extra: &[&str] = &$args;
+        let reader = $crate::Reader::new($bin, extra);
+        if $processes { reader.with_processes() } else { reader }
+    }};
 }

@@ -14,11 +14,18 @@ use serde_json::Value;
 /// A run that takes longer than this is a hang: the reader is killed and the case fails.
 pub const HANG: Duration = Duration::from_secs(60);
 
+/// The environment variable of reader-core's fault injection: removed from every run unless a
+/// case sets it ([`Reader::env`]), so the caller's environment never injects faults.
+pub const FAULTS_VAR: &str = "READER_FAULTS";
+
 /// A reader binary and the extra arguments of one configuration.
 #[derive(Debug, Clone)]
 pub struct Reader {
     bin: PathBuf,
     extra: Vec<String>,
+    /// Set (`Some`) or removed (`None`) in the environment of every run.
+    env: Vec<(String, Option<String>)>,
+    processes: bool,
 }
 
 impl Reader {
@@ -27,7 +34,42 @@ impl Reader {
         Reader {
             bin: bin.into(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            processes: false,
         }
+    }
+
+    /// This reader with `key=value` in the environment of every run.
+    #[must_use]
+    pub fn env(mut self, key: &str, value: &str) -> Reader {
+        self.env.push((key.into(), Some(value.into())));
+        self
+    }
+
+    /// This reader with `key` removed from the environment of every run.
+    #[must_use]
+    pub fn env_remove(mut self, key: &str) -> Reader {
+        self.env.push((key.into(), None));
+        self
+    }
+
+    /// This reader with faults injected (reader-core's `READER_FAULTS`, e.g. `hang:stuck`).
+    #[must_use]
+    pub fn faults(self, faults: &str) -> Reader {
+        self.env(FAULTS_VAR, faults)
+    }
+
+    /// This reader reads with child processes (reader-proc): the cases that end a run check
+    /// that none is left.
+    #[must_use]
+    pub fn with_processes(mut self) -> Reader {
+        self.processes = true;
+        self
+    }
+
+    /// Whether this reader reads with child processes.
+    pub fn has_processes(&self) -> bool {
+        self.processes
     }
 
     /// The binary's path.
@@ -38,7 +80,13 @@ impl Reader {
     /// A command for this reader with `args` after the configuration's own.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.args(&self.extra).args(args);
+        cmd.args(&self.extra).args(args).env_remove(FAULTS_VAR);
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
         cmd
     }
 
@@ -57,6 +105,11 @@ impl Reader {
         finish(self.command(args))
     }
 
+    /// Runs with `args` and waits at most `limit`, then kills it and fails the case.
+    pub fn run_within<S: AsRef<OsStr>>(&self, limit: Duration, args: &[S]) -> Run {
+        finish_within(self.command(args), limit)
+    }
+
     /// Runs `--format json --progress never` with `args`.
     pub fn json<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
         let mut all: Vec<&OsStr> = vec![
@@ -71,14 +124,24 @@ impl Reader {
 }
 
 /// Runs a prepared command to its end, killing it if it hangs.
-pub fn finish(mut cmd: Command) -> Run {
+pub fn finish(cmd: Command) -> Run {
+    finish_within(cmd, HANG)
+}
+
+/// Runs a prepared command to its end, killing it (and failing the case) past `limit`.
+pub fn finish_within(mut cmd: Command, limit: Duration) -> Run {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start the reader");
+    collect(cmd.spawn().expect("start the reader"), limit)
+}
+
+/// Waits for a started reader (its stdout and stderr piped) and gathers what it printed;
+/// past `limit` kills it and fails the case.
+pub fn collect(mut child: Child, limit: Duration) -> Run {
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
-    let status = wait_or_kill(&mut child, HANG);
+    let status = wait_or_kill(&mut child, limit);
     let stdout = out.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
     Run {
@@ -129,6 +192,14 @@ impl Run {
     /// The exit code (`None` if killed by a signal).
     pub fn code(&self) -> Option<i32> {
         self.status.code()
+    }
+
+    /// Stderr's lines that are not blank.
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 
     /// Stdout parsed as JSON Lines; panics (failing the case) if any line is not JSON.

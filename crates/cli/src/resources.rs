@@ -1,6 +1,19 @@
-//! What a run used, from `getrusage` and `/proc/self/status`.
+//! What a run used, from `getrusage` and `/proc/self/status`, for the summary.
 
-use crate::record::Resources;
+use serde::Serialize;
+
+/// What the process used, from `getrusage` and `/proc`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Resources {
+    /// User CPU time, in milliseconds, of this process and its reaped children.
+    pub cpu_user_ms: f64,
+    /// System CPU time, in milliseconds, of this process and its reaped children.
+    pub cpu_sys_ms: f64,
+    /// Peak resident memory in KiB (the largest of this process and any one child).
+    pub peak_rss_kib: u64,
+    /// The most threads this process was seen running at once.
+    pub threads: u64,
+}
 
 fn rusage(who: libc::c_int) -> Option<libc::rusage> {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();

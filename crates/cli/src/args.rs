@@ -1,14 +1,10 @@
-//! The command line every reader binary shares: a clap [`Args`] struct that each binary
-//! flattens into its own parser, and [`parse`], which turns a usage error into one line on
-//! stderr and exit status 2.
+//! The command line every reader binary shares: the clap [`Args`] that the frame
+//! ([`crate::main`]) parses beside each binary's own flags.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-
-use crate::discover::Walk;
+use clap::ValueEnum;
+use reader_core::Walk;
 
 /// The options of DESIGN.md that every reader takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -74,35 +70,8 @@ pub enum ProgressMode {
     Never,
 }
 
-/// Parses the process's arguments into `T`. Help and version go to stdout with status 0; any
-/// usage error is one line on stderr (`<bin>: error: …`) and status 2.
-pub fn parse<T: Parser>() -> T {
-    parse_from(std::env::args_os())
-}
-
-/// [`parse`] over the given arguments (the first is the program name).
-pub fn parse_from<T, I>(args: I) -> T
-where
-    T: Parser,
-    I: IntoIterator,
-    I::Item: Into<OsString> + Clone,
-{
-    match T::try_parse_from(args) {
-        Ok(parsed) => parsed,
-        Err(err) if !err.use_stderr() => {
-            let _ = err.print();
-            std::process::exit(0);
-        }
-        Err(err) => {
-            let bin = T::command().get_name().to_string();
-            eprintln!("{bin}: {}", one_line(&err.to_string()));
-            std::process::exit(2);
-        }
-    }
-}
-
 /// The first line of a clap error, without its styling hints.
-fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     let first = message
         .lines()
         .find(|l| !l.trim().is_empty())
@@ -133,29 +102,11 @@ fn parse_extension(text: &str) -> Result<String, String> {
     }
 }
 
-/// Parses a timeout in seconds (`2`, `0.5`); for the readers that take `--timeout`.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(reader_core::cli::parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
-/// assert!(reader_core::cli::parse_timeout("0").is_err());
-/// ```
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    if !(secs > 0.0 && secs.is_finite()) {
-        return Err("must be a positive number of seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(Debug, Parser)]
+    #[derive(Debug, clap::Parser)]
     #[command(name = "reader-test")]
     struct Cli {
         #[command(flatten)]
@@ -163,6 +114,7 @@ mod tests {
     }
 
     fn try_parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        use clap::Parser;
         Cli::try_parse_from(std::iter::once("reader-test").chain(args.iter().copied()))
     }
 

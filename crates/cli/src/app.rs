@@ -1,0 +1,168 @@
+//! The frame every reader binary runs in: parse the command line, build the reader, read with
+//! it into the report, and return the exit status (see DESIGN.md: 0, 1, 2).
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Args as ClapArgs, Command, FromArgMatches};
+use reader_core::{Schedule, StartError};
+
+use crate::args::{Args, one_line};
+use crate::report::Report;
+
+/// What a reader binary says of itself in `--help` and `--version`.
+#[derive(Debug, Clone, Copy)]
+pub struct Binary {
+    /// Its name: `reader-threads`.
+    pub name: &'static str,
+    /// One line on what it does.
+    pub about: &'static str,
+}
+
+/// The flags of a binary that has none beyond the shared [`Args`].
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct NoFlags {}
+
+/// Runs one reader binary: parses the process's arguments into the shared [`Args`] and the
+/// binary's own flags `F`, builds the reader with `build`, reads everything the PATHs name,
+/// and writes the records and summary as the arguments ask.
+///
+/// `--help` and `--version` print and give status 0. Usage errors, a PATH that does not
+/// exist, and a reader that cannot start are one line on stderr and status 2, before anything
+/// is written to stdout.
+///
+/// ```no_run
+/// use reader_cli::{Binary, NoFlags};
+/// use reader_core::SequentialReader;
+///
+/// fn main() -> std::process::ExitCode {
+///     let binary = Binary { name: "my-reader", about: "Reads every file, one after another." };
+///     reader_cli::main(binary, |_, _: &NoFlags| Ok(SequentialReader::new()))
+/// }
+/// ```
+pub fn main<F, S>(
+    binary: Binary,
+    build: impl FnOnce(&Args, &F) -> Result<S, StartError>,
+) -> ExitCode
+where
+    F: ClapArgs + FromArgMatches,
+    S: Schedule,
+{
+    let (args, flags) = match parse::<F, _>(binary, std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(status) => return status,
+    };
+    let program = program_name();
+    let reader = match build(&args, &flags) {
+        Ok(reader) => reader,
+        Err(err) => return start_failed(&program, &err),
+    };
+    let mut report = Report::new(&program, &args);
+    match reader.read(&args.walk(), &mut report) {
+        Ok(finished) => report.finish(finished),
+        Err(err) => start_failed(&program, &err),
+    }
+}
+
+/// The command line of `binary`: the shared arguments and its own flags.
+fn command<F: ClapArgs>(binary: Binary) -> Command {
+    // The flags' doc comments would name the command's purpose: say it last.
+    F::augment_args(Args::augment_args(Command::new(binary.name)))
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(binary.about)
+}
+
+/// Parses `argv` (the first is the program name) for `binary`. Help and version go to stdout
+/// with status 0; any usage error is one line on stderr (`<bin>: error: …`) and status 2.
+fn parse<F, I>(binary: Binary, argv: I) -> Result<(Args, F), ExitCode>
+where
+    F: ClapArgs + FromArgMatches,
+    I: IntoIterator,
+    I::Item: Into<OsString> + Clone,
+{
+    let parsed = command::<F>(binary)
+        .try_get_matches_from(argv)
+        .and_then(|matches| {
+            Ok((
+                Args::from_arg_matches(&matches)?,
+                F::from_arg_matches(&matches)?,
+            ))
+        });
+    parsed.map_err(|err| {
+        if err.use_stderr() {
+            eprintln!("{}: {}", binary.name, one_line(&err.to_string()));
+            ExitCode::from(2)
+        } else {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+/// The name this binary was started as (`reader-threads`…), for messages.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "reader".into())
+}
+
+/// Prints `program: error: …` on stderr and gives exit status 2.
+fn start_failed(program: &str, err: &StartError) -> ExitCode {
+    eprintln!("{program}: error: {err}");
+    ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BINARY: Binary = Binary {
+        name: "reader-test",
+        about: "A test.",
+    };
+
+    /// A binary's own flags.
+    #[derive(Debug, clap::Args)]
+    struct Flags {
+        #[arg(long)]
+        deep: bool,
+    }
+
+    fn try_parse<F: ClapArgs + FromArgMatches>(argv: &[&str]) -> Result<(Args, F), ExitCode> {
+        parse::<F, _>(
+            BINARY,
+            std::iter::once("reader-test").chain(argv.iter().copied()),
+        )
+    }
+
+    #[test]
+    fn shared_arguments_and_a_binarys_own_flags_parse_together() {
+        let (args, flags) = try_parse::<Flags>(&["--deep", "-j", "3", "dir"]).expect("valid");
+        assert!(flags.deep);
+        assert_eq!((args.jobs, args.paths.len()), (Some(3), 1));
+        let (args, NoFlags {}) = try_parse::<NoFlags>(&["a", "b"]).expect("valid");
+        assert_eq!(args.paths.len(), 2);
+        assert!(
+            try_parse::<NoFlags>(&["--deep", "x"]).is_err(),
+            "not its flag"
+        );
+    }
+
+    #[test]
+    fn help_is_status_0_and_errors_status_2() {
+        let help = try_parse::<NoFlags>(&["--help"]).map(|_| ());
+        assert_eq!(help, Err(ExitCode::SUCCESS));
+        let bad = try_parse::<NoFlags>(&["--jobs", "x", "p"]).map(|_| ());
+        assert_eq!(bad, Err(ExitCode::from(2)));
+        let command = command::<Flags>(BINARY);
+        assert_eq!(command.get_name(), "reader-test");
+        assert_eq!(
+            command.get_about().map(|a| a.to_string()).as_deref(),
+            Some("A test.")
+        );
+    }
+}

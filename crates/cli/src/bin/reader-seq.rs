@@ -1,0 +1,16 @@
+//! `reader-seq`: the sequential baseline — one thread, the same discovery, counter and output
+//! as every concurrent reader.
+
+use std::process::ExitCode;
+
+use reader_cli::{Binary, NoFlags};
+use reader_core::SequentialReader;
+
+const BINARY: Binary = Binary {
+    name: "reader-seq",
+    about: "Reads every file of the PATHs one after another and reports bytes, lines and words.",
+};
+
+fn main() -> ExitCode {
+    reader_cli::main(BINARY, |_, _: &NoFlags| Ok(SequentialReader::new()))
+}

@@ -1,0 +1,39 @@
+//! # reader-cli
+//!
+//! The command-line front end of the concurrent file readers, apart from the engine
+//! (`reader-core`) so that a program embedding a reader compiles none of it: the shared
+//! arguments ([`Args`], a clap struct each binary flattens), the three output formats (a
+//! summary for people, JSON Lines, CSV), the progress bar and `-v` log lines, what the process
+//! used (CPU, peak memory, threads), and the frame every binary runs in ([`main`]), which maps
+//! every way a run can end to the exit status of DESIGN.md.
+//!
+//! It also holds `reader-seq`, the sequential baseline: one thread, the same discovery,
+//! counter and output as every concurrent reader.
+//!
+//! A reader binary is its description, its own flags, and a builder:
+//!
+//! ```no_run
+//! use reader_cli::{Binary, NoFlags};
+//! use reader_core::SequentialReader;
+//!
+//! const BINARY: Binary = Binary {
+//!     name: "reader-seq",
+//!     about: "Reads every file of the PATHs one after another.",
+//! };
+//!
+//! fn main() -> std::process::ExitCode {
+//!     reader_cli::main(BINARY, |_, _: &NoFlags| Ok(SequentialReader::new()))
+//! }
+//! ```
+#![deny(missing_docs)]
+
+mod app;
+mod args;
+mod output;
+mod report;
+mod resources;
+
+pub use app::{Binary, NoFlags, main, program_name};
+pub use args::{Args, Format, ProgressMode};
+pub use report::Report;
+pub use resources::Resources;

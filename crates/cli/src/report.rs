@@ -1,0 +1,456 @@
+//! The output side of a run: each record goes to the chosen format on stdout as it arrives,
+//! the progress bar and `-v` log lines to stderr, and the summary closes the run and decides
+//! the exit status.
+//!
+//! A write that fails stops the run (the [`Sink`] says so): a closed stdout (`| head`) is the
+//! reader of our output saying it has seen enough, and ends the run quietly with status 0;
+//! any other write error is one line on stderr and status 2.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reader_core::units::bytes as human_bytes;
+use reader_core::{FileResult, Finished, Record, Sink, Stats};
+
+use crate::args::{Args, Format, ProgressMode};
+use crate::output::{self, Output, SummaryLine};
+use crate::resources;
+
+/// How often the number of threads is sampled, in records.
+const THREAD_SAMPLE_EVERY: u64 = 256;
+
+/// Writes the records of one run and its summary. See the module docs.
+pub struct Report {
+    program: String,
+    format: Format,
+    output: Box<dyn Output>,
+    out: Box<dyn Write>,
+    err: Box<dyn Write>,
+    /// The format's header is written.
+    begun: bool,
+    progress: Option<ProgressBar>,
+    /// Draw a progress bar from the first record on.
+    show_progress: bool,
+    verbose: bool,
+    records: u64,
+    bytes: u64,
+    peak_threads: u64,
+    /// The write that failed and stopped the run.
+    broken: Option<io::Error>,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("format", &self.format)
+            .field("records", &self.records)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Report {
+    /// A report to stdout and stderr as `args` ask, for the binary `program`.
+    pub fn new(program: &str, args: &Args) -> Report {
+        let show_progress = match args.progress {
+            ProgressMode::Always => true,
+            ProgressMode::Never => false,
+            ProgressMode::Auto => io::stderr().is_terminal(),
+        };
+        if args.verbose {
+            let _ = tracing_subscriber::fmt()
+                .with_writer(io::stderr)
+                .with_max_level(tracing::Level::DEBUG)
+                .with_target(false)
+                .try_init();
+        }
+        let mut report = Report::to_writers(
+            program,
+            args.format,
+            Box::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
+            Box::new(io::stderr()),
+        );
+        report.verbose = args.verbose;
+        report.show_progress = show_progress;
+        report
+    }
+
+    /// A report to the given writers, without progress bar or log lines (for tests and embedding).
+    pub fn to_writers(
+        program: &str,
+        format: Format,
+        out: Box<dyn Write>,
+        err: Box<dyn Write>,
+    ) -> Report {
+        Report {
+            program: program.to_string(),
+            format,
+            output: output::for_format(format),
+            out,
+            err,
+            begun: false,
+            progress: None,
+            show_progress: false,
+            verbose: false,
+            records: 0,
+            bytes: 0,
+            peak_threads: 0,
+            broken: None,
+        }
+    }
+
+    /// Takes one record: writes it, logs it, shows it on the progress bar. Stops the run if
+    /// the output cannot be written.
+    pub fn record(&mut self, record: Record) -> ControlFlow<()> {
+        self.records += 1;
+        if self.show_progress && self.progress.is_none() {
+            self.progress = Some(progress_bar());
+        }
+        match &record {
+            Record::File(file) => {
+                if let Err(err) = &file.outcome
+                    && self.format == Format::Human
+                {
+                    let line = format!("{}: {err}\n", self.program);
+                    self.write_err(&line);
+                }
+                if self.verbose {
+                    log(file);
+                }
+                if let Some(bar) = &self.progress {
+                    self.bytes += file.outcome.as_ref().map_or(0, |c| c.bytes);
+                    bar.inc(1);
+                    bar.set_message(format!("{} · ", human_bytes(self.bytes as f64)));
+                }
+            }
+            Record::Skipped(skipped) => {
+                if self.verbose {
+                    tracing::debug!(path = %skipped.path.display(), reason = skipped.reason.as_str(), "skipped");
+                }
+            }
+        }
+        if self.records % THREAD_SAMPLE_EVERY == 1 {
+            self.sample_threads();
+        }
+        let written = self
+            .begin()
+            .and_then(|()| self.output.record(&record, &mut self.out));
+        self.check(written)
+    }
+
+    /// Closes the run: writes the summary (unless the output is gone) and returns the exit
+    /// status — 0 when every file was read, 1 when any failed, 2 when the output could not be
+    /// written or the model could not finish (then with one line on stderr).
+    pub fn finish<S: Stats>(mut self, finished: Finished<S>) -> ExitCode {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        if self.broken.is_none() && !finished.stopped {
+            self.sample_threads();
+            let mut resources = resources::usage();
+            resources.threads = self.peak_threads;
+            let stats = finished.stats.as_ref();
+            let line = SummaryLine {
+                summary: &finished.summary,
+                resources,
+                stats: stats.map_or(serde_json::Value::Null, |s| {
+                    serde_json::to_value(s).expect("a model's stats always serialise")
+                }),
+                described: stats.map(Stats::describe).unwrap_or_default(),
+            };
+            let written = self
+                .begin()
+                .and_then(|()| self.output.summary(&line, &mut self.out))
+                .and_then(|()| self.out.flush());
+            let _ = self.check(written);
+        }
+        if let Some(err) = self.broken.take() {
+            if err.kind() == io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+            let line = format!("{}: error: cannot write output: {err}\n", self.program);
+            self.write_err(&line);
+            return ExitCode::from(2);
+        }
+        if let Some(err) = &finished.error {
+            let line = format!("{}: error: {err}\n", self.program);
+            self.write_err(&line);
+            return ExitCode::from(2);
+        }
+        if finished.summary.failed > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+
+    fn begin(&mut self) -> io::Result<()> {
+        if !self.begun {
+            self.begun = true;
+            self.output.header(&mut self.out)?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, written: io::Result<()>) -> ControlFlow<()> {
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                self.broken.get_or_insert(err);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    fn sample_threads(&mut self) {
+        self.peak_threads = self.peak_threads.max(resources::current_threads());
+    }
+
+    fn write_err(&mut self, line: &str) {
+        let err = &mut self.err;
+        match &self.progress {
+            Some(bar) => bar.suspend(|| {
+                let _ = err.write_all(line.as_bytes());
+            }),
+            None => {
+                let _ = err.write_all(line.as_bytes());
+            }
+        }
+    }
+}
+
+impl Sink for &mut Report {
+    fn record(&mut self, record: Record) -> ControlFlow<()> {
+        Report::record(self, record)
+    }
+}
+
+fn log(file: &FileResult) {
+    match &file.outcome {
+        Ok(c) => tracing::debug!(
+            path = %file.path.display(),
+            bytes = c.bytes,
+            lines = c.lines,
+            words = c.words,
+            elapsed_us = file.elapsed.as_micros() as u64,
+            worker = %file.worker,
+            "read"
+        ),
+        Err(e) => tracing::warn!(
+            path = %file.path.display(),
+            kind = e.kind().as_str(),
+            worker = %file.worker,
+            "{}", e.message()
+        ),
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+    let style = ProgressStyle::with_template("{spinner} {pos} files read · {msg}{elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reader_core::{
+        Concurrency, Counts, ErrorKind, FileError, RunError, SkipReason, Skipped, Summary, Worker,
+    };
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().map(|v| v.clone()).unwrap_or_default())
+                .into_owned()
+        }
+    }
+
+    /// A writer that fails every write with `kind`.
+    struct Failing(io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(self.0))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(self.0))
+        }
+    }
+
+    fn records() -> Vec<Record> {
+        vec![
+            Record::File(FileResult {
+                path: "a,\"b\"\nc.txt".into(),
+                outcome: Ok(Counts {
+                    bytes: 10,
+                    lines: 2,
+                    words: 3,
+                }),
+                elapsed: Duration::from_micros(5),
+                worker: Worker::Thread(1),
+            }),
+            Record::File(FileResult {
+                path: "gone".into(),
+                outcome: Err(FileError::new(ErrorKind::NotFound, "gone", "vanished")),
+                elapsed: Duration::ZERO,
+                worker: Worker::Thread(0),
+            }),
+            Record::Skipped(Skipped {
+                path: "pipe".into(),
+                reason: SkipReason::Fifo,
+            }),
+        ]
+    }
+
+    fn finished(summary: Summary, error: Option<RunError>) -> Finished<Concurrency> {
+        Finished {
+            summary,
+            stats: Some(Concurrency(3)),
+            error,
+            stopped: false,
+        }
+    }
+
+    /// Feeds the records through a report as a run would; returns stdout, stderr and status.
+    fn run(format: Format, error: Option<RunError>) -> (String, String, ExitCode) {
+        let (out, err) = (Shared::default(), Shared::default());
+        let mut report = Report::to_writers(
+            "reader-x",
+            format,
+            Box::new(out.clone()),
+            Box::new(err.clone()),
+        );
+        let mut summary = Summary::new("threads");
+        summary.jobs = 3;
+        for r in records() {
+            summary.add(&r);
+            assert!(report.record(r).is_continue());
+        }
+        let code = report.finish(finished(summary, error));
+        (out.text(), err.text(), code)
+    }
+
+    #[test]
+    fn json_lines_end_with_a_consistent_summary() {
+        let (out, _, code) = run(Format::Json, None);
+        assert_eq!(code, ExitCode::from(1));
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect();
+        assert_eq!(lines.len(), 4);
+        let s = &lines[3];
+        assert_eq!(s["type"], "summary");
+        assert_eq!(
+            (s["files"].as_u64(), s["ok"].as_u64(), s["failed"].as_u64()),
+            (Some(2), Some(1), Some(1))
+        );
+        assert_eq!(
+            (
+                s["skipped"].as_u64(),
+                s["bytes"].as_u64(),
+                s["jobs"].as_u64()
+            ),
+            (Some(1), Some(10), Some(3))
+        );
+        assert!(s["peak_rss_kib"].as_u64().is_some_and(|k| k > 0));
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let (out, _, _) = run(Format::Csv, None);
+        let mut lines = out.split('\n');
+        assert_eq!(
+            lines.next(),
+            Some("type,path,size,lines,words,elapsed_us,worker,error_kind,error_message")
+        );
+        assert!(
+            out.contains("file,\"a,\"\"b\"\"\nc.txt\",10,2,3,5,thread-1,,\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("file,gone,,,,0,thread-0,not_found,gone: vanished\n"),
+            "{out}"
+        );
+        assert!(out.contains("skipped,pipe,,,,,,fifo,\n"), "{out}");
+    }
+
+    #[test]
+    fn human_summary_and_failures_on_stderr() {
+        let (out, err, _) = run(Format::Human, None);
+        assert!(
+            out.starts_with("threads: 1 files read, 1 failed, 1 skipped\n"),
+            "{out}"
+        );
+        assert!(out.contains("10 bytes (10 B), 2 lines, 3 words"), "{out}");
+        assert_eq!(err, "reader-x: gone: vanished\n");
+    }
+
+    #[test]
+    fn a_model_that_could_not_finish_still_writes_the_summary_and_exits_2() {
+        let error = RunError::Model("the runtime did not start".into());
+        let (out, err, code) = run(Format::Json, Some(error));
+        assert_eq!(code, ExitCode::from(2));
+        assert!(
+            out.lines()
+                .last()
+                .is_some_and(|l| l.contains("\"type\":\"summary\"")),
+            "{out}"
+        );
+        assert_eq!(err, "reader-x: error: the runtime did not start\n");
+    }
+
+    #[test]
+    fn a_closed_pipe_stops_quietly_and_other_write_errors_are_one_line() {
+        for (kind, status, message) in [
+            (io::ErrorKind::BrokenPipe, ExitCode::SUCCESS, ""),
+            (
+                io::ErrorKind::StorageFull,
+                ExitCode::from(2),
+                "reader-x: error: cannot write output: ",
+            ),
+        ] {
+            let err = Shared::default();
+            let mut report = Report::to_writers(
+                "reader-x",
+                Format::Json,
+                Box::new(Failing(kind)),
+                Box::new(err.clone()),
+            );
+            let mut summary = Summary::new("threads");
+            let first = records().remove(0);
+            summary.add(&first);
+            assert!(report.record(first).is_break(), "{kind:?} stops the run");
+            let mut finished = finished(summary, None);
+            finished.stopped = true;
+            assert_eq!(report.finish(finished), status, "{kind:?}");
+            let text = err.text();
+            assert!(
+                text.starts_with(message) && text.lines().count() <= 1,
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Fault attribution, the process model's reason to exist: when a worker fails, which of the
+//! files it held pays for it. A pure function over the batches the worker held.
+//!
+//! * a batch it had not started goes back to the queue untouched (`fresh`; a careful one stays
+//!   careful);
+//! * the unanswered files of the batch it was on become *suspects*, retried once in careful
+//!   batches, where the worker acknowledges the batch and answers after every file;
+//! * when a careful batch the worker had acknowledged fails too, its first unanswered file is
+//!   exactly the one the worker was on: that file alone is charged; the rest are retried again.
+//!   (A careful batch sent to a worker that had already died, unnoticed, is never acknowledged,
+//!   so nothing in it is charged.)
+//!
+//! So a file is charged only after two failures while it was being read.
+
+use std::collections::VecDeque;
+
+use reader_core::FileJob;
+
+/// A batch a worker holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InFlight {
+    pub(crate) id: u64,
+    pub(crate) careful: bool,
+    pub(crate) jobs: Vec<FileJob>,
+    /// Files answered so far (the worker answers in order).
+    pub(crate) done: usize,
+    /// The worker has replied to this batch (a careful batch is acknowledged before its first
+    /// file), so it was reading it.
+    pub(crate) started: bool,
+}
+
+/// What becomes of the files a failed worker held.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Attribution {
+    /// The file the worker was on when it failed for the second time: reported as the failure.
+    pub(crate) charged: Option<FileJob>,
+    /// Files to retry in careful batches.
+    pub(crate) suspects: Vec<FileJob>,
+    /// Files to hand out again as if new.
+    pub(crate) fresh: Vec<FileJob>,
+    /// Files retried because of this failure for the first time.
+    pub(crate) retried: u64,
+}
+
+/// Settles the batches a failed worker `held`, the one it was on first.
+pub(crate) fn attribute(held: VecDeque<InFlight>) -> Attribution {
+    let mut held = held.into_iter();
+    let mut settled = Attribution::default();
+    if let Some(current) = held.next() {
+        let mut unanswered = current.jobs.into_iter().skip(current.done);
+        if current.careful {
+            if current.started {
+                settled.charged = unanswered.next();
+            }
+            settled.suspects.extend(unanswered);
+        } else {
+            settled.suspects.extend(unanswered);
+            settled.retried = settled.suspects.len() as u64;
+        }
+    }
+    for untouched in held {
+        if untouched.careful {
+            settled.suspects.extend(untouched.jobs);
+        } else {
+            settled.fresh.extend(untouched.jobs);
+        }
+    }
+    settled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(names: &[&str], careful: bool, done: usize, started: bool) -> InFlight {
+        InFlight {
+            id: 0,
+            careful,
+            jobs: names
+                .iter()
+                .map(|n| FileJob {
+                    path: n.into(),
+                    size: None,
+                })
+                .collect(),
+            done,
+            started,
+        }
+    }
+
+    fn names(jobs: &[FileJob]) -> Vec<String> {
+        jobs.iter().map(|j| j.path.display().to_string()).collect()
+    }
+
+    #[test]
+    fn a_first_failure_charges_nobody_and_retries_the_unanswered_carefully() {
+        let held = VecDeque::from([
+            batch(&["a", "b", "c", "d"], false, 1, true),
+            batch(&["e", "f"], false, 0, false),
+        ]);
+        let settled = attribute(held);
+        assert_eq!(settled.charged, None);
+        assert_eq!(names(&settled.suspects), ["b", "c", "d"]);
+        assert_eq!(names(&settled.fresh), ["e", "f"]);
+        assert_eq!(settled.retried, 3);
+    }
+
+    #[test]
+    fn a_second_failure_charges_the_file_the_worker_was_on() {
+        let held = VecDeque::from([
+            batch(&["b", "c", "d"], true, 1, true),
+            batch(&["x"], true, 0, false),
+        ]);
+        let settled = attribute(held);
+        assert_eq!(settled.charged.map(|j| j.path), Some("c".into()));
+        assert_eq!(names(&settled.suspects), ["d", "x"]);
+        assert!(settled.fresh.is_empty());
+        assert_eq!(settled.retried, 0, "already counted when first retried");
+    }
+
+    #[test]
+    fn a_careful_batch_never_acknowledged_charges_nothing() {
+        let settled = attribute(VecDeque::from([batch(&["b", "c"], true, 0, false)]));
+        assert_eq!(settled.charged, None);
+        assert_eq!(names(&settled.suspects), ["b", "c"]);
+    }
+
+    #[test]
+    fn a_worker_holding_nothing_settles_nothing() {
+        assert_eq!(attribute(VecDeque::new()), Attribution::default());
+    }
+}
