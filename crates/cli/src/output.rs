@@ -41,7 +41,7 @@ pub(crate) trait Output {
 pub(crate) fn for_format(format: Format) -> Box<dyn Output> {
     match format {
         Format::Human => Box::new(Human),
-        Format::Json => Box::new(Json),
+        Format::Json => Box::new(Json::default()),
         Format::Csv => Box::new(Csv),
     }
 }
@@ -59,8 +59,21 @@ impl Output for Human {
     }
 }
 
-/// JSON Lines: a record for every entry, then the summary.
-struct Json;
+/// JSON Lines: a record for every entry, then the summary. Each line is made in a reused
+/// buffer and written at once.
+#[derive(Default)]
+struct Json {
+    line: Vec<u8>,
+}
+
+impl Json {
+    fn write(&mut self, value: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        out.write_all(&self.line)
+    }
+}
 
 /// The summary as one JSON object: `type`, the totals, the resources and the model's figures.
 #[derive(Serialize)]
@@ -77,8 +90,7 @@ struct SummaryJson<'a> {
 
 impl Output for Json {
     fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, record)?;
-        out.write_all(b"\n")
+        self.write(record, out)
     }
 
     fn summary(&mut self, line: &SummaryLine<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -88,8 +100,7 @@ impl Output for Json {
             resources: &line.resources,
             stats: &line.stats,
         };
-        serde_json::to_writer(&mut *out, &json)?;
-        out.write_all(b"\n")
+        self.write(&json, out)
     }
 }
 

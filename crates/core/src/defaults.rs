@@ -6,11 +6,9 @@ use std::sync::OnceLock;
 /// Bytes read per `read` call, and the size of each worker's reused buffer: 64 KiB.
 ///
 /// Every byte is copied from the page cache into the buffer and then counted; a buffer that
-/// stays in the core's L2 cache between the two is counted from there, not from memory. With
-/// reader-threads on a warm cache (2 cores, median of interleaved runs), 256, 128, 64 and
-/// 32 KiB took 91, 80, 73 and 79 ms on four 256 MiB files, and were within 2 % of each other
-/// on 1,000 mixed files; cold, 64 and 256 KiB were equal (the kernel's read-ahead decides).
-/// Peak memory for file data is jobs × this.
+/// stays in the core's L2 cache between the two is counted from there, not from memory (the
+/// fastest of 32 to 256 KiB on cached large files: BENCHMARKS.md, "reader-core"). Peak memory
+/// for file data is jobs × this.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
 /// File descriptors kept free for what is not a file being read: standard streams, the

@@ -35,11 +35,11 @@ use serde::Serialize;
 use crate::tune::CacheProbe;
 
 /// File sizes the choice is made from.
-pub const SAMPLE: usize = 64;
+pub(crate) const SAMPLE: usize = 64;
 /// Share of the sampled files sent to the async path when the tree is not cached.
-pub const COLD_QUANTILE: f64 = 0.9;
+pub(crate) const COLD_QUANTILE: f64 = 0.9;
 /// Share of the sampled files sent to the async path when the tree is cached.
-pub const WARM_QUANTILE: f64 = 0.0;
+pub(crate) const WARM_QUANTILE: f64 = 0.0;
 
 /// What `--threshold auto` found and chose (the summary's `"auto"` object).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,14 +62,7 @@ pub struct Choice {
 
 /// The threshold for a tree with these (sampled) sizes, given the share of probed files that
 /// were cached: every file below the returned size goes to the async path.
-///
-/// ```
-/// use reader_hybrid::auto::choose;
-/// let sizes: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
-/// assert_eq!(choose(&sizes, 0.0), 90_001); // cold: the smallest 90 % go async
-/// assert_eq!(choose(&sizes, 1.0), 0);      // warm: everything to the thread pool
-/// ```
-pub fn choose(sizes: &[u64], cached_share: f64) -> u64 {
+pub(crate) fn choose(sizes: &[u64], cached_share: f64) -> u64 {
     let quantile = if cached_share >= 0.5 {
         WARM_QUANTILE
     } else {
@@ -135,6 +128,17 @@ mod tests {
 
     #[test]
     fn quantiles_of_the_sample() {
+        let hundred: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(
+            choose(&hundred, 0.0),
+            90_001,
+            "cold: the smallest 90 % go async"
+        );
+        assert_eq!(
+            choose(&hundred, 1.0),
+            0,
+            "warm: everything to the thread pool"
+        );
         assert_eq!(choose(&[], 0.0), 0);
         assert_eq!(choose(&[5], 0.0), 6);
         let sizes: Vec<u64> = (0..10).map(|i| 100 * (10 - i)).collect();

@@ -29,7 +29,8 @@
 //! ([`CacheProbe`]: a `preadv2(RWF_NOWAIT)` of one byte, which never does I/O), and sizes the
 //! paths by the answer: many reads in flight when the device decides the speed, few threads
 //! when the cores do. With [`Threshold::Auto`] the threshold is chosen from the tree's own
-//! sizes and the same probe (see [`auto`]). What the routing costs and gains, measured, is in
+//! sizes and the same probe: a quantile of the first sizes, low when cached, high when not.
+//! What the routing costs and gains, measured, is in
 //! the project's BENCHMARKS.md ("reader-hybrid").
 //!
 //! Memory stays bounded by buffers, never by file sizes: one [`BUFFER_SIZE`] buffer per pool
@@ -57,7 +58,7 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod auto;
+mod auto;
 mod paths;
 mod router;
 mod sizes;
@@ -74,7 +75,7 @@ use reader_core::{Emitter, Jobs, RoutePolicy, RunError, Schedule, Stats};
 use reader_threads::ThreadedReader;
 use serde::Serialize;
 
-use crate::auto::Choice;
+pub use crate::auto::Choice;
 use crate::paths::{Paths, Tallies};
 use crate::router::Router;
 use crate::sizes::look_up_sizes;
@@ -93,7 +94,7 @@ const FIRST_BATCH: usize = 32;
 pub enum Threshold {
     /// Files smaller than this many bytes go to the async path.
     Fixed(u64),
-    /// Chosen at start-up from the tree and a short measurement (see [`auto`]).
+    /// Chosen at start-up from the tree's first sizes and whether it is cached.
     Auto,
 }
 

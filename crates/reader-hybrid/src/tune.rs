@@ -29,16 +29,16 @@ pub(crate) const PROBES: usize = 8;
 /// busy as the async path's reads do.
 pub(crate) const COLD_SIZERS: usize = 16;
 
-/// Threads of the pool at least when the tree is not cached: 16 took 234 ms where 3 took
-/// 334 ms on 2,000 files of 16–256 KiB, cold.
+/// Threads of the pool at least when the tree is not cached: on a cold tree a pool thread
+/// waits for the device, and more of them keep it busier.
 pub(crate) const COLD_POOL_THREADS: usize = 16;
 
 /// Files a hop of the async path may read before it returns to the runtime, when the tree is
 /// cached: a cached small file takes microseconds, less than the hop's two thread hand-offs.
 pub(crate) const WARM_FILES_PER_HOP: usize = 256;
 
-/// Files in flight on the async path when the tree is cached: two per core, measured best of
-/// 1, 2, 4 and 8 lanes on the mixed tree.
+/// Files in flight on the async path when the tree is cached: two per core; every lane is a
+/// blocking thread competing with the pool for the cores.
 pub(crate) fn warm_in_flight() -> usize {
     defaults::cores() * 2
 }

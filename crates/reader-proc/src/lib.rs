@@ -26,7 +26,7 @@
 //!
 //! So a file is charged only after two failures while it was being read. (A worker killed from
 //! outside while on a careful retry charges that retry's file: the parent cannot tell such a
-//! kill from a crash.) File contents never cross the channel; see [`protocol`] for the wire.
+//! kill from a crash.) File contents never cross the channel: paths go out as bytes, counts come back.
 //!
 //! The worker's reads can be made to fail on purpose for tests, with reader-core's
 //! fault injection (the `fault-injection` feature and its `READER_FAULTS` variable).
@@ -69,7 +69,7 @@
 mod attribution;
 mod batching;
 mod process;
-pub mod protocol;
+mod protocol;
 mod schedule;
 pub mod signals;
 pub mod worker;
