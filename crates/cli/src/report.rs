@@ -36,6 +36,10 @@ pub struct Report {
     show_progress: bool,
     verbose: bool,
     records: u64,
+    /// Files not read because a part of the model stopped or failed (human output: one line at
+    /// the end says how many and why, instead of one a file).
+    unread: u64,
+    unread_why: Option<String>,
     bytes: u64,
     peak_threads: u64,
     /// The write that failed and stopped the run.
@@ -95,6 +99,8 @@ impl Report {
             show_progress: false,
             verbose: false,
             records: 0,
+            unread: 0,
+            unread_why: None,
             bytes: 0,
             peak_threads: 0,
             broken: None,
@@ -113,8 +119,14 @@ impl Report {
                 if let Err(err) = &file.outcome
                     && self.format == Format::Human
                 {
-                    let line = format!("{}: {err}\n", self.program);
-                    self.write_err(&line);
+                    if err.is_not_read() {
+                        self.unread += 1;
+                        self.unread_why
+                            .get_or_insert_with(|| err.message().to_string());
+                    } else {
+                        let line = format!("{}: {err}\n", self.program);
+                        self.write_err(&line);
+                    }
                 }
                 if self.verbose {
                     log(file);
@@ -152,12 +164,28 @@ impl Report {
             let mut resources = resources::usage();
             resources.threads = self.peak_threads;
             let stats = finished.stats.as_ref();
+            let figures = match stats.map(serde_json::to_value) {
+                None => serde_json::Value::Null,
+                Some(Ok(figures)) if figures.is_object() => figures,
+                Some(Ok(_)) => {
+                    self.write_err(&format!(
+                        "{}: error: the model's figures are not a map; left out of the summary\n",
+                        self.program
+                    ));
+                    serde_json::Value::Null
+                }
+                Some(Err(err)) => {
+                    self.write_err(&format!(
+                        "{}: error: the model's figures cannot be written ({err}); left out of the summary\n",
+                        self.program
+                    ));
+                    serde_json::Value::Null
+                }
+            };
             let line = SummaryLine {
                 summary: &finished.summary,
                 resources,
-                stats: stats.map_or(serde_json::Value::Null, |s| {
-                    serde_json::to_value(s).expect("a model's stats always serialise")
-                }),
+                stats: figures,
                 described: stats.map(Stats::describe).unwrap_or_default(),
             };
             let written = self
@@ -174,10 +202,22 @@ impl Report {
             self.write_err(&line);
             return ExitCode::from(2);
         }
+        // "12 files not read: the process pool stopped"
+        let unread = self.unread_why.take().map(|why| {
+            let files = if self.unread == 1 { "file" } else { "files" };
+            format!("{} {files} {why}", reader_core::units::grouped(self.unread))
+        });
         if let Some(err) = &finished.error {
-            let line = format!("{}: error: {err}\n", self.program);
+            let line = match &unread {
+                Some(unread) => format!("{}: error: {err} ({unread})\n", self.program),
+                None => format!("{}: error: {err}\n", self.program),
+            };
             self.write_err(&line);
             return ExitCode::from(2);
+        }
+        if let Some(unread) = unread {
+            let line = format!("{}: {unread}\n", self.program);
+            self.write_err(&line);
         }
         if finished.summary.failed > 0 {
             ExitCode::from(1)
@@ -324,10 +364,11 @@ mod tests {
         ]
     }
 
+    /// How `read` ends: with the model's stats, or with its error and none.
     fn finished(summary: Summary, error: Option<RunError>) -> Finished<Concurrency> {
         Finished {
             summary,
-            stats: Some(Concurrency(3)),
+            stats: error.is_none().then_some(Concurrency(3)),
             error,
             stopped: false,
         }

@@ -13,7 +13,7 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 
 /// File descriptors kept free for what is not a file being read: standard streams, the
 /// directory handles of the walk (walkdir keeps up to 10), channels, the runtime's own.
-pub const RESERVED_FDS: u64 = 32;
+pub(crate) const RESERVED_FDS: u64 = 32;
 
 /// CPU cores this process may use (1 if that cannot be told), looked up once: the lookup
 /// reads the affinity mask and the cgroup's quota files, and every reader asks several times.
@@ -98,7 +98,7 @@ fn cgroup_pids_headroom() -> Option<u64> {
 }
 
 /// How many files may be open at once without running out of descriptors: the open-files
-/// limit less [`RESERVED_FDS`], at least 1.
+/// limit less 32 kept for what is not a file being read, at least 1.
 pub fn fd_budget() -> usize {
     let budget = open_files_limit().saturating_sub(RESERVED_FDS).max(1);
     usize::try_from(budget).unwrap_or(usize::MAX)

@@ -1,6 +1,6 @@
 //! Where a worker sends its records: an [`Emitter`] gathers them in a small batch that goes to
-//! the run's caller when it is full, when it is old, when the worker is about to wait for work,
-//! or when the emitter is dropped (even by a panic). A [`Tally`] counts what one part of a
+//! the run's caller when it is full, when a record joins it after it has waited a while, when
+//! the worker is about to wait for work, or when the emitter is dropped (even by a panic). A [`Tally`] counts what one part of a
 //! schedule reported.
 
 use std::sync::Arc;
@@ -12,7 +12,8 @@ use crate::record::{FileResult, Record};
 
 /// Records a worker gathers before sending them on.
 const EMIT_BATCH: usize = 64;
-/// The longest a finished record waits in a worker's batch while that worker is busy.
+/// A batch older than this goes with the next record added to it (a worker busy on one long
+/// file sends what it has once that file is done).
 const EMIT_DELAY: Duration = Duration::from_millis(50);
 
 /// Where a worker sends its records. Clone one per worker; records reach the caller in order

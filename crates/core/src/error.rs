@@ -89,6 +89,8 @@ pub struct FileError {
     kind: ErrorKind,
     path: PathBuf,
     message: String,
+    /// No reader tried it: the part of the model that would have read it stopped or failed.
+    unread: bool,
 }
 
 impl FileError {
@@ -98,6 +100,7 @@ impl FileError {
             kind,
             path: path.into(),
             message: message.into(),
+            unread: false,
         }
     }
 
@@ -144,6 +147,21 @@ impl FileError {
             path,
             format!("the reader panicked: {}", panic_message(payload)),
         )
+    }
+
+    /// A file that no reader is left to read, because the part of the model that would have
+    /// read it stopped or failed: `worker_crashed`, with the message `not read: {why}`.
+    pub fn not_read(path: impl Into<PathBuf>, why: &str) -> Self {
+        FileError {
+            unread: true,
+            ..FileError::crashed(path, format!("not read: {why}"))
+        }
+    }
+
+    /// Whether no reader tried the file ([`FileError::not_read`]): it says nothing about the
+    /// file itself, only about the run.
+    pub fn is_not_read(&self) -> bool {
+        self.unread
     }
 
     /// The stable kind.

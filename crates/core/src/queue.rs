@@ -50,12 +50,24 @@ impl RunState {
         self.stopped.load(Ordering::Acquire)
     }
 
-    /// Stops the run: no queue hands out another job, and everyone waiting is woken.
+    /// Stops the run: no queue hands out another job, what they hold is dropped, and
+    /// everyone waiting is woken. A closed queue lets its leftovers emitter go now — nothing
+    /// will be reported any more — even while a reader stuck for ever still holds it.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         for queue in lock(&self.queues).iter().filter_map(Weak::upgrade) {
-            // Taking the lock orders the flag before any waiter's next look at it.
-            drop(queue.lock());
+            // Whoever holds the leftovers now is emitting into the channel the caller of
+            // `stop` drains: do not wait for it (it lets the emitter go itself once closed).
+            let leftovers = queue.leftovers.try_lock().ok();
+            let mut state = queue.lock();
+            state.jobs.clear();
+            let closed = state.closed;
+            drop(state);
+            if let Some(mut leftovers) = leftovers
+                && closed
+            {
+                leftovers.out = None;
+            }
             queue.not_empty.notify_all();
             queue.not_full.notify_all();
         }
@@ -195,7 +207,7 @@ impl Queue {
         let mut leftovers = lock(&self.leftovers);
         let mut state = self.lock();
         state.closed = true;
-        let spent = state.orphaned || state.jobs.is_empty();
+        let spent = state.orphaned || state.jobs.is_empty() || self.run.is_stopped();
         drop(state);
         self.not_empty.notify_all();
         if spent {
@@ -613,6 +625,29 @@ mod tests {
         // `jobs` is still held, as a reader stuck for ever would hold it: the output ends.
         assert_eq!(records.collect(), Vec::new());
         drop(jobs);
+    }
+
+    #[test]
+    fn a_stop_lets_the_output_close_while_a_stuck_reader_holds_queued_jobs() {
+        for close_first in [true, false] {
+            let run = RunState::new();
+            let (out, records) = channel();
+            let (mut sender, jobs) = queue(&run, out);
+            for i in 0..10 {
+                sender.push(job(&format!("f{i}")));
+            }
+            sender.flush();
+            if close_first {
+                sender.close();
+                run.stop();
+            } else {
+                run.stop();
+                sender.close();
+            }
+            // `jobs` stays alive, as an abandoned read would keep it: the output still ends.
+            assert!(records.collect().is_empty());
+            drop(jobs);
+        }
     }
 
     #[test]

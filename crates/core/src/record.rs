@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::count::Counts;
 use crate::discover::FileJob;
-use crate::error::{ErrorKind, FileError};
+use crate::error::FileError;
 
 /// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,11 +70,7 @@ impl FileResult {
     /// The record of a file that no reader is left to read: `worker_crashed`, with the
     /// message `not read: {why}`.
     pub fn abandoned(job: FileJob, why: &str) -> FileResult {
-        FileResult::failed(FileError::new(
-            ErrorKind::WorkerCrashed,
-            job.path,
-            format!("not read: {why}"),
-        ))
+        FileResult::failed(FileError::not_read(job.path, why))
     }
 }
 
@@ -249,6 +245,7 @@ fn duration_us(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn file_json_has_the_contract_fields_in_order() {

@@ -89,7 +89,8 @@ pub trait Schedule: Sync {
     }
 }
 
-/// What a model tells the summary about its run.
+/// What a model tells the summary about its run. It serialises as a map (a struct with named
+/// fields, or [`Concurrency`]'s empty one): its fields join the JSON summary's.
 pub trait Stats: Serialize + Send {
     /// The concurrency the run used — threads, processes or files in flight: the summary's
     /// `jobs`.
@@ -180,8 +181,9 @@ pub struct Finished<S> {
     pub summary: Summary,
     /// What the model told about its run; `None` if it failed.
     pub stats: Option<S>,
-    /// Why the model could not finish its work, if it could not. Every entry was still
-    /// reported: the files it did not read as `worker_crashed`, `not read: …`.
+    /// Why the run could not finish its work, if it could not: the model failed (every entry
+    /// was still reported, the files it did not read as `worker_crashed`, `not read: …`), or
+    /// discovery did (the walk ended early).
     pub error: Option<RunError>,
     /// The sink stopped the run: the summary counts only what it took.
     pub stopped: bool,
@@ -215,16 +217,25 @@ where
         };
         let scheduler = spawn_schedule(scope, "scheduler", schedule, jobs, out.clone())
             .map_err(|err| start_error("the scheduler thread", err))?;
-        if let Some(sender) = sender {
-            let discovery_out = out.clone();
-            thread::Builder::new()
-                .name("discovery".into())
-                .spawn_scoped(scope, move || discover(walk, sender, discovery_out))
-                .map_err(|source| StartError::Spawn {
-                    what: "the discovery thread".into(),
-                    source,
-                })?;
-        }
+        let discovery = match sender {
+            Some(sender) => {
+                let discovery_out = out.clone();
+                let walking = move || {
+                    panic::catch_unwind(AssertUnwindSafe(|| discover(walk, sender, discovery_out)))
+                        .err()
+                        .map(|payload| RunError::panicked("discovery", payload.as_ref()))
+                };
+                let spawned = thread::Builder::new()
+                    .name("discovery".into())
+                    .spawn_scoped(scope, walking)
+                    .map_err(|source| StartError::Spawn {
+                        what: "the discovery thread".into(),
+                        source,
+                    })?;
+                Some(spawned)
+            }
+            None => None,
+        };
         drop(out);
         for batch in rx {
             for record in batch {
@@ -238,13 +249,17 @@ where
                 }
             }
         }
-        Ok(scheduler
+        let scheduled = scheduler
             .join()
-            .unwrap_or_else(|payload| Err(RunError::panicked("the scheduler", payload.as_ref()))))
+            .unwrap_or_else(|payload| Err(RunError::panicked("the scheduler", payload.as_ref())));
+        // A discovery that panicked ended the walk early: what it had not reached is unknown.
+        let walked = discovery.and_then(|d| d.join().ok().flatten());
+        Ok((scheduled, walked))
     })?;
     summary.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    let (stats, error) = match outcome {
-        Ok(stats) => (Some(stats), None),
+    let (scheduled, walked) = outcome;
+    let (stats, error) = match scheduled {
+        Ok(stats) => (Some(stats), walked),
         Err(err) => (None, Some(err)),
     };
     summary.jobs = stats.as_ref().map_or(0, Stats::jobs);
@@ -328,6 +343,7 @@ mod tests {
     use crate::read::read_job;
     use crate::record::Worker;
     use std::fs;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn tree(n: usize) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -343,6 +359,8 @@ mod tests {
         threads: u32,
         limit: usize,
         panic: bool,
+        /// Files read so far.
+        reads: AtomicUsize,
     }
 
     impl Schedule for Pool {
@@ -393,6 +411,7 @@ mod tests {
             threads: 3,
             limit: usize::MAX,
             panic: false,
+            reads: AtomicUsize::new(0),
         };
         let finished = pool
             .read(&Walk::new([dir.path()]), |r| records.push(r))
@@ -422,6 +441,7 @@ mod tests {
                 threads: 1,
                 limit: 10,
                 panic,
+                reads: AtomicUsize::new(0),
             };
             let finished = pool
                 .read(&Walk::new([dir.path()]), |r| records.push(r))
@@ -457,6 +477,7 @@ mod tests {
                     threads: 2,
                     limit: 5000,
                     panic: false,
+                    reads: AtomicUsize::new(0),
                 };
                 thread::scope(|scope| {
                     let reading = spawn_schedule(scope, "pool", &pool, sub_jobs, out.clone())?;
@@ -500,12 +521,16 @@ mod tests {
             threads: 2,
             limit: usize::MAX,
             panic: false,
+            reads: AtomicUsize::new(0),
         };
         let finished = pool
             .read(&Walk::new([dir.path()]), Three(&mut taken))
             .expect("read");
         assert!(finished.stopped);
         assert_eq!((taken, finished.summary.files), (3, 3));
+        // The pool stopped too: it read a few batches' worth, not the tree.
+        let reads = pool.reads.load(Ordering::Relaxed);
+        assert!(reads < 1000, "{reads} of 5000 files read after the stop");
     }
 
     #[test]
@@ -514,6 +539,7 @@ mod tests {
             threads: 1,
             limit: 1,
             panic: false,
+            reads: AtomicUsize::new(0),
         };
         let err = pool
             .read(&Walk::new(["/no/such/path"]), |_| panic!("no record"))

@@ -35,7 +35,8 @@ impl Exec for Tokio {
     {
         let handle = self.0.spawn(task);
         async move {
-            // A lane that panicked has nothing to return; the pipeline reports its jobs.
+            // A lane that panicked has nothing to return; what it held was reported as it
+            // unwound (lane.rs, `Held`).
             let _ = handle.await;
         }
     }

@@ -176,20 +176,38 @@ pub(crate) async fn drive<E: Exec>(exec: E, plan: Plan, jobs: Jobs, out: Emitter
     .await;
 }
 
+/// The slot of a lane, and an emitter to report what it holds if the lane ends without
+/// reading it: a hop or the lane itself died in our own code (never in a read: read_job
+/// turns a panic into that file's error). Those jobs have left the queue, so the queue cannot.
+struct Held {
+    slot: Arc<Slot>,
+    out: Emitter,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let pending: Vec<FileJob> = self.slot.lock().pending.drain(..).collect();
+        for job in pending {
+            self.out
+                .emit(FileResult::abandoned(job, "the async reader's lane failed"));
+        }
+    }
+}
+
 /// One lane: hop after hop until the queue is drained.
 async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter) {
     let worker = Worker::Task(u32::try_from(index).unwrap_or(u32::MAX));
-    // Kept for reporting the jobs of a hop that died in our own code (never in a read: read_job
-    // turns a panic into that file's error).
-    let mut reserve = out.clone();
-    let mut slot = Slot::new(out, VecDeque::new());
+    let mut held = Held {
+        out: out.clone(),
+        slot: Slot::new(out, VecDeque::new()),
+    };
     let mut buf = vec![0; shared.plan.buffer_size];
     loop {
         let Ok(permit) = Arc::clone(&shared.permits).acquire_owned().await else {
             break;
         };
         let hop = {
-            let (slot, shared) = (Arc::clone(&slot), Arc::clone(&shared));
+            let (slot, shared) = (Arc::clone(&held.slot), Arc::clone(&shared));
             let mut buf = mem::take(&mut buf);
             exec.spawn_blocking(move || {
                 let end = run_hop(&slot, &shared, &mut buf, worker);
@@ -199,24 +217,19 @@ async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter)
         };
         let watched = match shared.plan.timeout {
             None => Watched::Finished(hop.await),
-            Some(limit) => timeout::watch(&exec, &shared.spares, &slot, hop, limit).await,
+            Some(limit) => timeout::watch(&exec, &shared.spares, &held.slot, hop, limit).await,
         };
         match watched {
             Watched::Finished(Some((back, HopEnd::More))) => buf = back,
-            Watched::Finished(Some((_, HopEnd::Done | HopEnd::Abandoned))) => break,
-            Watched::Finished(None) => {
-                for job in slot.lock().pending.drain(..) {
-                    reserve.emit(FileResult::abandoned(job, "the async reader's hop failed"));
-                }
-                break;
-            }
+            // A hop that failed leaves its jobs to `held`.
+            Watched::Finished(Some((_, HopEnd::Done | HopEnd::Abandoned)) | None) => break,
             Watched::TimedOut(TimedOut {
                 path,
                 elapsed,
                 out,
                 pending,
             }) => {
-                let mut out = out.unwrap_or_else(|| reserve.clone());
+                let mut out = out.unwrap_or_else(|| held.out.clone());
                 let limit = shared.plan.timeout.unwrap_or_default();
                 out.emit(FileResult {
                     outcome: Err(FileError::timeout(&path, limit, "the read was abandoned")),
@@ -224,7 +237,7 @@ async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter)
                     elapsed,
                     worker,
                 });
-                slot = Slot::new(out, pending);
+                held.slot = Slot::new(out, pending);
                 // The old buffer is still being read into by the abandoned hop.
                 buf = vec![0; shared.plan.buffer_size];
             }

@@ -382,12 +382,20 @@ impl AsyncReader {
                 Some(run.await)
             }
         };
-        let mut finished = done.unwrap_or_else(|| {
-            Err(StartError::Spawn {
-                what: "the async reader's thread".into(),
-                source: std::io::Error::other("it panicked"),
-            })
-        })?;
+        let mut finished = match done {
+            Some(result) => result?,
+            // The reading thread died once records may have reached the sink: the run ends
+            // with what it took, and the error.
+            None => Finished {
+                summary: Summary::new(self.strategy()),
+                stats: None,
+                error: Some(RunError::Panicked {
+                    what: "the async reader's thread".into(),
+                    message: "it ended by a panic".into(),
+                }),
+                stopped: false,
+            },
+        };
         let Summary {
             jobs, elapsed_ms, ..
         } = finished.summary;

@@ -56,7 +56,8 @@ pub struct Choice {
     /// Files routed with the default threshold while the sample was gathered (set by the
     /// router).
     pub routed_before: usize,
-    /// Microseconds the router spent choosing (probing and sorting): the cost of `auto`.
+    /// Microseconds the router spent choosing (sorting the sample; the probe's cost is the
+    /// summary's `cache_probe.cost_us`).
     pub cost_us: u64,
 }
 

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         eprintln!("{program}: error: cannot set up signal handling: {e}");
         return ExitCode::from(2);
     }
-    reader_cli::main(BINARY, |args, flags: &Flags| {
+    let status = reader_cli::main(BINARY, |args, flags: &Flags| {
         let mut reader = ProcReader::new().timeout(flags.timeout);
         if let Some(workers) = args.jobs {
             reader = reader.jobs(workers);
@@ -44,5 +44,7 @@ fn main() -> ExitCode {
             reader = reader.worker(worker);
         }
         reader.start()
-    })
+    });
+    reader_proc::signals::yield_to_signal();
+    status
 }

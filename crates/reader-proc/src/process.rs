@@ -103,6 +103,12 @@ fn live() -> MutexGuard<'static, Vec<u32>> {
     LIVE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Whether the program is being stopped by a signal: every other way of ending must wait for
+/// the signal thread, which exits with the signal's status.
+pub(crate) fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
 /// Kills every live worker with SIGKILL and reaps it; no worker starts after this. For the
 /// signal thread, which exits right after.
 pub(crate) fn kill_all() {
@@ -119,13 +125,17 @@ pub(crate) fn kill_all() {
             }
         }
     }
-    for &pid in &pids {
-        if let Ok(pid) = libc::pid_t::try_from(pid) {
-            // SAFETY: as above; a null status pointer is allowed.
-            unsafe {
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-        }
+    // Reap them, but never wait longer than GRACE: one stuck in uninterruptible I/O dies
+    // only when that I/O ends, and the caller exits anyway (init reaps what is left).
+    let mut left: Vec<libc::pid_t> = pids
+        .iter()
+        .filter_map(|&pid| libc::pid_t::try_from(pid).ok())
+        .collect();
+    let deadline = Instant::now() + GRACE;
+    while !left.is_empty() && Instant::now() < deadline {
+        // SAFETY: as above; a null status pointer is allowed, WNOHANG never blocks.
+        left.retain(|&pid| unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) } == 0);
+        thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -354,7 +364,6 @@ fn connect(
 fn reap(mut child: Child, kill: bool) -> String {
     let pid = child.id();
     if !kill && let Some(ended) = wait_for(&mut child, GRACE) {
-        live().retain(|&p| p != pid);
         return ended;
     }
     {
@@ -368,14 +377,25 @@ fn reap(mut child: Child, kill: bool) -> String {
         }
     }
     if let Some(ended) = wait_for(&mut child, GRACE) {
-        live().retain(|&p| p != pid);
         return ended;
     }
     let reaper = thread::Builder::new()
         .name(format!("reap-{pid}"))
         .spawn(move || {
-            let _ = child.wait();
-            live().retain(|&p| p != pid);
+            // Wait for it to end without reaping it (WNOWAIT), then reap it under the
+            // registry's lock, so that its pid is never freed while still registered.
+            loop {
+                // SAFETY: an all-zero siginfo_t is a valid value to be written over.
+                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                // SAFETY: `info` is writable; the pid is our unreaped child.
+                let rc = unsafe {
+                    libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT)
+                };
+                if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    break;
+                }
+            }
+            let _ = wait_for(&mut child, GRACE);
         });
     match reaper {
         Ok(_) => "was killed but had not died a second later (stuck in I/O?)".into(),
@@ -383,15 +403,26 @@ fn reap(mut child: Child, kill: bool) -> String {
     }
 }
 
-/// Polls `child` for at most `limit`; how it ended, if it did.
+/// Polls `child` for at most `limit`; how it ended, if it did. A child reaped here leaves
+/// the registry in the same step, under its lock, so its pid is never signalled once freed.
 fn wait_for(child: &mut Child, limit: Duration) -> Option<String> {
     let deadline = Instant::now() + limit;
     let mut pause = Duration::from_micros(100);
+    let pid = child.id();
     loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(describe(status)),
-            Ok(None) => {}
-            Err(e) => return Some(format!("could not be waited for: {e}")),
+        {
+            let mut live = live();
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    live.retain(|&p| p != pid);
+                    return Some(describe(status));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    live.retain(|&p| p != pid);
+                    return Some(format!("could not be waited for: {e}"));
+                }
+            }
         }
         if Instant::now() >= deadline {
             return None;

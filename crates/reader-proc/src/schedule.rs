@@ -113,8 +113,10 @@ pub(crate) fn run(
             central.install(index, 0, process);
         }
         central.stats.workers = central.live();
-        central.run(&events);
-        Ok(central.stats.clone())
+        match central.run(&events) {
+            None => Ok(central.stats.clone()),
+            Some(why) => Err(RunError::Model(why.into())),
+        }
     })
 }
 
@@ -193,7 +195,10 @@ impl Central<'_, '_> {
             .count()
     }
 
-    fn run(&mut self, events: &Receiver<Event>) {
+    /// Runs the loop to the end of the queue; says why, if it had to give up first (no
+    /// worker left and none could be started).
+    fn run(&mut self, events: &Receiver<Event>) -> Option<String> {
+        let mut gave_up = None;
         loop {
             if self.jobs.is_stopped() {
                 // Nobody wants more results: what is held and not sent goes unread.
@@ -209,11 +214,16 @@ impl Central<'_, '_> {
                 break;
             }
             if self.slots.iter().all(Option::is_none) {
+                // Killed by the signal thread, which is about to end the program.
+                crate::signals::yield_to_signal();
                 let why = match &self.start_error {
                     Some(err) => format!("no worker process is left ({err})"),
                     None => "no worker process is left (none could be started)".into(),
                 };
+                // What is still in the shared queue goes unread for the same reason.
+                self.jobs.leftovers_because(&why);
                 self.abandon_held(&why);
+                gave_up = Some(why);
                 break;
             }
             let event = match events.try_recv() {
@@ -240,6 +250,7 @@ impl Central<'_, '_> {
                 slot.process.close();
             }
         }
+        gave_up
     }
 
     /// Gives every worker with room a batch, idle ones first, and asks for more jobs early.

@@ -34,6 +34,15 @@ pub fn exit_on_signals(program: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Waits for ever if a signal is being handled: the signal thread ends the program with the
+/// signal's status, and no other ending — the run's own, an error — may come first. Returns at
+/// once otherwise.
+pub fn yield_to_signal() {
+    while crate::process::stopping() {
+        thread::park();
+    }
+}
+
 /// Unblocks the two signals again, in a worker process: it inherits the parent's mask, and
 /// must die of them as any program does.
 pub(crate) fn unblock_in_worker() {

@@ -392,8 +392,10 @@ fn killing_random_workers_every_few_milliseconds_loses_and_duplicates_nothing() 
 #[test]
 fn a_closed_stdout_ends_the_run_and_every_worker() {
     use std::io::{BufRead, BufReader};
-    let dir = tree(200, &[]);
-    let mut child = spawn(&reader(Some("sleep:20:")), &["--jobs", "2"], dir.path());
+    // More records than the output's 64 KiB buffer holds, so the first line reaches the pipe
+    // while the run goes on, and the next write finds it closed.
+    let dir = tree(3000, &[]);
+    let mut child = spawn(&reader(Some("sleep:1:")), &["--jobs", "2"], dir.path());
     let workers = procfs::wait_for_children(child.id(), 2, Duration::from_secs(10));
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut first = String::new();

@@ -100,7 +100,8 @@ impl Schedule for ThreadedReader {
     /// Runs the pool until the queue is closed and drained; the calling thread is one of the
     /// pool. When the system will not give it all its threads, it reads with those it has.
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
-        thread::scope(|scope| {
+        let threads = thread::scope(|scope| {
+            let mut threads = 1;
             for index in 1..self.jobs {
                 let (jobs, out) = (jobs.clone(), out.clone());
                 let spawned = thread::Builder::new()
@@ -109,10 +110,12 @@ impl Schedule for ThreadedReader {
                 if spawned.is_err() {
                     break;
                 }
+                threads += 1;
             }
             self.work(0, jobs, out);
+            threads
         });
-        Ok(Concurrency(self.jobs))
+        Ok(Concurrency(threads))
     }
 }
 
