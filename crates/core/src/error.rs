@@ -201,8 +201,9 @@ impl From<FileError> for io::Error {
     }
 }
 
-/// The message a panic was raised with, if it has one.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The message a panic was raised with (`unknown panic` if it has none), from the payload
+/// [`std::panic::catch_unwind`] returns.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())

@@ -45,7 +45,7 @@ pub mod units;
 pub use count::{Counter, Counts, RangeCounts, is_space};
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
-pub use error::{ErrorKind, FileError, ModelError, RunError, StartError};
+pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use queue::{JobSender, Jobs};
 pub use read::{count_file, count_range, count_sized, open_regular, read_job};
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};

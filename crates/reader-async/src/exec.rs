@@ -3,9 +3,13 @@
 //!
 //! Everything else the lanes use (the semaphore) is `tokio::sync`, which works on any executor.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 use std::time::Duration;
+
+use reader_core::RunError;
 
 /// An async runtime the lanes can run on.
 pub(crate) trait Exec: Clone + Send + Sync + 'static {
@@ -54,6 +58,50 @@ impl Exec for Tokio {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep(duration)
     }
+}
+
+/// Starts the first thread of `runtime`'s blocking pool and waits for it. tokio panics when it
+/// needs a blocking thread, has none, and the system refuses one (`ulimit -u`, a cgroup's
+/// `pids.max`): here that is an error instead. Its threads are kept to the end of the run
+/// (see the runtime's keep-alive), so the pool never falls back to none, and later refusals
+/// only queue the work for the threads it has.
+pub(crate) fn first_blocking_thread(runtime: &tokio::runtime::Runtime) -> Result<(), RunError> {
+    let started = quietly(|| runtime.spawn_blocking(|| ()));
+    match started {
+        Ok(task) => {
+            let _ = runtime.block_on(task);
+            Ok(())
+        }
+        // tokio's panic says what the system refused.
+        Err(payload) => Err(RunError::Spawn {
+            what: "the tokio runtime's blocking pool".into(),
+            source: std::io::Error::other(reader_core::panic_message(payload.as_ref())),
+        }),
+    }
+}
+
+thread_local! {
+    /// This thread expects a panic it will catch: the panic hook stays silent for it.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without the panic hook printing it (for a panic that is turned
+/// into an error). The hook in place when this is first used stays in charge of every other
+/// panic.
+fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|quiet| quiet.set(false));
+    result
 }
 
 /// async-std's global executor and blocking pool.

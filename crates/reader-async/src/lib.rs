@@ -38,16 +38,15 @@
 //! upstream in favour of smol**, so new code should not pick it. Both are compiled in.
 //!
 //! Both runtimes fail badly when the system refuses them a thread (`ulimit -u`, a cgroup's
-//! `pids.max`): tokio panics when its blocking pool has no thread and cannot start one,
-//! async-std's executor panics, and its blocking pool retries for ever at full CPU
-//! (smol-rs/blocking#79). So when the room for threads is tight (under 4,096 more, as
-//! [`defaults::task_headroom`] tells), the reader first makes sure the threads a run may need
-//! can start — one for tokio, a core's worth plus one a lane for async-std — and otherwise
-//! fails with one line, every file reported as not read. The check cannot hold the threads
-//! for the runtime: should other processes of the same user take the last of them in
-//! between, tokio can still panic at its first blocking thread, and async-std spin whenever
-//! its pool grows. Once tokio has a blocking thread it keeps it to the end of the run, and
-//! then never fails that way.
+//! `pids.max`). tokio panics when its blocking pool has no thread and cannot start one: the
+//! reader starts the pool's first thread itself, turning that panic into an error, and keeps
+//! its threads to the end of the run, after which a refusal only queues the work. async-std's
+//! executor panics, and its blocking pool retries for ever at full CPU (smol-rs/blocking#79):
+//! when the room for threads is tight (under 4,096 more, as [`defaults::task_headroom`]
+//! tells), the reader first makes sure a core's worth of threads plus one a lane can start,
+//! and otherwise fails with one line, every file reported as not read. That check cannot hold
+//! the threads: should something else take the last of them in between, async-std can still
+//! spin — one more reason not to pick it.
 //!
 //! ## Per-file timeout
 //!
@@ -288,9 +287,8 @@ impl AsyncReader {
     /// timeout. Left alone, tokio grows the pool towards 512 threads, since a hop often finds
     /// no thread idle at the instant it is sent.
     ///
-    /// Its blocking threads are kept for the whole run, once started: tokio panics when it
-    /// needs a blocking thread, has none, and the system refuses one (`ulimit -u`), so after
-    /// [`reserve_threads`] has made sure of the first, the pool never falls back to none.
+    /// Its blocking threads are kept for the whole run, once started (see
+    /// `exec::first_blocking_thread`).
     fn tokio_runtime(&self) -> Result<tokio::runtime::Runtime, RunError> {
         let spares = if self.timeout.is_some() {
             timeout::spare_slots(self.in_flight)
@@ -444,10 +442,8 @@ impl Schedule for AsyncReader {
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<AsyncStats, RunError> {
         match self.runtime {
             Runtime::Tokio => {
-                if tight_on_threads() {
-                    reserve_threads(1, "the tokio runtime's blocking pool")?;
-                }
                 let runtime = self.tokio_runtime()?;
+                exec::first_blocking_thread(&runtime)?;
                 let exec = Tokio(runtime.handle().clone());
                 runtime.block_on(drive(exec, self.plan(), jobs.clone(), out));
                 runtime.shutdown_background();
@@ -467,7 +463,7 @@ impl Schedule for AsyncReader {
     }
 }
 
-/// Fewer threads than this may be started ([`defaults::task_headroom`]): a runtime's threads
+/// Fewer threads than this may be started ([`defaults::task_headroom`]): async-std's threads
 /// are made sure of before it starts.
 const TIGHT_THREADS: u64 = 4096;
 
@@ -476,9 +472,8 @@ fn tight_on_threads() -> bool {
 }
 
 /// Makes sure the system gives this process `count` more threads now, by starting them and
-/// letting them end: a runtime that panics (tokio, async-std) when it cannot start the
-/// threads it needs fails here instead, as an error, under a limit on threads
-/// (`ulimit -u`).
+/// letting them end: async-std, which panics or spins when it cannot start the threads it
+/// needs, fails here instead, as an error, under a limit on threads (`ulimit -u`).
 fn reserve_threads(count: usize, what: &str) -> Result<(), RunError> {
     let before = own_threads();
     let (release, wait) = std::sync::mpsc::channel::<()>();
