@@ -245,7 +245,8 @@ impl Report {
     }
 
     fn sample_threads(&mut self) {
-        self.peak_threads = self.peak_threads.max(resources::current_threads());
+        let now = reader_core::defaults::running_threads() as u64;
+        self.peak_threads = self.peak_threads.max(now);
     }
 
     fn write_err(&mut self, line: &str) {

@@ -39,11 +39,6 @@ fn status_field(name: &str) -> Option<u64> {
         })
 }
 
-/// The threads this process runs now (0 if `/proc` cannot tell).
-pub fn current_threads() -> u64 {
-    status_field("Threads:").unwrap_or(0)
-}
-
 /// The peak resident memory of this program, in KiB.
 ///
 /// `VmHWM` of `/proc/self/status`, not `getrusage`'s `ru_maxrss`: Linux carries `ru_maxrss`
@@ -80,7 +75,6 @@ mod tests {
     fn figures_are_plausible() {
         let r = usage();
         assert!(r.peak_rss_kib > 100, "{r:?}");
-        assert!(current_threads() >= 1);
         assert!(own_peak_rss_kib().is_some_and(|kib| kib > 100));
     }
 }

@@ -37,6 +37,11 @@ pub fn open_files_limit() -> u64 {
     }
 }
 
+/// The threads this process runs now (0 if `/proc` cannot tell).
+pub fn running_threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
+}
+
 /// How many more threads or processes this process may start, at most, if that is limited:
 /// the cgroup's `pids.max` less its `pids.current` (cgroup v2 or v1, this cgroup and its
 /// ancestors), and the soft `RLIMIT_NPROC` of its user (not enforced for root; what the user's
@@ -152,6 +157,7 @@ mod tests {
         assert_eq!(clamp_to_fds_per(usize::MAX, 4), (fd_budget() / 4).max(1));
         assert_eq!(fds_beyond(usize::MAX), 0);
         assert_eq!(fds_beyond(0), fd_budget());
+        assert!(running_threads() >= 1);
         // Root, outside any pids-limited cgroup, as the project's machines run the tests: no
         // limit; otherwise some room, since this very test runs.
         if let Some(room) = task_headroom() {

@@ -475,7 +475,7 @@ fn tight_on_threads() -> bool {
 /// letting them end: async-std, which panics or spins when it cannot start the threads it
 /// needs, fails here instead, as an error, under a limit on threads (`ulimit -u`).
 fn reserve_threads(count: usize, what: &str) -> Result<(), RunError> {
-    let before = own_threads();
+    let before = defaults::running_threads();
     let (release, wait) = std::sync::mpsc::channel::<()>();
     let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
     let mut started = Vec::with_capacity(count);
@@ -503,7 +503,7 @@ fn reserve_threads(count: usize, what: &str) -> Result<(), RunError> {
     // A joined thread still counts against the limit until the kernel has released it, a
     // moment later: wait for that, or the runtime's first thread may be refused after all.
     for _ in 0..200 {
-        if own_threads() <= before {
+        if defaults::running_threads() <= before {
             break;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -515,11 +515,6 @@ fn reserve_threads(count: usize, what: &str) -> Result<(), RunError> {
             source,
         }),
     }
-}
-
-/// The threads of this process now, as `/proc` tells (0 if it cannot).
-fn own_threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
 }
 
 #[cfg(test)]
