@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use reader_core::Walk;
+use reader_core::units::parse_size;
+
+use crate::views::{GroupBy, SortKey, View};
 
 /// The options of DESIGN.md that every reader takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -15,7 +18,7 @@ pub struct Args {
 
     /// Only files with these extensions, comma-separated, case-insensitive (default: every
     /// regular file).
-    #[arg(short = 'e', long = "ext", value_name = "EXT,...", value_delimiter = ',', value_parser = parse_extension)]
+    #[arg(short = 'e', long = "ext", value_name = "EXT,...", value_delimiter = ',', value_parser = parse_extension, help_heading = "Filters")]
     pub ext: Vec<String>,
 
     /// Threads, processes or files in flight (default: derived from the machine).
@@ -34,6 +37,45 @@ pub struct Args {
     #[arg(long)]
     pub follow: bool,
 
+    /// Honour .gitignore, .ignore, .git/info/exclude and git's global excludes, and leave
+    /// .git out (default: every regular file).
+    #[arg(long, help_heading = "Filters")]
+    pub gitignore: bool,
+
+    /// Leave out hidden files and directories (names starting with a dot).
+    #[arg(long, help_heading = "Filters")]
+    pub no_hidden: bool,
+
+    /// Leave out entries matching GLOB, in gitignore syntax (`target/`, `*.log`, `!keep.log`);
+    /// repeatable.
+    #[arg(long, value_name = "GLOB", help_heading = "Filters")]
+    pub exclude: Vec<String>,
+
+    /// Descend at most N directories below each PATH (1: only the files directly in it).
+    #[arg(long, value_name = "N", help_heading = "Filters")]
+    pub max_depth: Option<usize>,
+
+    /// Skip files smaller than SIZE (reported as skipped, `too_small`); 10k, 1MiB… accepted.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
+    pub min_size: Option<u64>,
+
+    /// Skip files larger than SIZE (reported as skipped, `too_large`).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
+    pub max_size: Option<u64>,
+
+    /// Totals per extension or per directory (dir=DEPTH: DEPTH levels below each PATH), as a
+    /// table, JSON `group` records or CSV `group` rows.
+    #[arg(long, value_name = "ext|dir[=DEPTH]", help_heading = "Views")]
+    pub by: Option<GroupBy>,
+
+    /// Rank the groups, or the files read, by this (largest first; names in order).
+    #[arg(long, value_enum, value_name = "KEY", help_heading = "Views")]
+    pub sort: Option<SortKey>,
+
+    /// Keep the first N groups or files of the ranking (by bytes unless --sort says).
+    #[arg(long, value_name = "N", value_parser = parse_top, help_heading = "Views")]
+    pub top: Option<usize>,
+
     /// Per-file log lines on stderr.
     #[arg(short, long)]
     pub verbose: bool,
@@ -45,6 +87,18 @@ impl Args {
         Walk::new(&self.paths)
             .extensions(&self.ext)
             .follow_links(self.follow)
+            .gitignore(self.gitignore)
+            .skip_hidden(self.no_hidden)
+            .exclude(&self.exclude)
+            .max_depth(self.max_depth)
+            .size_range(self.min_size, self.max_size)
+    }
+}
+
+impl Args {
+    /// The listing `--by`, `--sort` and `--top` ask for, if any.
+    pub(crate) fn view(&self) -> Option<View> {
+        View::new(self.by, self.sort, self.top, &self.paths)
     }
 }
 
@@ -89,6 +143,14 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) if n <= 4096 => Ok(n),
         Ok(_) => Err("must be at most 4096".into()),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
+}
+
+fn parse_top(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
         Err(_) => Err(format!("'{text}' is not a whole number")),
     }
 }

@@ -32,8 +32,10 @@ mod args;
 mod output;
 mod report;
 mod resources;
+mod views;
 
 pub use app::{Binary, NoFlags, main, program_name};
 pub use args::{Args, Format, ProgressMode};
 pub use report::Report;
 pub use resources::Resources;
+pub use views::{GroupBy, SortKey};

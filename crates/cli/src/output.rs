@@ -7,11 +7,12 @@
 use std::io::{self, Write};
 
 use reader_core::units::{bytes as human_bytes, grouped};
-use reader_core::{Counts, Record, Summary};
+use reader_core::{Counts, Record, Summary, names};
 use serde::Serialize;
 
 use crate::args::Format;
 use crate::resources::Resources;
+use crate::views::{GroupBy, Listing, Row};
 
 /// The last thing a run writes: the totals, what the process used, and the model's own
 /// figures (as JSON, to be flattened, and as lines for people).
@@ -33,6 +34,9 @@ pub(crate) trait Output {
     /// Writes one record.
     fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()>;
 
+    /// Writes the listing of `--by`, `--sort` and `--top`, before the summary.
+    fn listing(&mut self, listing: &Listing, out: &mut dyn Write) -> io::Result<()>;
+
     /// Writes the summary that closes the run.
     fn summary(&mut self, line: &SummaryLine<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
@@ -52,6 +56,10 @@ struct Human;
 impl Output for Human {
     fn record(&mut self, _: &Record, _: &mut dyn Write) -> io::Result<()> {
         Ok(())
+    }
+
+    fn listing(&mut self, listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(human_table(listing).as_bytes())
     }
 
     fn summary(&mut self, line: &SummaryLine<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -88,9 +96,42 @@ struct SummaryJson<'a> {
     stats: &'a serde_json::Value,
 }
 
+/// A group of `--by`: `{"type":"group","by":"ext","key":"rs","files":…,"bytes":…}`.
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    by: &'static str,
+    key: names::Lossless<'a>,
+    files: u64,
+    bytes: u64,
+    lines: u64,
+    words: u64,
+}
+
 impl Output for Json {
     fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()> {
         self.write(record, out)
+    }
+
+    fn listing(&mut self, listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
+        for file in &listing.files {
+            self.write(file, out)?;
+        }
+        let by = listing.by.map_or("file", GroupBy::as_str);
+        for group in &listing.groups {
+            let json = GroupJson {
+                kind: "group",
+                by,
+                key: names::Lossless(&group.key),
+                files: group.files,
+                bytes: group.counts.bytes,
+                lines: group.counts.lines,
+                words: group.counts.words,
+            };
+            self.write(&json, out)?;
+        }
+        Ok(())
     }
 
     fn summary(&mut self, line: &SummaryLine<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -104,16 +145,45 @@ impl Output for Json {
     }
 }
 
-/// CSV (RFC 4180): a header, then one row for every entry; no summary row.
+/// CSV (RFC 4180): a header, then one row for every entry, then the `group` rows of `--by`
+/// (`path` is the group's key, `files` its files); no summary row. A name that is not UTF-8 is
+/// shown with `\xHH` escapes in `path` and given exactly, in base64, in `path_bytes` (see
+/// `reader_core::names`).
 struct Csv;
 
 impl Output for Csv {
     fn header(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(b"type,path,size,lines,words,elapsed_us,worker,error_kind,error_message\n")
+        out.write_all(
+            b"type,path,size,lines,words,elapsed_us,worker,error_kind,error_message,path_bytes,files\n",
+        )
     }
 
     fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()> {
         out.write_all(csv_row(record).as_bytes())
+    }
+
+    fn listing(&mut self, listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
+        for file in &listing.files {
+            out.write_all(csv_row(&Record::File(file.clone())).as_bytes())?;
+        }
+        for group in &listing.groups {
+            let c = group.counts;
+            let fields = [
+                "group".to_string(),
+                names::escaped(&group.key).into_owned(),
+                c.bytes.to_string(),
+                c.lines.to_string(),
+                c.words.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                names::raw_base64(&group.key).unwrap_or_default(),
+                group.files.to_string(),
+            ];
+            out.write_all(csv_line(&fields).as_bytes())?;
+        }
+        Ok(())
     }
 
     fn summary(&mut self, _: &SummaryLine<'_>, _: &mut dyn Write) -> io::Result<()> {
@@ -134,7 +204,7 @@ fn csv_row(record: &Record) -> String {
             };
             vec![
                 "file".into(),
-                f.path.to_string_lossy().into_owned(),
+                names::escaped(&f.path).into_owned(),
                 num(|c| c.bytes),
                 num(|c| c.lines),
                 num(|c| c.words),
@@ -142,11 +212,13 @@ fn csv_row(record: &Record) -> String {
                 f.worker.to_string(),
                 kind,
                 message,
+                names::raw_base64(&f.path).unwrap_or_default(),
+                String::new(),
             ]
         }
         Record::Skipped(s) => vec![
             "skipped".into(),
-            s.path.to_string_lossy().into_owned(),
+            names::escaped(&s.path).into_owned(),
             String::new(),
             String::new(),
             String::new(),
@@ -154,8 +226,15 @@ fn csv_row(record: &Record) -> String {
             String::new(),
             s.reason.as_str().into(),
             String::new(),
+            names::raw_base64(&s.path).unwrap_or_default(),
+            String::new(),
         ],
     };
+    csv_line(&fields)
+}
+
+/// One CSV line of `fields`, quoted where needed.
+fn csv_line(fields: &[String]) -> String {
     let mut row = fields
         .iter()
         .map(|f| csv_field(f))
@@ -199,6 +278,81 @@ fn human_summary(line: &SummaryLine<'_>) -> String {
     );
     for (label, value) in &line.described {
         text.push_str(&format!("  {label}: {value}\n"));
+    }
+    text
+}
+
+/// The listing as a table for people, in `wc`'s column order, with a `total` line of every
+/// file read (also those `--top` left out). Names that are not UTF-8 are shown with `\xHH`
+/// escapes.
+fn human_table(listing: &Listing) -> String {
+    let groups = listing.by.is_some();
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let row = |r: &Row, name: String| {
+        [
+            grouped(r.files),
+            grouped(r.counts.lines),
+            grouped(r.counts.words),
+            grouped(r.counts.bytes),
+            name,
+        ]
+    };
+    let heading = match listing.by {
+        Some(GroupBy::Ext) => "extension",
+        Some(GroupBy::Dir(_)) => "directory",
+        None => "file",
+    };
+    rows.push(["files", "lines", "words", "bytes", heading].map(String::from));
+    for group in &listing.groups {
+        let name = match group.key.as_os_str().is_empty() {
+            true if listing.by == Some(GroupBy::Ext) => "(no extension)".to_string(),
+            true => ".".to_string(),
+            false => names::escaped(&group.key).into_owned(),
+        };
+        rows.push(row(group, name));
+    }
+    for file in &listing.files {
+        let counts = file.outcome.as_ref().map(|c| *c).unwrap_or_default();
+        let one = Row {
+            key: file.path.clone(),
+            files: 1,
+            counts,
+        };
+        rows.push(row(&one, names::escaped(&file.path).into_owned()));
+    }
+    if listing.more > 0 {
+        let what = match (groups, listing.more) {
+            (true, 1) => "group",
+            (true, _) => "groups",
+            (false, 1) => "file",
+            (false, _) => "files",
+        };
+        rows.push(
+            [
+                "",
+                "",
+                "",
+                "",
+                &format!("… {} more {what}", grouped(listing.more)),
+            ]
+            .map(String::from),
+        );
+    }
+    rows.push(row(&listing.total, "total".into()));
+    let skip_files = !groups;
+    let widths: Vec<usize> = (0..4)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for r in &rows {
+        for (c, width) in widths.iter().enumerate() {
+            if c == 0 && skip_files {
+                continue;
+            }
+            text.push_str(&format!("{:>width$}  ", r[c]));
+        }
+        text.push_str(&r[4]);
+        text.push('\n');
     }
     text
 }

@@ -18,6 +18,7 @@ use reader_core::{FileResult, Finished, Record, Sink, Stats};
 use crate::args::{Args, Format, ProgressMode};
 use crate::output::{self, Output, SummaryLine};
 use crate::resources;
+use crate::views::View;
 
 /// How often the number of threads is sampled, in records.
 const THREAD_SAMPLE_EVERY: u64 = 256;
@@ -44,6 +45,8 @@ pub struct Report {
     peak_threads: u64,
     /// The write that failed and stopped the run.
     broken: Option<io::Error>,
+    /// The listing of `--by`, `--sort` and `--top`, if asked for.
+    view: Option<View>,
 }
 
 impl std::fmt::Debug for Report {
@@ -78,6 +81,7 @@ impl Report {
         );
         report.verbose = args.verbose;
         report.show_progress = show_progress;
+        report.view = args.view();
         report
     }
 
@@ -104,6 +108,7 @@ impl Report {
             bytes: 0,
             peak_threads: 0,
             broken: None,
+            view: None,
         }
     }
 
@@ -145,6 +150,15 @@ impl Report {
         }
         if self.records % THREAD_SAMPLE_EVERY == 1 {
             self.sample_threads();
+        }
+        if let (Some(view), Record::File(file)) = (&mut self.view, &record)
+            && let Ok(counts) = file.outcome
+        {
+            view.add(file, counts);
+            if view.holds_files() {
+                // Written at the end, ranked.
+                return ControlFlow::Continue(());
+            }
         }
         let written = self
             .begin()
@@ -188,8 +202,13 @@ impl Report {
                 stats: figures,
                 described: stats.map(Stats::describe).unwrap_or_default(),
             };
+            let listing = self.view.take().map(View::finish);
             let written = self
                 .begin()
+                .and_then(|()| match &listing {
+                    Some(listing) => self.output.listing(listing, &mut self.out),
+                    None => Ok(()),
+                })
                 .and_then(|()| self.output.summary(&line, &mut self.out))
                 .and_then(|()| self.out.flush());
             let _ = self.check(written);
@@ -426,17 +445,19 @@ mod tests {
         let mut lines = out.split('\n');
         assert_eq!(
             lines.next(),
-            Some("type,path,size,lines,words,elapsed_us,worker,error_kind,error_message")
+            Some(
+                "type,path,size,lines,words,elapsed_us,worker,error_kind,error_message,path_bytes,files"
+            )
         );
         assert!(
-            out.contains("file,\"a,\"\"b\"\"\nc.txt\",10,2,3,5,thread-1,,\n"),
+            out.contains("file,\"a,\"\"b\"\"\nc.txt\",10,2,3,5,thread-1,,,,\n"),
             "{out}"
         );
         assert!(
-            out.contains("file,gone,,,,0,thread-0,not_found,gone: vanished\n"),
+            out.contains("file,gone,,,,0,thread-0,not_found,gone: vanished,,\n"),
             "{out}"
         );
-        assert!(out.contains("skipped,pipe,,,,,,fifo,\n"), "{out}");
+        assert!(out.contains("skipped,pipe,,,,,,fifo,,,\n"), "{out}");
     }
 
     #[test]

@@ -1,19 +1,33 @@
 //! Discovery: which entries of the given PATHs a run reads, skips or reports as failed.
 //!
-//! A PATH that is a directory is walked recursively; a PATH that is a file is read as one file
-//! (the extension filter applies only to what the walk finds, as in ripgrep). Only regular
-//! files are read: FIFOs, sockets and devices are reported as skipped and never opened.
-//! Symbolic links are reported as skipped unless links are followed; when they are, a loop is
-//! reported as a `symlink_loop` failure and never walked twice. PATHs that overlap (the same
-//! directory twice, or one inside another) are walked once.
+//! A PATH that is a directory is walked recursively, on the `ignore` crate's walker (ripgrep's
+//! and fd's); a PATH that is a file is read as one file (the filters apply only to what the
+//! walk finds, as in ripgrep). Only regular files are read: FIFOs, sockets and devices are
+//! reported as skipped and never opened. Symbolic links are reported as skipped unless links
+//! are followed; when they are, a loop is reported as a `symlink_loop` failure and never
+//! walked twice. PATHs that overlap (the same directory twice, or one inside another) are
+//! walked once.
+//!
+//! By default every regular file is read. The filters narrow that down:
+//!
+//! * names — [`Walk::extensions`], [`Walk::exclude`] (gitignore globs), [`Walk::skip_hidden`]
+//!   and [`Walk::gitignore`] (the repository's ignore rules) leave entries out of the walk, as
+//!   fd and ripgrep do: a directory left out is not descended into;
+//! * depth — [`Walk::max_depth`] stops descending;
+//! * size — [`Walk::size_range`] reports the files outside the range as skipped
+//!   (`too_small`, `too_large`), so that a size filter never hides a file silently.
+//!
+//! Invalid lines of ignore files are passed over, as git passes over them.
 
-use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
@@ -23,7 +37,8 @@ use crate::record::{SkipReason, Skipped};
 pub struct FileJob {
     /// Where it is.
     pub path: PathBuf,
-    /// Its size when discovered, if the walk was asked for sizes ([`Walk::with_sizes`]).
+    /// Its size when discovered, if the walk looked it up ([`Walk::with_sizes`], or a size
+    /// filter).
     pub size: Option<u64>,
 }
 
@@ -60,6 +75,12 @@ pub struct Walk {
     extensions: Vec<Vec<u8>>,
     follow: bool,
     sizes: bool,
+    gitignore: bool,
+    skip_hidden: bool,
+    excludes: Vec<String>,
+    max_depth: Option<usize>,
+    min_size: Option<u64>,
+    max_size: Option<u64>,
 }
 
 impl Walk {
@@ -109,11 +130,77 @@ impl Walk {
         self
     }
 
-    /// Checks that every PATH exists, before anything is read.
+    /// Honour the ignore rules of git repositories — `.gitignore`, `.git/info/exclude`, the
+    /// global excludes file of git's configuration — and `.ignore` files, and leave `.git`
+    /// out. Off by default: every regular file is read.
+    ///
+    /// As in git, ripgrep and fd, `.gitignore` files count only inside a git repository, and
+    /// those of the directories above a PATH (up to the repository's top) count too.
+    pub fn gitignore(mut self, yes: bool) -> Walk {
+        self.gitignore = yes;
+        self
+    }
+
+    /// Leave out hidden entries: files and directories whose name starts with a dot. A PATH
+    /// given explicitly is walked even when its own name is hidden.
+    pub fn skip_hidden(mut self, yes: bool) -> Walk {
+        self.skip_hidden = yes;
+        self
+    }
+
+    /// Leave out entries that match any of these globs, in gitignore syntax (`*.log`,
+    /// `target/`, `/docs/gen/**`, and `!keep.log` to take one back), matched relative to each
+    /// PATH. [`Walk::check`] rejects a glob that does not parse.
+    ///
+    /// ```
+    /// use reader_core::{Discovered, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::create_dir(dir.path().join("target"))?;
+    /// std::fs::write(dir.path().join("target/big.bin"), "x")?;
+    /// std::fs::write(dir.path().join("main.rs"), "fn main() {}\n")?;
+    /// let walk = Walk::new([dir.path()]).exclude(["target/"]);
+    /// walk.check()?;
+    /// let files: Vec<_> = walk.entries().collect();
+    /// assert!(matches!(&files[..], [Discovered::File(job)] if job.path.ends_with("main.rs")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn exclude<I, S>(mut self, globs: I) -> Walk
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.excludes = globs.into_iter().map(|g| g.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Descend at most `depth` directories below each PATH: `Some(1)` reads only the files
+    /// directly inside it. `None` (the default) has no limit.
+    pub fn max_depth(mut self, depth: Option<usize>) -> Walk {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Read only regular files of at least `min` and at most `max` bytes (either bound may be
+    /// left open); the others are reported as skipped, `too_small` or `too_large`.
+    pub fn size_range(mut self, min: Option<u64>, max: Option<u64>) -> Walk {
+        self.min_size = min;
+        self.max_size = max;
+        self
+    }
+
+    /// Checks that every PATH exists and every filter makes sense, before anything is read.
     pub fn check(&self) -> Result<(), StartError> {
         if self.roots.is_empty() {
             return Err(StartError::Invalid("no PATH given".into()));
         }
+        if let (Some(min), Some(max)) = (self.min_size, self.max_size)
+            && min > max
+        {
+            return Err(StartError::Invalid(format!(
+                "--min-size ({min} bytes) is larger than --max-size ({max} bytes)"
+            )));
+        }
+        excludes_under(Path::new("/"), &self.excludes)?;
         for root in &self.roots {
             fs::metadata(root).map_err(|source| StartError::Path {
                 path: root.clone(),
@@ -183,26 +270,67 @@ impl Walk {
             .collect()
     }
 
+    /// The walker of one root, with this walk's filters.
+    fn walker(&self, root: &Path) -> ignore::Walk {
+        let mut builder = ignore::WalkBuilder::new(root);
+        builder
+            .standard_filters(false)
+            .hidden(self.skip_hidden)
+            .ignore(self.gitignore)
+            .git_ignore(self.gitignore)
+            .git_global(self.gitignore)
+            .git_exclude(self.gitignore)
+            .parents(self.gitignore)
+            .follow_links(self.follow)
+            .max_depth(self.max_depth);
+        // `check` has parsed the globs; a root it did not see gets none rather than a panic.
+        let excludes = excludes_under(root, &self.excludes).ok().flatten();
+        let skip_git = self.gitignore;
+        if excludes.is_some() || skip_git {
+            builder.filter_entry(move |entry| {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                let excluded = excludes
+                    .as_ref()
+                    .is_some_and(|globs| globs.matched(entry.path(), is_dir).is_ignore());
+                let git_dir = skip_git && entry.file_name() == ".git";
+                !(excluded || git_dir)
+            });
+        }
+        builder.build()
+    }
+
     /// What to do with one entry of the walk; `None` for directories and filtered-out names.
-    fn classify(&self, entry: &walkdir::DirEntry, explicit: bool) -> Option<Discovered> {
-        let file_type = entry.file_type();
+    fn classify(&self, entry: &ignore::DirEntry) -> Option<Discovered> {
+        let file_type = entry.file_type()?;
         if file_type.is_dir() {
             return None;
         }
-        if !explicit && !self.wanted(entry.file_name()) {
+        let explicit = entry.depth() == 0;
+        if !explicit && !self.wanted(entry.path()) {
             return None;
         }
         let path = entry.path().to_path_buf();
         let reason = if file_type.is_file() {
-            let size = if self.sizes {
+            let bounded = self.min_size.is_some() || self.max_size.is_some();
+            let size = if self.sizes || bounded {
                 match entry.metadata() {
                     Ok(meta) => Some(meta.len()),
-                    Err(err) => return Some(Discovered::Failed(walk_error(&path, err))),
+                    Err(err) => {
+                        let failed = walk_error(entry.path(), err, true);
+                        let failed = failed.unwrap_or_else(|| {
+                            FileError::io(&path, io::Error::other("its size cannot be looked up"))
+                        });
+                        return Some(Discovered::Failed(failed));
+                    }
                 }
             } else {
                 None
             };
-            return Some(Discovered::File(FileJob { path, size }));
+            match size {
+                Some(len) if self.min_size.is_some_and(|min| len < min) => SkipReason::TooSmall,
+                Some(len) if self.max_size.is_some_and(|max| len > max) => SkipReason::TooLarge,
+                _ => return Some(Discovered::File(FileJob { path, size })),
+            }
         } else if file_type.is_symlink() {
             SkipReason::Symlink
         } else if file_type.is_fifo() {
@@ -217,16 +345,43 @@ impl Walk {
         Some(Discovered::Skipped(Skipped { path, reason }))
     }
 
-    fn wanted(&self, name: &OsStr) -> bool {
+    /// Does the name at the end of `path` have one of the wanted extensions? Found in the
+    /// path's bytes, with `Path::extension`'s rule (`.bashrc` has none), without parsing its
+    /// components: this runs once for every entry of the walk.
+    fn wanted(&self, path: &Path) -> bool {
         if self.extensions.is_empty() {
             return true;
         }
-        let Some(ext) = Path::new(name).extension() else {
-            return false;
-        };
-        let ext = ext.as_bytes();
-        self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext))
+        let bytes = path.as_os_str().as_bytes();
+        let name = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+        match name.iter().rposition(|&b| b == b'.') {
+            Some(dot) if dot > 0 => {
+                let ext = &name[dot + 1..];
+                self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext))
+            }
+            _ => false,
+        }
     }
+}
+
+/// The `--exclude` globs as one gitignore matcher rooted at `root`; `None` when there are none.
+fn excludes_under(root: &Path, globs: &[String]) -> Result<Option<Arc<Gitignore>>, StartError> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |glob: &str, err: ignore::Error| {
+        StartError::Invalid(format!("--exclude '{glob}' is not a valid glob: {err}"))
+    };
+    let mut builder = GitignoreBuilder::new(root);
+    for glob in globs {
+        builder
+            .add_line(None, glob)
+            .map_err(|err| invalid(glob, err))?;
+    }
+    let matcher = builder
+        .build()
+        .map_err(|err| invalid(&globs.join(" "), err))?;
+    Ok(Some(Arc::new(matcher)))
 }
 
 /// The entries of a [`Walk`], in walk order: see [`Walk::entries`].
@@ -234,7 +389,7 @@ pub struct Entries {
     walk: Walk,
     roots: std::vec::IntoIter<PathBuf>,
     /// The root being walked, and the walk of it.
-    current: Option<(PathBuf, walkdir::IntoIter)>,
+    current: Option<(PathBuf, ignore::Walk)>,
 }
 
 impl std::fmt::Debug for Entries {
@@ -259,41 +414,75 @@ impl Iterator for Entries {
             if let Some((root, entries)) = current {
                 match entries.next() {
                     Some(Ok(entry)) => {
-                        let explicit = entry.depth() == 0;
-                        if let Some(found) = walk.classify(&entry, explicit) {
+                        if let Some(found) = walk.classify(&entry) {
                             return Some(found);
                         }
                     }
-                    Some(Err(err)) => return Some(Discovered::Failed(walk_error(root, err))),
+                    Some(Err(err)) => {
+                        if let Some(failed) = walk_error(root, err, false) {
+                            return Some(Discovered::Failed(failed));
+                        }
+                    }
                     None => *current = None,
                 }
                 continue;
             }
             let root = roots.next()?;
-            let entries = walkdir::WalkDir::new(&root)
-                .follow_links(walk.follow)
-                .into_iter();
+            let entries = walk.walker(&root);
             *current = Some((root, entries));
         }
     }
 }
 
-/// A walk error as a failure of the entry it happened on.
-fn walk_error(root: &Path, err: walkdir::Error) -> FileError {
-    let path = err.path().unwrap_or(root).to_path_buf();
-    if let Some(ancestor) = err.loop_ancestor() {
-        let message = format!("symbolic link loop back to {}", ancestor.display());
-        return FileError::new(ErrorKind::SymlinkLoop, path, message);
+/// A walk error as a failure of the entry it happened on; `None` for an error that is about
+/// no entry of the walk (a line of an ignore file that does not parse). The walker marks the
+/// errors of its entries with their depth; `at_entry` says the error is an entry's anyway.
+fn walk_error(root: &Path, err: ignore::Error, at_entry: bool) -> Option<FileError> {
+    let mut path = None;
+    let mut at_entry = at_entry;
+    let mut err = err;
+    loop {
+        err = match err {
+            ignore::Error::WithPath { path: p, err } => {
+                path.get_or_insert(p);
+                *err
+            }
+            ignore::Error::WithDepth { err, .. } => {
+                at_entry = true;
+                *err
+            }
+            ignore::Error::WithLineNumber { err, .. } => *err,
+            ignore::Error::Loop { ancestor, child } => {
+                let message = format!("symbolic link loop back to {}", ancestor.display());
+                return Some(FileError::new(ErrorKind::SymlinkLoop, child, message));
+            }
+            ignore::Error::Io(io_err) if at_entry => {
+                let path = path.unwrap_or_else(|| root.to_path_buf());
+                return Some(FileError::io(path, original_io_error(io_err)));
+            }
+            _ => return None,
+        };
     }
-    let io_err = err
-        .into_io_error()
-        .unwrap_or_else(|| io::Error::other("walk failed"));
-    FileError::io(path, io_err)
+}
+
+/// The operating system's own error inside one the walker wrapped, so that its number (and
+/// so its kind: `ELOOP`, `ENAMETOOLONG`…) and its plain message survive.
+fn original_io_error(err: io::Error) -> io::Error {
+    let inner = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<walkdir::Error>())
+        .and_then(walkdir::Error::io_error)
+        .and_then(io::Error::raw_os_error);
+    match inner {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => err,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsStr;
     use std::os::unix::fs::symlink;
 
     fn discover(walk: &Walk) -> Vec<Discovered> {
@@ -335,6 +524,27 @@ mod tests {
         assert_eq!(all.len(), 4);
         let txt = discover(&Walk::new([dir.path()]).extensions([".txt"]));
         assert_eq!(names(&txt), ["file one.TXT", "file two.txt"]);
+    }
+
+    #[test]
+    fn extensions_follow_path_extension() {
+        let walk = Walk::new(["."]).extensions(["txt", "GZ"]);
+        for (path, wanted) in [
+            ("a/b.txt", true),
+            ("a/b.tar.gz", true),
+            ("B.TXT", true),
+            ("a.d/.txt", false),
+            ("a.txt/b", false),
+            ("a/b.txt.bak", false),
+            ("noext", false),
+        ] {
+            let path = Path::new(path);
+            assert_eq!(walk.wanted(path), wanted, "{}", path.display());
+            let by_std = path
+                .extension()
+                .is_some_and(|e| ["txt", "gz"].iter().any(|w| e.eq_ignore_ascii_case(w)));
+            assert_eq!(by_std, wanted, "{}", path.display());
+        }
     }
 
     #[test]
@@ -427,6 +637,112 @@ mod tests {
             &found[..],
             [Discovered::File(FileJob { size: Some(5), .. })]
         ));
+    }
+
+    /// A small source tree inside a git repository (a `.git` directory is all the walker asks).
+    fn repository() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for sub in [".git/info", "src", "target/debug", "docs/gen", ".config"] {
+            fs::create_dir_all(d.join(sub)).expect("mkdir");
+        }
+        for (file, text) in [
+            (".gitignore", "target/\n*.log\n!keep.log\n[unclosed\n"),
+            (".git/info/exclude", "secret.txt\n"),
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            ("src/main.rs", "fn main() {}\n"),
+            ("src/.gitignore", "generated.rs\n"),
+            ("src/generated.rs", "x"),
+            ("target/debug/app", "binary"),
+            ("docs/gen/page.md", "# page"),
+            ("docs/a.log", "log"),
+            ("docs/keep.log", "kept"),
+            ("secret.txt", "shh"),
+            (".config/settings", "x = 1"),
+            ("README", "hello world\n"),
+        ] {
+            fs::write(d.join(file), text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn gitignore_reads_what_git_would_track_and_leaves_git_out() {
+        let repo = repository();
+        let found = names(&discover(&Walk::new([repo.path()]).gitignore(true)));
+        assert_eq!(
+            found,
+            [
+                "file .gitignore",
+                "file .gitignore",
+                "file README",
+                "file keep.log",
+                "file main.rs",
+                "file page.md",
+                "file settings",
+            ]
+        );
+        let everything = discover(&Walk::new([repo.path()]));
+        assert_eq!(everything.len(), 13, "{:?}", names(&everything));
+    }
+
+    #[test]
+    fn hidden_excluded_and_deep_entries_are_left_out() {
+        let repo = repository();
+        let d = repo.path();
+        let visible = names(&discover(&Walk::new([d]).skip_hidden(true)));
+        assert!(visible.iter().all(|n| !n.contains(" .")), "{visible:?}");
+        assert!(
+            !visible.contains(&"file settings".to_string()),
+            "{visible:?}"
+        );
+        assert_eq!(visible.len(), 8, "{visible:?}");
+        let excluded = Walk::new([d]).exclude(["target/", "*.log", "!keep.log", "/docs/gen"]);
+        excluded.check().expect("valid globs");
+        let found = names(&discover(&excluded));
+        for gone in ["file app", "file a.log", "file page.md"] {
+            assert!(!found.contains(&gone.to_string()), "{found:?}");
+        }
+        assert!(found.contains(&"file keep.log".to_string()), "{found:?}");
+        let top = names(&discover(&Walk::new([d]).max_depth(Some(1))));
+        assert_eq!(top, ["file .gitignore", "file README", "file secret.txt"]);
+        let file_root = Walk::new([d.join("README")]).max_depth(Some(0));
+        assert_eq!(names(&discover(&file_root)), ["file README"]);
+    }
+
+    #[test]
+    fn sizes_outside_the_range_are_skipped_with_their_reason() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, len) in [("empty", 0), ("small", 3), ("mid", 10), ("big", 100)] {
+            fs::write(dir.path().join(name), vec![b'x'; len]).expect("write");
+        }
+        let walk = Walk::new([dir.path()]).size_range(Some(1), Some(10));
+        assert_eq!(
+            names(&discover(&walk)),
+            [
+                "file mid",
+                "file small",
+                "skipped big too_large",
+                "skipped empty too_small"
+            ]
+        );
+        assert!(
+            discover(&walk)
+                .iter()
+                .any(|d| matches!(d, Discovered::File(FileJob { size: Some(10), .. })))
+        );
+    }
+
+    #[test]
+    fn filters_that_cannot_work_are_start_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bad_glob = Walk::new([dir.path()]).exclude(["ok", "{a,b"]).check();
+        let err = bad_glob.expect_err("unclosed class").to_string();
+        assert!(err.contains("--exclude '{a,b'"), "{err}");
+        let bad_range = Walk::new([dir.path()])
+            .size_range(Some(10), Some(1))
+            .check();
+        assert!(bad_range.is_err());
     }
 
     #[test]

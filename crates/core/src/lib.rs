@@ -34,6 +34,7 @@ mod discover;
 mod emit;
 mod error;
 pub mod faults;
+pub mod names;
 mod queue;
 mod read;
 mod record;

@@ -1,7 +1,7 @@
 //! The records a run produces — one per discovered entry — and the summary that closes it.
 //!
-//! Each type serialises to the JSON Lines shape of DESIGN.md (paths shown lossily when they are
-//! not UTF-8); the field names are a contract.
+//! Each type serialises to the JSON Lines shape of the contract (docs/CONTRACT.md); a path that
+//! is not UTF-8 is written losslessly (see [`crate::names`]). The field names are a contract.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::count::Counts;
 use crate::discover::FileJob;
 use crate::error::FileError;
+use crate::names::Lossless;
 
 /// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,6 +90,10 @@ pub enum SkipReason {
     CharDevice,
     /// A symbolic link, not followed without `--follow`.
     Symlink,
+    /// A regular file smaller than the walk's minimum size (`--min-size`).
+    TooSmall,
+    /// A regular file larger than the walk's maximum size (`--max-size`).
+    TooLarge,
 }
 
 impl SkipReason {
@@ -100,6 +105,8 @@ impl SkipReason {
             SkipReason::BlockDevice => "block_device",
             SkipReason::CharDevice => "char_device",
             SkipReason::Symlink => "symlink",
+            SkipReason::TooSmall => "too_small",
+            SkipReason::TooLarge => "too_large",
         }
     }
 }
@@ -127,7 +134,7 @@ impl Serialize for FileResult {
         let counts = self.outcome.as_ref().ok();
         let mut map = s.serialize_map(Some(8))?;
         map.serialize_entry("type", "file")?;
-        map.serialize_entry("path", &self.path.to_string_lossy())?;
+        map.serialize_entry("path", &Lossless(&self.path))?;
         map.serialize_entry("size", &counts.map(|c| c.bytes))?;
         map.serialize_entry("lines", &counts.map(|c| c.lines))?;
         map.serialize_entry("words", &counts.map(|c| c.words))?;
@@ -157,7 +164,7 @@ impl Serialize for Skipped {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(3))?;
         map.serialize_entry("type", "skipped")?;
-        map.serialize_entry("path", &self.path.to_string_lossy())?;
+        map.serialize_entry("path", &Lossless(&self.path))?;
         map.serialize_entry("reason", self.reason.as_str())?;
         map.end()
     }

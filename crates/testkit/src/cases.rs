@@ -18,7 +18,7 @@ use crate::tree::{Tree, bytes_path};
 use crate::{fixtures_dir, oracle, procfs};
 
 fn key(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
+    crate::path_key(path)
 }
 
 fn counts(record: &Value) -> (u64, u64, u64) {
@@ -219,6 +219,288 @@ pub fn extension_filter(reader: &Reader) {
     assert_eq!(names, [".hidden.txt", "a.txt", "b.TXT", "c.md"]);
     let rs = reader.json(&["-e".as_ref(), "rs".as_ref(), tree.path().as_os_str()]);
     assert_eq!(rs.records().len(), 1);
+}
+
+/// The names of the files a JSON run read, relative to `root`, sorted.
+fn read_names(run: &Run, root: &Path) -> Vec<String> {
+    assert!(run.code() == Some(0), "stderr: {}", run.stderr);
+    let mut names: Vec<String> = run
+        .records()
+        .values()
+        .filter(|r| r["type"] == "file")
+        .map(|r| {
+            let path = crate::record_path(r);
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            rel.to_string_lossy().into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// A small project inside a git repository: sources, build output, logs, dot files.
+fn project(tree: &Tree) {
+    for (name, text) in [
+        (".gitignore", "target/\n*.log\n!keep.log\n"),
+        ("src/.gitignore", "generated.rs\n"),
+        (".git/info/exclude", "secret.txt\n"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        ("src/main.rs", "fn main() {}\n"),
+        ("src/generated.rs", "// made by a build\n"),
+        ("src/deep/er/mod.rs", "pub mod x;\n"),
+        ("target/debug/app", "\x7fELF binary"),
+        ("docs/a.log", "a log\n"),
+        ("docs/keep.log", "kept\n"),
+        ("secret.txt", "shh\n"),
+        (".config/settings", "x = 1\n"),
+        ("README", "hello world\n"),
+        ("empty", ""),
+    ] {
+        tree.file(name, text);
+    }
+}
+
+/// `--gitignore` reads what git would track (the ignore files, `.git/info/exclude`, no
+/// `.git`); `--no-hidden`, `--exclude` and `--max-depth` leave entries out; the default still
+/// reads every regular file.
+pub fn ignore_rules_and_name_filters(reader: &Reader) {
+    let tree = Tree::new();
+    project(&tree);
+    let root = tree.path();
+    let with = |flags: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_ref()).collect();
+        args.push(root.as_os_str());
+        read_names(&reader.json(&args), root)
+    };
+    assert_eq!(with(&[]).len(), 14, "the default reads every regular file");
+    assert_eq!(
+        with(&["--gitignore"]),
+        [
+            ".config/settings",
+            ".gitignore",
+            "README",
+            "docs/keep.log",
+            "empty",
+            "src/.gitignore",
+            "src/deep/er/mod.rs",
+            "src/main.rs"
+        ]
+    );
+    let visible = with(&["--no-hidden"]);
+    assert!(
+        visible
+            .iter()
+            .all(|n| !n.split('/').any(|c| c.starts_with('.'))),
+        "{visible:?}"
+    );
+    assert_eq!(visible.len(), 9, "{visible:?}");
+    assert_eq!(
+        with(&[
+            "--exclude",
+            "target/",
+            "--exclude",
+            "*.log",
+            "--exclude",
+            "!keep.log",
+            "--exclude",
+            "/src/deep",
+            "--no-hidden"
+        ]),
+        [
+            "README",
+            "docs/keep.log",
+            "empty",
+            "secret.txt",
+            "src/generated.rs",
+            "src/main.rs"
+        ]
+    );
+    assert_eq!(
+        with(&["--max-depth", "1"]),
+        [".gitignore", "README", "empty", "secret.txt"]
+    );
+    let bad = reader.run(&["--exclude".as_ref(), "{unclosed".as_ref(), root.as_os_str()]);
+    assert_one_line_error(&bad);
+    assert!(bad.stderr.contains("--exclude"), "{}", bad.stderr);
+}
+
+/// `--min-size` and `--max-size` report the files outside the range as skipped, with their
+/// reason, never silently dropped; a range that cannot hold anything is a start error.
+pub fn size_filters_report_what_they_skip(reader: &Reader) {
+    let tree = Tree::new();
+    let sizes = [("empty", 0usize), ("one", 1), ("kib", 1024), ("big", 5000)];
+    let paths: Vec<_> = sizes
+        .iter()
+        .map(|(name, len)| tree.file(format!("d/{name}"), vec![b'x'; *len]))
+        .collect();
+    let run = reader.json(&[
+        "--min-size".as_ref(),
+        "1".as_ref(),
+        "--max-size".as_ref(),
+        "1KiB".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 4, "every file is reported");
+    assert_skipped(&records, &paths[0], "too_small");
+    assert_read(&records, &paths[1], b"x");
+    assert_read(&records, &paths[2], &[b'x'; 1024]);
+    assert_skipped(&records, &paths[3], "too_large");
+    assert_eq!(run.summary()["skipped"], 2);
+    let bad = reader.run(&[
+        "--min-size".as_ref(),
+        "2k".as_ref(),
+        "--max-size".as_ref(),
+        "1k".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    assert_one_line_error(&bad);
+    let unparsable = reader.run(&[
+        "--max-size".as_ref(),
+        "lots".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    assert_one_line_error(&unparsable);
+}
+
+/// In a real git repository, `--gitignore` reads exactly what `git ls-files` lists plus the
+/// untracked files git does not ignore. Skipped, with a message, where git is not installed.
+pub fn gitignore_agrees_with_git(reader: &Reader) {
+    let tree = Tree::new();
+    project(&tree);
+    std::fs::remove_dir_all(tree.join(".git")).expect("remove the stand-in .git");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(tree.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", tree.path())
+            .env("XDG_CONFIG_HOME", tree.join(".config"))
+            .output()
+    };
+    match git(&["init", "-q"]) {
+        Ok(out) if out.status.success() => {}
+        _ => {
+            eprintln!("gitignore_agrees_with_git: skipped, git is not installed here");
+            return;
+        }
+    }
+    std::fs::write(tree.join(".git/info/exclude"), "secret.txt\n").expect("exclude");
+    let added = git(&["add", "README", "src/main.rs", ".gitignore"]).expect("git add");
+    assert!(added.status.success(), "{added:?}");
+    let listed = git(&[
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ])
+    .expect("git ls-files");
+    let mut want: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .split('\0')
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    want.sort();
+    let home = tree.path().to_string_lossy().into_owned();
+    let config = tree.join(".config").to_string_lossy().into_owned();
+    let run = reader
+        .clone()
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &config)
+        .json(&["--gitignore".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(read_names(&run, tree.path()), want);
+}
+
+/// `--by`, `--sort` and `--top`: group records whose sums equal the records', a ranked file
+/// listing that keeps the largest, and a human table whose `total` line is the summary's.
+pub fn views_group_and_rank(reader: &Reader) {
+    let tree = Tree::new();
+    let mut want: HashMap<String, (u64, u64, u64, u64)> = HashMap::new();
+    for i in 0..60usize {
+        let ext = ["rs", "RS", "md", "txt", ""][i % 5];
+        let name = if ext.is_empty() {
+            format!("d{}/f{i}", i % 4)
+        } else {
+            format!("d{}/f{i}.{ext}", i % 4)
+        };
+        let data = noise(i * 37 % 900, i as u64 + 7);
+        tree.file(&name, &data);
+        let (b, l, w) = oracle(&data);
+        let e = want.entry(ext.to_ascii_lowercase()).or_default();
+        *e = (e.0 + 1, e.1 + b, e.2 + l, e.3 + w);
+    }
+    tree.fifo("d0/pipe");
+    let root = tree.path().as_os_str();
+    let grouped = reader.json(&["--by".as_ref(), "ext".as_ref(), root]);
+    assert_eq!(grouped.code(), Some(0), "stderr: {}", grouped.stderr);
+    assert_eq!(
+        grouped.records().len(),
+        61,
+        "every entry still has its record"
+    );
+    let groups: HashMap<String, (u64, u64, u64, u64)> = grouped
+        .lines()
+        .iter()
+        .filter(|r| r["type"] == "group")
+        .map(|g| {
+            assert_eq!(g["by"], "ext", "{g}");
+            let n = |k: &str| g[k].as_u64().unwrap_or_else(|| panic!("{k} in {g}"));
+            let key = g["key"].as_str().expect("a key").to_string();
+            (key, (n("files"), n("bytes"), n("lines"), n("words")))
+        })
+        .collect();
+    assert_eq!(groups, want);
+    let top = reader.json(&[
+        "--top".as_ref(),
+        "5".as_ref(),
+        "--sort".as_ref(),
+        "bytes".as_ref(),
+        root,
+    ]);
+    assert_eq!(top.code(), Some(0), "stderr: {}", top.stderr);
+    let lines = top.lines();
+    let sizes: Vec<u64> = lines
+        .iter()
+        .filter(|r| r["type"] == "file")
+        .map(|r| r["size"].as_u64().expect("a read file"))
+        .collect();
+    let mut all: Vec<u64> = (0..60usize).map(|i| (i * 37 % 900) as u64).collect();
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(sizes, all[..5], "the five largest, largest first");
+    assert!(
+        lines.iter().any(|r| r["type"] == "skipped"),
+        "skipped entries are still reported"
+    );
+    assert_eq!(lines.last().map(|s| s["files"].clone()), Some(60.into()));
+    let table = reader.run(&[
+        "--by".as_ref(),
+        "dir".as_ref(),
+        "--sort".as_ref(),
+        "lines".as_ref(),
+        "--progress".as_ref(),
+        "never".as_ref(),
+        root,
+    ]);
+    assert_eq!(table.code(), Some(0), "stderr: {}", table.stderr);
+    let out = String::from_utf8_lossy(&table.stdout);
+    let total = out
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .unwrap_or_else(|| panic!("a total line: {out}"));
+    let lines_total: u64 = want.values().map(|v| v.2).sum();
+    let shown: Vec<String> = total
+        .split_whitespace()
+        .map(|f| f.replace(',', ""))
+        .collect();
+    assert_eq!(shown[0], "60", "{total}");
+    assert_eq!(shown[1], lines_total.to_string(), "{total}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("/d")).count(),
+        4,
+        "one row a directory: {out}"
+    );
 }
 
 /// FIFOs, sockets and devices are reported as skipped and never opened.
@@ -443,9 +725,13 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// Names with newlines, quotes, commas, tabs and bytes that are not UTF-8: JSON and CSV stay
-/// valid and parseable, one record each.
+/// Names with newlines, quotes, commas, tabs, backslashes and bytes that are not UTF-8: JSON and
+/// CSV stay valid and parseable, one record each, and every record maps back to its file byte
+/// for byte (JSON `{"bytes": base64}`, CSV `path_bytes`), so that two names that differ only in
+/// invalid bytes never print the same.
 pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
+    use base64::Engine as _;
+    use std::os::unix::ffi::OsStringExt;
     let tree = Tree::new();
     let names: Vec<std::path::PathBuf> = vec![
         "new\nline.txt".into(),
@@ -453,11 +739,17 @@ pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
         "comma,semi;.txt".into(),
         "tab\tname.txt".into(),
         "space name.txt".into(),
+        r"back\xffslash.txt".into(),
         bytes_path(b"bad\xff\xfe.txt"),
+        bytes_path(b"\xff\xfe.txt"),
+        bytes_path(b"\xff\xfd.txt"),
+        bytes_path(b"caf\xe9/\x80.txt"),
     ];
     for name in &names {
         tree.file(name, "a b c\n");
     }
+    let mut want: Vec<std::path::PathBuf> = names.iter().map(|n| tree.join(n)).collect();
+    want.sort_unstable();
     let run = reader.json(&[tree.path()]);
     assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
     let records = run.records();
@@ -465,16 +757,40 @@ pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
     for name in &names {
         assert_read(&records, &tree.join(name), b"a b c\n");
     }
+    let mut from_json: Vec<std::path::PathBuf> = run.lines()[..names.len()]
+        .iter()
+        .map(crate::record_path)
+        .collect();
+    from_json.sort_unstable();
+    assert_eq!(from_json, want, "JSON paths map back to the files");
     let csv = reader.run(&["--format".as_ref(), "csv".as_ref(), tree.path().as_os_str()]);
     assert_eq!(csv.code(), Some(0));
-    let rows = parse_csv(&String::from_utf8_lossy(&csv.stdout));
+    let text = std::str::from_utf8(&csv.stdout).expect("CSV output is UTF-8");
+    let rows = parse_csv(text);
     assert_eq!(rows.len(), names.len() + 1, "header and one row a file");
     assert_eq!(rows[0][..2], ["type", "path"]);
-    let mut paths: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
-    paths.sort_unstable();
-    let mut want: Vec<String> = names.iter().map(|n| key(&tree.join(n))).collect();
-    want.sort_unstable();
-    assert_eq!(paths, want);
+    let raw_column = rows[0]
+        .iter()
+        .position(|c| c == "path_bytes")
+        .expect("a path_bytes column");
+    let mut from_csv: Vec<std::path::PathBuf> = rows[1..]
+        .iter()
+        .map(|row| match row[raw_column].as_str() {
+            "" => std::path::PathBuf::from(&row[1]),
+            encoded => {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .expect("path_bytes is base64");
+                std::path::PathBuf::from(std::ffi::OsString::from_vec(raw))
+            }
+        })
+        .collect();
+    from_csv.sort_unstable();
+    assert_eq!(from_csv, want, "CSV rows map back to the files");
+    let mut shown: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    shown.sort_unstable();
+    shown.dedup();
+    assert_eq!(shown.len(), names.len(), "no two names print the same");
     assert!(
         rows[1..]
             .iter()

@@ -28,7 +28,9 @@ pub mod procfs;
 mod run;
 mod tree;
 
-pub use run::{FAULTS_VAR, HANG, Reader, Run, collect, finish, finish_within};
+pub use run::{
+    FAULTS_VAR, HANG, Reader, Run, collect, finish, finish_within, path_key, record_path,
+};
 /// The JSON value of a record or summary, as [`Run`] parses them.
 pub use serde_json::Value;
 pub use tree::{Tree, bytes_path};
@@ -64,6 +66,10 @@ macro_rules! conformance {
             generated_edge_cases_match_the_oracle,
             every_file_exactly_once,
             extension_filter,
+            ignore_rules_and_name_filters,
+            size_filters_report_what_they_skip,
+            gitignore_agrees_with_git,
+            views_group_and_rank,
             special_files_are_skipped_without_hanging,
             symlinks_without_follow_are_skipped,
             symlinks_with_follow_loop_safe,

@@ -221,7 +221,7 @@ impl Run {
         last
     }
 
-    /// The records by path, checking the invariants of every JSON run: a summary last and
+    /// The records by path ([`path_key`]), checking the invariants of every JSON run: a summary last and
     /// nowhere else, each path once, `files = ok + failed`, and the totals equal to the sum
     /// of the records.
     pub fn records(&self) -> HashMap<String, Value> {
@@ -230,7 +230,10 @@ impl Run {
         let mut by_path = HashMap::new();
         let (mut files, mut ok, mut failed, mut skipped, mut bytes, mut words) = (0, 0, 0, 0, 0, 0);
         for record in &lines[..lines.len() - 1] {
-            let path = record["path"].as_str().expect("a path").to_string();
+            if record["type"] == "group" {
+                continue;
+            }
+            let path = path_key(&record_path(record));
             match record["type"].as_str() {
                 Some("file") => {
                     files += 1;
@@ -274,4 +277,44 @@ impl Run {
         assert_eq!(field("words"), words, "summary.words");
         by_path
     }
+}
+
+/// The key of a path in [`Run::records`]: the path itself when it is UTF-8, else `bytes:`
+/// and the hex of its raw bytes, so that names that differ only in invalid bytes stay apart.
+pub fn path_key(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    match path.to_str() {
+        Some(text) => text.to_string(),
+        None => {
+            let hex: String = path
+                .as_os_str()
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!("bytes:{hex}")
+        }
+    }
+}
+
+/// The path of a JSON record, decoded from the contract's lossless form: a string, or
+/// `{"bytes": "<base64>"}` for a name that is not UTF-8.
+pub fn record_path(record: &Value) -> PathBuf {
+    use base64::Engine as _;
+    use std::os::unix::ffi::OsStringExt;
+    let path = &record["path"];
+    if let Some(text) = path.as_str() {
+        return PathBuf::from(text);
+    }
+    let encoded = path["bytes"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a path, as a string or {{\"bytes\": …}}: {record}"));
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap_or_else(|err| panic!("the path's bytes are base64 ({err}): {record}"));
+    assert!(
+        std::str::from_utf8(&raw).is_err(),
+        "a UTF-8 name is written as a string: {record}"
+    );
+    PathBuf::from(std::ffi::OsString::from_vec(raw))
 }
