@@ -1,5 +1,5 @@
 //! The frame every reader binary runs in: parse the command line, build the reader, read with
-//! it into the report, and return the exit status (see DESIGN.md: 0, 1, 2).
+//! it into the report, and return the exit status (see docs/CONTRACT.md: 0, 1, 2).
 
 use std::ffi::OsString;
 use std::process::ExitCode;

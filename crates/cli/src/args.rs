@@ -9,7 +9,7 @@ use reader_core::units::parse_size;
 
 use crate::views::{GroupBy, SortKey, View};
 
-/// The options of DESIGN.md that every reader takes.
+/// The options of docs/CONTRACT.md that every reader takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Files and directories to read (directories recursively).
@@ -124,18 +124,31 @@ pub enum ProgressMode {
     Never,
 }
 
-/// The first line of a clap error, without its styling hints.
+/// A clap usage error on one line: what is wrong, clap's own hints (the missing argument,
+/// "a similar argument exists", the possible values), and how to get help; the usage block
+/// is left out.
 pub(crate) fn one_line(message: &str) -> String {
-    let first = message
+    let parts: Vec<&str> = message
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("error");
-    let first = first.trim();
-    if first.starts_with("error:") {
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .collect();
+    let Some((first, hints)) = parts.split_first() else {
+        return "error: invalid arguments; try '--help'".into();
+    };
+    let mut line = if first.starts_with("error:") {
         first.to_string()
     } else {
         format!("error: {first}")
+    };
+    if !hints.is_empty() {
+        let separator = if line.ends_with(':') { " " } else { "; " };
+        line.push_str(separator);
+        line.push_str(&hints.join("; "));
     }
+    line.push_str("; try '--help'");
+    line
 }
 
 fn parse_jobs(text: &str) -> Result<usize, String> {
@@ -229,5 +242,30 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("--jobs"), "{line}");
+    }
+
+    #[test]
+    fn one_line_errors_keep_clap_hints() {
+        let line = |args: &[&str]| {
+            let err = try_parse(args).expect_err("invalid");
+            let line = one_line(&err.to_string());
+            assert!(
+                !line.contains('\n') && line.ends_with("try '--help'"),
+                "{line}"
+            );
+            line
+        };
+        let missing = line(&[]);
+        assert!(missing.contains("not provided: <PATH>..."), "{missing}");
+        let typo = line(&["--formt", "json", "x"]);
+        assert!(
+            typo.contains("similar argument exists: '--format'"),
+            "{typo}"
+        );
+        let value = line(&["--format", "xml", "x"]);
+        assert!(
+            value.contains("[possible values: human, json, csv]"),
+            "{value}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! arguments ([`Args`], a clap struct each binary flattens), the three output formats (a
 //! summary for people, JSON Lines, CSV), the progress bar and `-v` log lines, what the process
 //! used (CPU, peak memory, threads), and the frame every binary runs in ([`main`]), which maps
-//! every way a run can end to the exit status of DESIGN.md.
+//! every way a run can end to the exit status of docs/CONTRACT.md.
 //!
 //! It also holds `reader-seq`, the sequential baseline: one thread, the same discovery,
 //! counter and output as every concurrent reader.

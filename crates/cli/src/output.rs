@@ -258,7 +258,7 @@ fn human_summary(line: &SummaryLine<'_>) -> String {
     let secs = s.elapsed_ms / 1e3;
     let rate = |n: f64| if secs > 0.0 { n / secs } else { 0.0 };
     let mut text = format!(
-        "{}: {} files read, {} failed, {} skipped\n  {} bytes ({}), {} lines, {} words\n  {:.1} ms ({} files/s, {}/s), cpu {:.0} ms user + {:.0} ms sys, peak rss {}, {} threads, jobs {}\n",
+        "{}: {} files read, {} failed, {} skipped\n  {} bytes ({}), {} lines, {} words\n  {} ({} files/s, {}/s), cpu {} user + {} sys, peak rss {}, {} threads, jobs {}\n",
         s.strategy,
         grouped(s.ok),
         grouped(s.failed),
@@ -267,11 +267,11 @@ fn human_summary(line: &SummaryLine<'_>) -> String {
         human_bytes(s.bytes as f64),
         grouped(s.lines),
         grouped(s.words),
-        s.elapsed_ms,
+        millis(s.elapsed_ms),
         per_second(rate(s.files as f64)),
         human_bytes(rate(s.bytes as f64)),
-        r.cpu_user_ms,
-        r.cpu_sys_ms,
+        millis(r.cpu_user_ms),
+        millis(r.cpu_sys_ms),
         human_bytes(r.peak_rss_kib as f64 * 1024.0),
         r.threads,
         s.jobs,
@@ -357,6 +357,22 @@ fn human_table(listing: &Listing) -> String {
     text
 }
 
+/// A time for people: `12.5 ms`, `27.9 s`, `4 min 12 s`.
+pub(crate) fn duration(time: std::time::Duration) -> String {
+    millis(time.as_secs_f64() * 1e3)
+}
+
+fn millis(ms: f64) -> String {
+    if ms < 1e3 {
+        format!("{ms:.1} ms")
+    } else if ms < 60e3 {
+        format!("{:.1} s", ms / 1e3)
+    } else {
+        let secs = (ms / 1e3).round() as u64;
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
 /// A rate for people: whole numbers grouped, small ones with a decimal.
 fn per_second(rate: f64) -> String {
     if rate < 100.0 {
@@ -374,6 +390,14 @@ mod tests {
     fn csv_fields_are_quoted_only_when_needed() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,\"b\"\nc"), "\"a,\"\"b\"\"\nc\"");
+    }
+
+    #[test]
+    fn times_for_people() {
+        assert_eq!(millis(1.25), "1.2 ms");
+        assert_eq!(millis(999.0), "999.0 ms");
+        assert_eq!(millis(27_942.0), "27.9 s");
+        assert_eq!(millis(252_400.0), "4 min 12 s");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reader_core::units::bytes as human_bytes;
@@ -19,6 +19,9 @@ use crate::args::{Args, Format, ProgressMode};
 use crate::output::{self, Output, SummaryLine};
 use crate::resources;
 use crate::views::View;
+
+/// How often `--progress always` writes a line when stderr is not a terminal.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the number of threads is sampled, in records.
 const THREAD_SAMPLE_EVERY: u64 = 256;
@@ -35,6 +38,12 @@ pub struct Report {
     progress: Option<ProgressBar>,
     /// Draw a progress bar from the first record on.
     show_progress: bool,
+    /// `--progress always` on a stderr that is not a terminal: a plain line every
+    /// [`PLAIN_PROGRESS_EVERY`], from when the run started, and when the last was written.
+    plain_progress: Option<(Instant, Instant)>,
+    /// What the process had used before the run (the CPU time of a `cargo run` that exec'd
+    /// this binary stays in its counters), taken off the summary's figures.
+    baseline: resources::Resources,
     verbose: bool,
     records: u64,
     /// Files not read because a part of the model stopped or failed (human output: one line at
@@ -61,14 +70,16 @@ impl std::fmt::Debug for Report {
 impl Report {
     /// A report to stdout and stderr as `args` ask, for the binary `program`.
     pub fn new(program: &str, args: &Args) -> Report {
+        let terminal = io::stderr().is_terminal();
         let show_progress = match args.progress {
-            ProgressMode::Always => true,
+            ProgressMode::Always | ProgressMode::Auto => terminal,
             ProgressMode::Never => false,
-            ProgressMode::Auto => io::stderr().is_terminal(),
         };
         if args.verbose {
+            let colour = terminal && std::env::var_os("NO_COLOR").is_none();
             let _ = tracing_subscriber::fmt()
                 .with_writer(io::stderr)
+                .with_ansi(colour)
                 .with_max_level(tracing::Level::DEBUG)
                 .with_target(false)
                 .try_init();
@@ -81,6 +92,10 @@ impl Report {
         );
         report.verbose = args.verbose;
         report.show_progress = show_progress;
+        if args.progress == ProgressMode::Always && !terminal {
+            let now = Instant::now();
+            report.plain_progress = Some((now, now));
+        }
         report.view = args.view();
         report
     }
@@ -101,6 +116,8 @@ impl Report {
             begun: false,
             progress: None,
             show_progress: false,
+            plain_progress: None,
+            baseline: resources::usage(),
             verbose: false,
             records: 0,
             unread: 0,
@@ -136,8 +153,8 @@ impl Report {
                 if self.verbose {
                     log(file);
                 }
+                self.bytes += file.outcome.as_ref().map_or(0, |c| c.bytes);
                 if let Some(bar) = &self.progress {
-                    self.bytes += file.outcome.as_ref().map_or(0, |c| c.bytes);
                     bar.inc(1);
                     bar.set_message(format!("{} · ", human_bytes(self.bytes as f64)));
                 }
@@ -151,6 +168,7 @@ impl Report {
         if self.records % THREAD_SAMPLE_EVERY == 1 {
             self.sample_threads();
         }
+        self.plain_progress_line();
         if let (Some(view), Record::File(file)) = (&mut self.view, &record)
             && let Ok(counts) = file.outcome
         {
@@ -175,7 +193,7 @@ impl Report {
         }
         if self.broken.is_none() && !finished.stopped {
             self.sample_threads();
-            let mut resources = resources::usage();
+            let mut resources = resources::usage().since(&self.baseline);
             resources.threads = self.peak_threads;
             let stats = finished.stats.as_ref();
             let figures = match stats.map(serde_json::to_value) {
@@ -261,6 +279,27 @@ impl Report {
                 ControlFlow::Break(())
             }
         }
+    }
+
+    /// `--progress always` without a terminal: one plain line at most every
+    /// [`PLAIN_PROGRESS_EVERY`].
+    fn plain_progress_line(&mut self) {
+        let Some((started, last)) = self.plain_progress else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(last) < PLAIN_PROGRESS_EVERY {
+            return;
+        }
+        self.plain_progress = Some((started, now));
+        let line = format!(
+            "{}: {} records, {} read, {}\n",
+            self.program,
+            reader_core::units::grouped(self.records),
+            human_bytes(self.bytes as f64),
+            crate::output::duration(now.duration_since(started)),
+        );
+        self.write_err(&line);
     }
 
     fn sample_threads(&mut self) {

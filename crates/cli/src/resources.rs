@@ -67,6 +67,16 @@ pub fn usage() -> Resources {
     res
 }
 
+impl Resources {
+    /// These figures with the CPU time of `before` taken off: what was used since. Peak memory
+    /// and threads are kept as they are (peaks, not sums).
+    pub fn since(mut self, before: &Resources) -> Resources {
+        self.cpu_user_ms = (self.cpu_user_ms - before.cpu_user_ms).max(0.0);
+        self.cpu_sys_ms = (self.cpu_sys_ms - before.cpu_sys_ms).max(0.0);
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

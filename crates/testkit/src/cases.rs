@@ -1,5 +1,5 @@
 //! The cases. Each takes a [`Reader`] and panics (fails) if the reader breaks the contract of
-//! DESIGN.md: counts against the [`oracle`], every entry exactly once, exit
+//! docs/CONTRACT.md: counts against the [`oracle`], every entry exactly once, exit
 //! statuses, one-line errors, no hang, bounded memory.
 
 use std::collections::HashMap;

@@ -35,7 +35,7 @@ pub use run::{
 pub use serde_json::Value;
 pub use tree::{Tree, bytes_path};
 
-/// The counting rule of DESIGN.md, one byte at a time: `(bytes, lines, words)`.
+/// The counting rule of docs/CONTRACT.md, one byte at a time: `(bytes, lines, words)`.
 pub fn oracle(data: &[u8]) -> (u64, u64, u64) {
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
     let words = data
