@@ -1,12 +1,31 @@
 //! Throughput of the streaming counter on in-memory data: `cargo bench -p reader-core`.
 //!
-//! The target is at least 4 GB/s on one core; the counting rule's plain oracle
-//! (reader-testkit's) is measured beside it as the reference the vectorised kernel has to beat.
+//! The dispatched counter is measured as the readers use it, and every kernel this CPU can run
+//! on its own. Beside them: a plain `memchr` line count (lines only, the speed to match) and
+//! the counting rule's plain oracle (reader-testkit's).
+//!
+//! The kernels are private to the library, so this bench compiles `src/count.rs` into itself
+//! as a module to reach them; the public API stays as it is.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use reader_core::Counter;
+
+#[allow(
+    dead_code,
+    reason = "compiled in for its kernels; the rest is the library's"
+)]
+#[path = "../src/count.rs"]
+mod count;
+
+use count::kernel::Kernel;
+
+/// Input size of every case.
+const LEN: usize = 8 << 20;
+/// Chunk size the counter is fed with, as the readers' buffer.
+const CHUNK: usize = 256 * 1024;
 
 /// Text like the benchmark fixtures: words of 2–11 letters, lines of 3–14 words.
 fn text(len: usize) -> Vec<u8> {
@@ -31,18 +50,41 @@ fn text(len: usize) -> Vec<u8> {
     out
 }
 
+/// `data` counted by the dispatched counter, in chunks as a reader feeds it.
+fn count_in_chunks(data: &[u8]) -> reader_core::Counts {
+    let mut counter = Counter::new();
+    for chunk in data.chunks(CHUNK) {
+        counter.update(chunk);
+    }
+    counter.counts()
+}
+
+/// The `\n` bytes and word starts in `data` counted by `kernel` alone, in chunks.
+fn kernel_in_chunks(kernel: Kernel, data: &[u8]) -> (u64, u64) {
+    let (mut lines, mut starts, mut in_word) = (0, 0, false);
+    for chunk in data.chunks(CHUNK) {
+        let (l, s) = kernel.count(in_word, chunk);
+        lines += l;
+        starts += s;
+        in_word = chunk.last().is_some_and(|&b| !reader_core::is_space(b));
+    }
+    (lines, starts)
+}
+
 fn counter(c: &mut Criterion) {
-    let data = text(8 << 20);
+    let data = text(LEN);
     let mut group = c.benchmark_group("count 8 MiB of text");
     group.throughput(Throughput::Bytes(data.len() as u64));
     group.bench_function("counter, 256 KiB chunks", |b| {
-        b.iter(|| {
-            let mut counter = Counter::new();
-            for chunk in black_box(&data).chunks(256 * 1024) {
-                counter.update(chunk);
-            }
-            counter.counts()
-        })
+        b.iter(|| count_in_chunks(black_box(&data)))
+    });
+    for kernel in Kernel::available() {
+        group.bench_function(format!("{kernel:?} kernel, 256 KiB chunks"), |b| {
+            b.iter(|| kernel_in_chunks(kernel, black_box(&data)))
+        });
+    }
+    group.bench_function("memchr line count", |b| {
+        b.iter(|| memchr::memchr_iter(b'\n', black_box(&data)).count())
     });
     group.bench_function("plain oracle", |b| {
         b.iter(|| reader_testkit::oracle(black_box(&data)))
@@ -50,5 +92,38 @@ fn counter(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, counter);
+/// Inputs that are all or half whitespace: every byte a word boundary or a line.
+fn dense(c: &mut Criterion) {
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("all spaces", vec![b' '; LEN]),
+        ("all newlines", vec![b'\n'; LEN]),
+        ("\"a a a …\"", b"a ".repeat(LEN / 2)),
+    ];
+    let mut group = c.benchmark_group("count 8 MiB of dense whitespace");
+    group.throughput(Throughput::Bytes(LEN as u64));
+    for (name, data) in &cases {
+        group.bench_function(format!("counter, {name}"), |b| {
+            b.iter(|| count_in_chunks(black_box(data)))
+        });
+        for kernel in Kernel::available() {
+            group.bench_function(format!("{kernel:?} kernel, {name}"), |b| {
+                b.iter(|| kernel_in_chunks(kernel, black_box(data)))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = counter, dense
+}
 criterion_main!(benches);
