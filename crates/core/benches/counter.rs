@@ -3,24 +3,12 @@
 //! The dispatched counter is measured as the readers use it, and every kernel this CPU can run
 //! on its own. Beside them: a plain `memchr` line count (lines only, the speed to match) and
 //! the counting rule's plain oracle (reader-testkit's).
-//!
-//! The kernels are private to the library, so this bench compiles `src/count.rs` into itself
-//! as a module to reach them; the public API stays as it is.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use reader_core::Counter;
-
-#[allow(
-    dead_code,
-    reason = "compiled in for its kernels; the rest is the library's"
-)]
-#[path = "../src/count.rs"]
-mod count;
-
-use count::kernel::Kernel;
+use reader_core::{Counter, Kernel};
 
 /// Input size of every case.
 const LEN: usize = 8 << 20;
@@ -59,16 +47,13 @@ fn count_in_chunks(data: &[u8]) -> reader_core::Counts {
     counter.counts()
 }
 
-/// The `\n` bytes and word starts in `data` counted by `kernel` alone, in chunks.
-fn kernel_in_chunks(kernel: Kernel, data: &[u8]) -> (u64, u64) {
-    let (mut lines, mut starts, mut in_word) = (0, 0, false);
+/// `data` counted with `kernel` alone, in chunks.
+fn kernel_in_chunks(kernel: Kernel, data: &[u8]) -> reader_core::Counts {
+    let mut counter = Counter::new();
     for chunk in data.chunks(CHUNK) {
-        let (l, s) = kernel.count(in_word, chunk);
-        lines += l;
-        starts += s;
-        in_word = chunk.last().is_some_and(|&b| !reader_core::is_space(b));
+        counter.update_with(kernel, chunk);
     }
-    (lines, starts)
+    counter.counts()
 }
 
 fn counter(c: &mut Criterion) {

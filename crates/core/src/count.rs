@@ -1,4 +1,4 @@
-//! The streaming counter: bytes, lines and words, exactly as DESIGN.md defines them.
+//! The streaming counter: bytes, lines and words, exactly as docs/CONTRACT.md defines them.
 //!
 //! * `bytes` — every byte seen;
 //! * `lines` — the number of `\n` bytes;
@@ -32,7 +32,7 @@ use std::ops::{Add, AddAssign};
 
 use serde::{Deserialize, Serialize};
 
-use kernel::Kernel;
+pub use kernel::Kernel;
 
 /// What was found in a file or a part of one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,8 +115,18 @@ impl Counter {
         self.update_with(Kernel::best(), chunk);
     }
 
-    /// [`Counter::update`] with the given kernel.
-    fn update_with(&mut self, kernel: Kernel, chunk: &[u8]) {
+    /// [`Counter::update`] with the given kernel instead of the fastest one, to compare the
+    /// kernels (`cargo bench -p reader-core` does); every kernel gives the same counts.
+    ///
+    /// ```
+    /// use reader_core::{Counter, Kernel};
+    /// for kernel in Kernel::available() {
+    ///     let mut counter = Counter::new();
+    ///     counter.update_with(kernel, b"one two\nthree");
+    ///     assert_eq!(counter.counts().words, 3, "{kernel:?}");
+    /// }
+    /// ```
+    pub fn update_with(&mut self, kernel: Kernel, chunk: &[u8]) {
         let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) else {
             return;
         };
@@ -205,15 +215,16 @@ impl RangeCounts {
 /// A [`Kernel`] may run code compiled for CPU features the build target does not promise, so
 /// its fields are private to this module and the only way to get one is [`Kernel::available`],
 /// which checks the CPU first: whoever holds a `Kernel` may run it.
-pub(crate) mod kernel {
+pub mod kernel {
     use std::fmt;
     use std::sync::OnceLock;
 
     use super::is_space;
 
-    /// One implementation of the kernel.
+    /// One implementation of the counting kernel (`portable`, `avx2`, `avx512`), as this CPU
+    /// can run it: see [`Kernel::available`].
     #[derive(Clone, Copy)]
-    pub(crate) struct Kernel {
+    pub struct Kernel {
         name: &'static str,
         /// Whether this CPU can run `count`.
         supported: fn() -> bool,
@@ -247,14 +258,19 @@ pub(crate) mod kernel {
 
     impl Kernel {
         /// The kernels this CPU can run, from the portable one to the fastest.
-        pub(crate) fn available() -> impl Iterator<Item = Kernel> {
+        pub fn available() -> impl Iterator<Item = Kernel> {
             KERNELS.iter().copied().filter(|k| (k.supported)())
         }
 
         /// The fastest kernel this CPU can run, chosen on the first call.
-        pub(crate) fn best() -> Kernel {
+        pub fn best() -> Kernel {
             static BEST: OnceLock<Kernel> = OnceLock::new();
             *BEST.get_or_init(|| Kernel::available().last().unwrap_or(PORTABLE))
+        }
+
+        /// Its name: `portable`, `avx2` or `avx512`.
+        pub fn name(self) -> &'static str {
+            self.name
         }
 
         /// The `\n` bytes and word starts in `data`, given whether the byte before it was

@@ -43,7 +43,7 @@ mod run;
 mod sequential;
 pub mod units;
 
-pub use count::{Counter, Counts, RangeCounts, is_space};
+pub use count::{Counter, Counts, Kernel, RangeCounts, is_space};
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
