@@ -308,6 +308,9 @@ mod tests {
         };
         let json = serde_json::to_string(&s).unwrap_or_default();
         // base64 of b"bad\xffname"
-        assert!(json.contains(r#""path":{"bytes":"YmFk/25hbWU="}"#), "{json}");
+        assert!(
+            json.contains(r#""path":{"bytes":"YmFk/25hbWU="}"#),
+            "{json}"
+        );
     }
 }
