@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use reader_core::units::{bytes as human_bytes, grouped};
+use reader_core::units::{bytes as human_bytes, grouped, millis};
 use reader_core::{Counts, Record, Summary, names};
 use serde::Serialize;
 
@@ -362,17 +362,6 @@ pub(crate) fn duration(time: std::time::Duration) -> String {
     millis(time.as_secs_f64() * 1e3)
 }
 
-fn millis(ms: f64) -> String {
-    if ms < 1e3 {
-        format!("{ms:.1} ms")
-    } else if ms < 60e3 {
-        format!("{:.1} s", ms / 1e3)
-    } else {
-        let secs = (ms / 1e3).round() as u64;
-        format!("{} min {} s", secs / 60, secs % 60)
-    }
-}
-
 /// A rate for people: whole numbers grouped, small ones with a decimal.
 fn per_second(rate: f64) -> String {
     if rate < 100.0 {
@@ -390,14 +379,6 @@ mod tests {
     fn csv_fields_are_quoted_only_when_needed() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,\"b\"\nc"), "\"a,\"\"b\"\"\nc\"");
-    }
-
-    #[test]
-    fn times_for_people() {
-        assert_eq!(millis(1.25), "1.2 ms");
-        assert_eq!(millis(999.0), "999.0 ms");
-        assert_eq!(millis(27_942.0), "27.9 s");
-        assert_eq!(millis(252_400.0), "4 min 12 s");
     }
 
     #[test]

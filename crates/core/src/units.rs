@@ -106,6 +106,23 @@ pub fn bytes(bytes: f64) -> String {
     }
 }
 
+/// A time in milliseconds for people: `12.5 ms` below a second, `27.9 s` below a minute, then
+/// `4 min 12 s`.
+///
+/// ```
+/// assert_eq!(reader_core::units::millis(27_942.0), "27.9 s");
+/// ```
+pub fn millis(ms: f64) -> String {
+    if ms < 1e3 {
+        format!("{ms:.1} ms")
+    } else if ms < 60e3 {
+        format!("{:.1} s", ms / 1e3)
+    } else {
+        let secs = (ms / 1e3).round() as u64;
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +138,14 @@ mod tests {
         assert!(parse_size("10XB").is_err());
         assert!(parse_size("99999999999999999999").is_err());
         assert!(parse_size("99999999999G").is_err());
+    }
+
+    #[test]
+    fn times_for_people() {
+        assert_eq!(millis(1.25), "1.2 ms");
+        assert_eq!(millis(999.0), "999.0 ms");
+        assert_eq!(millis(27_942.0), "27.9 s");
+        assert_eq!(millis(252_400.0), "4 min 12 s");
     }
 
     #[test]

@@ -23,8 +23,10 @@ pub use build::workspace;
 pub use run::{CacheDrop, Measurement, ProcessRunner, Program, Runner, Target, Variant};
 use stats::{Cache, Expected, Rules, RunRecord, Table, Verdict};
 
-/// The readers, in table order: name, binary, fixed arguments.
+/// The readers, in table order: name, binary, fixed arguments. The first is the reference
+/// (see [`stats::REFERENCE`]): shown in every table, never ranked.
 pub const READERS: &[(&str, &str, &[&str])] = &[
+    (stats::REFERENCE, "reader-read-only", &[]),
     ("seq", "reader-seq", &[]),
     ("threads", "reader-threads", &[]),
     ("async-tokio", "reader-async", &["--runtime", "tokio"]),
@@ -234,7 +236,7 @@ pub fn variants(
             });
             continue;
         };
-        let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc");
+        let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc" | stats::REFERENCE);
         if !sweeps {
             out.push(variant(name.to_string(), None, None, base));
         } else {
@@ -423,9 +425,11 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
         };
         let user_tree = w.expected.is_none();
         for r in records.iter_mut().filter(|r| mine(r)) {
+            let reference = r.variant.reader == stats::REFERENCE;
             let rules = Rules {
                 allow_failed_files: user_tree,
-                check_words: !(user_tree && r.variant.reader == "wc"),
+                check_words: !(reference || user_tree && r.variant.reader == "wc"),
+                check_lines: !reference,
             };
             r.verdict = match &expected {
                 Some(e) => stats::check(&r.measurement, e, rules),

@@ -92,7 +92,11 @@ pub fn title(table: &Table, meta: &Meta) -> String {
 
 /// The cells of one row, in column order (shared by the terminal and Markdown tables).
 fn cells(row: &Row) -> Vec<String> {
-    let rank = row.rank.map_or("-".to_string(), |r| format!("{r}."));
+    let rank = match row.rank {
+        Some(r) => format!("{r}."),
+        None if row.reader == stats::REFERENCE => "ref".to_string(),
+        None => "-".to_string(),
+    };
     let mut cells = vec![rank, row.label.clone()];
     if let Some(problem) = row.verdict.problem() {
         cells.push(format!("{}: {problem}", row.verdict.word()));
@@ -104,6 +108,7 @@ fn cells(row: &Row) -> Vec<String> {
         row.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
         row.over_sequential
             .map_or("-".into(), |s| format!("{s:.2}×")),
+        row.vs_reference.map_or("-".into(), |s| format!("{s:.2}×")),
         group(row.files_per_s.round() as u64),
         format!("{:.1}", row.mb_per_s),
         mib(row.peak_rss_kib as f64 * 1024.0),
@@ -113,13 +118,14 @@ fn cells(row: &Row) -> Vec<String> {
     cells
 }
 
-const HEADERS: [&str; 11] = [
+const HEADERS: [&str; 12] = [
     "#",
     "reader",
     "median",
     "spread (min–max)",
     "speedup",
     "vs seq",
+    "× ref",
     "files/s",
     "MB/s",
     "peak RSS",

@@ -8,6 +8,11 @@ use serde::Serialize;
 
 use super::run::{Measurement, Variant};
 
+/// The reference: `reader-read-only` reads every byte with the same walk and counts nothing,
+/// so its time is what the system calls alone cost. Every table shows it, with each reader's
+/// ratio to it; it is never ranked, recommended, or counted in the consensus.
+pub const REFERENCE: &str = "read-only";
+
 /// Warm or cold page cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,8 +82,11 @@ impl Verdict {
 pub struct Rules {
     /// Exit status 1 (some files unreadable) is accepted: on a user's tree it is the truth.
     pub allow_failed_files: bool,
-    /// Words are compared (not for `wc` on a user's tree: it counts non-printable bytes differently).
+    /// Words are compared (not for `wc` on a user's tree: it counts non-printable bytes
+    /// differently; not for the reference, which counts nothing).
     pub check_words: bool,
+    /// Lines are compared (not for the reference).
+    pub check_lines: bool,
 }
 
 /// Judges one run against what was expected.
@@ -106,7 +114,9 @@ pub fn check(m: &Measurement, expected: &Expected, rules: Rules) -> Verdict {
     };
     compare("files", t.files, expected.files);
     compare("bytes", t.bytes, expected.bytes);
-    compare("lines", t.lines, expected.lines);
+    if rules.check_lines {
+        compare("lines", t.lines, expected.lines);
+    }
     if rules.check_words {
         compare("words", t.words, expected.words);
     }
@@ -146,10 +156,9 @@ pub fn consensus(records: &[RunRecord]) -> Option<(Expected, usize)> {
 
 fn vote(records: &[RunRecord], wc: bool) -> Option<(Expected, usize)> {
     let mut votes: BTreeMap<(u64, u64, u64, u64), (usize, bool)> = BTreeMap::new();
-    for r in records
-        .iter()
-        .filter(|r| r.round > 0 && (r.variant.reader == "wc") == wc)
-    {
+    for r in records.iter().filter(|r| {
+        r.round > 0 && r.variant.reader != REFERENCE && (r.variant.reader == "wc") == wc
+    }) {
         let Some(t) = r.measurement.totals else {
             continue;
         };
@@ -229,6 +238,9 @@ pub struct Row {
     pub speedup: Option<f64>,
     /// Median of the sequential reader ÷ this median (when it ran and was right).
     pub over_sequential: Option<f64>,
+    /// This median ÷ the reference's ([`REFERENCE`]): 1.0 is the speed of the system calls
+    /// alone.
+    pub vs_reference: Option<f64>,
     /// Files per second at the median.
     pub files_per_s: f64,
     /// Megabytes (10⁶ bytes) per second at the median.
@@ -278,8 +290,8 @@ pub fn table(
         .collect();
     rank(&mut rows);
     let fastest = rows
-        .first()
-        .filter(|r| r.rank.is_some())
+        .iter()
+        .find(|r| r.rank.is_some())
         .map(|r| r.label.clone());
     Table {
         target: target.to_string(),
@@ -332,31 +344,49 @@ fn row(v: &Variant, runs: &[&RunRecord], expected: &Expected) -> Row {
         rank: None,
         speedup: None,
         over_sequential: None,
+        vs_reference: None,
         files_per_s: per_s(expected.files),
         mb_per_s: per_s(expected.bytes) / 1e6,
     }
 }
 
-/// Orders rows: the OK ones by median (ranked 1, 2…, with their speedup over the slowest of
-/// them and over the sequential reader), then the wrong and failed ones, unranked.
+/// Orders rows: the reference first (unranked), the OK ones by median (ranked 1, 2…, with
+/// their speedup over the slowest of them, over the sequential reader, and their ratio to the
+/// reference), then the wrong and failed ones, unranked.
 pub fn rank(rows: &mut [Row]) {
+    let class = |r: &Row| match (r.reader == REFERENCE, r.verdict == Verdict::Ok) {
+        (true, _) => 0,
+        (false, true) => 1,
+        (false, false) => 2,
+    };
     rows.sort_by(|a, b| {
-        let key = |r: &Row| (r.verdict != Verdict::Ok, r.median_ms);
-        let (ka, kb) = (key(a), key(b));
-        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        class(a)
+            .cmp(&class(b))
+            .then(a.median_ms.total_cmp(&b.median_ms))
     });
+    let ranked = |r: &Row| class(r) == 1;
     let slowest = rows
         .iter()
-        .filter(|r| r.verdict == Verdict::Ok)
+        .filter(|r| ranked(r))
         .map(|r| r.median_ms)
         .fold(0.0, f64::max);
     let sequential = rows
         .iter()
-        .find(|r| r.verdict == Verdict::Ok && r.reader == "seq")
+        .find(|r| ranked(r) && r.reader == "seq")
         .map(|r| r.median_ms);
-    for (i, r) in rows.iter_mut().enumerate() {
+    let reference = rows
+        .iter()
+        .find(|r| r.reader == REFERENCE && r.verdict == Verdict::Ok && r.median_ms > 0.0)
+        .map(|r| r.median_ms);
+    let mut place = 0;
+    for r in rows.iter_mut() {
         let ok = r.verdict == Verdict::Ok && r.median_ms > 0.0;
-        r.rank = (r.verdict == Verdict::Ok).then_some(i + 1);
+        r.vs_reference = reference.filter(|_| ok).map(|limit| r.median_ms / limit);
+        if !ranked(r) {
+            continue;
+        }
+        place += 1;
+        r.rank = Some(place);
         r.speedup = ok.then(|| slowest / r.median_ms);
         r.over_sequential = sequential.filter(|_| ok).map(|seq| seq / r.median_ms);
     }
@@ -442,7 +472,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     let candidates: Vec<&Row> = table
         .rows
         .iter()
-        .filter(|r| r.verdict == Verdict::Ok && r.reader != "wc")
+        .filter(|r| r.rank.is_some() && r.reader != "wc")
         .collect();
     let best = *candidates.first()?;
     let mut command = binary_command(&best.reader);

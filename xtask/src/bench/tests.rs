@@ -185,6 +185,67 @@ fn median_spread_rank_and_speedup() {
 }
 
 #[test]
+fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recommended() {
+    let vs = [
+        variant(stats::REFERENCE, None, None),
+        variant("seq", None, None),
+        variant("threads", None, None),
+    ];
+    // The reference counts nothing: its lines and words are 0, and that is not WRONG.
+    let read_only = Totals {
+        lines: 0,
+        words: 0,
+        ..RIGHT
+    };
+    let mut runner = FakeRunner::default()
+        .script(stats::REFERENCE, &[999.0, 4.0, 4.0, 4.0])
+        .script("seq", &[999.0, 20.0, 20.0, 20.0])
+        .script("threads", &[999.0, 5.0, 5.0, 5.0])
+        .totals(stats::REFERENCE, read_only);
+    let fixture = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let table = &fixture.tables[0];
+    let labels: Vec<&str> = table.rows.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, [stats::REFERENCE, "threads", "seq"]);
+    let reference = &table.rows[0];
+    assert_eq!(reference.verdict, Verdict::Ok, "no lines or words to check");
+    assert_eq!((reference.rank, reference.speedup), (None, None));
+    assert_eq!(reference.vs_reference, Some(1.0));
+    assert_eq!(table.fastest.as_deref(), Some("threads"));
+    let ranks: Vec<Option<usize>> = table.rows.iter().map(|r| r.rank).collect();
+    assert_eq!(ranks, [None, Some(1), Some(2)]);
+    assert_eq!(table.rows[1].vs_reference, Some(1.25));
+    assert_eq!(
+        table.rows[1].speedup,
+        Some(4.0),
+        "over seq, not over the reference"
+    );
+    let text = report::console(&meta(), &fixture);
+    assert!(text.contains("ref  read-only"), "{text}");
+    assert!(text.contains("1.25×"), "{text}");
+    // On a user's tree the reference neither votes in the consensus nor is recommended.
+    let mut runner = FakeRunner::default()
+        .script(stats::REFERENCE, &[999.0, 1.0, 1.0, 1.0])
+        .totals(stats::REFERENCE, read_only);
+    let user = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("mine", None)],
+        &vs,
+    );
+    assert_eq!(user.consensus.map(|c| c.0), Some(EXPECTED));
+    let text = user.recommendation.map(|r| r.text).unwrap_or_default();
+    assert!(
+        text.starts_with("Use `reader-seq") || text.starts_with("Use `reader-threads"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_wrong_reader_is_never_ranked_even_when_fastest_and_the_bench_says_so() {
     let vs = [
         variant("seq", None, None),
@@ -245,10 +306,12 @@ fn exit_status_one_is_a_failure_on_fixtures_but_accepted_on_a_users_tree() {
     let strict = stats::Rules {
         allow_failed_files: false,
         check_words: true,
+        check_lines: true,
     };
     let lenient = stats::Rules {
         allow_failed_files: true,
         check_words: true,
+        check_lines: true,
     };
     assert!(matches!(
         stats::check(&m, &EXPECTED, strict),
@@ -263,6 +326,7 @@ fn exit_status_one_is_a_failure_on_fixtures_but_accepted_on_a_users_tree() {
     let no_words = stats::Rules {
         allow_failed_files: true,
         check_words: false,
+        check_lines: true,
     };
     assert_eq!(stats::check(&wc_words, &EXPECTED, no_words), Verdict::Ok);
 }
@@ -347,8 +411,12 @@ fn a_users_tree_is_checked_by_consensus_and_gets_a_recommendation() {
 }
 
 #[test]
-fn missing_readers_are_named_and_sweeps_skip_seq_and_wc() {
+fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
     let binaries = vec![
+        (
+            "reader-read-only".to_string(),
+            PathBuf::from("/b/reader-read-only"),
+        ),
         ("reader-seq".to_string(), PathBuf::from("/b/reader-seq")),
         (
             "reader-threads".to_string(),
@@ -380,6 +448,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_and_wc() {
     assert_eq!(
         labels,
         [
+            stats::REFERENCE,
             "seq",
             "threads -j 1",
             "threads -j 4",
@@ -397,7 +466,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_and_wc() {
             "wc (not installed)"
         ]
     );
-    let Program::Reader { args, .. } = &vs[4].program else {
+    let Program::Reader { args, .. } = &vs[5].program else {
         panic!("a reader")
     };
     assert_eq!(args, &["--jobs", "4"]);

@@ -1,0 +1,102 @@
+//! `reader-read-only`: the benchmark's reference, not a reader. It reads every byte of every
+//! file the same walk finds, with two threads (or `--jobs`) and 64 KiB buffers, and counts
+//! nothing: its time is what the system calls and copies alone cost, the limit a reader's time
+//! is measured against. Its records and summary have `bytes` right and `lines` and `words` 0.
+
+use std::io::{self, Read};
+use std::process::ExitCode;
+use std::thread;
+use std::time::Instant;
+
+use reader_cli::{Binary, NoFlags};
+use reader_core::defaults::BUFFER_SIZE;
+use reader_core::{
+    Concurrency, Counts, Emitter, FileError, FileJob, FileResult, Jobs, RunError, Schedule, Worker,
+    open_regular,
+};
+
+const BINARY: Binary = Binary {
+    name: "reader-read-only",
+    about: "Reads every byte of every file and counts nothing: the benchmark's reference for what the system calls cost (lines and words are reported as 0).",
+};
+
+/// The reference's threads, as the issue that asked for it measured: one per core of the
+/// benchmark machine.
+const THREADS: usize = 2;
+
+/// A pool of threads that read and count nothing.
+#[derive(Debug, Clone, Copy)]
+struct ReadOnly {
+    threads: usize,
+}
+
+impl ReadOnly {
+    fn work(self, index: usize, jobs: &Jobs, mut out: Emitter) {
+        let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
+        let mut buf = vec![0; BUFFER_SIZE];
+        while let Some(job) = jobs.next(&mut out) {
+            let started = Instant::now();
+            let outcome = read_all(&job, &mut buf);
+            out.emit(FileResult {
+                path: job.path,
+                outcome,
+                elapsed: started.elapsed(),
+                worker,
+            });
+        }
+    }
+}
+
+/// Reads the file to its end and says how many bytes it had.
+fn read_all(job: &FileJob, buf: &mut [u8]) -> Result<Counts, FileError> {
+    let (mut file, _) = open_regular(&job.path)?;
+    let mut bytes = 0u64;
+    loop {
+        match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => bytes += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FileError::io(&job.path, e)),
+        }
+    }
+    Ok(Counts {
+        bytes,
+        ..Counts::default()
+    })
+}
+
+impl Schedule for ReadOnly {
+    type Stats = Concurrency;
+
+    fn strategy(&self) -> &'static str {
+        "read-only"
+    }
+
+    fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
+        let threads = thread::scope(|scope| {
+            let mut threads = 1;
+            for index in 1..self.threads {
+                let (jobs, out) = (jobs.clone(), out.clone());
+                let me = *self;
+                if thread::Builder::new()
+                    .spawn_scoped(scope, move || me.work(index, &jobs, out))
+                    .is_err()
+                {
+                    break;
+                }
+                threads += 1;
+            }
+            self.work(0, jobs, out);
+            threads
+        });
+        Ok(Concurrency(threads))
+    }
+}
+
+fn main() -> ExitCode {
+    reader_cli::main(BINARY, |args, _: &NoFlags| {
+        Ok(ReadOnly {
+            threads: reader_core::defaults::clamp_to_fds(args.jobs.unwrap_or(THREADS)),
+        })
+    })
+}
