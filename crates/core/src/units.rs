@@ -50,21 +50,37 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{text}' is too large"))
 }
 
-/// Parses a time limit in seconds (`2`, `0.5`), positive and finite.
+/// Parses a time limit: plain seconds (`2`, `0.5`) or with a unit (`2s`, `500ms`, `1.5min`),
+/// positive and finite.
 ///
 /// ```
 /// use std::time::Duration;
 /// use reader_core::units::parse_timeout;
 /// assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
+/// assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+/// assert_eq!(parse_timeout("1min"), Ok(Duration::from_secs(60)));
 /// assert!(parse_timeout("0").is_err());
+/// assert!(parse_timeout("2h").is_err());
 /// ```
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
+    let trimmed = text.trim();
+    let (number, scale) = if let Some(ms) = trimmed.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(min) = trimmed.strip_suffix("min") {
+        (min, 60.0)
+    } else if let Some(s) = trimmed.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (trimmed, 1.0)
+    };
+    let value: f64 = number
         .trim()
         .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+        .map_err(|_| format!("'{text}' is not a time (for example: 2, 2s, 500ms, 1.5min)"))?;
+    let secs = value * scale;
     if !(secs > 0.0 && secs.is_finite()) {
-        return Err("must be a positive number of seconds".into());
+        return Err("must be a positive time".into());
     }
     Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }

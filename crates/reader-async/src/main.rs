@@ -22,8 +22,9 @@ struct Flags {
     #[arg(long, value_name = "RUNTIME", default_value = "tokio")]
     runtime: Runtime,
 
-    /// Report a file whose read takes longer than SECS as `timeout` and go on (default: wait).
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    /// Report a file whose read takes longer than TIME (2, 2s, 500ms) as `timeout` and go on
+    /// (default: wait).
+    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 }
 

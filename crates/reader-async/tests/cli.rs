@@ -106,7 +106,7 @@ fn a_hung_read_is_reported_as_timeout_and_the_run_ends() {
     for runtime in RUNTIMES {
         let run = json(
             &on(runtime).faults("hang:hang.txt"),
-            &["--timeout", "0.3", root],
+            &["--timeout", "300ms", root],
         );
         assert_eq!(run.code(), Some(1), "{runtime}");
         let records = run.records();

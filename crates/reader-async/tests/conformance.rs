@@ -13,5 +13,5 @@ mod async_std {
 
 /// With a timeout every hop is watched: the results must not change.
 mod tokio_with_timeout {
-    reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-async"), ["--timeout", "60"]);
+    reader_testkit::conformance!(env!("CARGO_BIN_EXE_reader-async"), ["--timeout", "60s"]);
 }

@@ -18,9 +18,9 @@ const BINARY: Binary = Binary {
 /// The process model's own flags.
 #[derive(Debug, clap::Args)]
 struct Flags {
-    /// Kill and replace a worker that finishes no file for SECS (fractions allowed); the file
+    /// Kill and replace a worker that finishes no file for TIME (2, 2s, 500ms); the file
     /// it was on is retried once, then reported as `timeout` (default: no timeout).
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 
     /// The worker program (default: $READER_PROC_WORKER, else reader-proc-worker next to this

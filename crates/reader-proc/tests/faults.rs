@@ -146,7 +146,7 @@ fn a_worker_killed_mid_run_is_replaced_and_what_it_held_is_retried() {
 #[test]
 fn a_worker_that_hangs_past_the_timeout_is_replaced_and_the_file_is_a_timeout() {
     let dir = tree(200, &["stuck.txt"]);
-    let args = ["--jobs", "2", "--timeout", "0.5"];
+    let args = ["--jobs", "2", "--timeout", "500ms"];
     let run = json(&reader(Some("hang:stuck")), &args, dir.path());
     assert_eq!(run.code(), Some(1), "{}", run.stderr);
     let (files, summary) = (run.records(), run.summary());
