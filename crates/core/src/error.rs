@@ -31,6 +31,9 @@ pub enum ErrorKind {
     WorkerCrashed,
     /// Reading the file took longer than the per-file timeout.
     Timeout,
+    /// The file gave more bytes than the reader takes from it: a pseudo-file whose size the
+    /// file system does not tell and whose content does not end (`/proc/self/pagemap`).
+    SizeLimit,
 }
 
 impl ErrorKind {
@@ -46,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::WorkerCrashed => "worker_crashed",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::SizeLimit => "size_limit",
         }
     }
 

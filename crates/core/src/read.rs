@@ -5,7 +5,9 @@
 //! that became a FIFO or a device after discovery fails with `not_regular` instead of blocking.
 //! A reader that already knows the size (its router looked it up) skips that `fstat` with
 //! [`count_sized`]: it reads at most that many bytes, so whatever the path has become meanwhile
-//! cannot hold it, and it checks the file only if the data ends early.
+//! cannot hold it, and it checks the file only if the data ends early. A file whose size says
+//! 0 on a pseudo file system (procfs, sysfs…) is read up to [`PSEUDO_FILE_LIMIT`], so that a
+//! pseudo-file without end (`/proc/self/pagemap`) cannot hold a reader for ever.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -99,7 +101,40 @@ fn check_regular(file: &File, path: &Path) -> Result<u64, FileError> {
     Ok(meta.len())
 }
 
-/// Reads the file at `path` to its end through `buf` and counts it.
+/// The most a reader takes from a file of a pseudo file system (procfs, sysfs…) whose size
+/// says 0: its content is made on demand and may not end (`/proc/self/pagemap` runs to
+/// hundreds of GiB). The largest such files meant to be read (`/proc/kallsyms`) are a few MiB.
+pub const PSEUDO_FILE_LIMIT: u64 = 16 << 20;
+
+/// Is the open `file` on a file system whose files are made on demand (procfs, sysfs,
+/// debugfs, tracefs, cgroupfs…), so that a size of 0 says nothing of how much it holds?
+fn on_pseudo_file_system(file: &File) -> bool {
+    const PSEUDO: [libc::__fsword_t; 10] = [
+        0x9fa0,      // procfs
+        0x6265_6572, // sysfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0x7363_6673, // securityfs
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+        0x6265_6570, // configfs
+        0xcafe_4a11, // bpf
+        0x6165_676c, // pstore
+    ];
+    let mut stat = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: the descriptor is open for the whole call and `stat` is writable memory the
+    // size of a statfs.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs filled it in when it returned 0 (and it was zeroed anyway).
+    let kind = unsafe { stat.assume_init() }.f_type;
+    PSEUDO.contains(&kind)
+}
+
+/// Reads the file at `path` to its end through `buf` and counts it. A file of a pseudo file
+/// system whose size says 0 is read up to [`PSEUDO_FILE_LIMIT`], then fails as `size_limit`.
 ///
 /// `buf` is the caller's reused chunk buffer (its length is the chunk size, see
 /// [`crate::defaults::BUFFER_SIZE`]); memory use does not depend on the file's size.
@@ -118,12 +153,26 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
     if size > buf.len() as u64 {
         advise_sequential(&file);
     }
+    // Only a file whose size says nothing can run on for ever: look at its file system.
+    let limit = (size == 0 && on_pseudo_file_system(&file)).then_some(PSEUDO_FILE_LIMIT);
     let mut counter = Counter::new();
     loop {
         match file.read(buf) {
             Ok(0) => break,
             Ok(n) => {
                 counter.update(&buf[..n]);
+                if let Some(limit) = limit
+                    && counter.counts().bytes > limit
+                {
+                    return Err(FileError::new(
+                        ErrorKind::SizeLimit,
+                        path,
+                        format!(
+                            "a pseudo-file whose size the file system does not tell gave more than {}; not read further",
+                            crate::units::bytes(limit as f64)
+                        ),
+                    ));
+                }
                 // A short read that reaches the size seen at open time is the end of a file
                 // that is not growing: skip the read that would return 0. Files whose size says
                 // nothing (`/proc`, size 0) are read until a read returns 0.

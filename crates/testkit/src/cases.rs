@@ -503,6 +503,24 @@ pub fn views_group_and_rank(reader: &Reader) {
     );
 }
 
+/// `/proc/self` finishes in seconds with every entry reported once: `/proc/self/status` is read
+/// to its end, and `/proc/self/pagemap`, whose size says 0 and whose content runs to hundreds of
+/// GiB, stops at the pseudo-file limit as `size_limit`.
+pub fn proc_self_finishes_and_pseudo_files_are_capped(reader: &Reader) {
+    let run = reader.run_within(
+        Duration::from_secs(60),
+        &["--format", "json", "--progress", "never", "/proc/self"],
+    );
+    assert!(matches!(run.code(), Some(0 | 1)), "stderr: {}", run.stderr);
+    assert_no_panic(&run);
+    let records = run.records();
+    let status = record(&records, Path::new("/proc/self/status"));
+    assert!(status["error"].is_null(), "{status}");
+    assert!(status["lines"].as_u64().is_some_and(|l| l > 5), "{status}");
+    let pagemap = record(&records, Path::new("/proc/self/pagemap"));
+    assert_eq!(pagemap["error"]["kind"], "size_limit", "{pagemap}");
+}
+
 /// FIFOs, sockets and devices are reported as skipped and never opened.
 pub fn special_files_are_skipped_without_hanging(reader: &Reader) {
     let tree = Tree::new();

@@ -79,6 +79,7 @@ macro_rules! conformance {
             file_path_and_overlapping_paths,
             empty_directory,
             proc_file_with_size_zero,
+            proc_self_finishes_and_pseudo_files_are_capped,
             sparse_file_exact_and_bounded_memory,
             awkward_names_keep_json_and_csv_valid,
             paths_longer_than_path_max,
