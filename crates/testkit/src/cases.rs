@@ -899,6 +899,43 @@ pub fn broken_pipe_is_quiet_success(reader: &Reader) {
     assert!(run.stderr.trim().is_empty(), "quiet: {}", run.stderr);
 }
 
+/// Output to a full disk (`/dev/full`) ends, in every format, with one line naming the problem
+/// and status 2 — never a silent success.
+pub fn output_to_a_full_disk_is_one_line_and_status_2(reader: &Reader) {
+    let tree = Tree::new();
+    for i in 0..200 {
+        tree.file(format!("d{}/f{i}.txt", i % 5), "some words here\n");
+    }
+    for format in ["human", "json", "csv"] {
+        let script = format!(
+            "{} >/dev/full; echo \"$?\"",
+            reader.shell_words(&[
+                "--format".as_ref(),
+                format.as_ref(),
+                "--progress".as_ref(),
+                "never".as_ref(),
+                tree.path().as_os_str()
+            ])
+        );
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &script]);
+        let run = finish(cmd);
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout).trim(),
+            "2",
+            "{format}: the reader's status; stderr: {}",
+            run.stderr
+        );
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{format}: one line: {:?}", run.stderr);
+        assert!(
+            lines[0].contains("cannot write output") && lines[0].contains("No space left"),
+            "{format}: {}",
+            lines[0]
+        );
+    }
+}
+
 /// SIGINT mid-run: the reader exits (status 130 or killed by SIGINT) and leaves no process. A
 /// reader with worker processes is signalled once they run, and none may outlive it.
 pub fn sigint_exits_130_and_leaves_no_process(reader: &Reader) {

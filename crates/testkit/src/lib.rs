@@ -85,6 +85,7 @@ macro_rules! conformance {
             paths_longer_than_path_max,
             low_fd_limit_with_many_jobs,
             broken_pipe_is_quiet_success,
+            output_to_a_full_disk_is_one_line_and_status_2,
             sigint_exits_130_and_leaves_no_process,
             files_changing_during_the_run,
             a_panic_while_reading_costs_one_file,
