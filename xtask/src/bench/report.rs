@@ -166,7 +166,7 @@ pub fn console(meta: &Meta, results: &Results) -> String {
         let _ = writeln!(
             out,
             "fastest: {}",
-            table.fastest.as_deref().unwrap_or("none (no correct run)")
+            stats::fastest_line(table).unwrap_or_else(|| "none (no correct run)".into())
         );
         for s in stats::scaling(table) {
             let _ = writeln!(out, "scaling {}: {}", s.reader, s.describe());
@@ -267,7 +267,7 @@ pub fn markdown_table(table: &Table, meta: &Meta) -> String {
     let _ = writeln!(
         out,
         "\nfastest: **{}**\n",
-        table.fastest.as_deref().unwrap_or("none")
+        stats::fastest_line(table).unwrap_or_else(|| "none".into())
     );
     for s in stats::scaling(table) {
         let _ = writeln!(out, "scaling {}: {}  ", s.reader, s.describe());

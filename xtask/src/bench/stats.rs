@@ -247,6 +247,20 @@ pub struct Row {
     pub mb_per_s: f64,
 }
 
+/// What a table says of its winner: `threads`, or `threads, tied with hybrid and proc (their
+/// spreads overlap)` when the gap is inside the noise.
+pub fn fastest_line(table: &Table) -> Option<String> {
+    let fastest = table.fastest.as_ref()?;
+    Some(match table.tied.as_slice() {
+        [] => fastest.clone(),
+        [one] => format!("{fastest}, tied with {one} (their spreads overlap)"),
+        [rest @ .., last] => format!(
+            "{fastest}, tied with {} and {last} (their spreads overlap)",
+            rest.join(", ")
+        ),
+    })
+}
+
 /// One tree, one cache state: rows ranked by median, then the unranked ones.
 #[derive(Debug, Clone, Serialize)]
 pub struct Table {
@@ -262,6 +276,9 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// The fastest ranked row's label.
     pub fastest: Option<String>,
+    /// The other ranked rows whose spread (min–max) overlaps the fastest's: within the noise of
+    /// this machine, a tie rather than a loss.
+    pub tied: Vec<String>,
 }
 
 /// Summarizes the measured runs of `target` in `cache` state, variant by variant in the order
@@ -289,10 +306,16 @@ pub fn table(
         })
         .collect();
     rank(&mut rows);
-    let fastest = rows
-        .iter()
-        .find(|r| r.rank.is_some())
-        .map(|r| r.label.clone());
+    let best = rows.iter().find(|r| r.rank.is_some());
+    let fastest = best.map(|r| r.label.clone());
+    let tied = best
+        .map(|best| {
+            rows.iter()
+                .filter(|r| r.rank.is_some() && r.label != best.label && r.min_ms <= best.max_ms)
+                .map(|r| r.label.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     Table {
         target: target.to_string(),
         cache,
@@ -300,6 +323,7 @@ pub fn table(
         bytes: expected.bytes,
         rows,
         fastest,
+        tied,
     }
 }
 

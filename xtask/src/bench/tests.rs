@@ -160,6 +160,8 @@ fn median_spread_rank_and_speedup() {
     );
     let table = &results.tables[0];
     assert_eq!(table.fastest.as_deref(), Some("threads"));
+    assert!(table.tied.is_empty(), "5–7 ms against 10–30 ms is no tie");
+    assert_eq!(stats::fastest_line(table).as_deref(), Some("threads"));
     let threads = &table.rows[0];
     assert_eq!(
         (threads.label.as_str(), threads.rank, threads.median_ms),
@@ -241,6 +243,43 @@ fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recom
     let text = user.recommendation.map(|r| r.text).unwrap_or_default();
     assert!(
         text.starts_with("Use `reader-seq") || text.starts_with("Use `reader-threads"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_gap_inside_the_spreads_is_called_a_tie() {
+    let vs = [
+        variant("seq", None, None),
+        variant("threads", None, None),
+        variant("hybrid", None, None),
+        variant("proc", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script("threads", &[999.0, 10.0, 11.0, 12.0])
+        .script("hybrid", &[999.0, 11.5, 12.5, 13.0])
+        .script("proc", &[999.0, 12.0, 12.5, 14.0])
+        .script("seq", &[999.0, 30.0, 31.0, 32.0]);
+    let results = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let table = &results.tables[0];
+    assert_eq!(table.fastest.as_deref(), Some("threads"));
+    assert_eq!(
+        table.tied,
+        ["hybrid", "proc"],
+        "seq is slower than all of threads' runs"
+    );
+    assert_eq!(
+        stats::fastest_line(table).as_deref(),
+        Some("threads, tied with hybrid and proc (their spreads overlap)")
+    );
+    let text = report::console(&meta(), &results);
+    assert!(
+        text.contains("fastest: threads, tied with hybrid and proc"),
         "{text}"
     );
 }
