@@ -57,8 +57,12 @@ where
         Ok(reader) => reader,
         Err(err) => return start_failed(&program, &err),
     };
+    let walk = match args.walk() {
+        Ok(walk) => walk,
+        Err(err) => return start_failed(&program, &err),
+    };
     let mut report = Report::new(&program, &args);
-    match reader.read(&args.walk(), &mut report) {
+    match reader.read(&walk, &mut report) {
         Ok(finished) => report.finish(finished),
         Err(err) => start_failed(&program, &err),
     }

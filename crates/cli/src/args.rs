@@ -1,11 +1,15 @@
 //! The command line every reader binary shares: the clap [`Args`] that the frame
 //! ([`crate::main`]) parses beside each binary's own flags.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use reader_core::Walk;
 use reader_core::units::parse_size;
+use reader_core::{StartError, Walk};
 
 use crate::views::{GroupBy, SortKey, View};
 
@@ -13,8 +17,13 @@ use crate::views::{GroupBy, SortKey, View};
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Files and directories to read (directories recursively).
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "files0_from")]
     pub paths: Vec<PathBuf>,
+
+    /// Read the files and directories named in FILE, separated by NUL bytes (as `find -print0`,
+    /// `fd -0` and `git ls-files -z` write them; `-` for stdin), instead of PATHs.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub files0_from: Option<PathBuf>,
 
     /// Only files with these extensions, comma-separated, case-insensitive (default: every
     /// regular file).
@@ -82,23 +91,55 @@ pub struct Args {
 }
 
 impl Args {
-    /// The discovery these arguments ask for.
-    pub fn walk(&self) -> Walk {
-        Walk::new(&self.paths)
+    /// The discovery these arguments ask for: the PATHs, or the list of `--files0-from`
+    /// (which fails to start when the list cannot be read).
+    pub fn walk(&self) -> Result<Walk, StartError> {
+        let walk = match &self.files0_from {
+            Some(list) => Walk::new(read_list(list)?).listed(true),
+            None => Walk::new(&self.paths),
+        };
+        Ok(walk
             .extensions(&self.ext)
             .follow_links(self.follow)
             .gitignore(self.gitignore)
             .skip_hidden(self.no_hidden)
             .exclude(&self.exclude)
             .max_depth(self.max_depth)
-            .size_range(self.min_size, self.max_size)
+            .size_range(self.min_size, self.max_size))
     }
+}
+
+/// The paths of a `--files0-from` list (`-`: stdin), separated by NUL bytes; empty names (a
+/// trailing NUL) are passed over. The list is held in memory, a path at a time.
+fn read_list(list: &Path) -> Result<Vec<PathBuf>, StartError> {
+    let failed = |source| StartError::Path {
+        path: list.to_path_buf(),
+        source,
+    };
+    let reader: Box<dyn Read> = if list == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(list).map_err(failed)?)
+    };
+    let mut paths = Vec::new();
+    for name in BufReader::new(reader).split(0) {
+        let name = name.map_err(failed)?;
+        if !name.is_empty() {
+            paths.push(PathBuf::from(OsString::from_vec(name)));
+        }
+    }
+    Ok(paths)
 }
 
 impl Args {
     /// The listing `--by`, `--sort` and `--top` ask for, if any.
     pub(crate) fn view(&self) -> Option<View> {
-        View::new(self.by, self.sort, self.top, &self.paths)
+        // A listed path is its own root: a file's group is its directory.
+        let roots: &[PathBuf] = match self.files0_from {
+            Some(_) => &[],
+            None => &self.paths,
+        };
+        View::new(self.by, self.sort, self.top, roots)
     }
 }
 

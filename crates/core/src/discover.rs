@@ -81,6 +81,7 @@ pub struct Walk {
     max_depth: Option<usize>,
     min_size: Option<u64>,
     max_size: Option<u64>,
+    listed: bool,
 }
 
 impl Walk {
@@ -188,9 +189,17 @@ impl Walk {
         self
     }
 
+    /// Take the roots as a list of names (`--files0-from`): each is read or walked as given,
+    /// once for every time it is listed, and one that does not exist is reported as
+    /// `not_found` like any entry, instead of stopping the start; an empty list is an empty run.
+    pub fn listed(mut self, yes: bool) -> Walk {
+        self.listed = yes;
+        self
+    }
+
     /// Checks that every PATH exists and every filter makes sense, before anything is read.
     pub fn check(&self) -> Result<(), StartError> {
-        if self.roots.is_empty() {
+        if self.roots.is_empty() && !self.listed {
             return Err(StartError::Invalid("no PATH given".into()));
         }
         if let (Some(min), Some(max)) = (self.min_size, self.max_size)
@@ -201,6 +210,9 @@ impl Walk {
             )));
         }
         excludes_under(Path::new("/"), &self.excludes)?;
+        if self.listed {
+            return Ok(());
+        }
         for root in &self.roots {
             fs::metadata(root).map_err(|source| StartError::Path {
                 path: root.clone(),
@@ -252,8 +264,12 @@ impl Walk {
     }
 
     /// The roots with overlaps removed, in the order given: a root equal to an earlier one, or
-    /// inside another directory root, is dropped, so that each file is discovered once.
+    /// inside another directory root, is dropped, so that each file is discovered once. A list
+    /// ([`Walk::listed`]) is taken as it is.
     fn distinct_roots(&self) -> Vec<PathBuf> {
+        if self.listed {
+            return self.roots.clone();
+        }
         let canonical: Vec<Option<PathBuf>> = self
             .roots
             .iter()

@@ -521,6 +521,63 @@ pub fn proc_self_finishes_and_pseudo_files_are_capped(reader: &Reader) {
     assert_eq!(pagemap["error"]["kind"], "size_limit", "{pagemap}");
 }
 
+/// `--files0-from`: a NUL-separated list (a file, or `-` for stdin) is read as PATHs are — a
+/// listed directory is walked, a listed FIFO skipped, a missing name reported as `not_found`
+/// — and an unreadable list is a one-line start error.
+pub fn files0_from_reads_a_list_like_paths(reader: &Reader) {
+    let tree = Tree::new();
+    let a = tree.file("a.txt", "one two\n");
+    let b = tree.file("dir/b.md", "three\n");
+    let c = tree.file("dir/sub/c", "four five six\n");
+    let pipe = tree.fifo("pipe");
+    let missing = tree.join("missing.txt");
+    let mut list = Vec::new();
+    for path in [&a, &tree.join("dir"), &missing, &pipe] {
+        list.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        list.push(0);
+    }
+    let list_file = tree.file("list0", &list);
+    let check = |run: &Run| {
+        assert_eq!(
+            run.code(),
+            Some(1),
+            "a missing file is a failure: {}",
+            run.stderr
+        );
+        let records = run.records();
+        assert_eq!(records.len(), 5, "{:?}", records.keys());
+        assert_read(&records, &a, b"one two\n");
+        assert_read(&records, &b, b"three\n");
+        assert_read(&records, &c, b"four five six\n");
+        assert_failed(&records, &missing, "not_found");
+        assert_skipped(&records, &pipe, "fifo");
+    };
+    check(&reader.json(&["--files0-from".as_ref(), list_file.as_os_str()]));
+    let script = format!(
+        "{} <{}",
+        reader.shell_words(&[
+            "--format",
+            "json",
+            "--progress",
+            "never",
+            "--files0-from",
+            "-"
+        ]),
+        list_file.display()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script]);
+    check(&finish(cmd));
+    let unreadable = reader.run(&["--files0-from".as_ref(), missing.as_os_str()]);
+    assert_one_line_error(&unreadable);
+    let both = reader.run(&[
+        "--files0-from".as_ref(),
+        list_file.as_os_str(),
+        tree.path().as_os_str(),
+    ]);
+    assert_one_line_error(&both);
+}
+
 /// FIFOs, sockets and devices are reported as skipped and never opened.
 pub fn special_files_are_skipped_without_hanging(reader: &Reader) {
     let tree = Tree::new();
