@@ -325,19 +325,45 @@ impl Walk {
         if !explicit && !self.wanted(entry.path()) {
             return None;
         }
-        let path = entry.path().to_path_buf();
+        let size = || {
+            entry.metadata().map(|meta| meta.len()).map_err(|err| {
+                walk_error(entry.path(), err, true).unwrap_or_else(|| {
+                    FileError::io(
+                        entry.path(),
+                        io::Error::other("its size cannot be looked up"),
+                    )
+                })
+            })
+        };
+        Some(self.found(entry.path().to_path_buf(), file_type, size))
+    }
+
+    /// A root that is not a directory, classified from one `stat` (a root's links are
+    /// followed, as the walker follows them), without building a walker for it; `None` for a
+    /// directory, which is walked.
+    fn explicit(&self, root: &Path) -> Option<Discovered> {
+        match fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => None,
+            Ok(meta) => Some(self.found(root.to_path_buf(), meta.file_type(), || Ok(meta.len()))),
+            Err(err) => Some(Discovered::Failed(FileError::io(root, err))),
+        }
+    }
+
+    /// What becomes of a non-directory entry of type `file_type` at `path`: a file to read
+    /// (with its size, looked up by `size`, when sizes are asked for or a size filter needs
+    /// it), or skipped, with the reason.
+    fn found(
+        &self,
+        path: PathBuf,
+        file_type: fs::FileType,
+        size: impl FnOnce() -> Result<u64, FileError>,
+    ) -> Discovered {
         let reason = if file_type.is_file() {
             let bounded = self.min_size.is_some() || self.max_size.is_some();
             let size = if self.sizes || bounded {
-                match entry.metadata() {
-                    Ok(meta) => Some(meta.len()),
-                    Err(err) => {
-                        let failed = walk_error(entry.path(), err, true);
-                        let failed = failed.unwrap_or_else(|| {
-                            FileError::io(&path, io::Error::other("its size cannot be looked up"))
-                        });
-                        return Some(Discovered::Failed(failed));
-                    }
+                match size() {
+                    Ok(len) => Some(len),
+                    Err(failed) => return Discovered::Failed(failed),
                 }
             } else {
                 None
@@ -345,7 +371,7 @@ impl Walk {
             match size {
                 Some(len) if self.min_size.is_some_and(|min| len < min) => SkipReason::TooSmall,
                 Some(len) if self.max_size.is_some_and(|max| len > max) => SkipReason::TooLarge,
-                _ => return Some(Discovered::File(FileJob { path, size })),
+                _ => return Discovered::File(FileJob { path, size }),
             }
         } else if file_type.is_symlink() {
             SkipReason::Symlink
@@ -358,7 +384,7 @@ impl Walk {
         } else {
             SkipReason::CharDevice
         };
-        Some(Discovered::Skipped(Skipped { path, reason }))
+        Discovered::Skipped(Skipped { path, reason })
     }
 
     /// Does the name at the end of `path` have one of the wanted extensions? Found in the
@@ -444,6 +470,9 @@ impl Iterator for Entries {
                 continue;
             }
             let root = roots.next()?;
+            if let Some(found) = walk.explicit(&root) {
+                return Some(found);
+            }
             let entries = walk.walker(&root);
             *current = Some((root, entries));
         }
