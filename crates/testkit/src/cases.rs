@@ -86,6 +86,21 @@ fn assert_one_line_error(run: &Run) {
     assert!(run.stdout.is_empty(), "nothing on stdout");
 }
 
+/// Runs the reader with `args` (and `--progress never`) inside a bash script that `script`
+/// makes around its command line — a pipe, a redirection, `echo $?` — and returns the run of
+/// the script.
+fn in_bash(
+    reader: &Reader,
+    args: &[&std::ffi::OsStr],
+    script: impl FnOnce(String) -> String,
+) -> Run {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["--progress".as_ref(), "never".as_ref()];
+    all.extend_from_slice(args);
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script(reader.shell_words(&all))]);
+    finish(cmd)
+}
+
 /// A deterministic byte generator (xorshift64*).
 fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     const ALPHABET: &[u8] = b"  \t\n\x0b\x0c\r\0abcXYZ\x80\xff.,";
@@ -553,21 +568,15 @@ pub fn files0_from_reads_a_list_like_paths(reader: &Reader) {
         assert_skipped(&records, &pipe, "fifo");
     };
     check(&reader.json(&["--files0-from".as_ref(), list_file.as_os_str()]));
-    let script = format!(
-        "{} <{}",
-        reader.shell_words(&[
-            "--format",
-            "json",
-            "--progress",
-            "never",
-            "--files0-from",
-            "-"
-        ]),
-        list_file.display()
-    );
-    let mut cmd = Command::new("bash");
-    cmd.args(["-c", &script]);
-    check(&finish(cmd));
+    let args = [
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--files0-from".as_ref(),
+        "-".as_ref(),
+    ];
+    check(&in_bash(reader, &args, |cmd| {
+        format!("{cmd} <{}", list_file.display())
+    }));
     let unreadable = reader.run(&["--files0-from".as_ref(), missing.as_os_str()]);
     assert_one_line_error(&unreadable);
     let both = reader.run(&[
@@ -934,19 +943,14 @@ pub fn broken_pipe_is_quiet_success(reader: &Reader) {
     for i in 0..3000 {
         tree.file(format!("d{}/f{i}.txt", i % 10), "some words here\n");
     }
-    let script = format!(
-        "{} | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
-        reader.shell_words(&[
-            "--format".as_ref(),
-            "json".as_ref(),
-            "--progress".as_ref(),
-            "never".as_ref(),
-            tree.path().as_os_str()
-        ])
-    );
-    let mut cmd = Command::new("bash");
-    cmd.args(["-c", &script]);
-    let run = finish(cmd);
+    let args = [
+        "--format".as_ref(),
+        "json".as_ref(),
+        tree.path().as_os_str(),
+    ];
+    let run = in_bash(reader, &args, |cmd| {
+        format!("{cmd} | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"")
+    });
     assert_eq!(
         String::from_utf8_lossy(&run.stdout).trim(),
         "0",
@@ -964,19 +968,14 @@ pub fn output_to_a_full_disk_is_one_line_and_status_2(reader: &Reader) {
         tree.file(format!("d{}/f{i}.txt", i % 5), "some words here\n");
     }
     for format in ["human", "json", "csv"] {
-        let script = format!(
-            "{} >/dev/full; echo \"$?\"",
-            reader.shell_words(&[
-                "--format".as_ref(),
-                format.as_ref(),
-                "--progress".as_ref(),
-                "never".as_ref(),
-                tree.path().as_os_str()
-            ])
-        );
-        let mut cmd = Command::new("bash");
-        cmd.args(["-c", &script]);
-        let run = finish(cmd);
+        let args = [
+            "--format".as_ref(),
+            format.as_ref(),
+            tree.path().as_os_str(),
+        ];
+        let run = in_bash(reader, &args, |cmd| {
+            format!("{cmd} >/dev/full; echo \"$?\"")
+        });
         assert_eq!(
             String::from_utf8_lossy(&run.stdout).trim(),
             "2",
