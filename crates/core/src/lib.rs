@@ -51,5 +51,5 @@ pub use queue::{JobSender, Jobs};
 pub use read::{PSEUDO_FILE_LIMIT, count_file, count_range, count_sized, open_regular, read_job};
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
-pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, read, spawn_schedule};
+pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, spawn_schedule};
 pub use sequential::SequentialReader;

@@ -299,6 +299,57 @@ fn discover(walk: &Walk, mut sender: JobSender, mut out: Emitter) {
     });
 }
 
+/// Runs `work` on the calling thread and on up to `threads - 1` more, each with its own
+/// clone of `jobs` and `out`, and returns how many ran: when the system will not give all the
+/// threads, the pool reads with those it has. `work` gets its thread's index (0 for the caller).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use reader_core::{Concurrency, Emitter, Jobs, RunError, Schedule, SequentialReader, Walk, read_job, Worker};
+///
+/// /// A pool of four threads, each reading with its own buffer.
+/// struct Four;
+/// impl Schedule for Four {
+///     type Stats = Concurrency;
+///     fn strategy(&self) -> &'static str { "four" }
+///     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
+///         let threads = reader_core::pool(4, jobs, out, |index, jobs, mut out| {
+///             let mut buf = vec![0; 64 * 1024];
+///             while let Some(job) = jobs.next(&mut out) {
+///                 out.emit(read_job(&job, &mut buf, Worker::Thread(index as u32)));
+///             }
+///         });
+///         Ok(Concurrency(threads))
+///     }
+/// }
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.txt"), "one two\n")?;
+/// let finished = Four.read(&Walk::new([dir.path()]), |_| {})?;
+/// assert_eq!((finished.summary.ok, finished.stats.map(|s| s.0)), (1, Some(4)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn pool<W>(threads: usize, jobs: &Jobs, out: Emitter, work: W) -> usize
+where
+    W: Fn(usize, &Jobs, Emitter) + Sync,
+{
+    thread::scope(|scope| {
+        let work = &work;
+        let mut started = 1;
+        for index in 1..threads {
+            let (jobs, out) = (jobs.clone(), out.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("reader-{index}"))
+                .spawn_scoped(scope, move || work(index, &jobs, out));
+            if spawned.is_err() {
+                break;
+            }
+            started += 1;
+        }
+        work(0, jobs, out);
+        started
+    })
+}
+
 /// Runs `schedule` over `jobs` on a thread of its own named `name`, sending records to `out`:
 /// how a model made of parts (the hybrid) starts each part, and how [`read`] starts the whole.
 ///

@@ -36,8 +36,6 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-use std::thread;
-
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::{Concurrency, Emitter, Jobs, RunError, Schedule, Worker, read_job};
 
@@ -100,20 +98,8 @@ impl Schedule for ThreadedReader {
     /// Runs the pool until the queue is closed and drained; the calling thread is one of the
     /// pool. When the system will not give it all its threads, it reads with those it has.
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
-        let threads = thread::scope(|scope| {
-            let mut threads = 1;
-            for index in 1..self.jobs {
-                let (jobs, out) = (jobs.clone(), out.clone());
-                let spawned = thread::Builder::new()
-                    .name(format!("reader-{index}"))
-                    .spawn_scoped(scope, move || self.work(index, &jobs, out));
-                if spawned.is_err() {
-                    break;
-                }
-                threads += 1;
-            }
-            self.work(0, jobs, out);
-            threads
+        let threads = reader_core::pool(self.jobs, jobs, out, |index, jobs, out| {
+            self.work(index, jobs, out)
         });
         Ok(Concurrency(threads))
     }

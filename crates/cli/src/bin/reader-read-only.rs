@@ -5,7 +5,6 @@
 
 use std::io::{self, Read};
 use std::process::ExitCode;
-use std::thread;
 use std::time::Instant;
 
 use reader_cli::{Binary, NoFlags};
@@ -73,21 +72,8 @@ impl Schedule for ReadOnly {
     }
 
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
-        let threads = thread::scope(|scope| {
-            let mut threads = 1;
-            for index in 1..self.threads {
-                let (jobs, out) = (jobs.clone(), out.clone());
-                let me = *self;
-                if thread::Builder::new()
-                    .spawn_scoped(scope, move || me.work(index, &jobs, out))
-                    .is_err()
-                {
-                    break;
-                }
-                threads += 1;
-            }
-            self.work(0, jobs, out);
-            threads
+        let threads = reader_core::pool(self.threads, jobs, out, |index, jobs, out| {
+            self.work(index, jobs, out)
         });
         Ok(Concurrency(threads))
     }
