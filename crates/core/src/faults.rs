@@ -31,6 +31,19 @@ pub fn before_read(path: &Path) {
     let _ = path;
 }
 
+/// Whether a fault makes the read of `path` wait (`sleep`, `hang`): a read that must not
+/// block ([`crate::read_cached`]) declines it, as it would decline a read that waits.
+#[inline]
+pub fn blocks(path: &Path) -> bool {
+    #[cfg(feature = "fault-injection")]
+    return injected::blocks(path);
+    #[cfg(not(feature = "fault-injection"))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Whether the result for `path` should be sent as garbage (reader-proc's workers).
 #[inline]
 pub fn garbles(path: &Path) -> bool {
@@ -141,6 +154,12 @@ mod injected {
                 Fault::Garbage(_) => {}
             }
         }
+    }
+
+    pub(super) fn blocks(path: &Path) -> bool {
+        faults()
+            .iter()
+            .any(|f| matches!(f, Fault::Sleep(..) | Fault::Hang(_)) && f.matches(path))
     }
 
     pub(super) fn garbles(path: &Path) -> bool {

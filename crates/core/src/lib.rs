@@ -48,7 +48,10 @@ pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use queue::{JobSender, Jobs};
-pub use read::{PSEUDO_FILE_LIMIT, count_file, count_range, count_sized, open_regular, read_job};
+pub use read::{
+    CACHED_READ_LIMIT, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized, open_regular,
+    read_cached, read_job,
+};
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
 pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, spawn_schedule};

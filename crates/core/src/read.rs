@@ -8,13 +8,19 @@
 //! cannot hold it, and it checks the file only if the data ends early. A file whose size says
 //! 0 on a pseudo file system (procfs, sysfs…) is read up to [`PSEUDO_FILE_LIMIT`], so that a
 //! pseudo-file without end (`/proc/self/pagemap`) cannot hold a reader for ever.
+//!
+//! [`read_cached`] is the one read that never waits: it takes a file only if the kernel can
+//! serve it from its caches, for a scheduler whose threads must not block (the async model's
+//! runtime threads).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::count::{Counter, Counts, RangeCounts};
@@ -53,6 +59,149 @@ pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
         elapsed: started.elapsed(),
         worker,
     }
+}
+
+/// The largest file [`read_cached`] takes: above it a hand-off to a blocking thread costs
+/// little beside the read, and a file found half cached is never read twice for long.
+pub const CACHED_READ_LIMIT: u64 = 1 << 20;
+
+/// Reads and counts `job` only if that cannot wait for a device or a server: its path resolves
+/// from the kernel's dentry cache (`openat2` with `RESOLVE_CACHED`) and every byte comes from
+/// the page cache (`preadv2` with `RWF_NOWAIT`), as io_uring tries a request inline before it
+/// hands it to a worker. Returns `None` — and has reported nothing — when a step would wait,
+/// when anything fails (the blocking read that follows reports it with its usual kind), for a
+/// file larger than [`CACHED_READ_LIMIT`], and when the kernel or the file system cannot say
+/// (kernels before 5.12, FUSE, NFS, procfs): the caller then reads the job the blocking way,
+/// from its start. A panic inside the read is that file's `worker_crashed` error, as in
+/// [`read_job`].
+///
+/// A thread that must never block (an async runtime's worker) calls this first and sends only
+/// what it declines to a blocking pool: on a cached tree nothing leaves the thread.
+///
+/// ```
+/// use reader_core::{read_cached, FileJob, Worker};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "one two\n")?;
+/// let job = FileJob { path, size: None };
+/// // Just written, so cached: on Linux 5.12 or later it is read here and now.
+/// if let Some(result) = read_cached(&job, &mut vec![0; 4096], Worker::Task(0)) {
+///     assert_eq!(result.outcome?.words, 2);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_cached(job: &FileJob, buf: &mut [u8], worker: Worker) -> Option<FileResult> {
+    if faults::blocks(&job.path) {
+        // An injected stall stands for a read that would wait: declined, as the probe would.
+        return None;
+    }
+    let started = Instant::now();
+    let outcome = isolated(&job.path, || {
+        faults::before_read(&job.path);
+        Ok(count_cached(job, buf))
+    });
+    let outcome = match outcome {
+        Ok(None) => return None,
+        Ok(Some(counts)) => Ok(counts),
+        Err(crashed) => Err(crashed),
+    };
+    Some(FileResult {
+        path: job.path.clone(),
+        outcome,
+        elapsed: started.elapsed(),
+        worker,
+    })
+}
+
+/// The kernel refused `openat2` with `RESOLVE_CACHED` once (too old, or a seccomp filter):
+/// [`read_cached`] declines everything from then on, without asking again.
+static NO_CACHED_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// The counts of `job` if every step is served from the kernel's caches; `None` otherwise.
+fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
+    if NO_CACHED_OPEN.load(Ordering::Relaxed)
+        || job.size.is_some_and(|size| size > CACHED_READ_LIMIT)
+    {
+        return None;
+    }
+    let file = open_cached(&job.path)?;
+    let size = match job.size {
+        Some(size) if size > 0 => size,
+        _ => {
+            let meta = file.metadata().ok()?;
+            // Not a regular file, or one whose size 0 may say nothing: the blocking path
+            // knows what to report.
+            if !meta.is_file() || (meta.len() == 0 && on_pseudo_file_system(&file)) {
+                return None;
+            }
+            meta.len()
+        }
+    };
+    if size > CACHED_READ_LIMIT {
+        return None;
+    }
+    let mut counter = Counter::new();
+    let mut left = size;
+    while left > 0 {
+        let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        let chunk = &mut buf[..want];
+        let iov = libc::iovec {
+            iov_base: chunk.as_mut_ptr().cast(),
+            iov_len: chunk.len(),
+        };
+        // SAFETY: the descriptor is open for the whole call and `iov` describes `chunk`,
+        // writable memory of `iov_len` bytes that nothing else uses meanwhile.
+        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+        match usize::try_from(n) {
+            // Ended early: it shrank, or is no longer a regular file; the blocking path checks.
+            Ok(0) => return None,
+            Ok(n) => {
+                counter.update(&chunk[..n]);
+                left -= n as u64;
+            }
+            Err(_) if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            // EAGAIN (not all cached), EOPNOTSUPP (the file system cannot tell), or a failure
+            // the blocking read will report.
+            Err(_) => return None,
+        }
+    }
+    Some(counter.counts())
+}
+
+/// Opens `path` as [`open_regular`] does, but only if every component resolves from the
+/// dentry cache; `None` if that would wait or anything fails.
+fn open_cached(path: &Path) -> Option<File> {
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero open_how is a valid value (no flags, no mode, no resolve flags).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_CACHED;
+    // SAFETY: `name` is a NUL-terminated string and `how` an open_how of the size passed; both
+    // outlive the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            name.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        let refused = io::Error::last_os_error().raw_os_error();
+        // ENOSYS: no openat2 (before 5.6); EINVAL: no RESOLVE_CACHED (before 5.12); EPERM: a
+        // seccomp filter refuses it. ENOENT, EACCES and the like belong to the path.
+        if matches!(
+            refused,
+            Some(libc::ENOSYS | libc::EINVAL | libc::EPERM | libc::E2BIG)
+        ) {
+            NO_CACHED_OPEN.store(true, Ordering::Relaxed);
+        }
+        return None;
+    }
+    let fd = i32::try_from(fd).ok()?;
+    // SAFETY: `fd` is a descriptor openat2 has just opened for us; the File owns it now.
+    Some(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Runs `read`; a panic inside it becomes the `worker_crashed` error of `path`.

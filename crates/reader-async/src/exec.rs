@@ -26,6 +26,9 @@ pub(crate) trait Exec: Clone + Send + Sync + 'static {
 
     /// Resolves after `duration`.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static;
+
+    /// Lets the runtime's other tasks run before this one goes on.
+    fn yield_now(&self) -> impl Future<Output = ()> + Send + 'static;
 }
 
 /// tokio, through a handle to a runtime (ours, or the caller's).
@@ -57,6 +60,10 @@ impl Exec for Tokio {
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep(duration)
+    }
+
+    fn yield_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        tokio::task::yield_now()
     }
 }
 
@@ -127,5 +134,9 @@ impl Exec for AsyncStd {
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         async_std::task::sleep(duration)
+    }
+
+    fn yield_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        async_std::task::yield_now()
     }
 }

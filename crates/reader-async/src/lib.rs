@@ -25,11 +25,21 @@
 //! once — never more than `RLIMIT_NOFILE` allows ([`defaults::clamp_to_fds`]). On a cold cache
 //! this puts `in_flight` reads before the device at once, which is what decides speed there.
 //!
-//! The honest summary: on Linux this is a thread pool driven by an async runtime. It earns its
-//! place where many reads must be in flight at once (a cold cache, network file systems) and
-//! as a component of programs that are async already; on a warm cache plain threads do the same
-//! work with fewer threads. The measurements behind these choices are in the project's
-//! `BENCHMARKS.md` ("reader-async: hops, lanes and runtimes").
+//! A hop is needed only for a read that may wait. Before it sends one, a lane reads on the
+//! runtime's own threads (a worker a core) every file the kernel serves from its caches without
+//! waiting — `openat2` with `RESOLVE_CACHED`, `preadv2` with `RWF_NOWAIT`, the probe io_uring
+//! makes before it hands a request to a worker ([`reader_core::read_cached`],
+//! [`AsyncReader::inline_reads`]) — and sends only the first file it declines, with the rest of
+//! its batch, to the blocking pool. A cached tree is read without a hand-off, at about the
+//! speed of plain threads; a cold one costs a refused system call a batch, and its reads stay
+//! in flight side by side. While discovery is behind, one lane's hop waits for it and the other
+//! lanes wait for that lane, not each on a blocking thread of its own.
+//!
+//! The honest summary: on Linux a read that may wait still runs on a thread pool driven by an
+//! async runtime. It earns its place where many reads must be in flight at once (a cold cache,
+//! network file systems) and as a component of programs that are async already. The
+//! measurements behind these choices are in the project's `BENCHMARKS.md` ("reader-async: hops,
+//! lanes and runtimes", "Async without the hop tax").
 //!
 //! ## Runtimes
 //!
@@ -118,6 +128,8 @@ mod timeout;
 use std::fmt;
 use std::ops::ControlFlow;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
@@ -191,6 +203,7 @@ pub struct AsyncReader {
     files_per_hop: usize,
     buffer_size: usize,
     timeout: Option<Duration>,
+    inline: bool,
 }
 
 impl Default for AsyncReader {
@@ -201,6 +214,7 @@ impl Default for AsyncReader {
             files_per_hop: FILES_PER_HOP,
             buffer_size: BUFFER_SIZE,
             timeout: None,
+            inline: true,
         }
     }
 }
@@ -216,6 +230,9 @@ pub struct AsyncStats {
     pub runtime: Runtime,
     /// Files a hop read at most.
     pub files_per_hop: usize,
+    /// Files read on the runtime's threads, served from the kernel's caches without waiting
+    /// (see [`AsyncReader::inline_reads`]); the others went to the blocking pool.
+    pub inline_files: usize,
 }
 
 impl Stats for AsyncStats {
@@ -224,13 +241,22 @@ impl Stats for AsyncStats {
     }
 
     fn describe(&self) -> Vec<(&'static str, String)> {
-        vec![(
-            "runtime",
-            format!(
-                "{}, {} files in flight, up to {} files a hop",
-                self.runtime, self.in_flight, self.files_per_hop
+        vec![
+            (
+                "runtime",
+                format!(
+                    "{}, {} files in flight, up to {} files a hop",
+                    self.runtime, self.in_flight, self.files_per_hop
+                ),
             ),
-        )]
+            (
+                "inline",
+                format!(
+                    "{} files read from the page cache on the runtime's threads",
+                    self.inline_files
+                ),
+            ),
+        ]
     }
 }
 
@@ -276,16 +302,30 @@ impl AsyncReader {
         self
     }
 
+    /// Whether a lane first reads on the runtime's threads the files the kernel serves from its
+    /// caches without waiting (on by default): `openat2` with `RESOLVE_CACHED`, then `preadv2`
+    /// with `RWF_NOWAIT` ([`reader_core::read_cached`]), as io_uring tries a request inline.
+    /// Only what they decline — data not cached, a file system that cannot tell (FUSE, NFS,
+    /// procfs), files over [`reader_core::CACHED_READ_LIMIT`] — goes to the blocking pool. On a
+    /// cached tree that removes the hops' hand-offs; on a cold one it costs a refused system
+    /// call a batch. Off, every file goes through the blocking pool, as the model did before.
+    pub fn inline_reads(mut self, on: bool) -> AsyncReader {
+        self.inline = on;
+        self
+    }
+
     /// The most files in flight.
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }
 
-    /// The tokio runtime of a run. The lanes only wait, so one thread drives them all
-    /// (measured faster than a multi-threaded runtime here); the reads run on its blocking
-    /// pool, capped at one thread a lane, plus the spares for abandoned reads when there is a
-    /// timeout. Left alone, tokio grows the pool towards 512 threads, since a hop often finds
-    /// no thread idle at the instant it is sent.
+    /// The tokio runtime of a run. With inline reads the lanes read cached files themselves, so
+    /// the runtime has a worker thread a core (one where threads are tight, see
+    /// [`tight_on_threads`]); without, the lanes only wait, and one thread
+    /// drives them all (measured faster than a multi-threaded runtime then). The reads that may
+    /// wait run on its blocking pool, capped at one thread a lane, plus the spares for abandoned
+    /// reads when there is a timeout. Left alone, tokio grows the pool towards 512 threads,
+    /// since a hop often finds no thread idle at the instant it is sent.
     ///
     /// Its blocking threads are kept for the whole run, once started (see
     /// `exec::first_blocking_thread`).
@@ -295,16 +335,27 @@ impl AsyncReader {
         } else {
             0
         };
-        tokio::runtime::Builder::new_current_thread()
-            .max_blocking_threads(self.in_flight + spares)
-            .thread_keep_alive(Duration::from_secs(24 * 3600))
-            .enable_time()
-            .thread_name("reader-async")
-            .build()
-            .map_err(|source| RunError::Spawn {
-                what: "the tokio runtime".into(),
-                source,
-            })
+        let build = |mut builder: tokio::runtime::Builder| {
+            builder
+                .max_blocking_threads(self.in_flight + spares)
+                .thread_keep_alive(Duration::from_secs(24 * 3600))
+                .enable_time()
+                .thread_name("reader-async")
+                .build()
+                .map_err(|source| RunError::Spawn {
+                    what: "the tokio runtime".into(),
+                    source,
+                })
+        };
+        // tokio panics, and may hang, when the system refuses it a worker thread (`ulimit -u`):
+        // where threads are tight, one thread drives the lanes and reads what is cached.
+        if self.inline && !tight_on_threads() {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(defaults::cores());
+            build(builder)
+        } else {
+            build(tokio::runtime::Builder::new_current_thread())
+        }
     }
 
     fn plan(&self) -> Plan {
@@ -313,14 +364,17 @@ impl AsyncReader {
             files_per_hop: self.files_per_hop,
             buffer_size: self.buffer_size,
             timeout: self.timeout,
+            inline: self.inline,
+            threads: defaults::cores(),
         }
     }
 
-    fn stats(&self) -> AsyncStats {
+    fn stats(&self, inline_files: usize) -> AsyncStats {
         AsyncStats {
             in_flight: self.in_flight,
             runtime: self.runtime,
             files_per_hop: self.files_per_hop,
+            inline_files,
         }
     }
 
@@ -440,12 +494,14 @@ impl Schedule for AsyncReader {
     /// Blocks the calling thread, which drives the runtime until the queue is drained; on
     /// tokio a runtime of its own, shut down at the end without waiting for abandoned reads.
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<AsyncStats, RunError> {
+        let inline = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&inline);
         match self.runtime {
             Runtime::Tokio => {
                 let runtime = self.tokio_runtime()?;
                 exec::first_blocking_thread(&runtime)?;
                 let exec = Tokio(runtime.handle().clone());
-                runtime.block_on(drive(exec, self.plan(), jobs.clone(), out));
+                runtime.block_on(drive(exec, self.plan(), jobs.clone(), out, counted));
                 runtime.shutdown_background();
             }
             Runtime::AsyncStd => {
@@ -456,10 +512,10 @@ impl Schedule for AsyncReader {
                     let threads = defaults::cores() + 2 + self.in_flight;
                     reserve_threads(threads, "the async-std runtime's threads")?;
                 }
-                async_std::task::block_on(drive(AsyncStd, self.plan(), jobs.clone(), out));
+                async_std::task::block_on(drive(AsyncStd, self.plan(), jobs.clone(), out, counted));
             }
         }
-        Ok(self.stats())
+        Ok(self.stats(inline.load(Ordering::Relaxed)))
     }
 }
 

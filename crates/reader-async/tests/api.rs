@@ -151,6 +151,42 @@ fn the_seam_runs_it_like_any_model() {
     }
 }
 
+/// Whether this kernel reads a just-written file without waiting (openat2 with
+/// RESOLVE_CACHED, Linux 5.12): where it does not, nothing is read inline.
+fn kernel_reads_cached_files() -> bool {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("probe");
+    fs::write(&path, "cached\n").expect("write");
+    let job = reader_core::FileJob { path, size: None };
+    let cached = reader_core::read_cached(&job, &mut [0; 64], reader_core::Worker::Task(0));
+    if cached.is_none() {
+        eprintln!("skipped: this kernel does not open files from its caches only (Linux < 5.12)");
+    }
+    cached.is_some()
+}
+
+/// A tree just written is in the page cache: every file is read on the runtime's threads,
+/// and with inline reads off none is, with the same results.
+#[test]
+fn cached_files_are_read_inline_unless_that_is_turned_off() {
+    if !kernel_reads_cached_files() {
+        return;
+    }
+    let (dir, total) = tree(300);
+    let walk = Walk::new([dir.path()]);
+    for runtime in [Runtime::Tokio, Runtime::AsyncStd] {
+        for inline in [true, false] {
+            let reader = AsyncReader::new().runtime(runtime).inline_reads(inline);
+            let mut tally = Tally::default();
+            let finished = reader.read_blocking(&walk, |r| tally.add(r)).expect("read");
+            tally.assert_complete(300, total);
+            let stats = finished.stats.expect("stats");
+            let expected = if inline { 300 } else { 0 };
+            assert_eq!(stats.inline_files, expected, "{runtime}, inline {inline}");
+        }
+    }
+}
+
 /// Unreadable files are reported with their kind and path, through the async entry point.
 #[test]
 fn errors_carry_their_kind_and_path() {

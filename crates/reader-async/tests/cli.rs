@@ -124,6 +124,46 @@ fn a_hung_read_is_reported_as_timeout_and_the_run_ends() {
     }
 }
 
+/// On a cached tree the runtime's threads read every file themselves, and the summary says
+/// so; a read that stalls is never taken there (it would hold a runtime thread): it goes to
+/// the blocking pool, where the timeout finds it.
+#[test]
+fn cached_files_are_read_on_the_runtime_threads_and_a_stalled_one_is_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(dir.path(), 200);
+    fs::write(dir.path().join("hang.txt"), "two words\n").expect("write");
+    let root = dir.path().to_str().expect("utf-8 temp path");
+    for runtime in RUNTIMES {
+        let run = json(&on(runtime), &[root]);
+        assert_eq!(run.code(), Some(0), "{runtime}");
+        let inline = run.summary()["inline_files"].as_u64();
+        if inline == Some(0) {
+            eprintln!(
+                "skipped: this kernel does not open files from its caches only (Linux < 5.12)"
+            );
+            return;
+        }
+        assert_eq!(
+            inline,
+            Some(201),
+            "{runtime}: every cached file read inline"
+        );
+        let run = json(
+            &on(runtime).faults("hang:hang.txt"),
+            &["--timeout", "300ms", root],
+        );
+        assert_eq!(run.code(), Some(1), "{runtime}");
+        let records = run.records();
+        assert_eq!(
+            file_record(&records, "hang.txt")["error"]["kind"],
+            "timeout"
+        );
+        let summary = run.summary();
+        assert_eq!(summary["ok"].as_u64(), Some(200), "{runtime}");
+        assert!(summary["inline_files"].as_u64() <= Some(200), "{summary}");
+    }
+}
+
 /// A slow read that ends before the deadline is not a timeout, and without `--timeout` the
 /// reader waits for it: the injected delay really delays the read.
 #[test]

@@ -5,8 +5,8 @@
 //! Not cached, the device decides the speed: the async path keeps [`defaults::in_flight`]
 //! reads in flight, the pool runs at least [`COLD_POOL_THREADS`] threads and [`COLD_SIZERS`]
 //! threads look up sizes at once. Cached, the cores decide: the pool keeps
-//! [`defaults::threads`], the async path runs only [`warm_in_flight`] lanes (every lane is a
-//! blocking thread competing with the pool for the cores) and its hops read up to
+//! [`defaults::threads`], the async path runs only [`warm_in_flight`] lanes (they and the
+//! runtime's threads compete with the pool for the cores) and its hops read up to
 //! [`WARM_FILES_PER_HOP`] files each. Settings the caller gave are kept as they are.
 //!
 //! The measurements behind each rule are in BENCHMARKS.md ("reader-hybrid").
@@ -37,8 +37,9 @@ pub(crate) const COLD_POOL_THREADS: usize = 16;
 /// cached: a cached small file takes microseconds, less than the hop's two thread hand-offs.
 pub(crate) const WARM_FILES_PER_HOP: usize = 256;
 
-/// Files in flight on the async path when the tree is cached: two per core; every lane is a
-/// blocking thread competing with the pool for the cores.
+/// Files in flight on the async path when the tree is cached: two per core; the lanes read
+/// cached files on the runtime's threads (a worker a core), which compete with the pool for
+/// the cores.
 pub(crate) fn warm_in_flight() -> usize {
     defaults::cores() * 2
 }
