@@ -34,6 +34,7 @@ mod discover;
 mod emit;
 mod error;
 pub mod faults;
+mod mapped;
 pub mod names;
 mod queue;
 mod read;

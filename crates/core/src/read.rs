@@ -9,12 +9,16 @@
 //! 0 on a pseudo file system (procfs, sysfs…) is read up to [`PSEUDO_FILE_LIMIT`], so that a
 //! pseudo-file without end (`/proc/self/pagemap`) cannot hold a reader for ever.
 //!
+//! A file of at least 64 MiB is counted through a read-only mapping when a read lease
+//! guarantees it cannot shrink underneath unannounced (see `mapped.rs`), and with `read`
+//! otherwise.
+//!
 //! [`read_cached`] is the one read that never waits: it takes a file only if the kernel can
 //! serve it from its caches, for a scheduler whose threads must not block (the async model's
 //! runtime threads).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::{AsRawFd, FromRawFd};
@@ -27,6 +31,7 @@ use crate::count::{Counter, Counts, RangeCounts};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
 use crate::faults;
+use crate::mapped::{self, Mapped};
 use crate::record::{FileResult, Worker};
 
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
@@ -305,6 +310,9 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
     // Only a file whose size says nothing can run on for ever: look at its file system.
     let limit = (size == 0 && on_pseudo_file_system(&file)).then_some(PSEUDO_FILE_LIMIT);
     let mut counter = Counter::new();
+    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, u64::MAX, &mut counter)? {
+        return Ok(counter.counts());
+    }
     loop {
         match file.read(buf) {
             Ok(0) => break,
@@ -359,7 +367,10 @@ pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, Fil
         advise_sequential(&file);
     }
     let mut counter = Counter::new();
-    let mut left = size;
+    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, size, &mut counter)? {
+        return Ok(counter.counts());
+    }
+    let mut left = size - counter.counts().bytes;
     while left > 0 {
         let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
         match file.read(&mut buf[..want]) {
@@ -379,6 +390,27 @@ pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, Fil
         }
     }
     Ok(counter.counts())
+}
+
+/// Counts up to `want` bytes of a large `file` through a mapping ([`mapped`]) into
+/// `counter`. Returns whether the caller must read on with `read`: the mapping was declined
+/// (nothing counted), or the lease broke, and then the file is positioned where counting
+/// stopped.
+fn count_mapped(
+    file: &mut File,
+    path: &Path,
+    want: u64,
+    counter: &mut Counter,
+) -> Result<bool, FileError> {
+    match mapped::count(file, want, counter) {
+        Mapped::Declined => Ok(true),
+        Mapped::Done(_) => Ok(false),
+        Mapped::Broken(at) => {
+            file.seek(SeekFrom::Start(at))
+                .map_err(|e| FileError::io(path, e))?;
+            Ok(true)
+        }
+    }
 }
 
 /// Counts the byte range `start..end` of the open file at `path` with positioned reads

@@ -1,0 +1,281 @@
+//! Counting a large file through a read-only mapping instead of copying it into a buffer,
+//! without the crash a mapping risks when the file shrinks underneath.
+//!
+//! A page of a mapping past the end of a truncated file raises `SIGBUS`, which kills the
+//! process. So a file is mapped only under a **read lease** (`fcntl(F_SETLEASE, F_RDLCK)`):
+//! the kernel grants it only while no process has the file open for writing, and whoever then
+//! opens it for writing or truncates it waits until the lease is given back, after a signal
+//! to the lease holder. That signal (a real-time signal of our own, with a handler that only
+//! counts) is looked at between chunks of [`CHUNK`] bytes; once the lease is being broken the
+//! mapping is dropped, the lease given back, and the caller reads the rest with `read`, as it
+//! reads every other file. A file whose lease cannot be had — another process has it open
+//! for writing, the file is not ours and we lack `CAP_LEASE`, a file system without leases
+//! (NFS, FUSE), leases turned off (`fs.leases-enable`), the signal taken by someone else — is
+//! read with `read`, unmapped.
+//!
+//! What remains: the kernel breaks a lease by force after `fs.lease-break-time` (45 s by
+//! default); a reader stopped for longer than that (`SIGSTOP`, a debugger) in the middle of a
+//! chunk can still meet a truncated page.
+
+use std::fs::File;
+use std::os::unix::io::AsRawFd;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::count::Counter;
+
+/// Files of at least this many bytes are mapped when a lease allows it: below it a copy into
+/// a buffer that stays in the core's cache costs less than the mapping's page faults
+/// (measured in BENCHMARKS.md, "Large files without the copy").
+pub(crate) const MAP_FROM: u64 = 64 << 20;
+
+/// Bytes counted between two looks for a lease break.
+const CHUNK: usize = 1 << 20;
+
+/// Bytes mapped at once: what a mapped file adds to resident memory at most.
+const WINDOW: usize = 8 << 20;
+
+/// `fcntl`'s command that names the signal sent when a lease breaks (Linux, `<fcntl.h>`; not
+/// in the libc crate).
+const F_SETSIG: libc::c_int = 10;
+
+/// Lease breaks signalled to this process so far.
+static BREAKS: AtomicU64 = AtomicU64::new(0);
+
+/// How a mapped count ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mapped {
+    /// No mapping was made; nothing was counted.
+    Declined,
+    /// Counted up to this offset, the end of the file or of the range asked for.
+    Done(u64),
+    /// Another process wants to change the file: counted up to this offset, the rest is the
+    /// caller's to read.
+    Broken(u64),
+}
+
+/// Counts the first `want` bytes of `file` (fewer if it is shorter now) through a mapping held
+/// under a read lease; [`Mapped::Declined`] if no lease or mapping can be had.
+pub(crate) fn count(file: &File, want: u64, counter: &mut Counter) -> Mapped {
+    if !take_lease(file) {
+        return Mapped::Declined;
+    }
+    let breaks = BREAKS.load(Ordering::Acquire);
+    // The size now that nobody can shrink it unannounced.
+    let len = file.metadata().map_or(0, |meta| meta.len()).min(want);
+    let ended = if len > 0 {
+        count_mapping(file, len, breaks, counter)
+    } else {
+        Mapped::Declined
+    };
+    give_back_lease(file);
+    ended
+}
+
+/// Takes a read lease on `file`, its breaks signalled with [`lease_signal`]; false if the
+/// kernel refuses it (module docs) or the signal is not ours.
+fn take_lease(file: &File) -> bool {
+    let Some(signal) = lease_signal() else {
+        return false;
+    };
+    let fd = file.as_raw_fd();
+    // SAFETY: plain fcntl calls on a descriptor the caller keeps open.
+    unsafe {
+        libc::fcntl(fd, F_SETSIG, signal) == 0
+            && libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) == 0
+    }
+}
+
+/// Gives back the lease on `file`: a truncation or writer waiting for it goes ahead.
+fn give_back_lease(file: &File) {
+    // SAFETY: a plain fcntl call on a descriptor the caller keeps open.
+    unsafe {
+        libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK);
+    }
+}
+
+/// Maps `len` bytes of `file` (leased) a [`WINDOW`] at a time and counts them chunk by chunk
+/// while the lease holds. One window is mapped at once, so the file's pages never add more
+/// than a window to the process's resident memory.
+fn count_mapping(file: &File, len: u64, breaks: u64, counter: &mut Counter) -> Mapped {
+    let mut at = 0;
+    while at < len {
+        let Ok(size) = usize::try_from((len - at).min(WINDOW as u64)) else {
+            return Mapped::Declined;
+        };
+        let Ok(offset) = libc::off_t::try_from(at) else {
+            return Mapped::Broken(at);
+        };
+        // SAFETY: a new private read-only mapping of an open descriptor at a page-aligned
+        // offset (a multiple of WINDOW); the kernel picks the address, nothing aliases it.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                offset,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return if at == 0 {
+                Mapped::Declined
+            } else {
+                Mapped::Broken(at)
+            };
+        }
+        // SAFETY: `base..base + size` is the mapping made above; advice is only a hint.
+        unsafe {
+            libc::madvise(base, size, libc::MADV_SEQUENTIAL);
+        }
+        let mut done = 0;
+        while done < size {
+            if BREAKS.load(Ordering::Acquire) != breaks && !still_leased(file) {
+                break;
+            }
+            let end = (done + CHUNK).min(size);
+            // SAFETY: `done..end` lies inside the mapping, whose pages all exist: the file
+            // had at least `len` bytes when the lease was taken, and cannot have shrunk since
+            // without the lease being broken, which was looked at just now (module docs).
+            let chunk =
+                unsafe { std::slice::from_raw_parts(base.cast::<u8>().add(done), end - done) };
+            counter.update(chunk);
+            done = end;
+        }
+        // SAFETY: unmaps exactly the mapping made above; the chunks borrowed from it are gone.
+        unsafe {
+            libc::munmap(base, size);
+        }
+        at += done as u64;
+        if done < size {
+            return Mapped::Broken(at);
+        }
+    }
+    Mapped::Done(len)
+}
+
+/// Whether `file`'s read lease still holds (a lease being broken reads as `F_UNLCK`).
+fn still_leased(file: &File) -> bool {
+    // SAFETY: a plain fcntl query on an open descriptor.
+    unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLEASE) == libc::F_RDLCK }
+}
+
+/// The real-time signal the kernel sends us when a lease is being broken, with its handler
+/// installed; `None` if it cannot be installed or another handler owns that signal.
+fn lease_signal() -> Option<libc::c_int> {
+    static SIGNAL: OnceLock<Option<libc::c_int>> = OnceLock::new();
+    *SIGNAL.get_or_init(|| {
+        let signal = libc::SIGRTMIN() + 5;
+        if signal > libc::SIGRTMAX() {
+            return None;
+        }
+        // SAFETY: sigaction with a zeroed (valid) struct to read the current disposition,
+        // then with our handler, which only touches an atomic (async-signal-safe).
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction != libc::SIG_DFL
+            {
+                return None;
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_lease_break as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            (libc::sigaction(signal, &action, std::ptr::null_mut()) == 0).then_some(signal)
+        }
+    })
+}
+
+extern "C" fn on_lease_break(_: libc::c_int) {
+    BREAKS.fetch_add(1, Ordering::AcqRel);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Counts;
+    use std::fs;
+    use std::time::{Duration, Instant};
+
+    fn mapped(data: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        fs::write(&path, data).expect("write");
+        (dir, path)
+    }
+
+    #[test]
+    fn a_leased_file_counts_as_read_does() {
+        let data = b"one two\nthree\tfour  five\n".repeat(100_000);
+        let (_dir, path) = mapped(&data);
+        let file = File::open(&path).expect("open");
+        let mut counter = Counter::new();
+        match count(&file, u64::MAX, &mut counter) {
+            Mapped::Done(len) => {
+                assert_eq!(len, data.len() as u64);
+                assert_eq!(counter.counts(), Counts::of(&data));
+            }
+            // The file is ours, so only a file system without leases, or leases turned off,
+            // refuses one: then nothing is counted.
+            Mapped::Declined => {
+                eprintln!("skipped: no read lease on this file system");
+                assert_eq!(counter.counts(), Counts::default());
+            }
+            Mapped::Broken(at) => panic!("nobody broke the lease, yet it broke at {at}"),
+        }
+    }
+
+    #[test]
+    fn a_file_open_for_writing_elsewhere_is_not_mapped() {
+        let (_dir, path) = mapped(&b"x\n".repeat(1000));
+        let _writer = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open to write");
+        let file = File::open(&path).expect("open");
+        let mut counter = Counter::new();
+        assert_eq!(count(&file, u64::MAX, &mut counter), Mapped::Declined);
+    }
+
+    /// The lease breaks when a truncation comes in: the mapping is dropped before the
+    /// truncation goes ahead, so no page past the new end is ever touched (no SIGBUS).
+    #[test]
+    fn a_truncation_while_mapped_breaks_the_lease_before_it_happens() {
+        let data = b"word ".repeat(4 << 20);
+        let (_dir, path) = mapped(&data);
+        let file = File::open(&path).expect("open");
+        if !take_lease(&file) {
+            eprintln!("skipped: this file system or user gets no read lease");
+            return;
+        }
+        let breaks = BREAKS.load(Ordering::Acquire);
+        let truncate = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Waits here until the lease is given back.
+                fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&path)
+                    .expect("truncate");
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while BREAKS.load(Ordering::Acquire) == breaks && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!still_leased(&file), "the truncation breaks the lease");
+        let mut counter = Counter::new();
+        let ended = count_mapping(&file, data.len() as u64, breaks, &mut counter);
+        assert_eq!(
+            ended,
+            Mapped::Broken(0),
+            "nothing counted once the lease broke"
+        );
+        give_back_lease(&file);
+        truncate.join().expect("the truncation went ahead");
+        assert_eq!(fs::metadata(&path).expect("stat").len(), 0);
+    }
+}
