@@ -265,6 +265,8 @@ async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter)
             let (slot, shared) = (Arc::clone(&held.slot), Arc::clone(&shared));
             let mut buf = mem::take(&mut buf);
             exec.spawn_blocking(move || {
+                // Wakes the lanes that wait for this hop however it ends, a panic included.
+                let _news = waiter.then(|| News(Arc::clone(&shared)));
                 let end = run_hop(&slot, &shared, &mut buf, worker, waiter);
                 shared.spares.finish_hop(&slot, permit, end);
                 (buf, end)
@@ -366,9 +368,19 @@ async fn await_jobs(shared: &Shared, slot: &Slot) {
     }
 }
 
+/// The hop that waits for discovery has news, when it is dropped at the hop's end: the lanes
+/// that wait with [`await_jobs`] look again, and one of them may wait next.
+struct News(Arc<Shared>);
+
+impl Drop for News {
+    fn drop(&mut self) {
+        self.0.waiting.store(false, Ordering::Release);
+        self.0.arrived.notify_waiters();
+    }
+}
+
 /// The blocking side of a hop: take a batch unless one is pending, then read it file by file.
-/// A `waiter`'s hop (inline reads) only waits for a batch and leaves it to its lane, and then
-/// wakes the lanes that wait with [`await_jobs`].
+/// A `waiter`'s hop (inline reads) only waits for a batch and leaves it to its lane.
 fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker, waiter: bool) -> HopEnd {
     let mut out = {
         let mut state = slot.lock();
@@ -390,8 +402,6 @@ fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker, waiter:
             if drained {
                 shared.drained.store(true, Ordering::Release);
             }
-            shared.waiting.store(false, Ordering::Release);
-            shared.arrived.notify_waiters();
             slot.lock().out = out;
             return if drained { HopEnd::Done } else { HopEnd::More };
         }
