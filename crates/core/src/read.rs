@@ -105,11 +105,8 @@ pub fn read_cached(job: &FileJob, buf: &mut [u8], worker: Worker) -> Option<File
         faults::before_read(&job.path);
         Ok(count_cached(job, buf))
     });
-    let outcome = match outcome {
-        Ok(None) => return None,
-        Ok(Some(counts)) => Ok(counts),
-        Err(crashed) => Err(crashed),
-    };
+    // Declined (`Ok(None)`): nothing to report; a panic is this file's error.
+    let outcome = outcome.transpose()?;
     Some(FileResult {
         path: job.path.clone(),
         outcome,
