@@ -30,6 +30,7 @@
 
 mod count;
 pub mod defaults;
+mod dirfd;
 mod discover;
 mod emit;
 mod error;

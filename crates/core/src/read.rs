@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::count::{Counter, Counts, RangeCounts};
+use crate::dirfd::{self, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
 use crate::faults;
@@ -170,40 +171,53 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
     Some(counter.counts())
 }
 
-/// Opens `path` as [`open_regular`] does, but only if every component resolves from the
-/// dentry cache; `None` if that would wait or anything fails.
+/// Opens `path` as [`open_regular`] does (relative to the thread's last directory, as
+/// [`open_nonblocking`] does), but only if every component resolves from the dentry cache;
+/// `None` if that would wait or anything fails.
 fn open_cached(path: &Path) -> Option<File> {
-    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    match open_relative(path, openat2_cached) {
+        Opened::File(file) => Some(file),
+        Opened::Failed => None,
+        Opened::NotTried => {
+            let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+            openat2_cached(libc::AT_FDCWD, &name).ok()
+        }
+    }
+}
+
+/// `openat2(dir, name)` read-only, non-blocking, resolved from the dentry cache only
+/// (`RESOLVE_CACHED`, else `EAGAIN`). A kernel that cannot do it turns [`read_cached`] off.
+fn openat2_cached(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
     // SAFETY: an all-zero open_how is a valid value (no flags, no mode, no resolve flags).
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_CACHED;
     // SAFETY: `name` is a NUL-terminated string and `how` an open_how of the size passed; both
-    // outlive the call.
+    // outlive the call, and `dir` is an open descriptor or AT_FDCWD.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat2,
-            libc::AT_FDCWD,
+            dir,
             name.as_ptr(),
             &how as *const libc::open_how,
             std::mem::size_of::<libc::open_how>(),
         )
     };
     if fd < 0 {
-        let refused = io::Error::last_os_error().raw_os_error();
+        let refused = io::Error::last_os_error();
         // ENOSYS: no openat2 (before 5.6); EINVAL: no RESOLVE_CACHED (before 5.12); EPERM: a
         // seccomp filter refuses it. ENOENT, EACCES and the like belong to the path.
         if matches!(
-            refused,
+            refused.raw_os_error(),
             Some(libc::ENOSYS | libc::EINVAL | libc::EPERM | libc::E2BIG)
         ) {
             NO_CACHED_OPEN.store(true, Ordering::Relaxed);
         }
-        return None;
+        return Err(refused);
     }
-    let fd = i32::try_from(fd).ok()?;
+    let fd = i32::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
     // SAFETY: `fd` is a descriptor openat2 has just opened for us; the File owns it now.
-    Some(unsafe { File::from_raw_fd(fd) })
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Runs `read`; a panic inside it becomes the `worker_crashed` error of `path`.
@@ -224,10 +238,16 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
 }
 
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal; no check of its type.
+/// Relative to the directory of the thread's previous file when it is the same ([`dirfd`]);
+/// should that fail, the path itself is opened, and its error is the one reported.
 fn open_nonblocking(path: &Path) -> Result<File, FileError> {
+    const FLAGS: libc::c_int = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if let Opened::File(file) = open_relative(path, |dir, name| dirfd::openat(dir, name, FLAGS)) {
+        return Ok(file);
+    }
     OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(FLAGS)
         .open(path)
         .map_err(|e| FileError::io(path, e))
 }
