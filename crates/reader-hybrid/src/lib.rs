@@ -25,6 +25,13 @@
 //! readers. On a cold tree a `stat` is a read of the inode from the device, so the router then
 //! runs many of them at once.
 //!
+//! On a cached tree, unless the caller set the threshold or the split size, no file is routed
+//! by size: the cores decide there, the thread pool reads every kind of file as well as any
+//! path (a file of 64 MiB or more through a mapping), and the size look-up would be a second
+//! name lookup a file. So every file goes to the pool with its size unknown, and the summary
+//! says so (`"routing": "pool"`); this made the hybrid tie `reader-threads` on every cached
+//! fixture, where routing by size cost it 10–20 % (BENCHMARKS.md, "reader-hybrid").
+//!
 //! Before the paths start, the router probes whether the first files are in the page cache
 //! ([`CacheProbe`]: a `preadv2(RWF_NOWAIT)` of one byte, which never does I/O), and sizes the
 //! paths by the answer: many reads in flight when the device decides the speed, few threads
@@ -71,7 +78,7 @@ use std::thread;
 use reader_async::AsyncReader;
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::units::{bytes as human_bytes, grouped};
-use reader_core::{Emitter, Jobs, RoutePolicy, RunError, Schedule, Stats};
+use reader_core::{Emitter, FileJob, Jobs, RoutePolicy, RunError, Schedule, Stats};
 use reader_threads::ThreadedReader;
 use serde::Serialize;
 
@@ -181,6 +188,10 @@ pub struct HybridStats {
     pub pool_threads: usize,
     /// What the cache probe of the first files found.
     pub cache_probe: CacheProbe,
+    /// Whether files were routed by their sizes (`"sizes"`), or all sent to the thread pool
+    /// without a size look-up because the tree is cached and the caller set no routing
+    /// (`"pool"`; see [`HybridReader`]).
+    pub routing: &'static str,
 }
 
 impl Stats for HybridStats {
@@ -198,6 +209,16 @@ impl Stats for HybridStats {
         };
         let r = &self.routes;
         let mut lines = vec![
+            (
+                "routing",
+                if self.routing == "pool" {
+                    "the tree is cached: every file to the thread pool, sizes not looked up \
+                     (large files are mapped there)"
+                        .to_string()
+                } else {
+                    "by size".to_string()
+                },
+            ),
             (
                 "routes",
                 format!(
@@ -249,6 +270,8 @@ pub struct HybridReader {
     split_at: u64,
     split_threads: usize,
     buffer_size: usize,
+    /// The caller set the threshold or the split size: route by size even when cached.
+    routing_set: bool,
 }
 
 impl Default for HybridReader {
@@ -273,6 +296,7 @@ impl HybridReader {
             split_at: RoutePolicy::DEFAULT_SPLIT_AT,
             split_threads: defaults::threads(),
             buffer_size: BUFFER_SIZE,
+            routing_set: false,
         }
         .fit_descriptors()
     }
@@ -296,15 +320,19 @@ impl HybridReader {
         self.fit_descriptors()
     }
 
-    /// The async/threads threshold.
+    /// The async/threads threshold. Setting it (or [`HybridReader::split_at`]) routes by size
+    /// on a cached tree too.
     pub fn threshold(mut self, threshold: Threshold) -> HybridReader {
         self.threshold = threshold;
+        self.routing_set = true;
         self
     }
 
-    /// Files of at least this many bytes are split into ranges read in parallel.
+    /// Files of at least this many bytes are split into ranges read in parallel. Setting it
+    /// (or [`HybridReader::threshold`]) routes by size on a cached tree too.
     pub fn split_at(mut self, bytes: u64) -> HybridReader {
         self.split_at = bytes;
+        self.routing_set = true;
         self
     }
 
@@ -353,18 +381,27 @@ impl Schedule for HybridReader {
         };
         let tallies = Tallies::default();
         let mut router = Router::new(self.threshold, self.split_at, probe);
+        // Cached, the cores decide and the pool reads everything as well as any path; a file
+        // of unknown size goes to the pool, so no size is looked up (a second name lookup a
+        // file). Large files are mapped there (BENCHMARKS.md, "reader-hybrid").
+        let by_size = probe.cold() || self.routing_set;
+        let sized = |batch: &mut Vec<FileJob>| {
+            if by_size {
+                look_up_sizes(batch, tuned.sizers);
+            }
+        };
         let failure = thread::scope(|scope| {
             let readers = (&tuned.lanes, &tuned.pool, &split);
             let mut paths = Paths::new(scope, jobs, &out, readers, &tallies);
             paths.start_pool();
-            look_up_sizes(&mut first, tuned.sizers);
+            sized(&mut first);
             paths.send(router.route(first));
             loop {
                 let mut batch = jobs.next_batch(ROUTE_BATCH, &mut out);
                 if batch.is_empty() {
                     break;
                 }
-                look_up_sizes(&mut batch, tuned.sizers);
+                sized(&mut batch);
                 paths.send(router.route(batch));
             }
             paths.finish()
@@ -385,6 +422,7 @@ impl Schedule for HybridReader {
             in_flight: tuned.lanes.in_flight(),
             pool_threads: tuned.pool.threads(),
             cache_probe: probe,
+            routing: if by_size { "sizes" } else { "pool" },
         })
     }
 }

@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use reader_cli::Binary;
-use reader_core::RoutePolicy;
 use reader_core::units::parse_size;
 use reader_hybrid::{HybridReader, Threshold};
 
@@ -19,24 +18,31 @@ const BINARY: Binary = Binary {
 struct Flags {
     /// Files smaller than SIZE go to the async path, the others to the thread pool (10KiB, 64k,
     /// 1MB, plain bytes); `auto` chooses from the tree's sizes and whether it is cached.
-    #[arg(long, value_name = "SIZE|auto", default_value = "10KiB")]
-    threshold: Threshold,
+    /// Default: 10KiB when the tree is not cached; on a cached tree, without this flag or
+    /// --split-at, every file goes to the thread pool.
+    #[arg(long, value_name = "SIZE|auto")]
+    threshold: Option<Threshold>,
 
     /// Files in flight on the async path (default: derived from the machine, fewer when the
     /// files are found cached).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
     in_flight: Option<u16>,
 
-    /// Files of at least SIZE are read as byte ranges by several threads at once.
-    #[arg(long, value_name = "SIZE", default_value_t = RoutePolicy::DEFAULT_SPLIT_AT, value_parser = parse_size)]
-    split_at: u64,
+    /// Files of at least SIZE are read as byte ranges by several threads at once (default:
+    /// 64MiB, when the tree is not cached or --threshold is given).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    split_at: Option<u64>,
 }
 
 fn main() -> ExitCode {
     reader_cli::main(BINARY, |args, flags: &Flags| {
-        let mut reader = HybridReader::new()
-            .threshold(flags.threshold)
-            .split_at(flags.split_at);
+        let mut reader = HybridReader::new();
+        if let Some(threshold) = flags.threshold {
+            reader = reader.threshold(threshold);
+        }
+        if let Some(bytes) = flags.split_at {
+            reader = reader.split_at(bytes);
+        }
         if let Some(threads) = args.jobs {
             reader = reader.jobs(threads);
         }

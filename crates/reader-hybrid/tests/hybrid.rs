@@ -128,11 +128,14 @@ fn the_human_summary_shows_the_routes() {
     let run = hybrid().run(&[
         "--progress".as_ref(),
         "never".as_ref(),
+        "--threshold".as_ref(),
+        "10KiB".as_ref(),
         tree.path().as_os_str(),
     ]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.starts_with("hybrid: 63 files read"), "{stdout}");
+    assert!(stdout.contains("  routing: by size\n"), "{stdout}");
     assert!(
         stdout.contains(
             "  routes: async 40 files (3.9 KiB), threads 23 files (1.3 MiB), split 0 files (0 B)\n"
@@ -140,6 +143,36 @@ fn the_human_summary_shows_the_routes() {
         "{stdout}"
     );
     assert!(stdout.contains("  cache probe: "), "{stdout}");
+}
+
+/// A tree just written is cached: without a threshold or a split size, every file goes to the
+/// thread pool without its size being looked up, and the summary says why; with either set,
+/// the files are routed by size after all.
+#[test]
+fn a_cached_tree_goes_to_the_pool_unless_routing_is_asked_for() {
+    let tree = mixed_tree();
+    let (files, summary) = json_run(&[], tree.path());
+    assert_eq!(files.len(), 63);
+    assert_eq!(
+        summary["cache_probe"]["cached"],
+        summary["cache_probe"]["probed"]
+    );
+    assert_eq!(summary["routing"], "pool", "{summary}");
+    assert_eq!(
+        route(&summary, "threads"),
+        (63, 40 * 100 + 20 * (20 << 10) + 3 * (300 << 10))
+    );
+    assert_eq!(route(&summary, "async"), (0, 0));
+    for args in [["--threshold", "10KiB"], ["--split-at", "64MiB"]] {
+        let (routed, summary) = json_run(&args, tree.path());
+        assert_eq!(summary["routing"], "sizes", "{args:?}");
+        assert_eq!(route(&summary, "async"), (40, 40 * 100), "{args:?}");
+        assert_eq!(
+            per_file_counts(&routed),
+            per_file_counts(&files),
+            "{args:?}"
+        );
+    }
 }
 
 #[test]
