@@ -1,5 +1,5 @@
-//! Opening a file relative to its directory: each thread keeps the directory of the files it
-//! opens (an `O_PATH` descriptor, which needs no read permission) once two files in a row share
+//! Opening a file (or looking up its size) relative to its directory: each thread keeps the
+//! directory of the files it opens (an `O_PATH` descriptor, which needs no read permission) once two files in a row share
 //! it, and opens the next ones with `openat(dir, name)`, so the kernel resolves one name
 //! instead of every component of the path (measured in BENCHMARKS.md, "The per-file path").
 //!
@@ -17,17 +17,20 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// What [`open_relative`] did.
+/// What [`relative`] did.
 #[derive(Debug)]
-pub(crate) enum Opened {
-    /// No directory is kept for this path (the first file of a directory, a bare name): open
+pub(crate) enum Relative<T> {
+    /// No directory is kept for this path (the first file of a directory, a bare name): use
     /// the path itself.
     NotTried,
-    /// Opened relative to the directory.
-    File(File),
-    /// The relative open failed; the path itself may still open (the directory was replaced).
+    /// Done relative to the directory.
+    Done(T),
+    /// The relative call failed; the path itself may still work (the directory was replaced).
     Failed,
 }
+
+/// What [`open_relative`] did.
+pub(crate) type Opened = Relative<File>;
 
 /// The directory the calling thread opened last files in.
 #[derive(Default)]
@@ -42,44 +45,80 @@ thread_local! {
     static LAST_DIR: RefCell<LastDir> = RefCell::new(LastDir::default());
 }
 
-/// Opens `path` with `open(dir, name)` — `dir` the descriptor of its parent directory, `name`
-/// its last component — if the calling thread keeps that directory, or opens it now because
-/// the previous file was there too.
+/// Opens `path` with `open(dir, name)` relative to its directory (see [`relative`]).
 pub(crate) fn open_relative(
     path: &Path,
     open: impl FnOnce(RawFd, &CStr) -> io::Result<File>,
 ) -> Opened {
+    relative(path, open)
+}
+
+/// The size of the file at `path`, following symbolic links as [`std::fs::metadata`] does,
+/// looked up relative to its directory when the thread keeps it (`fstatat`); `None` if it
+/// cannot be looked up (it vanished).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// for name in ["a", "b"] {
+///     std::fs::write(dir.path().join(name), "12345")?;
+/// }
+/// assert_eq!(reader_core::file_size(&dir.path().join("a")), Some(5));
+/// assert_eq!(reader_core::file_size(&dir.path().join("b")), Some(5));
+/// assert_eq!(reader_core::file_size(&dir.path().join("gone")), None);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn file_size(path: &Path) -> Option<u64> {
+    let stat = |dir: RawFd, name: &CStr| {
+        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `dir` is an open directory descriptor, `name` a NUL-terminated name and
+        // `stat` writable; all outlive the call.
+        if unsafe { libc::fstatat(dir, name.as_ptr(), &mut stat, 0) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        u64::try_from(stat.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+    };
+    match relative(path, stat) {
+        Relative::Done(size) => Some(size),
+        Relative::NotTried | Relative::Failed => std::fs::metadata(path).ok().map(|m| m.len()),
+    }
+}
+
+/// Runs `call(dir, name)` — `dir` the descriptor of `path`'s parent directory, `name` its last
+/// component — if the calling thread keeps that directory, or opens it now because the
+/// previous file was there too.
+fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) -> Relative<T> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return Opened::NotTried;
+        return Relative::NotTried;
     };
     let parent = parent.as_os_str().as_bytes();
     let Ok(name) = CString::new(name.as_bytes()) else {
-        return Opened::NotTried;
+        return Relative::NotTried;
     };
     if parent.is_empty() {
-        return Opened::NotTried;
+        return Relative::NotTried;
     }
     LAST_DIR.with_borrow_mut(|last| {
         if last.path != parent {
             last.path.clear();
             last.path.extend_from_slice(parent);
             last.fd = None;
-            return Opened::NotTried;
+            return Relative::NotTried;
         }
         if last.fd.is_none() {
             last.fd = open_dir(parent);
         }
         let Some(dir) = &last.fd else {
-            return Opened::NotTried;
+            return Relative::NotTried;
         };
-        match open(dir.as_raw_fd(), &name) {
-            Ok(file) => Opened::File(file),
+        match call(dir.as_raw_fd(), &name) {
+            Ok(done) => Relative::Done(done),
             Err(e) => {
                 if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
                     // Give our descriptor back before the path itself is tried.
                     last.fd = None;
                 }
-                Opened::Failed
+                Relative::Failed
             }
         }
     })
@@ -133,14 +172,30 @@ mod tests {
         for name in ["a", "b", "c"] {
             fs::write(dir.path().join(name), name).expect("write");
         }
-        assert!(matches!(open(&dir.path().join("a")), Opened::NotTried));
+        assert!(matches!(open(&dir.path().join("a")), Relative::NotTried));
         for name in ["b", "c"] {
             match open(&dir.path().join(name)) {
-                Opened::File(file) => assert_eq!(read(file), name),
+                Relative::Done(file) => assert_eq!(read(file), name),
                 other => panic!("{name}: {other:?}"),
             }
         }
-        assert!(matches!(open(Path::new("bare")), Opened::NotTried));
+        assert!(matches!(open(Path::new("bare")), Relative::NotTried));
+    }
+
+    #[test]
+    fn sizes_follow_links_and_bare_names_are_looked_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("target");
+        fs::write(&target, "12345").expect("write");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert_eq!(file_size(&target), Some(5));
+        assert_eq!(file_size(&link), Some(5), "relative to the kept directory");
+        assert_eq!(file_size(&dir.path().join("missing")), None);
+        assert_eq!(
+            file_size(Path::new("Cargo.toml")),
+            fs::metadata("Cargo.toml").ok().map(|m| m.len())
+        );
     }
 
     #[test]
@@ -150,12 +205,12 @@ mod tests {
         fs::create_dir(&sub).expect("mkdir");
         fs::write(sub.join("a"), "old").expect("write");
         fs::write(sub.join("b"), "old").expect("write");
-        assert!(matches!(open(&sub.join("a")), Opened::NotTried));
-        assert!(matches!(open(&sub.join("b")), Opened::File(_)));
+        assert!(matches!(open(&sub.join("a")), Relative::NotTried));
+        assert!(matches!(open(&sub.join("b")), Relative::Done(_)));
         fs::rename(&sub, dir.path().join("gone")).expect("rename");
         fs::create_dir(&sub).expect("mkdir");
         fs::write(sub.join("new"), "new").expect("write");
-        assert!(matches!(open(&sub.join("new")), Opened::Failed));
+        assert!(matches!(open(&sub.join("new")), Relative::Failed));
     }
 
     #[test]
@@ -167,11 +222,11 @@ mod tests {
         fs::write(sub.join("a"), "a").expect("write");
         fs::write(sub.join("b"), "b").expect("write");
         fs::set_permissions(&sub, fs::Permissions::from_mode(0o111)).expect("chmod");
-        assert!(matches!(open(&sub.join("a")), Opened::NotTried));
+        assert!(matches!(open(&sub.join("a")), Relative::NotTried));
         let opened = open(&sub.join("b"));
         fs::set_permissions(&sub, fs::Permissions::from_mode(0o755)).expect("chmod back");
         match opened {
-            Opened::File(file) => assert_eq!(read(file), "b"),
+            Relative::Done(file) => assert_eq!(read(file), "b"),
             other => panic!("{other:?}"),
         }
     }

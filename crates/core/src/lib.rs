@@ -46,6 +46,7 @@ mod sequential;
 pub mod units;
 
 pub use count::{Counter, Counts, Kernel, RangeCounts, is_space};
+pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};

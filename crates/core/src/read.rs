@@ -176,7 +176,7 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
 /// `None` if that would wait or anything fails.
 fn open_cached(path: &Path) -> Option<File> {
     match open_relative(path, openat2_cached) {
-        Opened::File(file) => Some(file),
+        Opened::Done(file) => Some(file),
         Opened::Failed => None,
         Opened::NotTried => {
             let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
@@ -242,7 +242,7 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
 /// should that fail, the path itself is opened, and its error is the one reported.
 fn open_nonblocking(path: &Path) -> Result<File, FileError> {
     const FLAGS: libc::c_int = libc::O_NONBLOCK | libc::O_NOCTTY;
-    if let Opened::File(file) = open_relative(path, |dir, name| dirfd::openat(dir, name, FLAGS)) {
+    if let Opened::Done(file) = open_relative(path, |dir, name| dirfd::openat(dir, name, FLAGS)) {
         return Ok(file);
     }
     OpenOptions::new()

@@ -1,16 +1,8 @@
-//! The sizes the router routes by: one `fstatat` a file, relative to its directory.
-//!
-//! Discovery names files by their whole path; looking each one up by that path walks every
-//! component again, which was most of the cost of a lookup on a cached tree. Jobs come in walk
-//! order, so the files of one directory come together: the directory is opened once
-//! (`O_PATH`) and each file is looked up by its name in it.
+//! The sizes the router routes by: one `fstatat` a file, relative to its directory when the
+//! thread looked at the previous file there too ([`reader_core::file_size`]). Discovery names
+//! files by their whole path, and looking each one up by that path walks every component
+//! again; jobs come in walk order, so the files of one directory come together.
 
-use std::ffi::CString;
-use std::fs::File;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
 use std::thread;
 
 use reader_core::FileJob;
@@ -21,9 +13,8 @@ use reader_core::FileJob;
 pub(crate) fn look_up_sizes(batch: &mut [FileJob], threads: usize) {
     let unsized_jobs = batch.iter().filter(|job| job.size.is_none()).count();
     if threads <= 1 || unsized_jobs < 2 {
-        let mut sizer = Sizer::default();
         for job in batch.iter_mut().filter(|job| job.size.is_none()) {
-            job.size = sizer.size(&job.path);
+            job.size = reader_core::file_size(&job.path);
         }
         return;
     }
@@ -37,51 +28,6 @@ pub(crate) fn look_up_sizes(batch: &mut [FileJob], threads: usize) {
             drop(spawned);
         }
     });
-}
-
-/// Looks up sizes, keeping the directory of the last file open.
-#[derive(Debug, Default)]
-struct Sizer {
-    dir: Option<(PathBuf, File)>,
-}
-
-impl Sizer {
-    /// The size of the file at `path`, following symbolic links as `std::fs::metadata` does.
-    fn size(&mut self, path: &Path) -> Option<u64> {
-        let relative = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .zip(path.file_name())
-            .and_then(|(parent, name)| {
-                Some((self.dir(parent)?, CString::new(name.as_bytes()).ok()?))
-            });
-        let Some((dir, name)) = relative else {
-            return std::fs::metadata(path).ok().map(|meta| meta.len());
-        };
-        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
-        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `dir` is an open directory descriptor, `name` a NUL-terminated name and
-        // `stat` writable; all outlive the call.
-        let rc = unsafe { libc::fstatat(dir, name.as_ptr(), &mut stat, 0) };
-        if rc == 0 {
-            u64::try_from(stat.st_size).ok()
-        } else {
-            None
-        }
-    }
-
-    /// A descriptor of the directory `parent`, opened unless it is the last one's.
-    fn dir(&mut self, parent: &Path) -> Option<libc::c_int> {
-        if self.dir.as_ref().is_none_or(|(open, _)| open != parent) {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-                .open(parent)
-                .ok()?;
-            self.dir = Some((parent.to_path_buf(), file));
-        }
-        self.dir.as_ref().map(|(_, file)| file.as_raw_fd())
-    }
 }
 
 #[cfg(test)]
@@ -111,21 +57,5 @@ mod tests {
             assert_eq!(job.size, Some(i as u64));
         }
         assert_eq!(batch[40].size, None);
-    }
-
-    #[test]
-    fn links_are_followed_and_bare_names_are_looked_up() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let target = dir.path().join("target");
-        std::fs::write(&target, "12345").expect("write");
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&target, &link).expect("symlink");
-        let mut sizer = Sizer::default();
-        assert_eq!(sizer.size(&link), Some(5));
-        assert_eq!(sizer.size(&dir.path().join("missing")), None);
-        assert_eq!(
-            sizer.size(Path::new("Cargo.toml")),
-            std::fs::metadata("Cargo.toml").ok().map(|m| m.len())
-        );
     }
 }
