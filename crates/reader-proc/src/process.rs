@@ -213,10 +213,16 @@ impl Process {
         self.finish(true)
     }
 
+    /// Closes the worker's requests: it sees them end and exits. Workers told this all at
+    /// once end side by side, before each is [`Process::close`]d.
+    pub fn hang_up(&mut self) {
+        self.requests = None;
+    }
+
     /// Ends the session: the worker sees its requests closed and exits; if it has not within
     /// a second it is killed. Reaps it either way.
     pub fn close(mut self) -> String {
-        self.requests = None;
+        self.hang_up();
         self.finish(false)
     }
 

@@ -245,10 +245,13 @@ impl Central<'_, '_> {
             }
         }
         self.asks = None;
-        for slot in &mut self.slots {
-            if let Some(slot) = slot.take() {
-                slot.process.close();
-            }
+        let mut ending: Vec<_> = self.slots.iter_mut().filter_map(Option::take).collect();
+        // Every worker is told first, so that they exit side by side, not one after another.
+        for slot in &mut ending {
+            slot.process.hang_up();
+        }
+        for slot in ending {
+            slot.process.close();
         }
         gave_up
     }
