@@ -75,6 +75,13 @@ pub trait Schedule: Sync {
         Feed::Concurrent
     }
 
+    /// What must be ready before the run counts as started — reader-proc's worker processes
+    /// connecting — done while discovery already walks, so that the two overlap. An error fails
+    /// the run as a start error, before any record reaches the sink. By default nothing.
+    fn prepare(&self) -> Result<(), StartError> {
+        Ok(())
+    }
+
     /// Reads `jobs` until the queue is closed and drained (or the run is stopped), sending
     /// every result to `out`, and returns what it did.
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Self::Stats, RunError>;
@@ -192,9 +199,10 @@ pub struct Finished<S> {
 /// Discovers and reads everything `walk` names with `schedule`, handing each record to
 /// `sink` on the calling thread as soon as it is known, and returns the totals.
 ///
-/// Fails before anything is read if a PATH does not exist or the run's threads cannot be
-/// started; after that, every discovered entry becomes exactly one record, whatever the
-/// schedule does.
+/// Fails before anything is read if a PATH does not exist, the run's threads cannot be
+/// started or the schedule cannot be prepared ([`Schedule::prepare`], while discovery already
+/// walks; nothing reaches the sink then); after that, every discovered entry becomes exactly
+/// one record, whatever the schedule does.
 pub fn read<S, K>(walk: &Walk, schedule: &S, mut sink: K) -> Result<Finished<S::Stats>, StartError>
 where
     S: Schedule,
@@ -215,8 +223,6 @@ where
             }
             Feed::Inline => (None, queue::inline(&run, walk.entries(), out.clone())),
         };
-        let scheduler = spawn_schedule(scope, "scheduler", schedule, jobs, out.clone())
-            .map_err(|err| start_error("the scheduler thread", err))?;
         let discovery = match sender {
             Some(sender) => {
                 let discovery_out = out.clone();
@@ -235,6 +241,22 @@ where
                 Some(spawned)
             }
             None => None,
+        };
+        if let Err(err) = schedule.prepare() {
+            // Discovery stops, and whatever it sent is dropped with the channel, unread.
+            run.stop();
+            drop(rx);
+            return Err(err);
+        }
+        let scheduler = spawn_schedule(scope, "scheduler", schedule, jobs, out.clone())
+            .map_err(|err| start_error("the scheduler thread", err));
+        let scheduler = match scheduler {
+            Ok(scheduler) => scheduler,
+            Err(err) => {
+                run.stop();
+                drop(rx);
+                return Err(err);
+            }
         };
         drop(out);
         for batch in rx {
@@ -402,6 +424,39 @@ mod tests {
             fs::write(dir.path().join(format!("f{i}")), "a b\n").expect("write");
         }
         dir
+    }
+
+    /// A schedule that cannot be prepared (a process model whose workers do not start).
+    struct Unprepared;
+
+    impl Schedule for Unprepared {
+        type Stats = Concurrency;
+        fn strategy(&self) -> &'static str {
+            "unprepared"
+        }
+        fn prepare(&self) -> Result<(), StartError> {
+            // Long enough for discovery to have walked and sent its records.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            Err(StartError::Invalid("the workers did not start".into()))
+        }
+        fn schedule(&self, _: &Jobs, _: Emitter) -> Result<Concurrency, RunError> {
+            unreachable!("never scheduled when prepare fails")
+        }
+    }
+
+    /// A schedule that fails to prepare fails the run as a start error, and nothing discovery
+    /// found meanwhile reaches the sink — not even records it had sent (a skipped symlink).
+    #[test]
+    fn a_failed_prepare_is_a_start_error_and_reports_nothing() {
+        let dir = tree(200);
+        std::os::unix::fs::symlink(dir.path().join("f0"), dir.path().join("link")).expect("link");
+        let mut records = 0;
+        let result = read(&Walk::new([dir.path()]), &Unprepared, |_: Record| {
+            records += 1;
+        });
+        let err = result.expect_err("a start error");
+        assert_eq!(err.to_string(), "the workers did not start");
+        assert_eq!(records, 0);
     }
 
     /// A pool of `threads` threads, each reading at most `limit` files before it stops (or

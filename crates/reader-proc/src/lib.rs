@@ -225,23 +225,32 @@ impl ProcReader {
     /// Starts the pool's workers: the pool reads with those that connect. Fails if the worker
     /// program is missing or no worker can start.
     pub fn start(&self) -> Result<ProcPool, StartError> {
-        let settings = Settings {
-            program: self.worker_program()?,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-        };
-        let workers = start_pool(&settings.program, self.jobs, self.connect_timeout)?;
+        let pool = self.pool()?;
+        pool.prepare()?;
+        Ok(pool)
+    }
+
+    /// The pool, its workers not started yet: a run starts them while discovery already walks
+    /// ([`Schedule::prepare`]), and fails as [`ProcReader::start`] would if none can start —
+    /// before anything is reported. Fails now only if the worker program is missing. This is
+    /// what the `reader-proc` binary runs: starting two workers takes about 2 ms, which the
+    /// walk no longer waits for.
+    pub fn pool(&self) -> Result<ProcPool, StartError> {
         Ok(ProcPool {
-            settings,
+            settings: Settings {
+                program: self.worker_program()?,
+                timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
+            },
             jobs: self.jobs,
-            started: Mutex::new(workers),
+            started: Mutex::new(Vec::new()),
         })
     }
 }
 
-/// A pool of worker processes that have started and connected, ready to read: reader-core's
-/// [`Schedule`]. Its first run uses the workers [`ProcReader::start`] started; a later run
-/// starts new ones.
+/// A pool of worker processes, reader-core's [`Schedule`]. A run uses the workers
+/// [`ProcReader::start`] started, or starts them while discovery walks (a pool from
+/// [`ProcReader::pool`], or a later run).
 #[derive(Debug)]
 pub struct ProcPool {
     settings: Settings,
@@ -254,6 +263,19 @@ impl Schedule for ProcPool {
 
     fn strategy(&self) -> &'static str {
         "proc"
+    }
+
+    /// Starts the workers unless some are waiting already (those of [`ProcReader::start`]).
+    fn prepare(&self) -> Result<(), StartError> {
+        let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+        if started.is_empty() {
+            *started = start_pool(
+                &self.settings.program,
+                self.jobs,
+                self.settings.connect_timeout,
+            )?;
+        }
+        Ok(())
     }
 
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<ProcStats, RunError> {

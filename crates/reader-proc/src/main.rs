@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         if let Some(worker) = &flags.worker {
             reader = reader.worker(worker);
         }
-        reader.start()
+        reader.pool()
     });
     reader_proc::signals::yield_to_signal();
     status
