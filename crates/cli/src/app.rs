@@ -61,7 +61,10 @@ where
         Ok(walk) => walk,
         Err(err) => return start_failed(&program, &err),
     };
-    let mut report = Report::new(&program, &args);
+    let mut report = match Report::new(&program, &args) {
+        Ok(report) => report,
+        Err(err) => return start_failed(&program, &err),
+    };
     match reader.read(&walk, &mut report) {
         Ok(finished) => report.finish(finished),
         Err(err) => start_failed(&program, &err),

@@ -4,12 +4,12 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use reader_core::units::parse_size;
-use reader_core::{StartError, Walk};
+use reader_core::{Shard, StartError, Walk};
 
 use crate::views::{GroupBy, SortKey, View};
 
@@ -88,9 +88,79 @@ pub struct Args {
     /// Per-file log lines on stderr.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Read only shard K of N (K from 0): the entries whose path below its PATH hashes to K,
+    /// so that N instances read every entry once between them. `auto`: K and N from the
+    /// launcher (Slurm, Open MPI, PMI).
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, help_heading = "Shards")]
+    pub shard: Option<ShardArg>,
+
+    /// Write the output to FILE instead of stdout: under a temporary name, renamed to FILE
+    /// once the run is complete (a run that fails leaves no FILE). `{shard}` stands for K.
+    #[arg(short, long, value_name = "FILE", help_heading = "Shards")]
+    pub output: Option<PathBuf>,
+}
+
+/// What `--shard` says: a shard, or to ask the launcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    /// `K/N`.
+    Given(Shard),
+    /// `auto`: from the launcher's environment ([`Shard::from_launcher`]).
+    Auto,
+}
+
+fn parse_shard(text: &str) -> Result<ShardArg, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(ShardArg::Auto);
+    }
+    text.parse::<Shard>()
+        .map(ShardArg::Given)
+        .map_err(|err| err.to_string())
 }
 
 impl Args {
+    /// The shard `--shard` names, if any; `auto` fails to start when no launcher says.
+    pub fn shard(&self) -> Result<Option<Shard>, StartError> {
+        match self.shard {
+            None => Ok(None),
+            Some(ShardArg::Given(shard)) => Ok(Some(shard)),
+            Some(ShardArg::Auto) => Shard::from_launcher(|name| std::env::var(name).ok()).map(Some),
+        }
+    }
+
+    /// The file `--output` names, with `{shard}` replaced by this run's shard; a `{shard}`
+    /// without `--shard` fails to start.
+    pub fn output_file(&self, shard: Option<Shard>) -> Result<Option<PathBuf>, StartError> {
+        let Some(template) = &self.output else {
+            return Ok(None);
+        };
+        let find = |bytes: &[u8]| {
+            bytes
+                .windows(SHARD_FIELD.len())
+                .position(|w| w == SHARD_FIELD)
+        };
+        let mut rest = template.as_os_str().as_bytes();
+        if find(rest).is_none() {
+            return Ok(Some(template.clone()));
+        }
+        let Some(shard) = shard else {
+            return Err(StartError::Invalid(format!(
+                "--output {}: {{shard}} needs --shard",
+                template.display()
+            )));
+        };
+        let number = shard.index().to_string();
+        let mut name = Vec::with_capacity(rest.len());
+        while let Some(at) = find(rest) {
+            name.extend_from_slice(&rest[..at]);
+            name.extend_from_slice(number.as_bytes());
+            rest = &rest[at + SHARD_FIELD.len()..];
+        }
+        name.extend_from_slice(rest);
+        Ok(Some(PathBuf::from(OsString::from_vec(name))))
+    }
+
     /// The discovery these arguments ask for: the PATHs, or the list of `--files0-from`
     /// (which fails to start when the list cannot be read).
     pub fn walk(&self) -> Result<Walk, StartError> {
@@ -105,9 +175,13 @@ impl Args {
             .skip_hidden(self.no_hidden)
             .exclude(&self.exclude)
             .max_depth(self.max_depth)
-            .size_range(self.min_size, self.max_size))
+            .size_range(self.min_size, self.max_size)
+            .shard(self.shard()?))
     }
 }
+
+/// What `--output` replaces with the shard's number.
+const SHARD_FIELD: &[u8] = b"{shard}";
 
 /// The paths of a `--files0-from` list (`-`: stdin), separated by NUL bytes; empty names (a
 /// trailing NUL) are passed over. The list is held in memory, a path at a time.
@@ -271,6 +345,40 @@ mod tests {
             &[],
         ] {
             assert!(try_parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn shards_and_output_files() {
+        let a = try_parse(&[
+            "--shard",
+            "2/4",
+            "-o",
+            "out/{shard}-of-4.{shard}.jsonl",
+            "x",
+        ])
+        .expect("valid")
+        .args;
+        let shard = a.shard().expect("given");
+        assert_eq!(shard.map(|s| s.to_string()).as_deref(), Some("2/4"));
+        assert_eq!(
+            a.output_file(shard).expect("a name"),
+            Some(PathBuf::from("out/2-of-4.2.jsonl"))
+        );
+        let auto = try_parse(&["--shard", "AUTO", "x"]).expect("valid").args;
+        assert_eq!(auto.shard, Some(ShardArg::Auto));
+        let plain = try_parse(&["-o", "out.jsonl", "x"]).expect("valid").args;
+        assert_eq!(
+            plain.output_file(None).expect("a name"),
+            Some("out.jsonl".into())
+        );
+        let needs = try_parse(&["-o", "{shard}.jsonl", "x"])
+            .expect("valid")
+            .args;
+        let err = needs.output_file(None).expect_err("no shard").to_string();
+        assert!(err.contains("needs --shard"), "{err}");
+        for bad in ["4/4", "1", "x/2", "1/0"] {
+            assert!(try_parse(&["--shard", bad, "x"]).is_err(), "{bad}");
         }
     }
 

@@ -29,13 +29,14 @@
 
 mod app;
 mod args;
+mod destination;
 mod output;
 mod report;
 mod resources;
 mod views;
 
 pub use app::{Binary, NoFlags, main, program_name};
-pub use args::{Args, Format, ProgressMode};
+pub use args::{Args, Format, ProgressMode, ShardArg};
 pub use report::Report;
 pub use resources::Resources;
 pub use views::{GroupBy, SortKey};

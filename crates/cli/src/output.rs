@@ -7,10 +7,10 @@
 use std::io::{self, Write};
 
 use reader_core::units::{bytes as human_bytes, grouped, millis};
-use reader_core::{Counts, Record, Summary, names};
+use reader_core::{Counts, Record, Shard, Summary, names};
 use serde::Serialize;
 
-use crate::args::Format;
+use crate::args::{Args, Format};
 use crate::resources::Resources;
 use crate::views::{GroupBy, Listing, Row};
 
@@ -22,6 +22,60 @@ pub(crate) struct SummaryLine<'a> {
     pub(crate) resources: Resources,
     pub(crate) stats: serde_json::Value,
     pub(crate) described: Vec<(&'static str, String)>,
+    /// Which shard of which run this is, with `--shard`.
+    pub(crate) shard: Option<&'a ShardRun>,
+}
+
+/// What a shard's summary says of the run it belongs to, so that `reader-merge` can tell the
+/// shards of one run from those of another: the shard, how many there are, and everything
+/// that decides which entries the run has — its PATHs (or list), its filters — and the
+/// version that read them.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardRun {
+    shard: Shard,
+    args: Args,
+}
+
+impl ShardRun {
+    pub(crate) fn new(shard: Shard, args: &Args) -> ShardRun {
+        ShardRun {
+            shard,
+            args: args.clone(),
+        }
+    }
+
+    pub(crate) fn shard(&self) -> Shard {
+        self.shard
+    }
+}
+
+impl Serialize for ShardRun {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let a = &self.args;
+        let roots: Vec<names::Lossless<'_>> = a.paths.iter().map(|p| names::Lossless(p)).collect();
+        let filters = serde_json::json!({
+            "ext": a.ext,
+            "follow": a.follow,
+            "gitignore": a.gitignore,
+            "no_hidden": a.no_hidden,
+            "exclude": a.exclude,
+            "max_depth": a.max_depth,
+            "min_size": a.min_size,
+            "max_size": a.max_size,
+        });
+        let mut map = s.serialize_map(Some(6))?;
+        map.serialize_entry("index", &self.shard.index())?;
+        map.serialize_entry("count", &self.shard.count())?;
+        map.serialize_entry("roots", &roots)?;
+        map.serialize_entry(
+            "files0_from",
+            &a.files0_from.as_deref().map(names::Lossless),
+        )?;
+        map.serialize_entry("filters", &filters)?;
+        map.serialize_entry("version", env!("CARGO_PKG_VERSION"))?;
+        map.end()
+    }
 }
 
 /// One output format.
@@ -94,6 +148,8 @@ struct SummaryJson<'a> {
     resources: &'a Resources,
     #[serde(flatten)]
     stats: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a ShardRun>,
 }
 
 /// A group of `--by`: `{"type":"group","by":"ext","key":"rs","files":…,"bytes":…}`.
@@ -140,6 +196,7 @@ impl Output for Json {
             summary: line.summary,
             resources: &line.resources,
             stats: &line.stats,
+            shard: line.shard,
         };
         self.write(&json, out)
     }
@@ -278,6 +335,9 @@ fn human_summary(line: &SummaryLine<'_>) -> String {
     );
     for (label, value) in &line.described {
         text.push_str(&format!("  {label}: {value}\n"));
+    }
+    if let Some(run) = line.shard {
+        text.push_str(&format!("  shard: {}\n", run.shard()));
     }
     text
 }

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reader_core::units::bytes as human_bytes;
-use reader_core::{FileResult, Finished, Record, Sink, Stats};
+use reader_core::{FileResult, Finished, Record, Sink, StartError, Stats};
 
 use crate::args::{Args, Format, ProgressMode};
-use crate::output::{self, Output, SummaryLine};
+use crate::destination::Pending;
+use crate::output::{self, Output, ShardRun, SummaryLine};
 use crate::resources;
 use crate::views::View;
 
@@ -56,6 +57,10 @@ pub struct Report {
     broken: Option<io::Error>,
     /// The listing of `--by`, `--sort` and `--top`, if asked for.
     view: Option<View>,
+    /// The `--output` file, until the run is complete.
+    pending: Option<Pending>,
+    /// The shard this run is, for the summary.
+    shard: Option<ShardRun>,
 }
 
 impl std::fmt::Debug for Report {
@@ -68,8 +73,24 @@ impl std::fmt::Debug for Report {
 }
 
 impl Report {
-    /// A report to stdout and stderr as `args` ask, for the binary `program`.
-    pub fn new(program: &str, args: &Args) -> Report {
+    /// A report to stdout (or the `--output` file) and stderr as `args` ask, for the binary
+    /// `program`; fails when the `--output` file cannot be created, or `--shard auto` finds
+    /// no launcher.
+    pub fn new(program: &str, args: &Args) -> Result<Report, StartError> {
+        let shard = args.shard()?;
+        let (pending, out): (Option<Pending>, Box<dyn Write>) = match args.output_file(shard)? {
+            Some(target) => {
+                let (pending, file) = Pending::create(&target)?;
+                (
+                    Some(pending),
+                    Box::new(BufWriter::with_capacity(64 * 1024, file)),
+                )
+            }
+            None => (
+                None,
+                Box::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
+            ),
+        };
         let terminal = io::stderr().is_terminal();
         let show_progress = match args.progress {
             ProgressMode::Always | ProgressMode::Auto => terminal,
@@ -84,12 +105,9 @@ impl Report {
                 .with_target(false)
                 .try_init();
         }
-        let mut report = Report::to_writers(
-            program,
-            args.format,
-            Box::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
-            Box::new(io::stderr()),
-        );
+        let mut report = Report::to_writers(program, args.format, out, Box::new(io::stderr()));
+        report.pending = pending;
+        report.shard = shard.map(|shard| ShardRun::new(shard, args));
         report.verbose = args.verbose;
         report.show_progress = show_progress;
         if args.progress == ProgressMode::Always && !terminal {
@@ -97,7 +115,7 @@ impl Report {
             report.plain_progress = Some((now, now));
         }
         report.view = args.view();
-        report
+        Ok(report)
     }
 
     /// A report to the given writers, without progress bar or log lines (for tests and embedding).
@@ -126,6 +144,8 @@ impl Report {
             peak_threads: 0,
             broken: None,
             view: None,
+            pending: None,
+            shard: None,
         }
     }
 
@@ -214,11 +234,13 @@ impl Report {
                     serde_json::Value::Null
                 }
             };
+            let shard = self.shard.take();
             let line = SummaryLine {
                 summary: &finished.summary,
                 resources,
                 stats: figures,
                 described: stats.map(Stats::describe).unwrap_or_default(),
+                shard: shard.as_ref(),
             };
             let listing = self.view.take().map(View::finish);
             let written = self
@@ -251,6 +273,18 @@ impl Report {
             };
             self.write_err(&line);
             return ExitCode::from(2);
+        }
+        if let Some(pending) = self.pending.take() {
+            let target = pending.target().to_path_buf();
+            if let Err(err) = pending.commit() {
+                let line = format!(
+                    "{}: error: cannot write output: {}: {err}\n",
+                    self.program,
+                    target.display()
+                );
+                self.write_err(&line);
+                return ExitCode::from(2);
+            }
         }
         if let Some(unread) = unread {
             let line = format!("{}: {unread}\n", self.program);

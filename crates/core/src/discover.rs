@@ -31,6 +31,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
+use crate::shard::Shard;
 
 /// A regular file that discovery found and a reader should read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,7 @@ pub struct Walk {
     min_size: Option<u64>,
     max_size: Option<u64>,
     listed: bool,
+    shard: Option<Shard>,
 }
 
 impl Walk {
@@ -194,6 +196,26 @@ impl Walk {
     /// `not_found` like any entry, instead of stopping the start; an empty list is an empty run.
     pub fn listed(mut self, yes: bool) -> Walk {
         self.listed = yes;
+        self
+    }
+
+    /// Only the entries of one shard (see [`Shard`]): files, skipped entries and failures
+    /// alike, so that N shards report every entry of the unsharded run once between them.
+    ///
+    /// ```
+    /// use reader_core::{Shard, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// for i in 0..20 {
+    ///     std::fs::write(dir.path().join(format!("{i}.txt")), "x\n")?;
+    /// }
+    /// let per_shard: Vec<usize> = (0..3)
+    ///     .map(|k| Walk::new([dir.path()]).shard(Shard::new(k, 3).ok()).entries().count())
+    ///     .collect();
+    /// assert_eq!(per_shard.iter().sum::<usize>(), 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shard(mut self, shard: Option<Shard>) -> Walk {
+        self.shard = shard;
         self
     }
 
@@ -406,6 +428,26 @@ impl Walk {
     }
 }
 
+impl Walk {
+    /// Whether this walk's shard owns `found`, an entry of `root`: by its path relative to
+    /// `root`, or as given when it is the root itself.
+    fn owns(&self, root: &Path, found: &Discovered) -> bool {
+        let Some(shard) = self.shard else {
+            return true;
+        };
+        let path = match found {
+            Discovered::File(job) => &job.path,
+            Discovered::Skipped(skipped) => &skipped.path,
+            Discovered::Failed(failed) => failed.path(),
+        };
+        let key = match path.strip_prefix(root) {
+            Ok(relative) if !relative.as_os_str().is_empty() => relative,
+            _ => path,
+        };
+        shard.owns(key.as_os_str().as_bytes())
+    }
+}
+
 /// The `--exclude` globs as one gitignore matcher rooted at `root`; `None` when there are none.
 fn excludes_under(root: &Path, globs: &[String]) -> Result<Option<Arc<Gitignore>>, StartError> {
     if globs.is_empty() {
@@ -454,24 +496,27 @@ impl Iterator for Entries {
         } = self;
         loop {
             if let Some((root, entries)) = current {
-                match entries.next() {
-                    Some(Ok(entry)) => {
-                        if let Some(found) = walk.classify(&entry) {
-                            return Some(found);
-                        }
+                let found = match entries.next() {
+                    Some(Ok(entry)) => walk.classify(&entry),
+                    Some(Err(err)) => walk_error(root, err, false).map(Discovered::Failed),
+                    None => {
+                        *current = None;
+                        continue;
                     }
-                    Some(Err(err)) => {
-                        if let Some(failed) = walk_error(root, err, false) {
-                            return Some(Discovered::Failed(failed));
-                        }
-                    }
-                    None => *current = None,
+                };
+                if let Some(found) = found
+                    && walk.owns(root, &found)
+                {
+                    return Some(found);
                 }
                 continue;
             }
             let root = roots.next()?;
             if let Some(found) = walk.explicit(&root) {
-                return Some(found);
+                if walk.owns(&root, &found) {
+                    return Some(found);
+                }
+                continue;
             }
             let entries = walk.walker(&root);
             *current = Some((root, entries));
@@ -643,6 +688,40 @@ mod tests {
                 "file file"
             ]
         );
+    }
+
+    #[test]
+    fn shards_split_every_kind_of_entry_by_the_path_below_its_root() {
+        let dir = reader_testkit::Tree::new();
+        for i in 0..30 {
+            dir.file(format!("d{}/f{i}.txt", i % 4), "x\n");
+        }
+        dir.fifo("pipe");
+        let d = dir.path();
+        symlink(d.join("nowhere"), d.join("dangling")).expect("symlink");
+        symlink(d, d.join("d0/loop")).expect("symlink");
+        let lone = d.join("d1/f1.txt");
+        for follow in [false, true] {
+            let walk = Walk::new([d, lone.as_path()]).follow_links(follow);
+            let all = names(&discover(&walk));
+            let mut shards = Vec::new();
+            for k in 0..3 {
+                let shard = Shard::new(k, 3).ok();
+                shards.extend(names(&discover(&walk.clone().shard(shard))));
+            }
+            shards.sort();
+            // Every entry once, in exactly one shard (the lone root is inside `d`: walked once).
+            assert_eq!(shards, all, "follow {follow}");
+        }
+        // The key is the path below the root: the same tree under another name shards alike.
+        let shard = Shard::new(1, 3).ok();
+        let here = names(&discover(&Walk::new([d]).shard(shard)));
+        let moved = d.with_extension("moved");
+        fs::rename(d, &moved).expect("rename");
+        let there = names(&discover(&Walk::new([&moved]).shard(shard)));
+        fs::rename(&moved, d).expect("rename back");
+        assert_eq!(here, there);
+        assert!(!here.is_empty());
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod record;
 mod route;
 mod run;
 mod sequential;
+mod shard;
 pub mod units;
 
 pub use count::{Counter, Counts, Kernel, RangeCounts, is_space};
@@ -59,3 +60,4 @@ pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
 pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, spawn_schedule};
 pub use sequential::SequentialReader;
+pub use shard::{Shard, key_hash};

@@ -587,6 +587,103 @@ pub fn files0_from_reads_a_list_like_paths(reader: &Reader) {
     assert_one_line_error(&both);
 }
 
+/// `--shard K/N` with `--output 'DIR/{shard}.jsonl'`: the N shards' files hold between them
+/// every record of the unsharded run once (files, failures and skipped entries alike), each
+/// file appears only when its run is complete, and a shard that cannot write its output
+/// leaves none.
+pub fn shards_together_are_the_whole_run(reader: &Reader) {
+    let tree = Tree::new();
+    let mut files = Vec::new();
+    for i in 0..40 {
+        let data = format!("file {i} has {} words\n", i % 7).repeat(i % 5 + 1);
+        files.push((tree.file(format!("d{}/f{i}.txt", i % 3), &data), data));
+    }
+    tree.fifo("d1/pipe");
+    tree.symlink("d2/dangling", "nowhere");
+    let whole = reader.json(&[tree.path()]);
+    assert_eq!(whole.code(), Some(0), "stderr: {}", whole.stderr);
+    let expected = whole.records();
+    let out = tempfile::tempdir().expect("tempdir");
+    let template = out.path().join("{shard}.jsonl");
+    let count = 3;
+    let mut union = HashMap::new();
+    for k in 0..count {
+        let shard = format!("{k}/{count}");
+        let run = reader.run(&[
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--shard".as_ref(),
+            shard.as_ref(),
+            "--output".as_ref(),
+            template.as_os_str(),
+            tree.path().as_os_str(),
+        ]);
+        assert_eq!(run.code(), Some(0), "shard {shard}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "--output leaves stdout empty");
+        let written = Run {
+            status: run.status,
+            stdout: fs::read(out.path().join(format!("{k}.jsonl"))).expect("the shard's file"),
+            stderr: run.stderr,
+        };
+        let summary = written.summary();
+        assert_eq!(summary["shard"]["index"], k, "{summary}");
+        assert_eq!(summary["shard"]["count"], count, "{summary}");
+        assert!(summary["shard"]["version"].is_string(), "{summary}");
+        for (path, record) in written.records() {
+            assert!(
+                union.insert(path.clone(), record).is_none(),
+                "{path} in two shards"
+            );
+        }
+    }
+    let names = |records: &HashMap<String, Value>| {
+        let mut names: Vec<String> = records
+            .iter()
+            .map(|(path, r)| format!("{path} {} {} {}", r["type"], r["size"], r["reason"]))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&union), names(&expected));
+    for (path, data) in &files {
+        assert_read(&union, path, data.as_bytes());
+    }
+    let left: Vec<_> = fs::read_dir(out.path()).expect("list").flatten().collect();
+    assert_eq!(left.len(), count, "only the shards' files: {left:?}");
+    // An output that cannot be created: one line, status 2, and nothing read or written.
+    let nowhere = out.path().join("missing/{shard}.jsonl");
+    let failed = reader.run(&[
+        "--shard".as_ref(),
+        "0/2".as_ref(),
+        "--output".as_ref(),
+        nowhere.as_os_str(),
+        tree.path().as_os_str(),
+    ]);
+    assert_one_line_error(&failed);
+    assert!(
+        failed.stderr.contains("missing/0.jsonl"),
+        "{}",
+        failed.stderr
+    );
+    let auto = reader
+        .clone()
+        .env("PMI_RANK", "1")
+        .env("PMI_SIZE", "3")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("SLURM_PROCID")
+        .env_remove("OMPI_COMM_WORLD_RANK")
+        .json(&["--shard".as_ref(), "auto".as_ref(), tree.path().as_os_str()]);
+    assert_eq!(auto.summary()["shard"]["index"], 1, "{}", auto.stderr);
+    let unset = reader
+        .clone()
+        .env_remove("PMI_RANK")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("SLURM_PROCID")
+        .env_remove("OMPI_COMM_WORLD_RANK")
+        .run(&["--shard".as_ref(), "auto".as_ref(), tree.path().as_os_str()]);
+    assert_one_line_error(&unset);
+}
+
 /// FIFOs, sockets and devices are reported as skipped and never opened.
 pub fn special_files_are_skipped_without_hanging(reader: &Reader) {
     let tree = Tree::new();

@@ -1,0 +1,281 @@
+//! Shards: one run split over many instances of a reader — a Slurm job array, MPI ranks, a
+//! Kubernetes Indexed Job, GNU parallel over SSH — with no coordination between them.
+//!
+//! Every entry discovery reports belongs to exactly one of N shards, by a hash of its *key*:
+//! its path relative to the root it was found under (`src/main.rs` for `DIR/src/main.rs`
+//! found under `DIR`), or, for a root that is not a directory and every name of a
+//! `--files0-from` list, the path as given. The hash is 64-bit FNV-1a over the key's bytes
+//! and the shard is the hash modulo N: fixed, so that it is the same on every machine and in
+//! every version. Keys relative to the root let instances that see the tree under different
+//! mount points agree.
+//!
+//! Each instance walks the whole tree (or reads the same list) and reads only what its shard
+//! owns, so the shards' records together are the unsharded run's, each once.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::StartError;
+
+/// One of `count` shards: the entries whose key hashes to `index` (see the module docs).
+///
+/// ```
+/// use reader_core::Shard;
+/// let shard: Shard = "2/8".parse()?;
+/// assert_eq!((shard.index(), shard.count()), (2, 8));
+/// // Every key belongs to exactly one shard of 8.
+/// let owners = (0..8)
+///     .filter(|&k| Shard::new(k, 8).map(|s| s.owns(b"src/main.rs")).unwrap_or(false))
+///     .count();
+/// assert_eq!(owners, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u32,
+    count: u32,
+}
+
+/// The launchers `--shard auto` knows, in the order they are tried: the variable holding this
+/// instance's rank, the one holding how many there are, and the launcher's name for messages.
+const LAUNCHERS: [(&str, &str, &str); 4] = [
+    (
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "a Slurm job array",
+    ),
+    ("SLURM_PROCID", "SLURM_NTASKS", "Slurm tasks"),
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI"),
+    ("PMI_RANK", "PMI_SIZE", "a PMI launcher (MPICH, Intel MPI)"),
+];
+
+impl Shard {
+    /// Shard `index` of `count`; `index` counts from 0.
+    pub fn new(index: u32, count: u32) -> Result<Shard, StartError> {
+        if count == 0 {
+            return Err(StartError::Invalid(
+                "the number of shards must be at least 1".into(),
+            ));
+        }
+        if index >= count {
+            return Err(StartError::Invalid(format!(
+                "there is no shard {index} of {count}: shards are numbered from 0 to {}",
+                count - 1
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This instance's shard as its launcher tells it: a Slurm job array
+    /// (`SLURM_ARRAY_TASK_ID` less `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`), Slurm
+    /// tasks (`SLURM_PROCID` of `SLURM_NTASKS`), Open MPI (`OMPI_COMM_WORLD_RANK` of
+    /// `OMPI_COMM_WORLD_SIZE`) or PMI (`PMI_RANK` of `PMI_SIZE`), tried in that order; `var`
+    /// looks a variable up (`std::env::var`, or a map in tests).
+    ///
+    /// ```
+    /// use reader_core::Shard;
+    /// let env = |name: &str| match name {
+    ///     "OMPI_COMM_WORLD_RANK" => Some("3".to_string()),
+    ///     "OMPI_COMM_WORLD_SIZE" => Some("4".to_string()),
+    ///     _ => None,
+    /// };
+    /// assert_eq!(Shard::from_launcher(env)?, Shard::new(3, 4)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_launcher(var: impl Fn(&str) -> Option<String>) -> Result<Shard, StartError> {
+        for (rank, size, launcher) in LAUNCHERS {
+            let (Some(rank_text), Some(size_text)) = (var(rank), var(size)) else {
+                continue;
+            };
+            let number = |name: &str, text: &str| {
+                text.trim().parse::<u32>().map_err(|_| {
+                    StartError::Invalid(format!(
+                        "--shard auto: {name}={text:?} ({launcher}) is not a whole number"
+                    ))
+                })
+            };
+            let mut index = number(rank, &rank_text)?;
+            let count = number(size, &size_text)?;
+            if rank == "SLURM_ARRAY_TASK_ID"
+                && let Some(min) = var("SLURM_ARRAY_TASK_MIN")
+            {
+                let min = number("SLURM_ARRAY_TASK_MIN", &min)?;
+                index = index.checked_sub(min).ok_or_else(|| {
+                    StartError::Invalid(format!(
+                        "--shard auto: SLURM_ARRAY_TASK_ID={index} is below SLURM_ARRAY_TASK_MIN={min}"
+                    ))
+                })?;
+            }
+            return Shard::new(index, count).map_err(|err| {
+                StartError::Invalid(format!(
+                    "--shard auto: {rank}={rank_text}, {size}={size_text} ({launcher}): {err}"
+                ))
+            });
+        }
+        let names: Vec<String> = LAUNCHERS
+            .iter()
+            .map(|(rank, size, _)| format!("{rank}/{size}"))
+            .collect();
+        Err(StartError::Invalid(format!(
+            "--shard auto: no launcher says which shard this is (none of {} is set); give --shard K/N",
+            names.join(", ")
+        )))
+    }
+
+    /// Which shard this is, from 0.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How many shards there are.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The shard of `count` that owns `key`.
+    pub fn of(key: &[u8], count: u32) -> u32 {
+        // `count` is at least 1 in every Shard; 0 would own nothing, so say 0.
+        u32::try_from(key_hash(key) % u64::from(count.max(1))).unwrap_or(0)
+    }
+
+    /// Whether `key` (see the module docs) belongs to this shard.
+    pub fn owns(&self, key: &[u8]) -> bool {
+        Shard::of(key, self.count) == self.index
+    }
+}
+
+/// 64-bit FNV-1a of `key`: the fixed hash shards are chosen by.
+pub fn key_hash(key: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    key.iter().fold(OFFSET, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = StartError;
+
+    /// `K/N`: shard K (from 0) of N.
+    fn from_str(text: &str) -> Result<Shard, StartError> {
+        let invalid =
+            || StartError::Invalid(format!("'{text}' is not K/N (shard K, from 0, of N)"));
+        let (index, count) = text.split_once('/').ok_or_else(invalid)?;
+        let index = index.trim().parse().map_err(|_| invalid())?;
+        let count = count.trim().parse().map_err(|_| invalid())?;
+        Shard::new(index, count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn the_hash_is_fnv1a_64_and_never_changes() {
+        // The published FNV-1a test vectors: shards of one run on different machines and
+        // versions must agree, so these may never change.
+        assert_eq!(key_hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(key_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(key_hash(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn every_key_has_one_owner_and_the_shares_are_even() {
+        let count = 7;
+        let shards: Vec<Shard> = (0..count)
+            .filter_map(|k| Shard::new(k, count).ok())
+            .collect();
+        let mut per_shard = vec![0u32; count as usize];
+        for i in 0..7000 {
+            let key = format!("dir{}/file{i}.txt", i % 13);
+            let owners: Vec<&Shard> = shards.iter().filter(|s| s.owns(key.as_bytes())).collect();
+            assert_eq!(owners.len(), 1, "{key}");
+            per_shard[owners[0].index() as usize] += 1;
+        }
+        assert!(
+            per_shard.iter().all(|&n| (900..1100).contains(&n)),
+            "{per_shard:?}"
+        );
+    }
+
+    #[test]
+    fn k_of_n_parses_and_bad_shards_are_refused() {
+        assert_eq!("0/1".parse::<Shard>().ok(), Shard::new(0, 1).ok());
+        assert_eq!(
+            " 6 / 7 "
+                .parse::<Shard>()
+                .map(|s| s.to_string())
+                .ok()
+                .as_deref(),
+            Some("6/7")
+        );
+        for bad in ["", "3", "3/", "/3", "a/b", "3/3", "4/3", "0/0", "-1/3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let err = "8/8"
+            .parse::<Shard>()
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("from 0 to 7"), "{err}");
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn launchers_are_read_in_order() {
+        let slurm_array = env(&[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+            ("SLURM_PROCID", "0"),
+            ("SLURM_NTASKS", "1"),
+        ]);
+        assert_eq!(
+            Shard::from_launcher(slurm_array).ok(),
+            Shard::new(4, 8).ok()
+        );
+        let srun = env(&[("SLURM_PROCID", "2"), ("SLURM_NTASKS", "3")]);
+        assert_eq!(Shard::from_launcher(srun).ok(), Shard::new(2, 3).ok());
+        let pmi = env(&[("PMI_RANK", "0"), ("PMI_SIZE", "2")]);
+        assert_eq!(Shard::from_launcher(pmi).ok(), Shard::new(0, 2).ok());
+    }
+
+    #[test]
+    fn no_launcher_or_a_bad_one_is_one_clear_line() {
+        let none = Shard::from_launcher(env(&[]))
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            none.contains("no launcher") && none.contains("--shard K/N"),
+            "{none}"
+        );
+        assert!(!none.contains('\n'));
+        let bad = env(&[("OMPI_COMM_WORLD_RANK", "x"), ("OMPI_COMM_WORLD_SIZE", "4")]);
+        let bad = Shard::from_launcher(bad)
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            bad.contains("OMPI_COMM_WORLD_RANK") && bad.contains("Open MPI"),
+            "{bad}"
+        );
+        let outside = env(&[("PMI_RANK", "4"), ("PMI_SIZE", "4")]);
+        assert!(Shard::from_launcher(outside).is_err());
+    }
+}
