@@ -30,6 +30,7 @@
 mod app;
 mod args;
 mod destination;
+pub mod merge;
 mod output;
 mod report;
 mod resources;

@@ -63,6 +63,20 @@ pub fn raw_base64(path: &Path) -> Option<String> {
     }
 }
 
+/// The raw name a [`raw_base64`] (or a JSON `{"bytes": …}` path) encodes; `None` if `text` is
+/// not base64.
+///
+/// ```
+/// use std::os::unix::ffi::OsStrExt;
+/// let raw = std::path::Path::new(std::ffi::OsStr::from_bytes(b"\xff\xfe.txt"));
+/// assert_eq!(reader_core::names::from_base64("//4udHh0").as_deref(), Some(raw));
+/// ```
+pub fn from_base64(text: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes = STANDARD.decode(text).ok()?;
+    Some(std::ffi::OsString::from_vec(bytes).into())
+}
+
 /// The name for people: as it is when it is UTF-8, else with each byte that is not UTF-8
 /// written as `\xHH`.
 ///

@@ -43,6 +43,28 @@ impl fmt::Display for Worker {
     }
 }
 
+impl std::str::FromStr for Worker {
+    type Err = String;
+
+    /// The inverse of `Display`: `main`, `thread-2`, `task-7`, `pid-4242`, `split-4`.
+    fn from_str(text: &str) -> Result<Worker, String> {
+        if text == "main" {
+            return Ok(Worker::Main);
+        }
+        let invalid =
+            || format!("'{text}' is not a worker (main, thread-N, task-N, pid-N, split-N)");
+        let (kind, number) = text.rsplit_once('-').ok_or_else(invalid)?;
+        let number: u32 = number.parse().map_err(|_| invalid())?;
+        match kind {
+            "thread" => Ok(Worker::Thread(number)),
+            "task" => Ok(Worker::Task(number)),
+            "pid" => Ok(Worker::Process(number)),
+            "split" => Ok(Worker::Split(number)),
+            _ => Err(invalid()),
+        }
+    }
+}
+
 /// What became of one file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileResult {
@@ -284,6 +306,22 @@ mod tests {
             serde_json::to_string(&failed).unwrap_or_default(),
             r#"{"type":"file","path":"docs/gone.txt","size":null,"lines":null,"words":null,"elapsed_us":3,"worker":"pid-4242","error":{"kind":"not_found","message":"docs/gone.txt: No such file or directory (os error 2)"}}"#
         );
+    }
+
+    #[test]
+    fn workers_read_back_as_they_are_shown() {
+        for worker in [
+            Worker::Main,
+            Worker::Thread(2),
+            Worker::Task(0),
+            Worker::Process(4242),
+            Worker::Split(4),
+        ] {
+            assert_eq!(worker.to_string().parse::<Worker>(), Ok(worker));
+        }
+        for bad in ["", "thread", "thread-", "thread-x", "fiber-1", "main-1"] {
+            assert!(bad.parse::<Worker>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,437 @@
+//! `reader-merge`: the JSON Lines outputs of the N shards of one run (`--shard K/N --format
+//! json`) made into one result, in any `--format`, with a summary of the whole run — after
+//! proving that nothing is missing, twice or foreign.
+//!
+//! Before anything is written, it reads the summary that closes each input (a shard that did
+//! not finish has none) and checks that the inputs are shards 0 to N-1 of one run, each once:
+//! the same N, PATHs, list, filters and version. Then it streams the records, a line at a
+//! time, checking that each belongs to the shard whose output holds it (by the key and hash of
+//! [`reader_core::Shard`]; for a `--files0-from` run the key of an entry inside a listed
+//! directory cannot be known, and this check is left out) — so that no entry can be in two
+//! shards — and that each input's records add up to its own summary. Memory does not grow
+//! with the number of records.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use reader_core::{
+    ErrorKind, FileError, FileResult, Finished, Record, RunError, Shard, SkipReason, Skipped,
+    Stats, Summary, Worker, names,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::{Format, one_line};
+use crate::report::Report;
+
+/// The command line of `reader-merge`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "reader-merge",
+    version,
+    about = "Merges the JSON Lines outputs of the shards of one run (--shard K/N --format json) into one result, checking that every shard is there once and no entry is twice."
+)]
+struct MergeArgs {
+    /// The shards' outputs, in any order.
+    #[arg(value_name = "FILE", required = true)]
+    inputs: Vec<PathBuf>,
+
+    /// Output: a summary for people, JSON Lines, or CSV with one row a file.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// Runs `reader-merge`: see the module docs. Exit status as for the readers: 0, 1 when a
+/// file failed, 2 when the inputs are not the whole of one run or cannot be read.
+pub fn main() -> ExitCode {
+    use clap::Parser;
+    let args = match MergeArgs::try_parse() {
+        Ok(args) => args,
+        Err(err) if err.use_stderr() => {
+            eprintln!("reader-merge: {}", one_line(&err.to_string()));
+            return ExitCode::from(2);
+        }
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    let shards = match check_shards(&args.inputs) {
+        Ok(shards) => shards,
+        Err(why) => {
+            eprintln!("reader-merge: error: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut report = Report::to_writers(
+        "reader-merge",
+        args.format,
+        Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())),
+        Box::new(io::stderr()),
+    );
+    let mut merged = Summary::new("merge");
+    let mut error = None;
+    let mut stopped = false;
+    for shard in &shards {
+        match stream(shard, &mut report, &mut merged) {
+            Ok(ControlFlow::Continue(())) => {}
+            Ok(ControlFlow::Break(())) => {
+                stopped = true;
+                break;
+            }
+            Err(why) => {
+                error = Some(RunError::Model(why.into()));
+                break;
+            }
+        }
+    }
+    merged.elapsed_ms = shards
+        .iter()
+        .map(|s| number(&s.summary, "elapsed_ms"))
+        .fold(0.0, f64::max);
+    let stats = MergeStats::of(&shards);
+    merged.jobs = stats.jobs();
+    report.finish(Finished {
+        summary: merged,
+        stats: Some(stats),
+        error,
+        stopped,
+    })
+}
+
+/// One input: its file, its closing summary, and the shard that summary says it is.
+struct Input {
+    path: PathBuf,
+    summary: Value,
+    shard: Shard,
+}
+
+/// Reads the summary of every input and checks that together they are shards 0..N-1 of one
+/// run, each once; returns them in shard order.
+fn check_shards(inputs: &[PathBuf]) -> Result<Vec<Input>, String> {
+    let mut shards: Vec<Input> = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        let summary = last_line(path)
+            .map_err(|err| format!("{}: {err}", path.display()))
+            .and_then(|line| {
+                serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .filter(|v| v["type"] == "summary" && v["shard"].is_object())
+                    .ok_or_else(|| {
+                        format!(
+                            "{}: does not end with a shard's summary (not the --format json output of a --shard run, or a run that did not finish)",
+                            path.display()
+                        )
+                    })
+            })?;
+        let index = summary["shard"]["index"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok());
+        let count = summary["shard"]["count"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok());
+        let shard = index
+            .zip(count)
+            .and_then(|(k, n)| Shard::new(k, n).ok())
+            .ok_or_else(|| format!("{}: its summary names no valid shard", path.display()))?;
+        if let Some(first) = shards.first() {
+            if run_of(&summary) != run_of(&first.summary) {
+                return Err(format!(
+                    "{} is shard {shard} of another run than {} ({}): its PATHs, list, filters, shard count or version differ",
+                    path.display(),
+                    first.path.display(),
+                    first.shard
+                ));
+            }
+            if let Some(twin) = shards.iter().find(|s| s.shard == shard) {
+                return Err(format!(
+                    "shard {shard} is given twice: {} and {}",
+                    twin.path.display(),
+                    path.display()
+                ));
+            }
+        }
+        shards.push(Input {
+            path: path.clone(),
+            summary,
+            shard,
+        });
+    }
+    let count = shards.first().map_or(0, |s| s.shard.count());
+    let missing: Vec<String> = (0..count)
+        .filter(|k| !shards.iter().any(|s| s.shard.index() == *k))
+        .map(|k| k.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the run has {count} shards and {} missing: {} (each shard's output must be given once)",
+            if missing.len() == 1 {
+                "this one is"
+            } else {
+                "these are"
+            },
+            missing.join(", ")
+        ));
+    }
+    shards.sort_by_key(|s| s.shard.index());
+    Ok(shards)
+}
+
+/// What makes two shards part of one run: their `shard` object less the index.
+fn run_of(summary: &Value) -> Value {
+    let mut run = summary["shard"].clone();
+    if let Some(map) = run.as_object_mut() {
+        map.remove("index");
+    }
+    run
+}
+
+/// The last line of `path`, found from its end.
+fn last_line(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut tail = Vec::new();
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        tail.clear();
+        (&mut file).take(len - start).read_to_end(&mut tail)?;
+        let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
+        if let Some(at) = body.iter().rposition(|&b| b == b'\n') {
+            return Ok(String::from_utf8_lossy(&body[at + 1..]).into_owned());
+        }
+        if start == 0 {
+            return Ok(String::from_utf8_lossy(body).into_owned());
+        }
+        window *= 4;
+    }
+}
+
+/// Streams one input's records into `report`, checking each belongs to its shard and that
+/// they add up to the input's summary.
+fn stream(
+    input: &Input,
+    report: &mut Report,
+    merged: &mut Summary,
+) -> Result<ControlFlow<()>, String> {
+    let at = |line: usize| format!("{}:{line}", input.path.display());
+    let file = File::open(&input.path).map_err(|err| format!("{}: {err}", input.path.display()))?;
+    let keys = Keys::of(&input.summary);
+    let mut own = Summary::new("shard");
+    let mut lines = BufReader::new(file).lines().enumerate().peekable();
+    while let Some((n, line)) = lines.next() {
+        let line = line.map_err(|err| format!("{}: {err}", at(n + 1)))?;
+        if lines.peek().is_none() {
+            // The summary, read already.
+            break;
+        }
+        let value: Value = serde_json::from_str(&line)
+            .map_err(|err| format!("{}: not a JSON record ({err})", at(n + 1)))?;
+        if value["type"] == "group" {
+            // A listing of that shard alone (--by); the merge makes none.
+            continue;
+        }
+        let record = record_of(&value).map_err(|why| format!("{}: {why}", at(n + 1)))?;
+        if let Some(key) = keys.as_ref().map(|k| k.key(path_of(&record))) {
+            let owner = Shard::of(key.as_os_str().as_encoded_bytes(), input.shard.count());
+            if owner != input.shard.index() {
+                return Err(format!(
+                    "{}: {} belongs to shard {owner}, not to shard {} whose output holds it",
+                    at(n + 1),
+                    path_of(&record).display(),
+                    input.shard
+                ));
+            }
+        }
+        own.add(&record);
+        merged.add(&record);
+        if report.record(record).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    let counted = [
+        ("files", own.files),
+        ("ok", own.ok),
+        ("failed", own.failed),
+        ("skipped", own.skipped),
+        ("bytes", own.bytes),
+        ("lines", own.lines),
+        ("words", own.words),
+    ];
+    for (field, counted) in counted {
+        let said = input.summary[field].as_u64();
+        if said != Some(counted) {
+            return Err(format!(
+                "{}: its records do not add up to its summary ({field}: {counted} in the records, {} in the summary); the file is damaged",
+                input.path.display(),
+                said.map_or("none".into(), |n| n.to_string())
+            ));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+fn path_of(record: &Record) -> &Path {
+    match record {
+        Record::File(file) => &file.path,
+        Record::Skipped(skipped) => &skipped.path,
+    }
+}
+
+/// How a shard finds the key of a record's path: relative to the outermost PATH it is under
+/// (the one discovery walked it from), or the path itself. `None` for a list run.
+struct Keys {
+    roots: Vec<PathBuf>,
+}
+
+impl Keys {
+    fn of(summary: &Value) -> Option<Keys> {
+        let shard = &summary["shard"];
+        if !shard["files0_from"].is_null() {
+            return None;
+        }
+        let roots = shard["roots"]
+            .as_array()?
+            .iter()
+            .map(path_value)
+            .collect::<Option<_>>()?;
+        Some(Keys { roots })
+    }
+
+    fn key<'a>(&self, path: &'a Path) -> &'a Path {
+        self.roots
+            .iter()
+            .filter_map(|root| path.strip_prefix(root).ok())
+            .filter(|relative| !relative.as_os_str().is_empty())
+            // The outermost root leaves the longest relative path.
+            .max_by_key(|relative| relative.as_os_str().len())
+            .unwrap_or(path)
+    }
+}
+
+/// A path as the contract writes it: a string, or `{"bytes": "<base64>"}`.
+fn path_value(value: &Value) -> Option<PathBuf> {
+    match value {
+        Value::String(text) => Some(PathBuf::from(text)),
+        _ => value["bytes"].as_str().and_then(names::from_base64),
+    }
+}
+
+/// A JSON record of the contract back as a [`Record`].
+fn record_of(value: &Value) -> Result<Record, String> {
+    let path = path_value(&value["path"]).ok_or("a record without a path")?;
+    match value["type"].as_str() {
+        Some("skipped") => {
+            let reason: SkipReason = serde_json::from_value(value["reason"].clone())
+                .map_err(|_| format!("an unknown skip reason {}", value["reason"]))?;
+            Ok(Record::Skipped(Skipped { path, reason }))
+        }
+        Some("file") => {
+            let worker: Worker = value["worker"]
+                .as_str()
+                .ok_or("a file record without a worker")?
+                .parse()?;
+            let elapsed = Duration::from_micros(value["elapsed_us"].as_u64().unwrap_or(0));
+            let outcome = if value["error"].is_null() {
+                let count = |field: &str| {
+                    value[field]
+                        .as_u64()
+                        .ok_or_else(|| format!("a file record without {field}"))
+                };
+                Ok(reader_core::Counts {
+                    bytes: count("size")?,
+                    lines: count("lines")?,
+                    words: count("words")?,
+                })
+            } else {
+                let kind: ErrorKind = serde_json::from_value(value["error"]["kind"].clone())
+                    .map_err(|_| format!("an unknown error kind {}", value["error"]["kind"]))?;
+                let message = value["error"]["message"].as_str().unwrap_or_default();
+                // The message was written as "path: message".
+                let named = format!("{}: ", path.display());
+                let message = message.strip_prefix(&named).unwrap_or(message);
+                Err(FileError::new(kind, &path, message))
+            };
+            Ok(Record::File(FileResult {
+                path,
+                outcome,
+                elapsed,
+                worker,
+            }))
+        }
+        other => Err(format!("an unknown record type {other:?}")),
+    }
+}
+
+fn number(summary: &Value, field: &str) -> f64 {
+    summary[field].as_f64().unwrap_or(0.0)
+}
+
+/// What the merged summary says of the shards: how many, and each one's bytes, files, time
+/// and model, so that the balance of the run shows.
+#[derive(Debug, Serialize)]
+struct MergeStats {
+    shards: usize,
+    shard_bytes: Vec<u64>,
+    shard_files: Vec<u64>,
+    shard_elapsed_ms: Vec<f64>,
+    shard_strategies: Vec<String>,
+}
+
+impl MergeStats {
+    fn of(shards: &[Input]) -> MergeStats {
+        MergeStats {
+            shards: shards.len(),
+            shard_bytes: shards
+                .iter()
+                .map(|s| s.summary["bytes"].as_u64().unwrap_or(0))
+                .collect(),
+            shard_files: shards
+                .iter()
+                .map(|s| s.summary["files"].as_u64().unwrap_or(0))
+                .collect(),
+            shard_elapsed_ms: shards
+                .iter()
+                .map(|s| number(&s.summary, "elapsed_ms"))
+                .collect(),
+            shard_strategies: shards
+                .iter()
+                .map(|s| s.summary["strategy"].as_str().unwrap_or("?").to_string())
+                .collect(),
+        }
+    }
+}
+
+impl Stats for MergeStats {
+    fn jobs(&self) -> usize {
+        self.shards
+    }
+
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        let total: u64 = self.shard_bytes.iter().sum();
+        let largest = self.shard_bytes.iter().copied().max().unwrap_or(0);
+        let mean = total as f64 / self.shards.max(1) as f64;
+        let balance = if mean > 0.0 {
+            format!(
+                ", the largest {:.2}x the mean by bytes",
+                largest as f64 / mean
+            )
+        } else {
+            String::new()
+        };
+        let slowest = self.shard_elapsed_ms.iter().copied().fold(0.0, f64::max);
+        vec![(
+            "shards",
+            format!(
+                "{} merged{balance}; the slowest took {}",
+                self.shards,
+                reader_core::units::millis(slowest)
+            ),
+        )]
+    }
+}
