@@ -34,9 +34,10 @@ pub struct Args {
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 
-    /// Output: a summary for people, JSON Lines, or CSV with one row a file.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output: a summary for people, JSON Lines, or CSV with one row a file (default: human,
+    /// or what the `--output` file's name ends in: `.jsonl`/`.json`, `.csv`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// A progress bar on stderr (auto: only when stderr is a terminal).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, value_name = "WHEN")]
@@ -127,6 +128,20 @@ impl Args {
             Some(ShardArg::Given(shard)) => Ok(Some(shard)),
             Some(ShardArg::Auto) => Shard::from_launcher(|name| std::env::var(name).ok()).map(Some),
         }
+    }
+
+    /// The output format: `--format`, else the one the `--output` file's extension names
+    /// (`.jsonl`, `.json`, `.csv`), else [`Format::Human`].
+    pub fn format(&self) -> Format {
+        let by_name = self.output.as_ref().and_then(|file| {
+            let ext = file.extension()?.to_str()?.to_ascii_lowercase();
+            match ext.as_str() {
+                "jsonl" | "json" | "ndjson" => Some(Format::Json),
+                "csv" => Some(Format::Csv),
+                _ => None,
+            }
+        });
+        self.format.or(by_name).unwrap_or(Format::Human)
     }
 
     /// The file `--output` names, with `{shard}` replaced by this run's shard; a `{shard}`
@@ -328,7 +343,7 @@ mod tests {
         let a = cli.args;
         assert_eq!(a.ext, ["txt", "MD"]);
         assert_eq!(a.jobs, Some(8));
-        assert_eq!(a.format, Format::Json);
+        assert_eq!(a.format(), Format::Json);
         assert_eq!(a.progress, ProgressMode::Never);
         assert!(a.follow && a.verbose);
         assert_eq!(a.paths, [PathBuf::from("a"), PathBuf::from("b")]);
@@ -365,6 +380,11 @@ mod tests {
             a.output_file(shard).expect("a name"),
             Some(PathBuf::from("out/2-of-4.2.jsonl"))
         );
+        assert_eq!(a.format(), Format::Json, "from the name");
+        let csv = try_parse(&["-o", "counts.CSV", "x"]).expect("valid").args;
+        assert_eq!(csv.format(), Format::Csv);
+        let told = try_parse(&["-o", "counts.csv", "--format", "human", "x"]).expect("valid");
+        assert_eq!(told.args.format(), Format::Human, "--format wins");
         let auto = try_parse(&["--shard", "AUTO", "x"]).expect("valid").args;
         assert_eq!(auto.shard, Some(ShardArg::Auto));
         let plain = try_parse(&["-o", "out.jsonl", "x"]).expect("valid").args;

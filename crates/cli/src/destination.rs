@@ -2,7 +2,7 @@
 //! it only once the run is complete, so that a run that fails or dies never leaves a FILE
 //! that looks complete, and a run started again (a retried shard) simply replaces its own.
 //!
-//! A run that ends normally but cannot finish (its model gave up, a write failed) removes its
+//! FILE's directory is made if it is missing. A run that ends normally but cannot finish (its model gave up, a write failed) removes its
 //! temporary file; one killed outright leaves it behind under its hidden name
 //! (`.FILE.<pid>.tmp`), never under FILE.
 
@@ -38,6 +38,10 @@ impl Pending {
         temp_name.push(name);
         temp_name.push(format!(".{}.tmp", std::process::id()));
         let temp = target.with_file_name(temp_name);
+        // `-o out/{shard}.jsonl` makes `out/`, as every shard of a run may be the first there.
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(failed)?;
+        }
         let open = || OpenOptions::new().write(true).create_new(true).open(&temp);
         let file = match open() {
             // Left by a run that was killed and had the same pid: it is ours to replace.
@@ -120,13 +124,16 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_directory_is_a_start_error_naming_the_file() {
-        let err = Pending::create(Path::new("/nonexistent/dir/out.jsonl"))
+    fn a_missing_directory_is_made_and_one_that_cannot_be_is_a_start_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("out/deeper/0.jsonl");
+        let (pending, _) = Pending::create(&target).expect("create");
+        pending.commit().expect("commit");
+        assert!(target.is_file());
+        let blocked = target.join("1.jsonl");
+        let err = Pending::create(&blocked)
             .map(|_| ())
-            .expect_err("no directory");
-        assert!(
-            err.to_string().contains("/nonexistent/dir/out.jsonl"),
-            "{err}"
-        );
+            .expect_err("a file where a directory should be");
+        assert!(err.to_string().contains("0.jsonl/1.jsonl"), "{err}");
     }
 }

@@ -105,7 +105,7 @@ impl Report {
                 .with_target(false)
                 .try_init();
         }
-        let mut report = Report::to_writers(program, args.format, out, Box::new(io::stderr()));
+        let mut report = Report::to_writers(program, args.format(), out, Box::new(io::stderr()));
         report.pending = pending;
         report.shard = shard.map(|shard| ShardRun::new(shard, args));
         report.verbose = args.verbose;

@@ -651,7 +651,8 @@ pub fn shards_together_are_the_whole_run(reader: &Reader) {
     let left: Vec<_> = fs::read_dir(out.path()).expect("list").flatten().collect();
     assert_eq!(left.len(), count, "only the shards' files: {left:?}");
     // An output that cannot be created: one line, status 2, and nothing read or written.
-    let nowhere = out.path().join("missing/{shard}.jsonl");
+    // (a file where its directory should be)
+    let nowhere = out.path().join("0.jsonl/{shard}.jsonl");
     let failed = reader.run(&[
         "--shard".as_ref(),
         "0/2".as_ref(),
@@ -661,7 +662,7 @@ pub fn shards_together_are_the_whole_run(reader: &Reader) {
     ]);
     assert_one_line_error(&failed);
     assert!(
-        failed.stderr.contains("missing/0.jsonl"),
+        failed.stderr.contains("0.jsonl/0.jsonl"),
         "{}",
         failed.stderr
     );
