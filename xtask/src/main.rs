@@ -51,6 +51,9 @@ enum Task {
     /// cores, 4×cores, 16×cores; hybrid thresholds 4KiB, 64KiB, 1MiB, auto), totals checked for
     /// agreement between readers, ending with a recommendation.
     ///
+    /// --study tests the original project's claims instead (file size, memory and time against
+    /// --jobs, its headline table), each with a verdict, and ends with guidelines.
+    ///
     /// Results: target/bench/<timestamp>/{results.json, results.csv, report.md, report.html}.
     Bench {
         /// Fixture profiles to run (repeat or comma-separate; default: seed-mixed, small, medium, large).
@@ -94,6 +97,11 @@ enum Task {
         /// Write the report under this folder instead of target/bench.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Test the original project's claims (file size, memory against concurrency, --jobs,
+        /// its headline table) on generated trees, with a verdict for each and guidelines:
+        /// about 15 minutes on 2 cores; target/bench/<timestamp>/study.md.
+        #[arg(long, conflicts_with_all = ["dir", "profile", "quick", "jobs", "readers"])]
+        study: bool,
     },
 }
 
@@ -160,6 +168,7 @@ fn run(cli: Cli) -> Result<()> {
             no_build,
             timeout,
             out,
+            study,
         } => {
             for r in &readers {
                 if !bench::READERS.iter().any(|(name, _, _)| name == r) {
@@ -202,7 +211,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 dir,
                 runs: runs.map_or(default_runs, |r| r as usize),
-                cold: cold || cold_only,
+                cold: cold || cold_only || study,
                 warm: !cold_only,
                 warmup: !quick,
                 readers,
@@ -216,6 +225,7 @@ fn run(cli: Cli) -> Result<()> {
                     .chain(std::env::args().skip(1))
                     .collect::<Vec<_>>()
                     .join(" "),
+                study,
             };
             bench::bench(&opts)
         }

@@ -9,6 +9,7 @@ pub mod measure;
 mod report;
 mod run;
 mod stats;
+mod study;
 #[cfg(test)]
 mod tests;
 
@@ -70,6 +71,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// The command line, for the report.
     pub command_line: String,
+    /// Run the study of the original's claims instead of the profiles (see [`study`]).
+    pub study: bool,
 }
 
 /// A tree with what its totals must be (`None`: decided by the readers' consensus).
@@ -144,6 +147,10 @@ pub fn bench(opts: &Options) -> Result<()> {
         },
         &first.target,
     );
+    if opts.study {
+        let floor_kib = floor.peak_rss_kib;
+        return run_study(opts, &out_dir, &binaries, has_wc, &mut runner, floor_kib);
+    }
     let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
         .into_iter()
         .filter_map(|(on, cache)| on.then_some(cache))
@@ -195,6 +202,121 @@ pub fn bench(opts: &Options) -> Result<()> {
         .collect();
     if !bad.is_empty() {
         bail!("{} run(s) were not correct, first: {}", bad.len(), bad[0]);
+    }
+    Ok(())
+}
+
+/// The study (`--study`): the three experiments of [`study`], each interleaved on its own
+/// trees, then the claims and guidelines; the report holds every table and `study.md`.
+fn run_study(
+    opts: &Options,
+    out_dir: &Path,
+    binaries: &[(String, PathBuf)],
+    has_wc: bool,
+    runner: &mut ProcessRunner,
+    rss_floor_kib: u64,
+) -> Result<()> {
+    let ws = build::workspace()?;
+    let models: Vec<String> = ["threads", "async-tokio", "async-std", "hybrid", "proc"]
+        .map(String::from)
+        .to_vec();
+    let with = |readers: Vec<String>, jobs: Vec<usize>, profiles: Vec<String>| Options {
+        readers,
+        jobs,
+        profiles,
+        thresholds: Vec::new(),
+        ..opts.clone()
+    };
+    let mut every_reader: Vec<String> = vec![stats::REFERENCE.into(), "seq".into()];
+    every_reader.extend(models.iter().cloned());
+    let sizes: Vec<String> = study::SIZE_TREES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let both = vec![Cache::Warm, Cache::Cold];
+    let experiments = [
+        (
+            "file size",
+            with(every_reader.clone(), Vec::new(), sizes),
+            3,
+            both.clone(),
+        ),
+        (
+            "concurrency",
+            with(
+                models,
+                study::JOBS.to_vec(),
+                vec![study::CONCURRENCY_TREE.into()],
+            ),
+            3,
+            vec![Cache::Warm],
+        ),
+        (
+            "headline",
+            with(Vec::new(), Vec::new(), vec!["seed-mixed".into()]),
+            5,
+            both,
+        ),
+    ];
+    let mut all = Results {
+        records: Vec::new(),
+        tables: Vec::new(),
+        recommendation: None,
+        consensus: None,
+    };
+    let mut found = study::Experiments::default();
+    for (name, experiment, runs, caches) in experiments {
+        eprintln!("bench: study — {name}");
+        let (variants, _) = variants(&experiment, binaries, has_wc);
+        let workloads = workloads(&experiment, &ws.target, out_dir)?;
+        let plan = Plan {
+            runs: opts.runs.min(runs),
+            warmup: true,
+            caches,
+        };
+        let records = execute(&plan, &workloads, &variants, runner, &mut |line| {
+            eprintln!("{line}")
+        });
+        let results = judge(&workloads, &variants, records);
+        match name {
+            "file size" => found.sizes = results.tables.clone(),
+            "concurrency" => found.concurrency = results.tables.first().cloned(),
+            _ => found.headline = results.tables.clone(),
+        }
+        all.records.extend(results.records);
+        all.tables.extend(results.tables);
+        for w in &workloads {
+            let _ = std::fs::remove_file(&w.target.file_list);
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let claims = study::claims(&found, cores);
+    let guidelines = study::guidelines(&found);
+    let text = study::markdown(&claims, &guidelines);
+    println!("{text}");
+    std::fs::write(out_dir.join("study.md"), &text)
+        .with_context(|| format!("{}: cannot write", out_dir.display()))?;
+    let (started_at, _) = host::timestamp();
+    let meta = report::Meta {
+        started_at,
+        command_line: opts.command_line.clone(),
+        host: host::describe(&ws.root),
+        runs: opts.runs,
+        cache_drop: Some(runner.cache_drop),
+        missing: Vec::new(),
+        build: BuildProfile::Release.dir().to_string(),
+        rss_floor_kib,
+    };
+    report::write_all(out_dir, &meta, &all)?;
+    let _ = std::fs::remove_file(&runner.report);
+    println!("report: {}", out_dir.join("study.md").display());
+    let bad = all
+        .records
+        .iter()
+        .filter(|r| r.verdict != Verdict::Ok)
+        .count();
+    if bad > 0 {
+        bail!("{bad} run(s) of the study were not correct; see the report");
     }
     Ok(())
 }

@@ -28,6 +28,9 @@ const EXPECTED: Expected = Expected {
 #[derive(Default)]
 struct FakeRunner {
     times: HashMap<String, Vec<f64>>,
+    /// A fixed time for a label on one tree (before `times`).
+    on_tree: HashMap<(String, String), f64>,
+    rss: HashMap<String, u64>,
     totals: HashMap<String, Totals>,
     exit: HashMap<String, i32>,
     calls: Vec<String>,
@@ -36,6 +39,14 @@ struct FakeRunner {
 impl FakeRunner {
     fn script(mut self, label: &str, times: &[f64]) -> Self {
         self.times.insert(label.into(), times.to_vec());
+        self
+    }
+    fn on(mut self, tree: &str, label: &str, ms: f64) -> Self {
+        self.on_tree.insert((tree.into(), label.into()), ms);
+        self
+    }
+    fn rss(mut self, label: &str, kib: u64) -> Self {
+        self.rss.insert(label.into(), kib);
         self
     }
     fn totals(mut self, label: &str, totals: Totals) -> Self {
@@ -49,19 +60,23 @@ impl FakeRunner {
 }
 
 impl Runner for FakeRunner {
-    fn run(&mut self, variant: &Variant, _target: &Target) -> Measurement {
+    fn run(&mut self, variant: &Variant, target: &Target) -> Measurement {
         self.calls.push(variant.label.clone());
+        let fixed = self
+            .on_tree
+            .get(&(target.name.clone(), variant.label.clone()))
+            .copied();
         let queue = self.times.entry(variant.label.clone()).or_default();
-        let wall_ms = if queue.is_empty() {
-            1.0
-        } else {
-            queue.remove(0)
+        let wall_ms = match fixed {
+            Some(ms) => ms,
+            None if queue.is_empty() => 1.0,
+            None => queue.remove(0),
         };
         let code = self.exit.get(&variant.label).copied().unwrap_or(0);
         Measurement {
             wall_ms,
             user_ms: wall_ms / 2.0,
-            peak_rss_kib: 2048,
+            peak_rss_kib: self.rss.get(&variant.label).copied().unwrap_or(2048),
             exit_code: Some(code),
             totals: (code != 2).then(|| self.totals.get(&variant.label).copied().unwrap_or(RIGHT)),
             jobs_used: variant.jobs.map(|j| j as u64).or(Some(3)),
@@ -481,6 +496,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         timeout: std::time::Duration::from_secs(1),
         out: None,
         command_line: String::new(),
+        study: false,
     };
     let (vs, missing) = variants(&opts, &binaries, false);
     let labels: Vec<&str> = vs.iter().map(|v| v.label.as_str()).collect();
@@ -582,4 +598,210 @@ fn the_report_files_hold_every_run_tables_and_charts() -> anyhow::Result<()> {
     );
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+/// The study's experiments on scripted runs: `fast` names who is fastest (1 ms) on each size
+/// tree; everyone else takes 10 ms.
+fn study_sizes(fast: &[(&str, &str)], caches: &[Cache]) -> Vec<stats::Table> {
+    let readers = ["threads", "async-tokio", "async-std", "hybrid", "proc"];
+    let vs: Vec<Variant> = readers.iter().map(|r| variant(r, None, None)).collect();
+    let mut runner = FakeRunner::default();
+    for (tree, _) in study::SIZE_TREES {
+        for r in readers {
+            let ms = if fast.contains(&(tree, r)) { 1.0 } else { 10.0 };
+            runner = runner.on(tree, r, ms);
+        }
+    }
+    let workloads: Vec<Workload> = study::SIZE_TREES
+        .iter()
+        .map(|(tree, _)| workload(tree, Some(EXPECTED)))
+        .collect();
+    run_all(&mut runner, &plan(3, caches), &workloads, &vs).tables
+}
+
+fn finding(claims: &[study::Claim], starts: &str) -> study::Finding {
+    claims
+        .iter()
+        .find(|c| c.claim.starts_with(starts))
+        .unwrap_or_else(|| panic!("no claim '{starts}'"))
+        .finding
+        .clone()
+}
+
+#[test]
+fn size_claims_and_the_crossover_follow_who_wins_where() {
+    use study::Finding::*;
+    // async wins up to 4 KiB, threads from 64 KiB on, proc never: the crossover brackets 10 KB.
+    let fast = [
+        ("size-256B", "async-tokio"),
+        ("size-4KiB", "async-std"),
+        ("size-64KiB", "threads"),
+        ("size-1MiB", "threads"),
+        ("size-16MiB", "hybrid"),
+        ("size-256MiB", "hybrid"),
+    ];
+    let experiments = study::Experiments {
+        sizes: study_sizes(&fast, &[Cache::Warm, Cache::Cold]),
+        ..Default::default()
+    };
+    assert_eq!(
+        study::crossover(&experiments, Cache::Warm),
+        Some((4096, 65536))
+    );
+    let claims = study::claims(&experiments, 2);
+    assert_eq!(finding(&claims, "async is best"), Holds);
+    assert_eq!(finding(&claims, "threads are best"), Depends, "lost 4 KiB");
+    assert_eq!(finding(&claims, "multiprocessing is best"), DoesNotHold);
+    assert_eq!(finding(&claims, "hybrid has"), Depends);
+    assert_eq!(finding(&claims, "10 KB"), Holds);
+    assert_eq!(finding(&claims, "about 8 KB"), NotMeasured, "no sweep ran");
+    // Threads already win at 4 KiB: they overtake async below 10 KB, not at it.
+    let early = [("size-256B", "async-tokio"), ("size-4KiB", "threads")];
+    let experiments = study::Experiments {
+        sizes: study_sizes(&early, &[Cache::Warm]),
+        ..Default::default()
+    };
+    assert_eq!(
+        study::crossover(&experiments, Cache::Warm),
+        Some((256, 4096))
+    );
+    assert_eq!(
+        finding(&study::claims(&experiments, 2), "10 KB"),
+        DoesNotHold
+    );
+    let lines = study::guidelines(&experiments);
+    assert!(
+        lines[0].contains("small files") && lines[0].contains("async-tokio / threads"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_tie_is_a_win_for_either_side() {
+    // Spreads that overlap: async 4–6 ms, threads 5–7 ms on the 256 B tree.
+    let vs = [
+        variant("async-tokio", None, None),
+        variant("threads", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script("async-tokio", &[9.0, 4.0, 5.0, 6.0])
+        .script("threads", &[9.0, 5.0, 6.0, 7.0]);
+    let tables = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("size-256B", Some(EXPECTED))],
+        &vs,
+    )
+    .tables;
+    assert_eq!(tables[0].tied, ["threads"]);
+    let experiments = study::Experiments {
+        sizes: tables,
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    assert_eq!(finding(&claims, "async is best"), study::Finding::Holds);
+}
+
+#[test]
+fn memory_and_jobs_claims_come_from_the_sweep() {
+    use study::Finding::*;
+    let mut vs = Vec::new();
+    let mut runner = FakeRunner::default();
+    for &j in study::JOBS {
+        for (reader, per_job, base) in [
+            ("async-tokio", 8, 3000),
+            ("threads", 100, 2000),
+            ("proc", 0, 3500),
+        ] {
+            let v = variant(reader, Some(j), None);
+            runner = runner
+                .rss(&v.label, base + per_job * j as u64)
+                // Fastest at -j 4 for async, -j 1 for threads, in the noise nowhere else.
+                .on(
+                    study::CONCURRENCY_TREE,
+                    &v.label,
+                    match (reader, j) {
+                        ("async-tokio", 4) | ("threads", 1) => 1.0,
+                        _ => 10.0 + j as f64,
+                    },
+                );
+            vs.push(v);
+        }
+    }
+    let tables = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload(study::CONCURRENCY_TREE, Some(EXPECTED))],
+        &vs,
+    )
+    .tables;
+    let sweep = &tables[0];
+    let slope = study::memory_slope(sweep, "threads").expect("a slope");
+    assert!((slope - 100.0).abs() < 1e-6, "{slope}");
+    assert_eq!(study::best_jobs(sweep, "async-tokio"), Some((4, vec![4])));
+    let experiments = study::Experiments {
+        concurrency: Some(sweep.clone()),
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    assert_eq!(finding(&claims, "about 8 KB"), Holds);
+    assert_eq!(finding(&claims, "about 8 MB"), DoesNotHold);
+    assert_eq!(
+        finding(&claims, "about 10 MB"),
+        DoesNotHold,
+        "3.5 MiB a process"
+    );
+    assert_eq!(
+        finding(&claims, "a semaphore of 2–4×"),
+        Holds,
+        "-j 4 on 2 cores"
+    );
+    assert_eq!(
+        finding(&claims, "threads = cores + 1"),
+        DoesNotHold,
+        "-j 1 won"
+    );
+}
+
+#[test]
+fn the_headline_is_judged_by_its_order() {
+    let readers = ["hybrid", "async-tokio", "threads", "proc"];
+    let vs: Vec<Variant> = readers.iter().map(|r| variant(r, None, None)).collect();
+    let mut runner = FakeRunner::default();
+    // The published order, then threads first.
+    for (i, r) in readers.iter().enumerate() {
+        runner = runner.on("seed-mixed", r, 10.0 * (i + 1) as f64);
+        runner = runner.on("other", r, if *r == "threads" { 1.0 } else { 50.0 });
+    }
+    let tables = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[
+            workload("seed-mixed", Some(EXPECTED)),
+            workload("other", Some(EXPECTED)),
+        ],
+        &vs,
+    )
+    .tables;
+    let mut experiments = study::Experiments {
+        headline: vec![tables[0].clone()],
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    assert_eq!(
+        finding(&claims, "on 1,000 mixed files"),
+        study::Finding::Holds
+    );
+    experiments.headline = vec![tables[1].clone()];
+    let claims = study::claims(&experiments, 2);
+    assert_eq!(
+        finding(&claims, "on 1,000 mixed files"),
+        study::Finding::DoesNotHold
+    );
+    let text = study::markdown(&claims, &study::guidelines(&experiments));
+    assert!(
+        text.contains("| **does not hold** |") || text.contains("**does not hold**"),
+        "{text}"
+    );
+    assert!(text.contains("published 2.34 s"), "{text}");
 }

@@ -1,0 +1,583 @@
+//! `cargo xtask bench --study`: the original Python project's claims, each put to a
+//! measurement on this machine, with a verdict, and guidelines drawn from the same figures.
+//!
+//! Three experiments, each an ordinary interleaved benchmark ([`super::execute`]):
+//!
+//! * **file size** — trees of one size each (256 B to 256 MiB, [`SIZE_TREES`]), every model,
+//!   warm and cold: which model wins at which size, and where threads overtake async (the
+//!   original routes at 10 KB);
+//! * **concurrency** — every concurrent model at `--jobs` 1, 4, 16, 64 and 256 on the 4 KiB
+//!   tree, warm: peak memory against concurrency (the original's "8 KB a coroutine, 8 MB a
+//!   thread, 10 MB+ a process") and time against `--jobs` (its "semaphore of 2–4× the cores,
+//!   threads = cores + 1");
+//! * **the headline** — the original's own workload, 1,000 mixed files (`seed-mixed`), every
+//!   model, beside its published table (hybrid 2.34 s, async 3.21, threading 4.12,
+//!   multiprocessing 5.03).
+//!
+//! The judgement is pure functions over the experiments' tables, unit-tested with a fake
+//! runner: [`claims`] and [`guidelines`].
+
+use serde::Serialize;
+
+use super::stats::{Cache, Row, Table};
+
+/// The study's trees of one file size each, smallest first: fixture profile and file size.
+pub const SIZE_TREES: &[(&str, u64)] = &[
+    ("size-256B", 256),
+    ("size-4KiB", 4 << 10),
+    ("size-64KiB", 64 << 10),
+    ("size-1MiB", 1 << 20),
+    ("size-16MiB", 16 << 20),
+    ("size-256MiB", 256 << 20),
+];
+
+/// The tree the concurrency experiment runs on.
+pub const CONCURRENCY_TREE: &str = "size-4KiB";
+
+/// The `--jobs` the concurrency experiment sweeps.
+pub const JOBS: &[usize] = &[1, 4, 16, 64, 256];
+
+/// The readers of each model the claims speak of, by the original's names.
+const ASYNC: &[&str] = &["async-tokio", "async-std"];
+const THREADS: &[&str] = &["threads"];
+const HYBRID: &[&str] = &["hybrid"];
+const PROCESSES: &[&str] = &["proc"];
+
+/// The original's headline table: model, its readers here, seconds published.
+const HEADLINE: &[(&str, &[&str], f64)] = &[
+    ("hybrid", HYBRID, 2.34),
+    ("async", ASYNC, 3.21),
+    ("threading", THREADS, 4.12),
+    ("multiprocessing", PROCESSES, 5.03),
+];
+
+/// How a claim fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// The measurements agree with it.
+    Holds,
+    /// They contradict it.
+    DoesNotHold,
+    /// It holds in some of the conditions measured and not in others (the text says which).
+    Depends,
+    /// Nothing measured could say (a tree or reader did not run).
+    NotMeasured,
+}
+
+impl Finding {
+    /// The verdict for people.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Finding::Holds => "holds",
+            Finding::DoesNotHold => "does not hold",
+            Finding::Depends => "depends",
+            Finding::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One claim of the original, what was measured here, and the verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    /// The claim, as the original makes it.
+    pub claim: String,
+    /// What this machine measured.
+    pub measured: String,
+    /// The verdict.
+    pub finding: Finding,
+}
+
+/// The tables of the three experiments.
+#[derive(Debug, Clone, Default)]
+pub struct Experiments {
+    /// One table per size tree and cache state.
+    pub sizes: Vec<Table>,
+    /// The concurrency sweep (one warm table: rows `reader -j N`).
+    pub concurrency: Option<Table>,
+    /// The headline workload (warm, and cold when measured).
+    pub headline: Vec<Table>,
+}
+
+fn table<'a>(tables: &'a [Table], target: &str, cache: Cache) -> Option<&'a Table> {
+    tables
+        .iter()
+        .find(|t| t.target == target && t.cache == cache)
+}
+
+/// The best (lowest median) ranked row of `readers` in `table`.
+fn best_of<'a>(table: &'a Table, readers: &[&str]) -> Option<&'a Row> {
+    table
+        .rows
+        .iter()
+        .filter(|r| r.rank.is_some() && readers.contains(&r.reader.as_str()))
+        .min_by(|a, b| a.median_ms.total_cmp(&b.median_ms))
+}
+
+/// Whether one of `readers` wins `table`: it is the fastest, or tied with it (spreads overlap).
+fn wins(table: &Table, readers: &[&str]) -> bool {
+    let model = |label: &String| {
+        table
+            .rows
+            .iter()
+            .any(|r| &r.label == label && readers.contains(&r.reader.as_str()))
+    };
+    table.fastest.iter().chain(&table.tied).any(model)
+}
+
+/// The winner of a table in words: `threads` or `threads (tied with hybrid)`.
+fn winner(table: &Table) -> String {
+    match (&table.fastest, table.tied.as_slice()) {
+        (None, _) => "nobody".into(),
+        (Some(f), []) => f.clone(),
+        (Some(f), tied) => format!("{f} (tied with {})", tied.join(", ")),
+    }
+}
+
+/// A claim that one model wins on some size trees: holds where it wins in every cache state
+/// measured, depends where it wins in some.
+fn wins_on(experiments: &Experiments, claim: &str, sizes: &[&str], readers: &[&str]) -> Claim {
+    let mut won = 0;
+    let mut measured = Vec::new();
+    for &size in sizes {
+        for cache in [Cache::Warm, Cache::Cold] {
+            if let Some(t) = table(&experiments.sizes, size, cache) {
+                if wins(t, readers) {
+                    won += 1;
+                }
+                measured.push(format!("{size} {}: {}", cache.as_str(), winner(t)));
+            }
+        }
+    }
+    let finding = match (won, measured.len()) {
+        (_, 0) => Finding::NotMeasured,
+        (0, _) => Finding::DoesNotHold,
+        (w, n) if w == n => Finding::Holds,
+        _ => Finding::Depends,
+    };
+    Claim {
+        claim: claim.into(),
+        measured: format!("fastest — {}", measured.join("; ")),
+        finding,
+    }
+}
+
+/// Where threads overtake async, from the size trees in `cache` state: the first pair of
+/// neighbouring sizes between which the best async reader goes from faster to slower than
+/// threads. `Some((below, above))`, or `None` when it never changes sides (or did not run).
+pub fn crossover(experiments: &Experiments, cache: Cache) -> Option<(u64, u64)> {
+    let faster: Vec<(u64, bool)> = SIZE_TREES
+        .iter()
+        .filter_map(|&(name, size)| {
+            let t = table(&experiments.sizes, name, cache)?;
+            let a = best_of(t, ASYNC)?;
+            let th = best_of(t, THREADS)?;
+            Some((size, a.median_ms < th.median_ms))
+        })
+        .collect();
+    faster
+        .windows(2)
+        .find(|w| w[0].1 && !w[1].1)
+        .map(|w| (w[0].0, w[1].0))
+}
+
+/// 10 KB, the original's threshold between async and threads.
+const ORIGINAL_THRESHOLD: u64 = 10_000;
+
+fn threshold_claim(experiments: &Experiments) -> Claim {
+    let mut measured = Vec::new();
+    let mut findings = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        if !experiments.sizes.iter().any(|t| t.cache == cache) {
+            continue;
+        }
+        match crossover(experiments, cache) {
+            Some((below, above)) => {
+                measured.push(format!(
+                    "{}: threads overtake async between {} and {}",
+                    cache.as_str(),
+                    size_name(below),
+                    size_name(above)
+                ));
+                findings.push((below..=above).contains(&ORIGINAL_THRESHOLD));
+            }
+            None => {
+                measured.push(format!(
+                    "{}: async and threads never change places across 256 B – 256 MiB",
+                    cache.as_str()
+                ));
+                findings.push(false);
+            }
+        }
+    }
+    Claim {
+        claim: "10 KB is where threads become more efficient than async (the hybrid's routing threshold)".into(),
+        measured: measured.join("; "),
+        finding: verdict_of(&findings),
+    }
+}
+
+fn verdict_of(findings: &[bool]) -> Finding {
+    match (findings.iter().filter(|&&f| f).count(), findings.len()) {
+        (_, 0) => Finding::NotMeasured,
+        (0, _) => Finding::DoesNotHold,
+        (h, n) if h == n => Finding::Holds,
+        _ => Finding::Depends,
+    }
+}
+
+/// A size for people: `256 B`, `4 KiB`, `16 MiB`.
+pub fn size_name(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
+/// The least-squares slope of peak RSS (KiB) against `--jobs`, per reader of the sweep:
+/// what one more job costs in memory. `None` with fewer than two points.
+pub fn memory_slope(table: &Table, reader: &str) -> Option<f64> {
+    let points: Vec<(f64, f64)> = table
+        .rows
+        .iter()
+        .filter(|r| r.reader == reader && r.rank.is_some())
+        .filter_map(|r| Some((r.jobs? as f64, r.peak_rss_kib as f64)))
+        .collect();
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(x, y), p| (x + p.0 / n, y + p.1 / n));
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// A claim about memory a job: holds when the measured cost is within a factor of 2 of the
+/// original's figure (in KiB).
+fn memory_claim(table: Option<&Table>, claim: &str, readers: &[&str], claimed_kib: f64) -> Claim {
+    let slopes: Vec<(String, f64)> = table
+        .into_iter()
+        .flat_map(|t| {
+            readers
+                .iter()
+                .filter_map(move |&r| memory_slope(t, r).map(|s| (r.to_string(), s)))
+        })
+        .collect();
+    if slopes.is_empty() {
+        return Claim {
+            claim: claim.into(),
+            measured: "no --jobs sweep ran".into(),
+            finding: Finding::NotMeasured,
+        };
+    }
+    let findings: Vec<bool> = slopes
+        .iter()
+        .map(|(_, s)| (claimed_kib / 2.0..=claimed_kib * 2.0).contains(s))
+        .collect();
+    let measured = slopes
+        .iter()
+        .map(|(r, s)| format!("{r}: {} of resident memory per job", kib(*s)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Claim {
+        claim: claim.into(),
+        measured,
+        finding: verdict_of(&findings),
+    }
+}
+
+/// The process claim is about each process, not the slope: the largest process of a
+/// `reader-proc` run is one worker (or the parent), whatever `--jobs`.
+fn process_claim(table: Option<&Table>) -> Claim {
+    let claim = "about 10 MB or more of memory per process";
+    let rows: Vec<&Row> = table
+        .into_iter()
+        .flat_map(|t| t.rows.iter())
+        .filter(|r| r.reader == "proc" && r.rank.is_some())
+        .collect();
+    let Some(largest) = rows.iter().map(|r| r.peak_rss_kib).max() else {
+        return Claim {
+            claim: claim.into(),
+            measured: "no --jobs sweep of proc ran".into(),
+            finding: Finding::NotMeasured,
+        };
+    };
+    let smallest = rows.iter().map(|r| r.peak_rss_kib).min().unwrap_or(largest);
+    // 10 MB, in KiB; like the other memory claims, it holds within a factor of 2.
+    let claimed_kib = 10_000_000.0 / 1024.0;
+    let finding = if largest as f64 >= claimed_kib / 2.0 {
+        Finding::Holds
+    } else {
+        Finding::DoesNotHold
+    };
+    Claim {
+        claim: claim.into(),
+        measured: format!(
+            "the largest process of a run (a worker or the parent) peaked at {}–{} resident over -j {}",
+            kib(smallest as f64),
+            kib(largest as f64),
+            jobs_list()
+        ),
+        finding,
+    }
+}
+
+fn jobs_list() -> String {
+    JOBS.iter()
+        .map(|j| j.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// KiB for people: `12 KiB`, `8.0 MiB`; negative slopes (noise) as they are.
+fn kib(v: f64) -> String {
+    if v.abs() >= 1024.0 {
+        format!("{:.1} MiB", v / 1024.0)
+    } else {
+        format!("{v:.0} KiB")
+    }
+}
+
+/// The `--jobs` at which `reader` was fastest in the sweep, and those within its spread.
+pub fn best_jobs(table: &Table, reader: &str) -> Option<(usize, Vec<usize>)> {
+    let rows: Vec<&Row> = table
+        .rows
+        .iter()
+        .filter(|r| r.reader == reader && r.rank.is_some() && r.jobs.is_some())
+        .collect();
+    let best = rows
+        .iter()
+        .min_by(|a, b| a.median_ms.total_cmp(&b.median_ms))?;
+    let mut close: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.min_ms <= best.max_ms)
+        .filter_map(|r| r.jobs)
+        .collect();
+    close.sort_unstable();
+    Some((best.jobs?, close))
+}
+
+fn concurrency_claim(
+    table: Option<&Table>,
+    claim: &str,
+    readers: &[&str],
+    good: impl Fn(usize) -> bool,
+) -> Claim {
+    let mut measured = Vec::new();
+    let mut findings = Vec::new();
+    for t in table.into_iter() {
+        for &reader in readers {
+            if let Some((best, close)) = best_jobs(t, reader) {
+                measured.push(format!(
+                    "{reader}: fastest at -j {best} (as fast within the noise: -j {})",
+                    close
+                        .iter()
+                        .map(|j| j.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                // Holds when a setting in the claimed range is as fast as the best one.
+                findings.push(close.iter().any(|&j| good(j)));
+            }
+        }
+    }
+    if measured.is_empty() {
+        measured.push("no --jobs sweep ran".into());
+    }
+    Claim {
+        claim: claim.into(),
+        measured: format!("on {CONCURRENCY_TREE}, warm: {}", measured.join("; ")),
+        finding: verdict_of(&findings),
+    }
+}
+
+fn headline_claims(experiments: &Experiments) -> Vec<Claim> {
+    let mut out = Vec::new();
+    for t in &experiments.headline {
+        let here: Vec<(&str, Option<&Row>, f64)> = HEADLINE
+            .iter()
+            .map(|&(model, readers, published)| (model, best_of(t, readers), published))
+            .collect();
+        let mut measured: Vec<(&str, f64)> = here
+            .iter()
+            .filter_map(|(m, r, _)| r.map(|r| (*m, r.median_ms)))
+            .collect();
+        measured.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let order: Vec<&str> = measured.iter().map(|m| m.0).collect();
+        let published: Vec<&str> = HEADLINE.iter().map(|h| h.0).collect();
+        let finding = if measured.len() < HEADLINE.len() {
+            Finding::NotMeasured
+        } else if order == published {
+            Finding::Holds
+        } else if order.first() == published.first() {
+            Finding::Depends
+        } else {
+            Finding::DoesNotHold
+        };
+        let side_by_side = here
+            .iter()
+            .map(|(m, r, p)| match r {
+                Some(r) => format!("{m} {:.1} ms (published {p:.2} s)", r.median_ms),
+                None => format!("{m} not run (published {p:.2} s)"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(Claim {
+            claim: format!(
+                "on 1,000 mixed files the order is hybrid, async, threading, multiprocessing ({})",
+                t.cache.as_str()
+            ),
+            measured: format!("order here: {}; {side_by_side}", order.join(", ")),
+            finding,
+        });
+    }
+    out
+}
+
+fn hybrid_claim(experiments: &Experiments) -> Claim {
+    let all: Vec<&Table> = experiments
+        .sizes
+        .iter()
+        .chain(&experiments.headline)
+        .collect();
+    let won = all.iter().filter(|t| wins(t, HYBRID)).count();
+    let finding = match (won, all.len()) {
+        (_, 0) => Finding::NotMeasured,
+        (0, _) => Finding::DoesNotHold,
+        (w, n) if w == n => Finding::Holds,
+        _ => Finding::Depends,
+    };
+    Claim {
+        claim: "hybrid has the highest overall throughput".into(),
+        measured: format!(
+            "hybrid is fastest (or tied) on {won} of {} trees and cache states measured",
+            all.len()
+        ),
+        finding,
+    }
+}
+
+/// Every claim of the original, judged from the experiments.
+pub fn claims(experiments: &Experiments, cores: usize) -> Vec<Claim> {
+    let sweep = experiments.concurrency.as_ref();
+    let mut out = vec![
+        wins_on(
+            experiments,
+            "async is best for small files (< 1 KB)",
+            &["size-256B"],
+            ASYNC,
+        ),
+        wins_on(
+            experiments,
+            "threads are best for medium files (1–100 KB)",
+            &["size-4KiB", "size-64KiB"],
+            THREADS,
+        ),
+        wins_on(
+            experiments,
+            "multiprocessing is best for large files",
+            &["size-16MiB", "size-256MiB"],
+            PROCESSES,
+        ),
+        hybrid_claim(experiments),
+        threshold_claim(experiments),
+        memory_claim(sweep, "about 8 KB of memory per coroutine", ASYNC, 8.0),
+        memory_claim(sweep, "about 8 MB of memory per thread", THREADS, 8192.0),
+        process_claim(sweep),
+        concurrency_claim(
+            sweep,
+            "a semaphore of 2–4× the cores is best for async",
+            ASYNC,
+            |j| (2 * cores..=4 * cores).contains(&j),
+        ),
+        concurrency_claim(sweep, "threads = cores + 1 is best", THREADS, |j| {
+            j == cores + 1 || j == cores
+        }),
+    ];
+    out.extend(headline_claims(experiments));
+    out
+}
+
+/// What to use, from the same measurements: one line per kind of tree.
+pub fn guidelines(experiments: &Experiments) -> Vec<String> {
+    let mut out = Vec::new();
+    let kinds = [
+        ("small files (≤ 4 KiB)", &["size-256B", "size-4KiB"][..]),
+        (
+            "medium files (64 KiB – 1 MiB)",
+            &["size-64KiB", "size-1MiB"][..],
+        ),
+        (
+            "large files (16 MiB and up)",
+            &["size-16MiB", "size-256MiB"][..],
+        ),
+    ];
+    for (kind, trees) in kinds {
+        for cache in [Cache::Warm, Cache::Cold] {
+            let mut winners: Vec<String> = Vec::new();
+            for t in trees
+                .iter()
+                .filter_map(|name| table(&experiments.sizes, name, cache))
+            {
+                let w = winner(t);
+                if !winners.contains(&w) {
+                    winners.push(w);
+                }
+            }
+            if !winners.is_empty() {
+                out.push(format!(
+                    "{kind}, {} cache: {}",
+                    cache.as_str(),
+                    winners.join(" / ")
+                ));
+            }
+        }
+    }
+    for t in &experiments.headline {
+        out.push(format!(
+            "a mixed tree like the original's, {} cache: {}",
+            t.cache.as_str(),
+            winner(t)
+        ));
+    }
+    if let Some(sweep) = &experiments.concurrency {
+        let settings: Vec<String> = ["threads", "async-tokio", "hybrid", "proc"]
+            .iter()
+            .filter_map(|r| best_jobs(sweep, r).map(|(j, _)| format!("{r} -j {j}")))
+            .collect();
+        if !settings.is_empty() {
+            out.push(format!(
+                "--jobs, from the sweep on {CONCURRENCY_TREE} (warm): {}",
+                settings.join(", ")
+            ));
+        }
+    }
+    out.push(
+        "a file that may crash or hang its reader (a FUSE or network mount), or readers that must be isolated: proc with --timeout — it is the only model that can abandon a read stuck in the kernel".into(),
+    );
+    out
+}
+
+/// The study as Markdown: the claims table, then the guidelines.
+pub fn markdown(claims: &[Claim], guidelines: &[String]) -> String {
+    let mut text = String::from(
+        "## The original's claims, measured\n\n| claim | measured here | verdict |\n|---|---|---|\n",
+    );
+    for c in claims {
+        text.push_str(&format!(
+            "| {} | {} | **{}** |\n",
+            c.claim,
+            c.measured.replace('|', "\\|"),
+            c.finding.word()
+        ));
+    }
+    text.push_str("\n## Guidelines for this machine\n\n");
+    for g in guidelines {
+        text.push_str(&format!("- {g}\n"));
+    }
+    text
+}
