@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use super::Results;
 use super::report::{self, Meta};
 use super::stats::{self, Cache, Table, Verdict};
+use super::study::{self, Claim, Experiments};
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 420;
@@ -410,6 +411,266 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
                 python.join(", ")
             );
         }
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// Lines on log–log axes, one per series, coloured by reader so that a reader keeps its colour
+/// in every chart of the study; `x_names` labels the x ticks (file sizes, `--jobs`).
+pub fn log_lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    x_names: fn(f64) -> String,
+) -> String {
+    let mut svg = String::new();
+    let drawn = draw_log_lines(&mut svg, title, x_label, y_label, series, x_names);
+    svg_or_note(title, svg, drawn)
+}
+
+/// The colour of a reader: its place in [`super::READERS`].
+fn reader_color(reader: &str) -> RGBColor {
+    let at = super::READERS
+        .iter()
+        .position(|r| r.0 == reader)
+        .unwrap_or(COLORS.len() - 1);
+    color(at)
+}
+
+fn draw_log_lines(
+    svg: &mut String,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    x_names: fn(f64) -> String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let points: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().copied())
+        .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+        .collect();
+    if points.is_empty() {
+        return Err("nothing was measured".into());
+    }
+    let (x_min, x_max, y_min, y_max) = points.iter().fold(
+        (f64::MAX, f64::MIN, f64::MAX, f64::MIN),
+        |(a, b, c, d), p| (a.min(p.0), b.max(p.0), c.min(p.1), d.max(p.1)),
+    );
+    let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .margin_right(LEGEND_WIDTH)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (x_min / 1.5..x_max * 1.5).log_scale(),
+            (y_min / 1.5..y_max * 1.5).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_label_formatter(&|v| x_names(*v))
+        .y_label_formatter(&|v| report::group(*v as u64))
+        .draw()?;
+    for (name, pts) in series {
+        let c = reader_color(name);
+        let pts: Vec<(f64, f64)> = pts
+            .iter()
+            .copied()
+            .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+            .collect();
+        chart.draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?;
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+    }
+    let x = (WIDTH - LEGEND_WIDTH + 16) as i32;
+    for (i, (name, _)) in series.iter().enumerate() {
+        let y = 50 + 20 * i as i32;
+        root.draw(&PathElement::new(
+            vec![(x, y), (x + 14, y)],
+            reader_color(name).stroke_width(3),
+        ))?;
+        root.draw(&Text::new(
+            name.clone(),
+            (x + 20, y),
+            ("sans-serif", 13).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            ),
+        ))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// The readers of the study's charts, in table order.
+fn study_readers(tables: &[&Table]) -> Vec<String> {
+    let mut readers: Vec<String> = Vec::new();
+    for (name, _, _) in super::READERS {
+        if tables
+            .iter()
+            .any(|t| t.rows.iter().any(|r| r.reader == *name && r.rank.is_some()))
+        {
+            readers.push(name.to_string());
+        }
+    }
+    readers
+}
+
+/// The study's charts: throughput against file size (warm, cold), and memory and time
+/// against `--jobs`.
+pub fn study_charts(experiments: &Experiments) -> Vec<String> {
+    let mut out = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let tables: Vec<&Table> = experiments
+            .sizes
+            .iter()
+            .filter(|t| t.cache == cache)
+            .collect();
+        if tables.is_empty() {
+            continue;
+        }
+        for (figure, unit, pick) in [
+            (
+                "Throughput",
+                "MB/s",
+                (|r: &stats::Row| r.mb_per_s) as fn(&stats::Row) -> f64,
+            ),
+            ("Files per second", "files/s", |r: &stats::Row| {
+                r.files_per_s
+            }),
+        ] {
+            let series: Vec<(String, Vec<(f64, f64)>)> = study_readers(&tables)
+                .into_iter()
+                .map(|reader| {
+                    let points = study::SIZE_TREES
+                        .iter()
+                        .filter_map(|&(name, size)| {
+                            let t = tables.iter().find(|t| t.target == name)?;
+                            let row = t
+                                .rows
+                                .iter()
+                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            Some((size as f64, pick(row)))
+                        })
+                        .collect();
+                    (reader, points)
+                })
+                .collect();
+            out.push(log_lines(
+                &format!(
+                    "{figure} against file size, {} cache (higher is better)",
+                    cache.as_str()
+                ),
+                "file size",
+                unit,
+                &series,
+                |v| study::size_name(v.round() as u64),
+            ));
+        }
+    }
+    if let Some(sweep) = &experiments.concurrency {
+        let tables = [sweep];
+        for (figure, unit, pick) in [
+            (
+                "Peak memory (RSS of the largest process)",
+                "KiB",
+                (|r: &stats::Row| r.peak_rss_kib as f64) as fn(&stats::Row) -> f64,
+            ),
+            ("Wall time", "ms", |r: &stats::Row| r.median_ms),
+        ] {
+            let series: Vec<(String, Vec<(f64, f64)>)> = study_readers(&tables)
+                .into_iter()
+                .map(|reader| {
+                    let points = sweep
+                        .rows
+                        .iter()
+                        .filter(|r| r.reader == reader && r.rank.is_some())
+                        .filter_map(|r| Some((r.jobs? as f64, pick(r))))
+                        .collect();
+                    (reader, points)
+                })
+                .collect();
+            out.push(log_lines(
+                &format!(
+                    "{figure} against --jobs on {}, warm (lower is better)",
+                    sweep.target
+                ),
+                "--jobs",
+                unit,
+                &series,
+                |v| format!("{:.0}", v),
+            ));
+        }
+    }
+    out
+}
+
+/// The study's page: the claims with their verdicts, the guidelines, the charts, and every
+/// table it measured.
+pub fn study_page(
+    meta: &Meta,
+    claims: &[Claim],
+    guidelines: &[String],
+    experiments: &Experiments,
+) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Concurrent File Reader — the original's claims, measured</title>\n<style>\n\
+         body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\n\
+         table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}\n\
+         th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\n\
+         th{background:#f3f3f3}\n.holds{color:#1a7f37}.does-not-hold{color:#c0392b}.depends{color:#b36b00}\n\
+         .meta{color:#555;font-size:.9em}\n.chart{margin:1em 0}\n\
+         </style></head><body>\n",
+    );
+    let _ = writeln!(
+        out,
+        "<h1>The original project's claims, measured — {}</h1>\n<p class=\"meta\">{} · {}</p>",
+        escape(&meta.started_at),
+        escape(&meta.command_line),
+        escape(&format!(
+            "{}, {} cores, {} GiB, Linux {}, {}",
+            meta.host.cpu_model,
+            meta.host.cores,
+            meta.host.memory_kib / (1 << 20),
+            meta.host.kernel,
+            meta.host.git_revision
+        ))
+    );
+    out.push_str("<table><tr><th>claim</th><th>measured here</th><th>verdict</th></tr>\n");
+    for c in claims {
+        let class = c.finding.word().replace(' ', "-");
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"{class}\"><strong>{}</strong></td></tr>",
+            escape(&c.claim),
+            escape(&c.measured),
+            escape(c.finding.word())
+        );
+    }
+    out.push_str("</table>\n<h2>Guidelines for this machine</h2>\n<ul>\n");
+    for g in guidelines {
+        let _ = writeln!(out, "<li>{}</li>", escape(g));
+    }
+    out.push_str("</ul>\n<h2>Charts</h2>\n");
+    for svg in study_charts(experiments) {
+        let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
+    }
+    out.push_str("<h2>Tables</h2>\n");
+    for table in experiments
+        .sizes
+        .iter()
+        .chain(&experiments.concurrency)
+        .chain(&experiments.headline)
+    {
+        out.push_str(&html_table(table, meta));
     }
     out.push_str("</body></html>\n");
     out

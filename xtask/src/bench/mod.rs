@@ -308,8 +308,11 @@ fn run_study(
         rss_floor_kib,
     };
     report::write_all(out_dir, &meta, &all)?;
+    let page = html::study_page(&meta, &claims, &guidelines, &found);
+    std::fs::write(out_dir.join("study.html"), page)
+        .with_context(|| format!("{}: cannot write", out_dir.display()))?;
     let _ = std::fs::remove_file(&runner.report);
-    println!("report: {}", out_dir.join("study.md").display());
+    println!("report: {}", out_dir.join("study.html").display());
     let bad = all
         .records
         .iter()

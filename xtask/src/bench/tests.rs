@@ -805,3 +805,45 @@ fn the_headline_is_judged_by_its_order() {
     );
     assert!(text.contains("published 2.34 s"), "{text}");
 }
+
+#[test]
+fn the_study_page_has_the_claims_and_a_chart_for_each_experiment() {
+    let fast = [("size-256B", "async-tokio"), ("size-4KiB", "threads")];
+    let mut experiments = study::Experiments {
+        sizes: study_sizes(&fast, &[Cache::Warm]),
+        ..Default::default()
+    };
+    let mut runner = FakeRunner::default();
+    let vs: Vec<Variant> = study::JOBS
+        .iter()
+        .map(|&j| variant("threads", Some(j), None))
+        .collect();
+    for v in &vs {
+        runner = runner.rss(&v.label, 2000 + 10 * v.jobs.unwrap_or(0) as u64);
+    }
+    experiments.concurrency = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload(study::CONCURRENCY_TREE, Some(EXPECTED))],
+        &vs,
+    )
+    .tables
+    .first()
+    .cloned();
+    let claims = study::claims(&experiments, 2);
+    let page = html::study_page(
+        &meta(),
+        &claims,
+        &study::guidelines(&experiments),
+        &experiments,
+    );
+    assert!(
+        page.contains("async is best for small files"),
+        "the claims table"
+    );
+    assert!(page.contains("class=\"holds\""), "verdicts are marked");
+    // Throughput and files/s against size, memory and time against --jobs.
+    assert_eq!(page.matches("<svg").count(), 4, "{page}");
+    assert!(page.contains("against file size, warm cache"));
+    assert!(page.contains("against --jobs"));
+}
