@@ -430,6 +430,15 @@ pub fn log_lines(
     svg_or_note(title, svg, drawn)
 }
 
+/// A log axis's tick (a power of ten) as a size: `1 kB`, `100 MB`.
+fn decimal_size(v: f64) -> String {
+    let (value, unit) = [(1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+        .into_iter()
+        .find(|(scale, _)| v >= *scale)
+        .map_or((v, "B"), |(scale, unit)| (v / scale, unit));
+    format!("{value:.0} {unit}")
+}
+
 /// The colour of a reader: its place in [`super::READERS`].
 fn reader_color(reader: &str) -> RGBColor {
     let at = super::READERS
@@ -476,7 +485,8 @@ fn draw_log_lines(
         .x_desc(x_label)
         .y_desc(y_label)
         .x_label_formatter(&|v| x_names(*v))
-        .y_label_formatter(&|v| report::group(*v as u64))
+        .y_label_formatter(&|v| report::group(v.round() as u64))
+        .y_labels(8)
         .draw()?;
     for (name, pts) in series {
         let c = reader_color(name);
@@ -572,7 +582,7 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
                 "file size",
                 unit,
                 &series,
-                |v| study::size_name(v.round() as u64),
+                decimal_size,
             ));
         }
     }
@@ -580,7 +590,7 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
         let tables = [sweep];
         for (figure, unit, pick) in [
             (
-                "Peak memory (RSS of the largest process)",
+                "Peak memory (largest process)",
                 "KiB",
                 (|r: &stats::Row| r.peak_rss_kib as f64) as fn(&stats::Row) -> f64,
             ),
@@ -600,7 +610,7 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
                 .collect();
             out.push(log_lines(
                 &format!(
-                    "{figure} against --jobs on {}, warm (lower is better)",
+                    "{figure} against --jobs, {}, warm (lower is better)",
                     sweep.target
                 ),
                 "--jobs",

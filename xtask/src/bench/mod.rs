@@ -121,7 +121,6 @@ pub fn bench(opts: &Options) -> Result<()> {
     if !missing.is_empty() {
         eprintln!("bench: not run (missing): {}", missing.join(", "));
     }
-    let workloads = workloads(opts, &ws.target, &out_dir)?;
     let cache_drop = opts.cold.then(run::choose_cache_drop);
     if let Some(method) = cache_drop {
         eprintln!("bench: cold runs drop the cache with {}", method.describe());
@@ -133,7 +132,13 @@ pub fn bench(opts: &Options) -> Result<()> {
         timeout: opts.timeout,
         cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
     };
-    let first = workloads.first().context("nothing to benchmark")?;
+    // `true` ignores its tree: the floor needs none of the workloads.
+    let nowhere = Target {
+        name: "floor".into(),
+        tree: out_dir.clone(),
+        file_list: out_dir.clone(),
+        files: Vec::new(),
+    };
     let floor = runner.run(
         &Variant {
             label: "true".into(),
@@ -145,12 +150,13 @@ pub fn bench(opts: &Options) -> Result<()> {
                 args: vec![],
             },
         },
-        &first.target,
+        &nowhere,
     );
     if opts.study {
         let floor_kib = floor.peak_rss_kib;
         return run_study(opts, &out_dir, &binaries, has_wc, &mut runner, floor_kib);
     }
+    let workloads = workloads(opts, &ws.target, &out_dir)?;
     let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
         .into_iter()
         .filter_map(|(on, cache)| on.then_some(cache))
