@@ -386,10 +386,11 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
             escape(line.trim_end()).replace('`', "")
         );
     }
-    if let Some(rec) = &results.recommendation {
+    for rec in &results.recommendations {
         let _ = writeln!(
             out,
-            "<p class=\"rec\"><strong>Recommendation.</strong> {}</p>",
+            "<p class=\"rec\"><strong>Recommendation, {} cache.</strong> {}</p>",
+            rec.cache.as_str(),
             escape(&rec.text).replace('`', "")
         );
     }

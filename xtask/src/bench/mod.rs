@@ -267,7 +267,7 @@ fn run_study(
     let mut all = Results {
         records: Vec::new(),
         tables: Vec::new(),
-        recommendation: None,
+        recommendations: Vec::new(),
         consensus: None,
     };
     let mut found = study::Experiments::default();
@@ -531,8 +531,8 @@ pub struct Results {
     pub records: Vec<RunRecord>,
     /// One table per workload and cache state.
     pub tables: Vec<Table>,
-    /// For a user's tree: what to use there.
-    pub recommendation: Option<stats::Recommendation>,
+    /// For a user's tree: what to use there, one for each cache state measured.
+    pub recommendations: Vec<stats::Recommendation>,
     /// For a user's tree: the totals the readers agreed on, and how many runs agreed.
     pub consensus: Option<(Expected, usize)>,
 }
@@ -541,7 +541,7 @@ pub struct Results {
 /// then builds the tables and, for a user's tree, the recommendation.
 pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunRecord>) -> Results {
     let mut tables = Vec::new();
-    let mut recommendation = None;
+    let mut recommendations = Vec::new();
     let mut consensus = None;
     for w in workloads {
         let mine = |r: &RunRecord| r.target == w.target.name;
@@ -591,8 +591,8 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
                 variants,
                 &records,
             );
-            if user_tree && recommendation.is_none() {
-                recommendation = stats::recommend(&table);
+            if user_tree {
+                recommendations.extend(stats::recommend(&table));
             }
             tables.push(table);
         }
@@ -600,7 +600,7 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
     Results {
         records,
         tables,
-        recommendation,
+        recommendations,
         consensus,
     }
 }

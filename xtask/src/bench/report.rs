@@ -193,8 +193,13 @@ pub fn console(meta: &Meta, results: &Results) -> String {
             group(expected.words)
         );
     }
-    if let Some(rec) = &results.recommendation {
-        let _ = writeln!(out, "\nrecommendation: {}", rec.text);
+    for rec in &results.recommendations {
+        let _ = writeln!(
+            out,
+            "\nrecommendation, {} cache: {}",
+            rec.cache.as_str(),
+            rec.text
+        );
     }
     out
 }
@@ -248,8 +253,12 @@ pub fn markdown(meta: &Meta, results: &Results) -> String {
             );
         }
     }
-    if let Some(rec) = &results.recommendation {
-        let _ = writeln!(out, "## Recommendation\n\n{}\n", rec.text);
+    if !results.recommendations.is_empty() {
+        out.push_str("## Recommendation\n\n");
+        for rec in &results.recommendations {
+            let _ = writeln!(out, "- {} cache: {}", rec.cache.as_str(), rec.text);
+        }
+        out.push('\n');
     }
     out
 }
@@ -335,7 +344,7 @@ pub fn json(meta: &Meta, results: &Results) -> Result<String> {
             "target": t.target, "cache": t.cache, "readers": stats::scaling(t),
         })).collect::<Vec<_>>(),
         "consensus": results.consensus.map(|(e, n)| serde_json::json!({"totals": e, "agreeing_runs": n})),
-        "recommendation": results.recommendation,
+        "recommendations": results.recommendations,
         "runs": results.records,
     });
     Ok(serde_json::to_string_pretty(&value)? + "\n")

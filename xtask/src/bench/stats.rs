@@ -471,6 +471,8 @@ pub fn scaling(table: &Table) -> Vec<Scaling> {
 /// What to use on a tree, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
+    /// The cache state it is for: a tree read again soon is warm, one read once is cold.
+    pub cache: Cache,
     /// The winning row's label.
     pub label: String,
     /// The command line to use (without the PATH).
@@ -546,6 +548,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
         text.push_str(&format!(" For scale: wc took {:.0} ms.", wc.median_ms));
     }
     Some(Recommendation {
+        cache: table.cache,
         label: best.label.clone(),
         command,
         median_ms: best.median_ms,

@@ -255,7 +255,11 @@ fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recom
         &vs,
     );
     assert_eq!(user.consensus.map(|c| c.0), Some(EXPECTED));
-    let text = user.recommendation.map(|r| r.text).unwrap_or_default();
+    let text = user
+        .recommendations
+        .first()
+        .map(|r| r.text.clone())
+        .unwrap_or_default();
     assert!(
         text.starts_with("Use `reader-seq") || text.starts_with("Use `reader-threads"),
         "{text}"
@@ -437,7 +441,13 @@ fn a_users_tree_is_checked_by_consensus_and_gets_a_recommendation() {
         Verdict::Ok,
         "wc's words are not compared on a user's tree"
     );
-    let rec = results.recommendation.expect("a recommendation");
+    let [rec] = results.recommendations.as_slice() else {
+        panic!(
+            "one recommendation, for the warm cache: {:?}",
+            results.recommendations
+        )
+    };
+    let rec = rec.clone();
     assert_eq!(
         rec.label, "hybrid --threshold 64KiB",
         "wc is never recommended"
@@ -846,4 +856,36 @@ fn the_study_page_has_the_claims_and_a_chart_for_each_experiment() {
     assert_eq!(page.matches("<svg").count(), 4, "{page}");
     assert!(page.contains("against file size, warm cache"));
     assert!(page.contains("against --jobs"));
+}
+
+#[test]
+fn with_cold_runs_a_users_tree_gets_a_recommendation_for_each_cache_state() {
+    let vs = [
+        variant("threads", None, None),
+        variant("async-tokio", None, None),
+    ];
+    // threads win warm, async wins cold.
+    let mut runner = FakeRunner::default()
+        .script("threads", &[0.0, 10.0, 10.0, 10.0, 90.0, 90.0, 90.0])
+        .script("async-tokio", &[0.0, 20.0, 20.0, 20.0, 50.0, 50.0, 50.0]);
+    let results = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm, Cache::Cold]),
+        &[workload("mine", None)],
+        &vs,
+    );
+    let picks: Vec<(Cache, &str)> = results
+        .recommendations
+        .iter()
+        .map(|r| (r.cache, r.label.as_str()))
+        .collect();
+    assert_eq!(
+        picks,
+        [(Cache::Warm, "threads"), (Cache::Cold, "async-tokio")]
+    );
+    let text = report::console(&meta(), &results);
+    assert!(
+        text.contains("recommendation, cold cache: Use `reader-async"),
+        "{text}"
+    );
 }
