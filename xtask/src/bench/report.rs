@@ -65,6 +65,38 @@ pub fn ms(v: f64) -> String {
     }
 }
 
+/// A wall time in one unit that suits it: `8.42 ms`, `312 ms`, `6.81 s`, `4 min 12 s`.
+pub fn duration(ms_value: f64) -> String {
+    if ms_value >= 60_000.0 {
+        let secs = (ms_value / 1000.0).round() as u64;
+        format!("{} min {} s", secs / 60, secs % 60)
+    } else if ms_value >= 1000.0 {
+        format!("{:.2} s", ms_value / 1000.0)
+    } else {
+        format!("{} ms", ms(ms_value))
+    }
+}
+
+/// A spread, both ends in the unit of the larger: `5.1–7.9 ms`, `0.98–1.21 s`.
+pub fn spread(min: f64, max: f64) -> String {
+    if (1000.0..60_000.0).contains(&max) {
+        format!("{:.2}–{:.2} s", min / 1000.0, max / 1000.0)
+    } else if max < 1000.0 {
+        format!("{}–{} ms", ms(min), ms(max))
+    } else {
+        format!("{} – {}", duration(min), duration(max))
+    }
+}
+
+/// A rate: whole numbers grouped, small ones with a decimal (never a bare `0`).
+pub fn rate(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        group(v.round() as u64)
+    }
+}
+
 /// Bytes as MiB.
 pub fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / 1048576.0)
@@ -103,14 +135,14 @@ fn cells(row: &Row) -> Vec<String> {
         return cells;
     }
     cells.extend([
-        format!("{} ms", ms(row.median_ms)),
-        format!("{}–{} ms", ms(row.min_ms), ms(row.max_ms)),
+        duration(row.median_ms),
+        spread(row.min_ms, row.max_ms),
         row.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
         row.over_sequential
             .map_or("-".into(), |s| format!("{s:.2}×")),
         row.vs_reference.map_or("-".into(), |s| format!("{s:.2}×")),
-        group(row.files_per_s.round() as u64),
-        format!("{:.1}", row.mb_per_s),
+        rate(row.files_per_s),
+        rate(row.mb_per_s * 1e6 / 1048576.0),
         mib(row.peak_rss_kib as f64 * 1024.0),
         format!("{}+{}", ms(row.user_ms), ms(row.sys_ms)),
         row.jobs_used.map_or("-".into(), |j| j.to_string()),
@@ -127,7 +159,7 @@ const HEADERS: [&str; 12] = [
     "vs seq",
     "× ref",
     "files/s",
-    "MB/s",
+    "MiB/s",
     "peak RSS",
     "CPU user+sys ms",
     "jobs",

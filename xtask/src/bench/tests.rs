@@ -889,3 +889,15 @@ fn with_cold_runs_a_users_tree_gets_a_recommendation_for_each_cache_state() {
         "{text}"
     );
 }
+
+#[test]
+fn times_and_rates_are_written_in_one_unit_that_suits_them() {
+    assert_eq!(report::duration(8.423), "8.42 ms");
+    assert_eq!(report::duration(312.4), "312 ms");
+    assert_eq!(report::duration(11_131.0), "11.13 s");
+    assert_eq!(report::duration(252_000.0), "4 min 12 s");
+    assert_eq!(report::spread(5.1, 7.9), "5.10–7.90 ms");
+    assert_eq!(report::spread(980.0, 1210.0), "0.98–1.21 s");
+    assert_eq!(report::rate(0.4), "0.4");
+    assert_eq!(report::rate(12_345.6), "12,346");
+}
