@@ -431,6 +431,39 @@ pub fn log_lines(
     svg_or_note(title, svg, drawn)
 }
 
+/// A log axis's tick (a power of ten) as a count: `100`, `10,000`.
+fn count_name(v: f64) -> String {
+    report::group(v.round() as u64)
+}
+
+/// One figure of a `--jobs` sweep against `--jobs`, a line per reader.
+fn per_jobs(sweep: &Table, figure: &str, unit: &str, pick: fn(&stats::Row) -> f64) -> String {
+    let tables = [sweep];
+    let series: Vec<(String, Vec<(f64, f64)>)> = study_readers(&tables)
+        .into_iter()
+        .map(|reader| {
+            let points = sweep
+                .rows
+                .iter()
+                .filter(|r| r.reader == reader && r.rank.is_some())
+                .filter_map(|r| Some((r.jobs? as f64, pick(r))))
+                .collect();
+            (reader, points)
+        })
+        .collect();
+    log_lines(
+        &format!(
+            "{figure} against --jobs, {}, {} (lower is better)",
+            sweep.target,
+            sweep.cache.as_str()
+        ),
+        "--jobs",
+        unit,
+        &series,
+        |v| format!("{v:.0}"),
+    )
+}
+
 /// A log axis's tick (a power of ten) as a size: `1 kB`, `100 MB`.
 fn decimal_size(v: f64) -> String {
     let (value, unit) = [(1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
@@ -588,36 +621,62 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
         }
     }
     if let Some(sweep) = &experiments.concurrency {
-        let tables = [sweep];
-        for (figure, unit, pick) in [
-            (
-                "Peak memory (largest process)",
-                "KiB",
-                (|r: &stats::Row| r.peak_rss_kib as f64) as fn(&stats::Row) -> f64,
-            ),
-            ("Wall time", "ms", |r: &stats::Row| r.median_ms),
-        ] {
-            let series: Vec<(String, Vec<(f64, f64)>)> = study_readers(&tables)
+        out.push(per_jobs(
+            sweep,
+            "Peak memory (largest process)",
+            "KiB",
+            |r| r.peak_rss_kib as f64,
+        ));
+    }
+    for sweep in experiments
+        .concurrency
+        .iter()
+        .chain(&experiments.concurrency_cold)
+    {
+        out.push(per_jobs(sweep, "Wall time", "ms", |r| r.median_ms));
+    }
+    for (tables, trees, what, x_names) in [
+        (
+            &experiments.files,
+            study::COUNT_TREES,
+            "number of files",
+            count_name as fn(f64) -> String,
+        ),
+        (
+            &experiments.bytes,
+            study::BYTE_FILES,
+            "bytes of one file",
+            decimal_size,
+        ),
+    ] {
+        for cache in [Cache::Warm, Cache::Cold] {
+            let mine: Vec<&Table> = tables.iter().filter(|t| t.cache == cache).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let series: Vec<(String, Vec<(f64, f64)>)> = study_readers(&mine)
                 .into_iter()
                 .map(|reader| {
-                    let points = sweep
-                        .rows
+                    let points = trees
                         .iter()
-                        .filter(|r| r.reader == reader && r.rank.is_some())
-                        .filter_map(|r| Some((r.jobs? as f64, pick(r))))
+                        .filter_map(|&(name, amount)| {
+                            let t = mine.iter().find(|t| t.target == name)?;
+                            let row = t
+                                .rows
+                                .iter()
+                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            Some((amount as f64, row.median_ms))
+                        })
                         .collect();
                     (reader, points)
                 })
                 .collect();
             out.push(log_lines(
-                &format!(
-                    "{figure} against --jobs, {}, warm (lower is better)",
-                    sweep.target
-                ),
-                "--jobs",
-                unit,
+                &format!("Wall time against the {what}, {} cache", cache.as_str()),
+                what,
+                "ms",
                 &series,
-                |v| format!("{:.0}", v),
+                x_names,
             ));
         }
     }
@@ -679,6 +738,9 @@ pub fn study_page(
         .sizes
         .iter()
         .chain(&experiments.concurrency)
+        .chain(&experiments.concurrency_cold)
+        .chain(&experiments.files)
+        .chain(&experiments.bytes)
         .chain(&experiments.headline)
     {
         out.push_str(&html_table(table, meta));

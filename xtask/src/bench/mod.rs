@@ -212,8 +212,8 @@ pub fn bench(opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// The study (`--study`): the three experiments of [`study`], each interleaved on its own
-/// trees, then the claims and guidelines; the report holds every table and `study.md`.
+/// The study (`--study`): the experiments of [`study`], each interleaved on its own trees,
+/// then the claims and guidelines; the report holds every table, `study.md` and `study.html`.
 fn run_study(
     opts: &Options,
     out_dir: &Path,
@@ -226,42 +226,50 @@ fn run_study(
     let models: Vec<String> = ["threads", "async-tokio", "async-std", "hybrid", "proc"]
         .map(String::from)
         .to_vec();
-    let with = |readers: Vec<String>, jobs: Vec<usize>, profiles: Vec<String>| Options {
-        readers,
-        jobs,
+    let with = |readers: &[String], jobs: &[usize], profiles: Vec<String>| Options {
+        readers: readers.to_vec(),
+        jobs: jobs.to_vec(),
         profiles,
         thresholds: Vec::new(),
         ..opts.clone()
     };
+    let names = |trees: &[(&str, u64)]| -> Vec<String> {
+        trees.iter().map(|(n, _)| n.to_string()).collect()
+    };
     let mut every_reader: Vec<String> = vec![stats::REFERENCE.into(), "seq".into()];
     every_reader.extend(models.iter().cloned());
-    let sizes: Vec<String> = study::SIZE_TREES
-        .iter()
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let both = vec![Cache::Warm, Cache::Cold];
+    let (warm, both) = (vec![Cache::Warm], vec![Cache::Warm, Cache::Cold]);
+    // Name, what runs, measured rounds, cache states.
     let experiments = [
         (
             "file size",
-            with(every_reader.clone(), Vec::new(), sizes),
+            with(&every_reader, &[], names(study::SIZE_TREES)),
             3,
-            both.clone(),
+            &both,
         ),
         (
             "concurrency",
-            with(
-                models,
-                study::JOBS.to_vec(),
-                vec![study::CONCURRENCY_TREE.into()],
-            ),
+            with(&models, study::JOBS, vec![study::CONCURRENCY_TREE.into()]),
             3,
-            vec![Cache::Warm],
+            &both,
+        ),
+        (
+            "growth by count",
+            with(&every_reader, &[], names(study::COUNT_TREES)),
+            3,
+            &both,
+        ),
+        (
+            "growth by bytes",
+            with(&every_reader, &[], Vec::new()),
+            3,
+            &warm,
         ),
         (
             "headline",
-            with(Vec::new(), Vec::new(), vec!["seed-mixed".into()]),
+            with(&[], &[], vec!["seed-mixed".into()]),
             5,
-            both,
+            &both,
         ),
     ];
     let mut all = Results {
@@ -274,19 +282,28 @@ fn run_study(
     for (name, experiment, runs, caches) in experiments {
         eprintln!("bench: study — {name}");
         let (variants, _) = variants(&experiment, binaries, has_wc);
-        let workloads = workloads(&experiment, &ws.target, out_dir)?;
+        let workloads = match name {
+            "growth by bytes" => sparse_workloads(&ws.target, out_dir)?,
+            _ => workloads(&experiment, &ws.target, out_dir)?,
+        };
         let plan = Plan {
             runs: opts.runs.min(runs),
             warmup: true,
-            caches,
+            caches: caches.clone(),
         };
         let records = execute(&plan, &workloads, &variants, runner, &mut |line| {
             eprintln!("{line}")
         });
         let results = judge(&workloads, &variants, records);
+        let cache = |c: Cache| results.tables.iter().find(|t| t.cache == c).cloned();
         match name {
             "file size" => found.sizes = results.tables.clone(),
-            "concurrency" => found.concurrency = results.tables.first().cloned(),
+            "concurrency" => {
+                found.concurrency = cache(Cache::Warm);
+                found.concurrency_cold = cache(Cache::Cold);
+            }
+            "growth by count" => found.files = results.tables.clone(),
+            "growth by bytes" => found.bytes = results.tables.clone(),
             _ => found.headline = results.tables.clone(),
         }
         all.records.extend(results.records);
@@ -328,6 +345,36 @@ fn run_study(
         bail!("{bad} run(s) of the study were not correct; see the report");
     }
     Ok(())
+}
+
+/// The growth-by-bytes trees: one sparse file each (`set_len`, no data written), made once
+/// under `target/fixtures/study-sparse/`. A sparse file is all NUL bytes, which are not
+/// whitespace: no lines, one word.
+fn sparse_workloads(target_dir: &Path, out_dir: &Path) -> Result<Vec<Workload>> {
+    study::BYTE_FILES
+        .iter()
+        .map(|&(name, size)| {
+            let tree = target_dir.join("fixtures/study-sparse").join(name);
+            let file = tree.join("sparse.bin");
+            std::fs::create_dir_all(&tree)
+                .with_context(|| format!("{}: cannot create", tree.display()))?;
+            let sized = std::fs::metadata(&file).is_ok_and(|m| m.len() == size);
+            if !sized {
+                std::fs::File::create(&file)
+                    .and_then(|f| f.set_len(size))
+                    .with_context(|| format!("{}: cannot make a sparse file", file.display()))?;
+            }
+            Ok(Workload {
+                target: target_for(name, tree, out_dir)?,
+                expected: Some(Expected {
+                    files: 1,
+                    bytes: size,
+                    lines: 0,
+                    words: u64::from(size > 0),
+                }),
+            })
+        })
+        .collect()
 }
 
 /// The variants to run, and the readers that were asked for (or expected) but are missing.

@@ -31,6 +31,23 @@ pub const SIZE_TREES: &[(&str, u64)] = &[
     ("size-256MiB", 256 << 20),
 ];
 
+/// The trees of the growth experiment by count: 10² to 10⁵ files of 1 KiB.
+pub const COUNT_TREES: &[(&str, u64)] = &[
+    ("files-100", 100),
+    ("files-1000", 1_000),
+    ("files-10000", 10_000),
+    ("files-100000", 100_000),
+];
+
+/// The files of the growth experiment by bytes: one sparse file each (holes read as zeros,
+/// from memory: what grows is the reading, not the disk).
+pub const BYTE_FILES: &[(&str, u64)] = &[
+    ("bytes-1MiB", 1 << 20),
+    ("bytes-16MiB", 16 << 20),
+    ("bytes-256MiB", 256 << 20),
+    ("bytes-4GiB", 4 << 30),
+];
+
 /// The tree the concurrency experiment runs on.
 pub const CONCURRENCY_TREE: &str = "size-4KiB";
 
@@ -93,8 +110,14 @@ pub struct Claim {
 pub struct Experiments {
     /// One table per size tree and cache state.
     pub sizes: Vec<Table>,
-    /// The concurrency sweep (one warm table: rows `reader -j N`).
+    /// The concurrency sweep, warm (rows `reader -j N`): memory and time.
     pub concurrency: Option<Table>,
+    /// The same sweep with a cold cache: time.
+    pub concurrency_cold: Option<Table>,
+    /// Growth by count: one table per [`COUNT_TREES`] tree and cache state.
+    pub files: Vec<Table>,
+    /// Growth by bytes: one warm table per [`BYTE_FILES`] file.
+    pub bytes: Vec<Table>,
     /// The headline workload (warm, and cold when measured).
     pub headline: Vec<Table>,
 }
@@ -362,18 +385,23 @@ pub fn best_jobs(table: &Table, reader: &str) -> Option<(usize, Vec<usize>)> {
 }
 
 fn concurrency_claim(
-    table: Option<&Table>,
+    experiments: &Experiments,
     claim: &str,
     readers: &[&str],
     good: impl Fn(usize) -> bool,
 ) -> Claim {
     let mut measured = Vec::new();
     let mut findings = Vec::new();
-    for t in table.into_iter() {
+    let sweeps = experiments
+        .concurrency
+        .iter()
+        .chain(&experiments.concurrency_cold);
+    for t in sweeps {
         for &reader in readers {
             if let Some((best, close)) = best_jobs(t, reader) {
                 measured.push(format!(
-                    "{reader}: fastest at -j {best} (as fast within the noise: -j {})",
+                    "{reader} {}: fastest at -j {best} (as fast within the noise: -j {})",
+                    t.cache.as_str(),
                     close
                         .iter()
                         .map(|j| j.to_string())
@@ -390,7 +418,7 @@ fn concurrency_claim(
     }
     Claim {
         claim: claim.into(),
-        measured: format!("on {CONCURRENCY_TREE}, warm: {}", measured.join("; ")),
+        measured: format!("on {CONCURRENCY_TREE}: {}", measured.join("; ")),
         finding: verdict_of(&findings),
     }
 }
@@ -489,17 +517,103 @@ pub fn claims(experiments: &Experiments, cores: usize) -> Vec<Claim> {
         memory_claim(sweep, "about 8 MB of memory per thread", THREADS, 8192.0),
         process_claim(sweep),
         concurrency_claim(
-            sweep,
+            experiments,
             "a semaphore of 2–4× the cores is best for async",
             ASYNC,
             |j| (2 * cores..=4 * cores).contains(&j),
         ),
-        concurrency_claim(sweep, "threads = cores + 1 is best", THREADS, |j| {
+        concurrency_claim(experiments, "threads = cores + 1 is best", THREADS, |j| {
             j == cores + 1 || j == cores
         }),
+        wins_on_trees(
+            &experiments.files,
+            "async's sweet spot is 1,000–10,000 small files",
+            &["files-1000", "files-10000"],
+            ASYNC,
+        ),
+        growth_claim(
+            &experiments.files,
+            COUNT_TREES,
+            "the time grows linearly with the number of files",
+            "files",
+        ),
+        growth_claim(
+            &experiments.bytes,
+            BYTE_FILES,
+            "the time grows linearly with the bytes of a file",
+            "bytes",
+        ),
     ];
     out.extend(headline_claims(experiments));
     out
+}
+
+/// [`wins_on`] over any list of tables.
+fn wins_on_trees(tables: &[Table], claim: &str, trees: &[&str], readers: &[&str]) -> Claim {
+    wins_on(
+        &Experiments {
+            sizes: tables.to_vec(),
+            ..Experiments::default()
+        },
+        claim,
+        trees,
+        readers,
+    )
+}
+
+/// How a reader's time grows with the work over `trees` (name, amount of work) in `cache`:
+/// the exponent of a power law through the two largest amounts (the smallest are dominated by
+/// start-up costs): 1 is linear. `None` unless both ran.
+pub fn growth(tables: &[Table], trees: &[(&str, u64)], reader: &str, cache: Cache) -> Option<f64> {
+    let point = |&(name, amount): &(&str, u64)| {
+        let t = table(tables, name, cache)?;
+        let row = t
+            .rows
+            .iter()
+            .find(|r| r.reader == reader && r.rank.is_some())?;
+        (row.median_ms > 0.0).then_some((amount as f64, row.median_ms))
+    };
+    let [.., a, b] = trees else {
+        return None;
+    };
+    let ((x0, y0), (x1, y1)) = (point(a)?, point(b)?);
+    Some((y1 / y0).ln() / (x1 / x0).ln())
+}
+
+/// A growth exponent within this of 1 is linear.
+const LINEAR: f64 = 0.15;
+
+fn growth_claim(tables: &[Table], trees: &[(&str, u64)], claim: &str, what: &str) -> Claim {
+    let mut readers: Vec<&str> = Vec::new();
+    for t in tables {
+        for r in t.rows.iter().filter(|r| r.rank.is_some()) {
+            if !readers.contains(&r.reader.as_str()) {
+                readers.push(&r.reader);
+            }
+        }
+    }
+    let mut measured = Vec::new();
+    let mut findings = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        for &reader in &readers {
+            if let Some(k) = growth(tables, trees, reader, cache) {
+                measured.push(format!("{reader} {}: time ∝ {what}^{k:.2}", cache.as_str()));
+                findings.push((k - 1.0).abs() <= LINEAR);
+            }
+        }
+    }
+    if measured.is_empty() {
+        measured.push("not run".into());
+    }
+    let (a, b) = match trees {
+        [.., a, b] => (a.0, b.0),
+        _ => ("", ""),
+    };
+    Claim {
+        claim: claim.into(),
+        measured: format!("from {a} to {b}: {}", measured.join("; ")),
+        finding: verdict_of(&findings),
+    }
 }
 
 /// What to use, from the same measurements: one line per kind of tree.

@@ -901,3 +901,43 @@ fn times_and_rates_are_written_in_one_unit_that_suits_them() {
     assert_eq!(report::rate(0.4), "0.4");
     assert_eq!(report::rate(12_345.6), "12,346");
 }
+
+#[test]
+fn growth_is_the_exponent_through_the_two_largest_amounts() {
+    // seq grows linearly with the files; proc's start-up hides it at first, then it grows
+    // as the square.
+    let vs = [variant("seq", None, None), variant("proc", None, None)];
+    let mut runner = FakeRunner::default();
+    for &(tree, files) in study::COUNT_TREES {
+        let n = files as f64;
+        runner = runner
+            .on(tree, "seq", n / 100.0)
+            .on(tree, "proc", 50.0 + (n / 1000.0).powi(2));
+    }
+    let workloads: Vec<Workload> = study::COUNT_TREES
+        .iter()
+        .map(|(tree, _)| workload(tree, Some(EXPECTED)))
+        .collect();
+    let tables = run_all(&mut runner, &plan(1, &[Cache::Warm]), &workloads, &vs).tables;
+    let seq = study::growth(&tables, study::COUNT_TREES, "seq", Cache::Warm).expect("seq");
+    assert!((seq - 1.0).abs() < 1e-9, "{seq}");
+    let proc = study::growth(&tables, study::COUNT_TREES, "proc", Cache::Warm).expect("proc");
+    assert!(proc > 1.5, "{proc}");
+    assert_eq!(
+        study::growth(&tables, study::COUNT_TREES, "seq", Cache::Cold),
+        None
+    );
+    let experiments = study::Experiments {
+        files: tables,
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    assert_eq!(
+        finding(&claims, "the time grows linearly with the number"),
+        study::Finding::Depends
+    );
+    assert_eq!(
+        finding(&claims, "the time grows linearly with the bytes"),
+        study::Finding::NotMeasured
+    );
+}
