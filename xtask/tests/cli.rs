@@ -31,8 +31,9 @@ fn the_helper_reports_usage_and_passes_the_exit_status_on() -> std::io::Result<(
     assert_eq!(status.code(), Some(5));
     let line = std::fs::read_to_string(&report)?;
     let fields: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(fields.len(), 5, "{line}");
+    assert_eq!(fields.len(), 6, "{line}");
     assert!(fields[4].parse::<u64>().is_ok_and(|kib| kib > 0), "{line}");
+    assert_eq!(fields[5], "0", "no --vm, no virtual size: {line}");
     let bad = xtask().arg("__measure").output()?;
     assert_eq!(bad.status.code(), Some(2));
     std::fs::remove_dir_all(&dir)

@@ -628,6 +628,14 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
             |r| r.peak_rss_kib as f64,
         ));
     }
+    if let Some(sweep) = &experiments.virtual_memory {
+        out.push(per_jobs(
+            sweep,
+            "Peak virtual size (largest process)",
+            "KiB",
+            |r| r.peak_vm_kib.unwrap_or(0) as f64,
+        ));
+    }
     for sweep in experiments
         .concurrency
         .iter()
@@ -739,6 +747,7 @@ pub fn study_page(
         .iter()
         .chain(&experiments.concurrency)
         .chain(&experiments.concurrency_cold)
+        .chain(&experiments.virtual_memory)
         .chain(&experiments.files)
         .chain(&experiments.bytes)
         .chain(&experiments.headline)

@@ -8,6 +8,11 @@
 //! fixtures — every reader would inherit tens of MiB it never used. Forked from this small
 //! helper it inherits only the helper's own few MiB, the same for every reader; the bench
 //! measures that floor with `true` and reports it.
+//!
+//! With `--vm` first, it also samples the peak virtual size (`VmPeak`) of the child and of
+//! its children every millisecond while it runs — the address space a thread's stack or a
+//! process reserves, which `ru_maxrss` does not see. Sampling costs a little CPU, so only the
+//! study's memory experiment asks for it.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -18,6 +23,12 @@ use std::time::Instant;
 
 /// The hidden first argument that selects the helper.
 pub const HELPER_ARG: &str = "__measure";
+
+/// The helper's option to sample the peak virtual size.
+pub const VM_ARG: &str = "--vm";
+
+/// How often `--vm` samples.
+const VM_EVERY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What the helper measured of its child.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,14 +43,22 @@ pub struct Usage {
     pub sys_ms: f64,
     /// Peak RSS of the largest process among them, in KiB.
     pub peak_rss_kib: u64,
+    /// Peak virtual size of the largest process among them, in KiB, when sampled (`--vm`);
+    /// else 0.
+    pub peak_vm_kib: u64,
 }
 
 impl Usage {
     /// The report line.
     pub fn to_line(self) -> String {
         format!(
-            "{} {:.3} {:.3} {:.3} {}\n",
-            self.status, self.wall_ms, self.user_ms, self.sys_ms, self.peak_rss_kib
+            "{} {:.3} {:.3} {:.3} {} {}\n",
+            self.status,
+            self.wall_ms,
+            self.user_ms,
+            self.sys_ms,
+            self.peak_rss_kib,
+            self.peak_vm_kib
         )
     }
 
@@ -52,6 +71,7 @@ impl Usage {
             user_ms: f.next()?.parse().ok()?,
             sys_ms: f.next()?.parse().ok()?,
             peak_rss_kib: f.next()?.parse().ok()?,
+            peak_vm_kib: f.next()?.parse().ok()?,
         })
     }
 }
@@ -59,11 +79,15 @@ impl Usage {
 /// The helper's `main`: `args` are what follows `__measure`. Exits with the child's status
 /// (128 + signal when killed), 127 when it could not start it, 2 on bad arguments.
 pub fn helper_main(args: &[OsString]) -> ExitCode {
+    let (sample_vm, args) = match args.split_first() {
+        Some((first, rest)) if first == VM_ARG => (true, rest),
+        _ => (false, args),
+    };
     let [report, program, rest @ ..] = args else {
-        eprintln!("xtask {HELPER_ARG}: usage: REPORT PROGRAM [ARG...]");
+        eprintln!("xtask {HELPER_ARG}: usage: [{VM_ARG}] REPORT PROGRAM [ARG...]");
         return ExitCode::from(2);
     };
-    match measure(Path::new(program), rest) {
+    match measure(Path::new(program), rest, sample_vm) {
         Ok(usage) => {
             if let Err(err) = std::fs::write(report, usage.to_line()) {
                 eprintln!("xtask {HELPER_ARG}: {}: {err}", Path::new(report).display());
@@ -103,8 +127,30 @@ fn c_string(s: &OsStr) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in an argument"))
 }
 
-/// Forks, execs `program` with `args` (stdin, stdout and stderr inherited), reaps it.
-pub fn measure(program: &Path, args: &[OsString]) -> io::Result<Usage> {
+/// `VmPeak` of `pid` and of its children (direct ones, as a reader's workers are), in KiB:
+/// the largest. 0 when it cannot be read (the process is gone, or a zombie).
+fn peak_vm(pid: libc::pid_t) -> u64 {
+    let vm = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/status")) // whole-file read ok: a small /proc file
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmPeak:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+    };
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) // whole-file read ok: a list of pids
+        .unwrap_or_default();
+    children
+        .split_whitespace()
+        .map(vm)
+        .fold(vm(&pid.to_string()), u64::max)
+}
+
+/// Forks, execs `program` with `args` (stdin, stdout and stderr inherited), reaps it; with
+/// `sample_vm`, samples its peak virtual size while it runs.
+pub fn measure(program: &Path, args: &[OsString], sample_vm: bool) -> io::Result<Usage> {
     let path = c_string(resolve(program)?.as_os_str())?;
     let mut argv = vec![c_string(program.as_os_str())?];
     for a in args {
@@ -128,11 +174,19 @@ pub fn measure(program: &Path, args: &[OsString]) -> io::Result<Usage> {
     }
     let mut status: libc::c_int = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    let mut peak_vm_kib = 0;
+    let flags = if sample_vm { libc::WNOHANG } else { 0 };
     loop {
         // SAFETY: status and usage point to writable memory of the right types.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+        let rc = unsafe { libc::wait4(pid, &mut status, flags, usage.as_mut_ptr()) };
         if rc == pid {
             break;
+        }
+        if rc == 0 {
+            // Still running (WNOHANG): sample, then look again.
+            peak_vm_kib = peak_vm_kib.max(peak_vm(pid));
+            std::thread::sleep(VM_EVERY);
+            continue;
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
@@ -149,6 +203,7 @@ pub fn measure(program: &Path, args: &[OsString]) -> io::Result<Usage> {
         user_ms: millis(usage.ru_utime),
         sys_ms: millis(usage.ru_stime),
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        peak_vm_kib,
     })
 }
 
@@ -158,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_child_is_measured_and_its_status_kept() -> io::Result<()> {
-        let usage = measure(Path::new("sh"), &["-c".into(), "exit 3".into()])?;
+        let usage = measure(Path::new("sh"), &["-c".into(), "exit 3".into()], false)?;
         assert!(libc::WIFEXITED(usage.status) && libc::WEXITSTATUS(usage.status) == 3);
         assert!(usage.wall_ms > 0.0 && usage.peak_rss_kib > 0, "{usage:?}");
         assert_eq!(
@@ -171,18 +226,28 @@ mod tests {
                 "-c".into(),
                 "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done".into(),
             ],
+            true,
         )?;
+        assert!(burn.peak_vm_kib > 0, "sampled while it ran: {burn:?}");
+        assert_eq!(usage.peak_vm_kib, 0, "not sampled");
         assert!(burn.user_ms + burn.sys_ms > 10.0, "{burn:?}");
-        assert!(measure(Path::new("no-such-program-here"), &[]).is_err());
-        let missing = measure(Path::new("/no/such/binary"), &[])?;
+        assert!(measure(Path::new("no-such-program-here"), &[], false).is_err());
+        let missing = measure(Path::new("/no/such/binary"), &[], false)?;
         assert_eq!(libc::WEXITSTATUS(missing.status), 127);
         Ok(())
     }
 
     #[test]
     fn bad_reports_are_rejected() {
-        assert_eq!(Usage::parse("0 1.5 2 3"), None);
-        assert_eq!(Usage::parse("0 1.5 2 3 x"), None);
-        assert_eq!(Usage::parse("0 1.5 2 3 4").map(|u| u.peak_rss_kib), Some(4));
+        assert_eq!(Usage::parse("0 1.5 2 3 4"), None);
+        assert_eq!(Usage::parse("0 1.5 2 3 x 5"), None);
+        assert_eq!(
+            Usage::parse("0 1.5 2 3 4 5").map(|u| u.peak_rss_kib),
+            Some(4)
+        );
+        assert_eq!(
+            Usage::parse("0 1.5 2 3 4 5").map(|u| u.peak_vm_kib),
+            Some(5)
+        );
     }
 }

@@ -131,6 +131,7 @@ pub fn bench(opts: &Options) -> Result<()> {
         report: out_dir.join("usage.tmp"),
         timeout: opts.timeout,
         cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
+        sample_vm: false,
     };
     // `true` ignores its tree: the floor needs none of the workloads.
     let nowhere = Target {
@@ -254,6 +255,12 @@ fn run_study(
             &both,
         ),
         (
+            "virtual memory",
+            with(&models, study::JOBS, vec![study::CONCURRENCY_TREE.into()]),
+            1,
+            &warm,
+        ),
+        (
             "growth by count",
             with(&every_reader, &[], names(study::COUNT_TREES)),
             3,
@@ -281,6 +288,8 @@ fn run_study(
     let mut found = study::Experiments::default();
     for (name, experiment, runs, caches) in experiments {
         eprintln!("bench: study — {name}");
+        // Sampling costs a little CPU: only the runs that measure nothing else pay it.
+        runner.sample_vm = name == "virtual memory";
         let (variants, _) = variants(&experiment, binaries, has_wc);
         let workloads = match name {
             "growth by bytes" => sparse_workloads(&ws.target, out_dir)?,
@@ -302,6 +311,7 @@ fn run_study(
                 found.concurrency = cache(Cache::Warm);
                 found.concurrency_cold = cache(Cache::Cold);
             }
+            "virtual memory" => found.virtual_memory = cache(Cache::Warm),
             "growth by count" => found.files = results.tables.clone(),
             "growth by bytes" => found.bytes = results.tables.clone(),
             _ => found.headline = results.tables.clone(),

@@ -75,6 +75,8 @@ pub struct Measurement {
     pub sys_ms: f64,
     /// Peak resident memory of the largest process of the run (the kernel's `ru_maxrss`).
     pub peak_rss_kib: u64,
+    /// Peak virtual size of the largest process, when sampled.
+    pub peak_vm_kib: Option<u64>,
     /// The exit status (`None` when killed by a signal or never started).
     pub exit_code: Option<i32>,
     /// Totals from the reader's JSON summary, or from `wc`'s output.
@@ -142,6 +144,8 @@ pub struct ProcessRunner {
     pub timeout: Duration,
     /// How caches are dropped for cold runs.
     pub cache_drop: CacheDrop,
+    /// Sample the peak virtual size of every run (the helper's `--vm`).
+    pub sample_vm: bool,
 }
 
 impl Runner for ProcessRunner {
@@ -203,7 +207,11 @@ impl ProcessRunner {
     fn spawn_and_wait(&self, variant: &Variant, target: &Target) -> Result<Measurement> {
         let (program, helper) = self.helper.split_first().context("no measuring helper")?;
         let mut command = Command::new(program);
-        command.args(helper).arg(&self.report);
+        command.args(helper);
+        if self.sample_vm {
+            command.arg(super::measure::VM_ARG);
+        }
+        command.arg(&self.report);
         let _ = std::fs::remove_file(&self.report);
         match &variant.program {
             Program::Reader { path, args } => {
@@ -280,6 +288,7 @@ impl ProcessRunner {
             user_ms: usage.user_ms,
             sys_ms: usage.sys_ms,
             peak_rss_kib: usage.peak_rss_kib,
+            peak_vm_kib: self.sample_vm.then_some(usage.peak_vm_kib),
             exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
             ..Measurement::default()
         };
@@ -495,6 +504,7 @@ mod tests {
             report: dir.join("report"),
             timeout: Duration::from_millis(300),
             cache_drop: CacheDrop::Fadvise,
+            sample_vm: false,
         };
         let sleeper = Variant {
             label: "sleep".into(),

@@ -227,6 +227,8 @@ pub struct Row {
     pub sys_ms: f64,
     /// Largest peak RSS over the runs.
     pub peak_rss_kib: u64,
+    /// Largest peak virtual size over the runs, when it was sampled.
+    pub peak_vm_kib: Option<u64>,
     /// Peak threads the reader reported.
     pub threads: Option<u64>,
     /// The worst verdict of its runs.
@@ -363,6 +365,7 @@ fn row(v: &Variant, runs: &[&RunRecord], expected: &Expected) -> Row {
             .map(|r| r.measurement.peak_rss_kib)
             .max()
             .unwrap_or(0),
+        peak_vm_kib: runs.iter().filter_map(|r| r.measurement.peak_vm_kib).max(),
         threads: runs.iter().filter_map(|r| r.measurement.threads).max(),
         verdict,
         rank: None,

@@ -114,6 +114,9 @@ pub struct Experiments {
     pub concurrency: Option<Table>,
     /// The same sweep with a cold cache: time.
     pub concurrency_cold: Option<Table>,
+    /// The same sweep once more, warm, with the peak virtual size sampled (which costs a
+    /// little time, so these rows are not timed).
+    pub virtual_memory: Option<Table>,
     /// Growth by count: one table per [`COUNT_TREES`] tree and cache state.
     pub files: Vec<Table>,
     /// Growth by bytes: one warm table per [`BYTE_FILES`] file.
@@ -261,11 +264,20 @@ pub fn size_name(bytes: u64) -> String {
 /// The least-squares slope of peak RSS (KiB) against `--jobs`, per reader of the sweep:
 /// what one more job costs in memory. `None` with fewer than two points.
 pub fn memory_slope(table: &Table, reader: &str) -> Option<f64> {
+    slope(table, reader, |r| Some(r.peak_rss_kib as f64))
+}
+
+/// [`memory_slope`] of the peak virtual size (address space reserved, e.g. thread stacks).
+pub fn virtual_slope(table: &Table, reader: &str) -> Option<f64> {
+    slope(table, reader, |r| r.peak_vm_kib.map(|v| v as f64))
+}
+
+fn slope(table: &Table, reader: &str, figure: fn(&Row) -> Option<f64>) -> Option<f64> {
     let points: Vec<(f64, f64)> = table
         .rows
         .iter()
         .filter(|r| r.reader == reader && r.rank.is_some())
-        .filter_map(|r| Some((r.jobs? as f64, r.peak_rss_kib as f64)))
+        .filter_map(|r| Some((r.jobs? as f64, figure(r)?)))
         .collect();
     if points.len() < 2 {
         return None;
@@ -310,6 +322,37 @@ fn memory_claim(table: Option<&Table>, claim: &str, readers: &[&str], claimed_ki
         claim: claim.into(),
         measured,
         finding: verdict_of(&findings),
+    }
+}
+
+/// The thread claim is about the stack each thread reserves: judged by the virtual size a
+/// thread adds, with the resident memory it adds beside it.
+fn thread_claim(experiments: &Experiments) -> Claim {
+    let claim = "about 8 MB of memory per thread";
+    let resident = experiments
+        .concurrency
+        .as_ref()
+        .and_then(|t| memory_slope(t, "threads"));
+    let Some(reserved) = experiments
+        .virtual_memory
+        .as_ref()
+        .and_then(|t| virtual_slope(t, "threads"))
+    else {
+        return memory_claim(experiments.concurrency.as_ref(), claim, THREADS, 8192.0);
+    };
+    let finding = if (4096.0..=16384.0).contains(&reserved) {
+        Finding::Holds
+    } else {
+        Finding::DoesNotHold
+    };
+    Claim {
+        claim: claim.into(),
+        measured: format!(
+            "threads: {} of address space reserved per thread (its stack){}",
+            kib(reserved),
+            resident.map_or(String::new(), |r| format!(", {} of it resident", kib(r)))
+        ),
+        finding,
     }
 }
 
@@ -514,7 +557,7 @@ pub fn claims(experiments: &Experiments, cores: usize) -> Vec<Claim> {
         hybrid_claim(experiments),
         threshold_claim(experiments),
         memory_claim(sweep, "about 8 KB of memory per coroutine", ASYNC, 8.0),
-        memory_claim(sweep, "about 8 MB of memory per thread", THREADS, 8192.0),
+        thread_claim(experiments),
         process_claim(sweep),
         concurrency_claim(
             experiments,

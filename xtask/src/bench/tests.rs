@@ -31,6 +31,7 @@ struct FakeRunner {
     /// A fixed time for a label on one tree (before `times`).
     on_tree: HashMap<(String, String), f64>,
     rss: HashMap<String, u64>,
+    vm: HashMap<String, u64>,
     totals: HashMap<String, Totals>,
     exit: HashMap<String, i32>,
     calls: Vec<String>,
@@ -43,6 +44,10 @@ impl FakeRunner {
     }
     fn on(mut self, tree: &str, label: &str, ms: f64) -> Self {
         self.on_tree.insert((tree.into(), label.into()), ms);
+        self
+    }
+    fn vm(mut self, label: &str, kib: u64) -> Self {
+        self.vm.insert(label.into(), kib);
         self
     }
     fn rss(mut self, label: &str, kib: u64) -> Self {
@@ -77,6 +82,7 @@ impl Runner for FakeRunner {
             wall_ms,
             user_ms: wall_ms / 2.0,
             peak_rss_kib: self.rss.get(&variant.label).copied().unwrap_or(2048),
+            peak_vm_kib: self.vm.get(&variant.label).copied(),
             exit_code: Some(code),
             totals: (code != 2).then(|| self.totals.get(&variant.label).copied().unwrap_or(RIGHT)),
             jobs_used: variant.jobs.map(|j| j as u64).or(Some(3)),
@@ -939,5 +945,45 @@ fn growth_is_the_exponent_through_the_two_largest_amounts() {
     assert_eq!(
         finding(&claims, "the time grows linearly with the bytes"),
         study::Finding::NotMeasured
+    );
+}
+
+#[test]
+fn the_thread_claim_is_judged_by_the_address_space_a_thread_reserves() {
+    let vs: Vec<Variant> = study::JOBS
+        .iter()
+        .map(|&j| variant("threads", Some(j), None))
+        .collect();
+    let mut runner = FakeRunner::default();
+    for v in &vs {
+        let j = v.jobs.unwrap_or(0) as u64;
+        // 2 MiB of stack reserved a thread, 32 KiB of it touched.
+        runner = runner
+            .vm(&v.label, 10_000 + 2048 * j)
+            .rss(&v.label, 3000 + 32 * j);
+    }
+    let tables = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload(study::CONCURRENCY_TREE, Some(EXPECTED))],
+        &vs,
+    )
+    .tables;
+    let experiments = study::Experiments {
+        concurrency: tables.first().cloned(),
+        virtual_memory: tables.first().cloned(),
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    let thread = claims
+        .iter()
+        .find(|c| c.claim.starts_with("about 8 MB"))
+        .expect("the thread claim");
+    assert_eq!(thread.finding, study::Finding::DoesNotHold);
+    assert!(
+        thread.measured.contains("2.0 MiB of address space")
+            && thread.measured.contains("32 KiB of it resident"),
+        "{}",
+        thread.measured
     );
 }
