@@ -183,7 +183,7 @@ pub fn bench(opts: &Options) -> Result<()> {
         rss_floor_kib: floor.peak_rss_kib,
     };
     let text = report::console(&meta, &results);
-    println!("{text}");
+    println!("{text}{}", study::short_form(&results.tables));
     report::write_all(&out_dir, &meta, &results)?;
     let _ = std::fs::remove_file(&runner.report);
     for w in &workloads {

@@ -738,3 +738,48 @@ pub fn markdown(claims: &[Claim], guidelines: &[String]) -> String {
     }
     text
 }
+
+/// The short form the default run prints after its tables: the original's headline claim on
+/// its own workload (`seed-mixed`), which model won each profile, and where the whole study is.
+/// Empty when no table of the default profiles is there (`--dir`, `--quick`).
+pub fn short_form(tables: &[Table]) -> String {
+    let headline: Vec<Table> = tables
+        .iter()
+        .filter(|t| t.target == "seed-mixed")
+        .cloned()
+        .collect();
+    let kinds = [
+        ("seed-mixed", "a mixed tree like the original's"),
+        ("small", "small files (256 B – 2 KiB)"),
+        ("medium", "medium files (16 – 256 KiB)"),
+        ("large", "large files (256 MiB)"),
+    ];
+    let mut lines: Vec<String> = Vec::new();
+    for (profile, kind) in kinds {
+        for t in tables.iter().filter(|t| t.target == profile) {
+            lines.push(format!("{kind}, {} cache: {}", t.cache.as_str(), winner(t)));
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "\nthe original's claims, in short (the whole study: cargo xtask bench --study):\n",
+    );
+    for claim in headline_claims(&Experiments {
+        headline,
+        ..Experiments::default()
+    }) {
+        text.push_str(&format!(
+            "  {} — {}: {}\n",
+            claim.claim,
+            claim.finding.word(),
+            claim.measured
+        ));
+    }
+    text.push_str("guidelines from this run:\n");
+    for line in lines {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text
+}

@@ -987,3 +987,38 @@ fn the_thread_claim_is_judged_by_the_address_space_a_thread_reserves() {
         thread.measured
     );
 }
+
+#[test]
+fn the_default_run_ends_with_the_short_form_of_the_study() {
+    let readers = ["hybrid", "async-tokio", "threads", "proc"];
+    let vs: Vec<Variant> = readers.iter().map(|r| variant(r, None, None)).collect();
+    let mut runner = FakeRunner::default();
+    for (i, r) in readers.iter().enumerate() {
+        runner = runner.on("seed-mixed", r, 10.0 * (i + 1) as f64).on(
+            "small",
+            r,
+            if *r == "threads" { 1.0 } else { 9.0 },
+        );
+    }
+    let tables = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[
+            workload("seed-mixed", Some(EXPECTED)),
+            workload("small", Some(EXPECTED)),
+        ],
+        &vs,
+    )
+    .tables;
+    let text = study::short_form(&tables);
+    assert!(
+        text.contains("hybrid, async, threading, multiprocessing (warm) — holds"),
+        "{text}"
+    );
+    assert!(
+        text.contains("small files (256 B – 2 KiB), warm cache: threads"),
+        "{text}"
+    );
+    assert!(text.contains("--study"), "{text}");
+    assert_eq!(study::short_form(&[]), "");
+}
