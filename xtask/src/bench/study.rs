@@ -140,15 +140,65 @@ fn best_of<'a>(table: &'a Table, readers: &[&str]) -> Option<&'a Row> {
         .min_by(|a, b| a.median_ms.total_cmp(&b.median_ms))
 }
 
-/// Whether one of `readers` wins `table`: it is the fastest, or tied with it (spreads overlap).
-fn wins(table: &Table, readers: &[&str]) -> bool {
+/// How one model did on one table: fastest beyond the noise, among the fastest within it, or
+/// beaten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Won,
+    Tied,
+    Lost,
+}
+
+fn place(table: &Table, readers: &[&str]) -> Place {
     let model = |label: &String| {
         table
             .rows
             .iter()
             .any(|r| &r.label == label && readers.contains(&r.reader.as_str()))
     };
-    table.fastest.iter().chain(&table.tied).any(model)
+    let fastest_is_model = table.fastest.as_ref().is_some_and(model);
+    let all_tied_are_model = table.tied.iter().all(model);
+    match (fastest_is_model, all_tied_are_model) {
+        // Only this model at the top.
+        (true, true) => Place::Won,
+        _ if table.fastest.iter().chain(&table.tied).any(model) => Place::Tied,
+        _ => Place::Lost,
+    }
+}
+
+/// The finding of a claim that a model is best, from its places: holds where it won
+/// everywhere; does not hold where it was beaten everywhere; depends otherwise (ties within
+/// the noise count as neither).
+fn best_finding(places: &[Place]) -> Finding {
+    let count = |p: Place| places.iter().filter(|&&q| q == p).count();
+    match (count(Place::Won), count(Place::Tied), count(Place::Lost)) {
+        (0, 0, 0) => Finding::NotMeasured,
+        (_, 0, 0) => Finding::Holds,
+        (0, 0, _) => Finding::DoesNotHold,
+        _ => Finding::Depends,
+    }
+}
+
+/// `won 2, tied within the noise 3, beaten 1 (of 6)`.
+fn places_text(places: &[Place]) -> String {
+    let count = |p: Place| places.iter().filter(|&&q| q == p).count();
+    format!(
+        "won {}, tied within the noise {}, beaten {} (of {})",
+        count(Place::Won),
+        count(Place::Tied),
+        count(Place::Lost),
+        places.len()
+    )
+}
+
+/// The winner of a table, short: `threads`, or `threads (2 others within the noise)`.
+fn winner_short(table: &Table) -> String {
+    match (&table.fastest, table.tied.len()) {
+        (None, _) => "nobody".into(),
+        (Some(f), 0) => f.clone(),
+        (Some(f), 1) => format!("{f} (or {}, within the noise)", table.tied[0]),
+        (Some(f), n) => format!("{f} ({n} others within the noise)"),
+    }
 }
 
 /// The winner of a table in words: `threads` or `threads (tied with hybrid)`.
@@ -163,28 +213,24 @@ fn winner(table: &Table) -> String {
 /// A claim that one model wins on some size trees: holds where it wins in every cache state
 /// measured, depends where it wins in some.
 fn wins_on(experiments: &Experiments, claim: &str, sizes: &[&str], readers: &[&str]) -> Claim {
-    let mut won = 0;
+    let mut places = Vec::new();
     let mut measured = Vec::new();
     for &size in sizes {
         for cache in [Cache::Warm, Cache::Cold] {
             if let Some(t) = table(&experiments.sizes, size, cache) {
-                if wins(t, readers) {
-                    won += 1;
-                }
+                places.push(place(t, readers));
                 measured.push(format!("{size} {}: {}", cache.as_str(), winner(t)));
             }
         }
     }
-    let finding = match (won, measured.len()) {
-        (_, 0) => Finding::NotMeasured,
-        (0, _) => Finding::DoesNotHold,
-        (w, n) if w == n => Finding::Holds,
-        _ => Finding::Depends,
-    };
     Claim {
         claim: claim.into(),
-        measured: format!("fastest — {}", measured.join("; ")),
-        finding,
+        measured: format!(
+            "{}; fastest — {}",
+            places_text(&places),
+            measured.join("; ")
+        ),
+        finding: best_finding(&places),
     }
 }
 
@@ -515,20 +561,15 @@ fn hybrid_claim(experiments: &Experiments) -> Claim {
         .iter()
         .chain(&experiments.headline)
         .collect();
-    let won = all.iter().filter(|t| wins(t, HYBRID)).count();
-    let finding = match (won, all.len()) {
-        (_, 0) => Finding::NotMeasured,
-        (0, _) => Finding::DoesNotHold,
-        (w, n) if w == n => Finding::Holds,
-        _ => Finding::Depends,
-    };
+    let places: Vec<Place> = all.iter().map(|t| place(t, HYBRID)).collect();
     Claim {
         claim: "hybrid has the highest overall throughput".into(),
         measured: format!(
-            "hybrid is fastest (or tied) on {won} of {} trees and cache states measured",
-            all.len()
+            "over the {} trees and cache states measured, hybrid {}",
+            all.len(),
+            places_text(&places)
         ),
-        finding,
+        finding: best_finding(&places),
     }
 }
 
@@ -680,7 +721,7 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
                 .iter()
                 .filter_map(|name| table(&experiments.sizes, name, cache))
             {
-                let w = winner(t);
+                let w = winner_short(t);
                 if !winners.contains(&w) {
                     winners.push(w);
                 }
@@ -698,7 +739,7 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
         out.push(format!(
             "a mixed tree like the original's, {} cache: {}",
             t.cache.as_str(),
-            winner(t)
+            winner_short(t)
         ));
     }
     if let Some(sweep) = &experiments.concurrency {
@@ -757,7 +798,11 @@ pub fn short_form(tables: &[Table]) -> String {
     let mut lines: Vec<String> = Vec::new();
     for (profile, kind) in kinds {
         for t in tables.iter().filter(|t| t.target == profile) {
-            lines.push(format!("{kind}, {} cache: {}", t.cache.as_str(), winner(t)));
+            lines.push(format!(
+                "{kind}, {} cache: {}",
+                t.cache.as_str(),
+                winner_short(t)
+            ));
         }
     }
     if lines.is_empty() {
