@@ -9,9 +9,14 @@
 //! counts) is looked at between chunks of [`CHUNK`] bytes; once the lease is being broken the
 //! mapping is dropped, the lease given back, and the caller reads the rest with `read`, as it
 //! reads every other file. A file whose lease cannot be had — another process has it open
-//! for writing, the file is not ours and we lack `CAP_LEASE`, a file system without leases
-//! (NFS, FUSE), leases turned off (`fs.leases-enable`), the signal taken by someone else — is
-//! read with `read`, unmapped.
+//! for writing, the file is not ours and we lack `CAP_LEASE`, leases turned off
+//! (`fs.leases-enable`), the signal taken by someone else — is read with `read`, unmapped.
+//!
+//! A lease only holds off the processes of this machine. On a file system whose content lives
+//! elsewhere — FUSE, NFS, SMB, a cluster file system — the server may have fewer bytes than
+//! the size it told (a FUSE file whose `stat` says 128 MiB and whose content is 72 bytes made
+//! the reader die of SIGBUS), or shrink the file under the lease. So only files of the local
+//! file systems of [`LOCAL`] are mapped; every other one is read with `read`.
 //!
 //! What remains: the kernel breaks a lease by force after `fs.lease-break-time` (45 s by
 //! default); a reader stopped for longer than that (`SIGSTOP`, a debugger) in the middle of a
@@ -54,10 +59,26 @@ pub(crate) enum Mapped {
     Broken(u64),
 }
 
+/// The file systems whose files are mapped (`statfs` magic numbers, `<linux/magic.h>`): those
+/// that keep a file's content on this machine, where the size the kernel has is the size.
+const LOCAL: [libc::__fsword_t; 9] = [
+    0xef53,      // ext2, ext3, ext4
+    0x5846_5342, // xfs
+    0x9123_683e, // btrfs
+    0x0102_1994, // tmpfs
+    0x8584_58f6, // ramfs
+    0xf2f5_2010, // f2fs
+    0x2fc1_2fc1, // zfs
+    0xca45_1a4e, // bcachefs
+    0x794c_7630, // overlayfs (its layers are local)
+];
+
 /// Counts the first `want` bytes of `file` (fewer if it is shorter now) through a mapping held
-/// under a read lease; [`Mapped::Declined`] if no lease or mapping can be had.
+/// under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or the file is
+/// not on a local file system ([`LOCAL`]).
 pub(crate) fn count(file: &File, want: u64, counter: &mut Counter) -> Mapped {
-    if !take_lease(file) {
+    let local = crate::read::file_system(file).is_some_and(|kind| LOCAL.contains(&kind));
+    if !local || !take_lease(file) {
         return Mapped::Declined;
     }
     let breaks = BREAKS.load(Ordering::Acquire);

@@ -292,17 +292,23 @@ fn on_pseudo_file_system(file: &File) -> bool {
         0xcafe_4a11, // bpf
         0x6165_676c, // pstore
     ];
+    file_system(file).is_some_and(|kind| PSEUDO.contains(&kind))
+}
+
+/// The type of the file system the open `file` is on (`statfs`'s `f_type`, a magic number of
+/// `<linux/magic.h>`), if the kernel tells.
+pub(crate) fn file_system(file: &File) -> Option<libc::__fsword_t> {
     let mut stat = std::mem::MaybeUninit::<libc::statfs>::zeroed();
     // SAFETY: the descriptor is open for the whole call and `stat` is writable memory the
     // size of a statfs.
     let rc = unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) };
     if rc != 0 {
-        return false;
+        return None;
     }
     // SAFETY: fstatfs filled it in when it returned 0 (and it was zeroed anyway).
-    let kind = unsafe { stat.assume_init() }.f_type;
-    PSEUDO.contains(&kind)
+    Some(unsafe { stat.assume_init() }.f_type)
 }
+
 
 /// Reads the file at `path` to its end through `buf` and counts it. A file of a pseudo file
 /// system whose size says 0 is read up to [`PSEUDO_FILE_LIMIT`], then fails as `size_limit`.
