@@ -4,8 +4,8 @@
 //! Files are opened non-blocking and checked with `fstat` before the first read, so an entry
 //! that became a FIFO or a device after discovery fails with `not_regular` instead of blocking.
 //! A reader that already knows the size (its router looked it up) skips that `fstat` with
-//! [`count_sized`]: it reads at most that many bytes, so whatever the path has become meanwhile
-//! cannot hold it, and it checks the file only if the data ends early. A file whose size says
+//! [`count_sized`]: it checks the file only if the data ends before that size or goes on past
+//! it, so whatever the path has become meanwhile cannot hold it. A file whose size says
 //! 0 on a pseudo file system (procfs, sysfs…) is read up to [`PSEUDO_FILE_LIMIT`], so that a
 //! pseudo-file without end (`/proc/self/pagemap`) cannot hold a reader for ever.
 //!
@@ -309,7 +309,6 @@ pub(crate) fn file_system(file: &File) -> Option<libc::__fsword_t> {
     Some(unsafe { stat.assume_init() }.f_type)
 }
 
-
 /// Reads the file at `path` to its end through `buf` and counts it. A file of a pseudo file
 /// system whose size says 0 is read up to [`PSEUDO_FILE_LIMIT`], then fails as `size_limit`.
 ///
@@ -368,11 +367,13 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
 }
 
 /// Reads the file at `path` whose size is known to be `size` (looked up since discovery) and
-/// counts its first `size` bytes, without the `fstat` of [`count_file`].
+/// counts it, without the `fstat` of [`count_file`].
 ///
-/// Reading stops at `size`: a file that grew since is counted as it was when its size was
-/// looked up, and one that grows faster than it can be read cannot hold the reader. Should the
-/// data end early — the file shrank, or the path is no longer a regular file — the open file is
+/// Reading ends at the first read that comes back short once `size` bytes are in — the end of
+/// a file as large as it said, with no read that returns 0 — or at a read that returns 0. So a
+/// file whose size said less than it holds (a FUSE file read straight from its server, a file
+/// that grew since) is read to its end, as [`count_file`] reads it. Should the data end before
+/// `size` — the file shrank, or the path is no longer a regular file — the open file is
 /// checked then, and an entry that became a FIFO or a device fails with `not_regular`.
 ///
 /// ```
@@ -381,7 +382,7 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
 /// let path = dir.path().join("a.txt");
 /// std::fs::write(&path, "two words\nand more")?;
 /// let mut buf = vec![0; 64 * 1024];
-/// assert_eq!(count_sized(&path, 10, &mut buf)?, Counts { bytes: 10, lines: 1, words: 2 });
+/// assert_eq!(count_sized(&path, 18, &mut buf)?, Counts { bytes: 18, lines: 1, words: 4 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, FileError> {
@@ -393,17 +394,26 @@ pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, Fil
     if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, size, &mut counter)? {
         return Ok(counter.counts());
     }
-    let mut left = size - counter.counts().bytes;
-    while left > 0 {
-        let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
-        match file.read(&mut buf[..want]) {
+    let mut checked = false;
+    loop {
+        match file.read(buf) {
             Ok(0) => {
-                check_regular(&file, path)?;
+                if counter.counts().bytes < size {
+                    check_regular(&file, path)?;
+                }
                 break;
             }
             Ok(n) => {
                 counter.update(&buf[..n]);
-                left -= n as u64;
+                let past = counter.counts().bytes;
+                if n < buf.len() && past >= size {
+                    break;
+                }
+                if past > size && !checked {
+                    // More than it said: still a regular file, not a pipe that never ends?
+                    check_regular(&file, path)?;
+                    checked = true;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
@@ -547,7 +557,7 @@ mod tests {
     }
 
     #[test]
-    fn a_known_size_bounds_the_read_and_an_early_end_is_checked() {
+    fn a_known_size_ends_the_read_and_an_early_end_is_checked() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
         let data = b"one two\nthree four\n";
@@ -556,8 +566,8 @@ mod tests {
         let whole = Counts::of(data);
         assert_eq!(count_sized(&path, 20, &mut buf).expect("read"), whole);
         assert_eq!(
-            count_sized(&path, 8, &mut buf).expect("grown since: counted as it was"),
-            Counts::of(&data[..8])
+            count_sized(&path, 8, &mut buf).expect("grown since: read to its end"),
+            whole
         );
         assert_eq!(
             count_sized(&path, 1000, &mut buf).expect("shrunk since: counted as it is"),
