@@ -262,6 +262,7 @@ impl Walk {
             roots: self.distinct_roots().into_iter(),
             walk: self.clone(),
             current: None,
+            listing: Vec::new(),
         }
     }
 
@@ -474,6 +475,9 @@ pub struct Entries {
     roots: std::vec::IntoIter<PathBuf>,
     /// The root being walked, and the walk of it.
     current: Option<(PathBuf, ignore::Walk)>,
+    /// The directories the walk is in, by depth: the one at `depth - 1` is being listed when
+    /// an error of that depth comes (a listing that fails half-way names no path).
+    listing: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for Entries {
@@ -493,12 +497,25 @@ impl Iterator for Entries {
             walk,
             roots,
             current,
+            listing,
         } = self;
         loop {
             if let Some((root, entries)) = current {
                 let found = match entries.next() {
-                    Some(Ok(entry)) => walk.classify(&entry),
-                    Some(Err(err)) => walk_error(root, err, false).map(Discovered::Failed),
+                    Some(Ok(entry)) => {
+                        if entry.file_type().is_some_and(|t| t.is_dir()) {
+                            listing.truncate(entry.depth());
+                            listing.push(entry.path().to_path_buf());
+                        }
+                        walk.classify(&entry)
+                    }
+                    Some(Err(err)) => {
+                        let listed = err
+                            .depth()
+                            .and_then(|depth| listing.get(depth.checked_sub(1)?))
+                            .unwrap_or(root);
+                        walk_error(listed, err, false).map(Discovered::Failed)
+                    }
                     None => {
                         *current = None;
                         continue;
@@ -526,8 +543,10 @@ impl Iterator for Entries {
 
 /// A walk error as a failure of the entry it happened on; `None` for an error that is about
 /// no entry of the walk (a line of an ignore file that does not parse). The walker marks the
-/// errors of its entries with their depth; `at_entry` says the error is an entry's anyway.
-fn walk_error(root: &Path, err: ignore::Error, at_entry: bool) -> Option<FileError> {
+/// errors of its entries with their depth; `at_entry` says the error is an entry's anyway. An
+/// error that names no path (a listing that failed half-way) is `listed`'s: the directory
+/// being listed.
+fn walk_error(listed: &Path, err: ignore::Error, at_entry: bool) -> Option<FileError> {
     let mut path = None;
     let mut at_entry = at_entry;
     let mut err = err;
@@ -547,7 +566,7 @@ fn walk_error(root: &Path, err: ignore::Error, at_entry: bool) -> Option<FileErr
                 return Some(FileError::new(ErrorKind::SymlinkLoop, child, message));
             }
             ignore::Error::Io(io_err) if at_entry => {
-                let path = path.unwrap_or_else(|| root.to_path_buf());
+                let path = path.unwrap_or_else(|| listed.to_path_buf());
                 return Some(FileError::io(path, original_io_error(io_err)));
             }
             _ => return None,
