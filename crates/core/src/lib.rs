@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod count;
+mod deadline;
 pub mod defaults;
 mod dirfd;
 mod discover;
@@ -47,6 +48,7 @@ mod shard;
 pub mod units;
 
 pub use count::{Counter, Counts, Kernel, RangeCounts, is_space};
+pub use deadline::{StuckRead, stuck_reads, timed_pool};
 pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};

@@ -344,7 +344,13 @@ impl InlineWalk {
     /// way goes to `out`, in walk order.
     fn take(&mut self, max: usize, out: &mut Emitter) -> Vec<FileJob> {
         let mut batch = Vec::new();
-        while batch.len() < max.max(1) && !self.run.is_stopped() {
+        while batch.len() < max.max(1) {
+            if self.run.is_stopped() {
+                // Nothing is reported after a stop: let the output close, even while a reader
+                // stuck in a read holds this walk.
+                self.leftovers = None;
+                break;
+            }
             match self.entries.next() {
                 Some(Discovered::File(job)) => batch.push(job),
                 Some(Discovered::Skipped(skipped)) => out.record(crate::Record::Skipped(skipped)),

@@ -227,6 +227,15 @@ pub struct Summary {
     pub words: u64,
     /// Wall time of the whole run, in milliseconds.
     pub elapsed_ms: f64,
+    /// Reads given up on after the per-file timeout that had not ended when the run did
+    /// ([`stuck_reads`](crate::stuck_reads)): each holds a thread in the kernel, and the
+    /// process cannot be reaped before they end. Not written when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stuck_reads: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {

@@ -279,6 +279,7 @@ where
         Ok((scheduled, walked))
     })?;
     summary.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    summary.stuck_reads = crate::deadline::stuck_reads() as u64;
     let (scheduled, walked) = outcome;
     let (stats, error) = match scheduled {
         Ok(stats) => (Some(stats), walked),
