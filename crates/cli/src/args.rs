@@ -6,9 +6,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::ValueEnum;
-use reader_core::units::parse_size;
+use reader_core::units::{parse_size, parse_timeout};
 use reader_core::{Shard, StartError, Walk};
 
 use crate::views::{GroupBy, SortKey, View};
@@ -33,6 +34,12 @@ pub struct Args {
     /// Threads, processes or files in flight (default: derived from the machine).
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
+
+    /// Report a file whose read takes longer than TIME (2, 2s, 500ms) as `timeout` and go on
+    /// without it (default: no limit). A read stuck in the kernel cannot be interrupted: its
+    /// thread is left to it (reader-proc: its worker is killed, and the file retried once).
+    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
 
     /// Output: a summary for people, JSON Lines, or CSV with one row a file (default: human,
     /// or what the `--output` file's name ends in: `.jsonl`/`.json`, `.csv`).

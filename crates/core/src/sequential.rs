@@ -1,7 +1,15 @@
 //! The sequential reader: discovery and reading on one thread, one buffer, the same counter.
 //! The baseline every concurrent model is checked and timed against.
+//!
+//! With a per-file time limit ([`SequentialReader::timeout`]) the one thread that walks and
+//! reads is a thread of a [`timed_pool`] of one, watched by the scheduler's: a read past its
+//! limit is reported as `timeout`, and a new thread goes on with the walk where it was.
 
+use std::time::Duration;
+
+use crate::deadline::timed_pool;
 use crate::defaults::BUFFER_SIZE;
+use crate::discover::FileJob;
 use crate::emit::Emitter;
 use crate::error::RunError;
 use crate::queue::Jobs;
@@ -27,12 +35,14 @@ use crate::run::{Concurrency, Feed, Schedule};
 #[derive(Debug, Clone)]
 pub struct SequentialReader {
     buffer_size: usize,
+    timeout: Option<Duration>,
 }
 
 impl Default for SequentialReader {
     fn default() -> Self {
         SequentialReader {
             buffer_size: BUFFER_SIZE,
+            timeout: None,
         }
     }
 }
@@ -46,6 +56,15 @@ impl SequentialReader {
     /// The chunk size of each read (at least 1 byte).
     pub fn buffer_size(mut self, bytes: usize) -> SequentialReader {
         self.buffer_size = bytes.max(1);
+        self
+    }
+
+    /// Report a file whose read takes longer than `limit` as `timeout` and go on with the next
+    /// on a new thread; `None` (the default) waits for every read. With a limit the files are
+    /// read, one at a time, on a thread that is not the scheduler's (`thread-N` in the
+    /// records), since a read stuck in the kernel cannot be interrupted.
+    pub fn timeout(mut self, limit: Option<Duration>) -> SequentialReader {
+        self.timeout = limit;
         self
     }
 }
@@ -63,6 +82,15 @@ impl Schedule for SequentialReader {
     }
 
     fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<Concurrency, RunError> {
+        if let Some(limit) = self.timeout {
+            let buffer_size = self.buffer_size;
+            timed_pool(1, limit, jobs, out, move |index| {
+                let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
+                let mut buf = vec![0; buffer_size];
+                (worker, move |job: &FileJob| read_job(job, &mut buf, worker))
+            })?;
+            return Ok(Concurrency(1));
+        }
         let mut buf = vec![0; self.buffer_size];
         while let Some(job) = jobs.next(&mut out) {
             out.emit(read_job(&job, &mut buf, Worker::Main));

@@ -35,7 +35,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use reader_core::{Emitter, FileError, FileJob, FileResult, Jobs, Worker, read_cached, read_job};
+use reader_core::{
+    Emitter, FileError, FileJob, FileResult, Jobs, StuckRead, Worker, read_cached, read_job,
+};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::{Notify, Semaphore};
 
@@ -125,6 +127,9 @@ pub(crate) struct SlotState {
     pub(crate) current: Option<Current>,
     /// The lane gave up on this hop: its late result is dropped.
     pub(crate) abandoned: bool,
+    /// Counts the abandoned hop's read among the process's stuck ones until the hop ends (and
+    /// drops the slot).
+    pub(crate) stuck: Option<StuckRead>,
     /// A spare permit replaced this hop's: the hop must not give its own back.
     pub(crate) replaced: bool,
 }
@@ -138,6 +143,7 @@ impl Slot {
             pending,
             current: None,
             abandoned: false,
+            stuck: None,
             replaced: false,
         })))
     }

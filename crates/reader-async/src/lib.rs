@@ -449,11 +449,15 @@ impl AsyncReader {
             },
         };
         let Summary {
-            jobs, elapsed_ms, ..
+            jobs,
+            elapsed_ms,
+            stuck_reads,
+            ..
         } = finished.summary;
         finished.summary = Summary {
             jobs,
             elapsed_ms,
+            stuck_reads,
             ..taken
         };
         finished.stopped |= stopped;

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use reader_core::{Emitter, FileJob, defaults};
+use reader_core::{Emitter, FileJob, StuckRead, defaults};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::exec::Exec;
@@ -128,6 +128,7 @@ where
             .is_some_and(|c| c.started.elapsed() >= limit);
         if overdue && let Some(current) = state.current.take() {
             state.abandoned = true;
+            state.stuck = Some(StuckRead::begin());
             state.replaced = spares.abandon();
             return Watched::TimedOut(TimedOut {
                 path: current.path.unwrap_or_default(),

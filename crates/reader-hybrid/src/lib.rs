@@ -40,6 +40,13 @@
 //! What the routing costs and gains, measured, is in
 //! the project's BENCHMARKS.md ("reader-hybrid").
 //!
+//! With a per-file time limit ([`HybridReader::timeout`], `--timeout TIME`) every path keeps
+//! it: the async path as [`AsyncReader::timeout`] does, the pool and the splitter as
+//! reader-core's [`timed_pool`](reader_core::timed_pool) — a file not read in time is reported
+//! as `timeout`, the thread or hop stuck in it is left to the read, and the run goes on and
+//! ends without it (a thread stuck in an uninterruptible read still keeps the process from
+//! being reaped until that read ends; see reader-threads).
+//!
 //! Memory stays bounded by buffers, never by file sizes: one [`BUFFER_SIZE`] buffer per pool
 //! thread, per async lane and per thread reading a split file.
 //!
@@ -74,6 +81,7 @@ mod tune;
 
 use std::str::FromStr;
 use std::thread;
+use std::time::Duration;
 
 use reader_async::AsyncReader;
 use reader_core::defaults::{self, BUFFER_SIZE};
@@ -270,6 +278,7 @@ pub struct HybridReader {
     split_at: u64,
     split_threads: usize,
     buffer_size: usize,
+    timeout: Option<Duration>,
     /// The caller set the threshold or the split size: route by size even when cached.
     routing_set: bool,
 }
@@ -296,6 +305,7 @@ impl HybridReader {
             split_at: RoutePolicy::DEFAULT_SPLIT_AT,
             split_threads: defaults::threads(),
             buffer_size: BUFFER_SIZE,
+            timeout: None,
             routing_set: false,
         }
         .fit_descriptors()
@@ -344,6 +354,15 @@ impl HybridReader {
         self
     }
 
+    /// Report a file whose read takes longer than `limit` as `timeout`, on every path, and go
+    /// on without it; `None` (the default) waits for every read.
+    pub fn timeout(mut self, limit: Option<Duration>) -> HybridReader {
+        self.timeout = limit;
+        self.settings.pool = self.settings.pool.timeout(limit);
+        self.settings.lanes = self.settings.lanes.timeout(limit);
+        self
+    }
+
     /// Threads of the pool (when the tree is cached, or when set).
     pub fn threads(&self) -> usize {
         self.settings.pool.threads()
@@ -378,6 +397,7 @@ impl Schedule for HybridReader {
         let split = SplitReader {
             threads: self.split_threads,
             buffer_size: self.buffer_size,
+            timeout: self.timeout,
         };
         let tallies = Tallies::default();
         let mut router = Router::new(self.threshold, self.split_at, probe);

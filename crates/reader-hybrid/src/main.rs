@@ -36,7 +36,7 @@ struct Flags {
 
 fn main() -> ExitCode {
     reader_cli::main(BINARY, |args, flags: &Flags| {
-        let mut reader = HybridReader::new();
+        let mut reader = HybridReader::new().timeout(args.timeout);
         if let Some(threshold) = flags.threshold {
             reader = reader.threshold(threshold);
         }

@@ -6,17 +6,21 @@
 //! slows down reads fewer of them and the others finish the file. Each thread reads through one
 //! buffer of its own, kept from file to file: a split file costs `threads × buffer` of memory,
 //! whatever its size.
+//!
+//! With a per-file time limit the splitter reads on a thread of a
+//! [`timed_pool`](reader_core::timed_pool) of one: a file whose ranges are not all read in time
+//! is reported as `timeout`, and a new splitter, with buffers of its own, goes on with the next.
 
 use std::fs::File;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reader_core::{
     Concurrency, Counts, Emitter, FileError, FileJob, FileResult, Jobs, RangeCounts, RunError,
-    Schedule, Worker, count_range, faults,
+    Schedule, Worker, count_range, faults, timed_pool,
 };
 
 /// Bytes of a range handed to one thread at a time: large enough that each read streams for a
@@ -30,6 +34,7 @@ pub(crate) const RANGE: u64 = 16 << 20;
 pub(crate) struct SplitReader {
     pub(crate) threads: usize,
     pub(crate) buffer_size: usize,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Schedule for SplitReader {
@@ -40,6 +45,15 @@ impl Schedule for SplitReader {
     }
 
     fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<Concurrency, RunError> {
+        if let Some(limit) = self.timeout {
+            let (threads, buffer_size) = (self.threads, self.buffer_size);
+            timed_pool(1, limit, jobs, out, move |_| {
+                let mut splitter = Splitter::new(threads, buffer_size);
+                let worker = Worker::Split(u32::try_from(threads).unwrap_or(u32::MAX));
+                (worker, move |job: &FileJob| splitter.read(job))
+            })?;
+            return Ok(Concurrency(self.threads));
+        }
         let mut splitter = Splitter::new(self.threads, self.buffer_size);
         while let Some(job) = jobs.next(&mut out) {
             out.emit(splitter.read(&job));

@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use reader_cli::Binary;
-use reader_core::units::parse_timeout;
 use reader_proc::ProcReader;
 
 const BINARY: Binary = Binary {
@@ -18,11 +16,6 @@ const BINARY: Binary = Binary {
 /// The process model's own flags.
 #[derive(Debug, clap::Args)]
 struct Flags {
-    /// Kill and replace a worker that finishes no file for TIME (2, 2s, 500ms); the file
-    /// it was on is retried once, then reported as `timeout` (default: no timeout).
-    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
-
     /// The worker program (default: $READER_PROC_WORKER, else reader-proc-worker next to this
     /// program).
     #[arg(long, value_name = "PATH")]
@@ -36,7 +29,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let status = reader_cli::main(BINARY, |args, flags: &Flags| {
-        let mut reader = ProcReader::new().timeout(flags.timeout);
+        let mut reader = ProcReader::new().timeout(args.timeout);
         if let Some(workers) = args.jobs {
             reader = reader.jobs(workers);
         }

@@ -8,6 +8,15 @@
 //! A panic while reading one file costs that file only (it is reported as `worker_crashed`);
 //! if the whole pool stopped, whatever it had not read would still be reported, never lost.
 //!
+//! With a per-file time limit ([`ThreadedReader::timeout`], `--timeout TIME`) the pool is
+//! reader-core's [`timed_pool`](reader_core::timed_pool): a file not read within the limit is
+//! reported as `timeout`, its thread is left to the read and a new one takes its place, and
+//! the run ends without waiting for it. A thread stuck in an uninterruptible read (a stalled
+//! NFS or FUSE server) still keeps the process from being reaped until that read ends: the
+//! reader writes every record and its summary, closes its output and exits, but its parent
+//! sees it end only then (aborting the mount ends the read; reader-proc, whose reads run in
+//! worker processes, is the model that is reaped at once).
+//!
 //! It is reader-core's [`Schedule`] and nothing else; [`Schedule::read`] runs it.
 //!
 //! ```
@@ -36,14 +45,19 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+use std::time::Duration;
+
 use reader_core::defaults::{self, BUFFER_SIZE};
-use reader_core::{Concurrency, Emitter, Jobs, RunError, Schedule, Worker, read_job};
+use reader_core::{
+    Concurrency, Emitter, FileJob, Jobs, RunError, Schedule, Worker, read_job, timed_pool,
+};
 
 /// A pool of reader threads; a builder that takes and returns `self`.
 #[derive(Debug, Clone)]
 pub struct ThreadedReader {
     jobs: usize,
     buffer_size: usize,
+    timeout: Option<Duration>,
 }
 
 impl Default for ThreadedReader {
@@ -51,6 +65,7 @@ impl Default for ThreadedReader {
         ThreadedReader {
             jobs: defaults::threads(),
             buffer_size: BUFFER_SIZE,
+            timeout: None,
         }
     }
 }
@@ -71,6 +86,13 @@ impl ThreadedReader {
     /// The chunk size of each read (at least 1 byte).
     pub fn buffer_size(mut self, bytes: usize) -> ThreadedReader {
         self.buffer_size = bytes.max(1);
+        self
+    }
+
+    /// Report a file whose read takes longer than `limit` as `timeout` and go on with a new
+    /// thread in place of the one stuck in it; `None` (the default) waits for every read.
+    pub fn timeout(mut self, limit: Option<Duration>) -> ThreadedReader {
+        self.timeout = limit;
         self
     }
 
@@ -98,6 +120,15 @@ impl Schedule for ThreadedReader {
     /// Runs the pool until the queue is closed and drained; the calling thread is one of the
     /// pool. When the system will not give it all its threads, it reads with those it has.
     fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
+        if let Some(limit) = self.timeout {
+            let buffer_size = self.buffer_size;
+            let threads = timed_pool(self.jobs, limit, jobs, out, move |index| {
+                let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
+                let mut buf = vec![0; buffer_size];
+                (worker, move |job: &FileJob| read_job(job, &mut buf, worker))
+            })?;
+            return Ok(Concurrency(threads));
+        }
         let threads = reader_core::pool(self.jobs, jobs, out, |index, jobs, out| {
             self.work(index, jobs, out)
         });

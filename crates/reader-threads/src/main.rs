@@ -13,7 +13,7 @@ const BINARY: Binary = Binary {
 
 fn main() -> ExitCode {
     reader_cli::main(BINARY, |args, _: &NoFlags| {
-        let mut reader = ThreadedReader::new();
+        let mut reader = ThreadedReader::new().timeout(args.timeout);
         if let Some(threads) = args.jobs {
             reader = reader.jobs(threads);
         }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use reader_cli::{Binary, NoFlags};
 use reader_core::defaults::BUFFER_SIZE;
 use reader_core::{
-    Concurrency, Counts, Emitter, FileError, FileJob, FileResult, Jobs, RunError, Schedule, Worker,
-    open_regular,
+    Concurrency, Counts, Emitter, FileError, FileJob, FileResult, Jobs, RunError, Schedule,
+    StartError, Worker, open_regular,
 };
 
 const BINARY: Binary = Binary {
@@ -81,6 +81,12 @@ impl Schedule for ReadOnly {
 
 fn main() -> ExitCode {
     reader_cli::main(BINARY, |args, _: &NoFlags| {
+        if args.timeout.is_some() {
+            return Err(StartError::Invalid(
+                "the reference has no --timeout: it is timed against the readers without one"
+                    .into(),
+            ));
+        }
         Ok(ReadOnly {
             threads: reader_core::defaults::clamp_to_fds(args.jobs.unwrap_or(THREADS)),
         })

@@ -12,5 +12,7 @@ const BINARY: Binary = Binary {
 };
 
 fn main() -> ExitCode {
-    reader_cli::main(BINARY, |_, _: &NoFlags| Ok(SequentialReader::new()))
+    reader_cli::main(BINARY, |args, _: &NoFlags| {
+        Ok(SequentialReader::new().timeout(args.timeout))
+    })
 }
