@@ -66,8 +66,43 @@ where
         Err(err) => return start_failed(&program, &err),
     };
     match reader.read(&walk, &mut report) {
-        Ok(finished) => report.finish(finished),
+        Ok(finished) => {
+            let status = report.finish(finished);
+            let_go_of_stuck_reads(&program);
+            status
+        }
         Err(err) => start_failed(&program, &err),
+    }
+}
+
+/// Once everything is written: if reads given up on after the timeout are still stuck in the
+/// kernel, says so on stderr and puts `/dev/null` in place of stdout and stderr. A thread stuck
+/// in an uninterruptible read keeps the process's descriptors open until the read ends — and
+/// with them the pipe whoever reads our output waits on — and keeps the exited process from
+/// being reaped. Its output, at least, ends now.
+fn let_go_of_stuck_reads(program: &str) {
+    let stuck = reader_core::stuck_reads();
+    if stuck == 0 {
+        return;
+    }
+    let reads = if stuck == 1 {
+        "1 read given up on after the timeout is".to_string()
+    } else {
+        format!("{stuck} reads given up on after the timeout are")
+    };
+    eprintln!(
+        "{program}: {reads} still stuck in the kernel: the program ends now, but the system can \
+         reap it only once they end (a stalled mount: abort it to end them)"
+    );
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: dup2 onto the standard descriptors, which stay open (now on /dev/null) for
+        // whatever the runtime still writes at exit.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+            libc::dup2(null.as_raw_fd(), libc::STDERR_FILENO);
+        }
     }
 }
 
