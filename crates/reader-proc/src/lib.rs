@@ -132,6 +132,10 @@ pub struct ProcStats {
     /// Files charged with a worker's failure (`worker_crashed` or `timeout`).
     #[serde(rename = "files_charged")]
     pub charged: u64,
+    /// Workers killed that had not died when the run ended — stuck in the kernel (state D),
+    /// in a read that does not end: left to the kernel, not waited for.
+    #[serde(rename = "workers_left")]
+    pub left: u64,
 }
 
 impl Stats for ProcStats {
@@ -140,13 +144,23 @@ impl Stats for ProcStats {
     }
 
     fn describe(&self) -> Vec<(&'static str, String)> {
-        vec![(
+        let mut lines = vec![(
             "workers",
             format!(
                 "{} started, {} replaced; {} files retried, {} charged with a worker's failure",
                 self.workers, self.replaced, self.retried, self.charged
             ),
-        )]
+        )];
+        if self.left > 0 {
+            lines.push((
+                "left",
+                format!(
+                    "{} killed workers had not died, stuck in the kernel: left to it, not waited for",
+                    self.left
+                ),
+            ));
+        }
+        lines
     }
 }
 

@@ -16,7 +16,7 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -213,6 +213,15 @@ impl Process {
         self.finish(true)
     }
 
+    /// Kills a worker that was killed a while ago and has not died — stuck in the kernel — and
+    /// leaves it to a reaper thread at once, without waiting for it again.
+    pub fn give_up(&mut self) -> String {
+        match self.child.take() {
+            Some(child) => reap_within(child, true, Duration::ZERO),
+            None => "was already reaped".into(),
+        }
+    }
+
     /// Closes the worker's requests: it sees them end and exits. Workers told this all at
     /// once end side by side, before each is [`Process::close`]d.
     pub fn hang_up(&mut self) {
@@ -367,7 +376,22 @@ fn connect(
 /// Kills `child` (at once when asked, else after [`GRACE`] if it has not exited), reaps it and
 /// forgets its pid; tells how it ended. One that does not die within [`GRACE`] of SIGKILL is
 /// left to a reaper thread, so the caller never blocks on it.
-fn reap(mut child: Child, kill: bool) -> String {
+fn reap(child: Child, kill: bool) -> String {
+    reap_within(child, kill, GRACE)
+}
+
+/// Workers killed that had not died, left to reaper threads, and not reaped yet.
+static UNREAPED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many workers were killed and left to the kernel because they did not die — stuck in an
+/// uninterruptible read — and are not reaped yet. Nothing waits for them; each is reaped by a
+/// thread of its own once its read ends, or by init if the program has ended by then.
+pub(crate) fn unreaped() -> usize {
+    UNREAPED.load(Ordering::Acquire)
+}
+
+/// [`reap`], waiting at most `grace` after SIGKILL before the child is left to a reaper thread.
+fn reap_within(mut child: Child, kill: bool, grace: Duration) -> String {
     let pid = child.id();
     if !kill && let Some(ended) = wait_for(&mut child, GRACE) {
         return ended;
@@ -382,9 +406,10 @@ fn reap(mut child: Child, kill: bool) -> String {
             }
         }
     }
-    if let Some(ended) = wait_for(&mut child, GRACE) {
+    if let Some(ended) = wait_for(&mut child, grace) {
         return ended;
     }
+    UNREAPED.fetch_add(1, Ordering::AcqRel);
     let reaper = thread::Builder::new()
         .name(format!("reap-{pid}"))
         .spawn(move || {
@@ -402,10 +427,15 @@ fn reap(mut child: Child, kill: bool) -> String {
                 }
             }
             let _ = wait_for(&mut child, GRACE);
+            UNREAPED.fetch_sub(1, Ordering::AcqRel);
         });
     match reaper {
-        Ok(_) => "was killed but had not died a second later (stuck in I/O?)".into(),
-        Err(e) => format!("was killed but could not be waited for: {e}"),
+        Ok(_) => "was killed but had not died a second later (stuck in the kernel?)".into(),
+        Err(e) => {
+            // The child went with the closure: it is left to init.
+            UNREAPED.fetch_sub(1, Ordering::AcqRel);
+            format!("was killed but could not be waited for: {e}")
+        }
     }
 }
 

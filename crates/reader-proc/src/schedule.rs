@@ -16,11 +16,17 @@
 //! whose pipe broke is killed first, and settled when its listener, having drained its
 //! channel, reports it gone. Otherwise a reply still in flight could make an innocent file
 //! look like the one the worker was on.
+//!
+//! A worker stuck in an uninterruptible read (a stalled NFS or FUSE server) does not die of
+//! SIGKILL until the read ends, and keeps its channel open: it is settled [`GRACE`] after it
+//! was killed, and left to the kernel — a reaper thread takes it when it dies, nothing waits for
+//! it, and the summary counts it (`workers_left`). Its listener is a thread of its own, not of
+//! the run, so it cannot hold the run's end either.
 
 use std::collections::VecDeque;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::thread::{self, Scope};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use reader_core::{Emitter, FileError, FileJob, FileResult, Jobs, RunError, Worker};
@@ -92,7 +98,6 @@ pub(crate) fn run(
                 source,
             })?;
         let mut central = Central {
-            scope,
             settings,
             jobs,
             events_tx,
@@ -113,7 +118,9 @@ pub(crate) fn run(
             central.install(index, 0, process);
         }
         central.stats.workers = central.live();
-        match central.run(&events) {
+        let gave_up = central.run(&events);
+        central.stats.left = crate::process::unreaped() as u64;
+        match gave_up {
             None => Ok(central.stats.clone()),
             Some(why) => Err(RunError::Model(why.into())),
         }
@@ -163,8 +170,7 @@ fn listen(
 /// Why files held by a pool that stopped were not read.
 const POOL_STOPPED: &str = "the process pool stopped";
 
-struct Central<'scope, 'env> {
-    scope: &'scope Scope<'scope, 'env>,
+struct Central<'env> {
     settings: &'env Settings,
     /// The run's queue, to see whether the run was stopped.
     jobs: &'env Jobs,
@@ -185,7 +191,7 @@ struct Central<'scope, 'env> {
     stats: ProcStats,
 }
 
-impl Central<'_, '_> {
+impl Central<'_> {
     /// Workers that can take batches.
     fn live(&self) -> usize {
         self.slots
@@ -455,8 +461,12 @@ impl Central<'_, '_> {
             return;
         };
         let pid = slot.process.pid;
-        let failure = slot.doomed.take().map_or(failure, |(doomed, _)| doomed);
-        let ending = slot.process.kill();
+        let (failure, ending) = match slot.doomed.take() {
+            // Killed a grace ago and not dead: stuck in the kernel, left to it.
+            Some((doomed, killed)) if killed.elapsed() >= GRACE => (doomed, slot.process.give_up()),
+            Some((doomed, _)) => (doomed, slot.process.kill()),
+            None => (failure, slot.process.kill()),
+        };
         drop(slot.process);
         self.stats.replaced += 1;
         let settled = attribute(slot.inflight);
@@ -515,11 +525,10 @@ impl Central<'_, '_> {
             return;
         };
         let events = self.events_tx.clone();
+        // Not a thread of the run: a worker stuck in the kernel never closes its channel.
         let listener = thread::Builder::new()
             .name(format!("listen-{}", process.pid))
-            .spawn_scoped(self.scope, move || {
-                listen(replies, index, generation, &events)
-            });
+            .spawn(move || listen(replies, index, generation, &events));
         match listener {
             Ok(_) => {
                 self.slots[index] = Some(Slot {
@@ -543,7 +552,7 @@ impl Central<'_, '_> {
     }
 }
 
-impl Drop for Central<'_, '_> {
+impl Drop for Central<'_> {
     /// Even if the loop panicked, nothing it held is lost: it is reported as not read.
     fn drop(&mut self) {
         self.abandon_held(POOL_STOPPED);
