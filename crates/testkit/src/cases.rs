@@ -2,17 +2,20 @@
 //! docs/CONTRACT.md: counts against the [`oracle`], every entry exactly once, exit
 //! statuses, one-line errors, no hang, bounded memory.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::hostile::{self, Expected, HostileFs};
 use crate::run::{Reader, Run, finish, wait_or_kill};
 use crate::tree::{Tree, bytes_path};
 use crate::{fixtures_dir, oracle, procfs};
@@ -1272,6 +1275,200 @@ pub fn a_thread_limit_ends_in_one_line_or_a_complete_run(reader: &Reader) {
                 other => panic!("{what}: status {other:?}, stderr: {}", run.stderr),
             }
         }
+    }
+}
+
+/// A read that never returns (`hang:` injected, as a stalled mount would do), with
+/// `--timeout`: it is reported as `timeout`, the run goes on with a thread or worker in place
+/// of the stuck one, reads every other file and ends. The limit is taken in seconds, with `s`
+/// and with `ms`; one that is not a positive time is a usage error.
+pub fn a_read_that_never_ends_is_a_timeout_and_the_run_goes_on(reader: &Reader) {
+    let tree = Tree::new();
+    let mut files = Vec::new();
+    for i in 0..40 {
+        let data = format!("file {i} is read\n").repeat(i % 5 + 1);
+        files.push((tree.file(format!("d{}/f{i}.txt", i % 2), &data), data));
+    }
+    let hung: Vec<PathBuf> = (0..2)
+        .map(|i| tree.file(format!("d{i}/hung-{i}.txt"), "never counted\n"))
+        .collect();
+    for limit in ["2s", "1.5", "500ms"] {
+        let run = reader
+            .clone()
+            .setting("--timeout", limit)
+            .json(&[&files[0].0]);
+        assert_eq!(run.code(), Some(0), "--timeout {limit}: {}", run.stderr);
+    }
+    for bad in ["0", "soon", "2h"] {
+        let run = reader.clone().setting("--timeout", bad).run(&[tree.path()]);
+        assert_one_line_error(&run);
+        assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+    }
+    let run = reader
+        .clone()
+        .setting("--timeout", "300ms")
+        .faults("hang:hung-")
+        .json(&["--jobs".as_ref(), "2".as_ref(), tree.path().as_os_str()]);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), files.len() + hung.len());
+    for path in &hung {
+        assert_failed(&records, path, "timeout");
+    }
+    for (path, data) in &files {
+        assert_read(&records, path, data.as_bytes());
+    }
+}
+
+/// Every entry of the hostile file system reported once, as [`HostileFs::expected`] says.
+fn assert_hostile(records: &HashMap<String, Value>, expected: &[(PathBuf, Expected)]) {
+    for (path, want) in expected {
+        match want {
+            Expected::Read(data) => assert_read(records, path, data),
+            Expected::Failed(kind) => assert_failed(records, path, kind),
+        }
+    }
+    assert_eq!(records.len(), expected.len(), "{:?}", records.keys());
+}
+
+/// The hostile FUSE file system ([`HostileFs`]: a file whose read never returns, one whose read
+/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing).
+///
+/// Without its stalled file every other entry is reported once with the right counts or kind,
+/// with no time limit. Whole, with `--timeout 500ms`: every record and the summary are written
+/// and the output closed within the limit and a moment (twice the limit and two seconds' grace
+/// for reader-proc, which retries the file in a second worker), the process exits although a
+/// thread of it (or its worker) is stuck in the kernel — it is reaped once the file system lets
+/// the read go, with status 1 — and nothing is left in uninterruptible sleep after the mount
+/// is gone. Skipped, visibly, where FUSE cannot be mounted.
+pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
+    let Some(fs) = HostileFs::mount() else {
+        return;
+    };
+    let others: Vec<PathBuf> = [
+        hostile::PLAIN,
+        hostile::FAILS_HALF_WAY,
+        hostile::SIZE_LARGER,
+        hostile::SIZE_SMALLER,
+        hostile::LISTING_FAILS,
+        hostile::SLOW_LISTING,
+    ]
+    .iter()
+    .map(|name| fs.join(name))
+    .collect();
+    let run = reader.json(&others);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_hostile(&run.records(), &fs.expected(false));
+    let whole = fs.expected(true);
+
+    let limit = Duration::from_millis(500);
+    let bound = if reader.has_processes() {
+        2 * (limit + Duration::from_secs(1)) + Duration::from_secs(2)
+    } else {
+        limit + Duration::from_secs(2)
+    };
+    let mut cmd = reader.clone().setting("--timeout", "500ms").command(&[
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--progress".as_ref(),
+        "never".as_ref(),
+        fs.root().as_os_str(),
+    ]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("start the reader");
+    let pid = child.id();
+    // Read to the end of the output: a process that cannot be reaped can still close it.
+    let (ended_tx, ended) = mpsc::channel();
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf); // whole-file read ok: the reader's output, checked whole
+        let _ = ended_tx.send((buf, started.elapsed()));
+    });
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let errors = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf); // whole-file read ok: the reader's stderr
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    // Nothing may fail while the reader can be stuck in the kernel: look first, release the
+    // file system, then judge.
+    let mut workers = BTreeSet::new();
+    let output = loop {
+        workers.extend(procfs::children(pid).into_iter().map(|(child, _)| child));
+        match ended.recv_timeout(Duration::from_millis(20)) {
+            Ok(output) => break Some(output),
+            Err(_) if started.elapsed() < bound => {}
+            Err(_) => break None,
+        }
+    };
+    let exit_deadline = Instant::now() + Duration::from_secs(2);
+    while procfs::alive(pid) && Instant::now() < exit_deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let exited = !procfs::alive(pid);
+    let stalled = fs.stalled_reads();
+    fs.release();
+    let status = wait_or_kill(&mut child, Duration::from_secs(30));
+    drop(fs);
+    let left: Vec<u32> = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left: Vec<u32> = workers
+                .iter()
+                .copied()
+                .filter(|&w| procfs::alive(w))
+                .collect();
+            if left.is_empty() || Instant::now() >= deadline {
+                break left;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let stderr = errors.join().unwrap_or_default();
+
+    let (stdout, took) = output.unwrap_or_else(|| {
+        panic!("the output was still open {bound:?} after the start; stderr: {stderr}")
+    });
+    assert!(
+        took <= bound,
+        "the output ended after {took:?}, past {bound:?}"
+    );
+    assert!(
+        stalled >= 1,
+        "the stalled file was read ({stalled} reads waiting)"
+    );
+    assert!(
+        exited,
+        "the process had not exited 2 s after its output ended"
+    );
+    assert!(
+        left.is_empty(),
+        "workers left after the file system let go: {left:?}"
+    );
+    let run = Run {
+        status,
+        stdout,
+        stderr,
+    };
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_hostile(&run.records(), &whole);
+    let summary = run.summary();
+    if reader.has_processes() {
+        assert!(summary["workers_left"].as_u64() >= Some(1), "{summary}");
+    } else {
+        assert!(summary["stuck_reads"].as_u64() >= Some(1), "{summary}");
+        assert!(
+            run.stderr.contains("still stuck in the kernel"),
+            "{}",
+            run.stderr
+        );
     }
 }
 

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod cases;
+pub mod hostile;
 pub mod procfs;
 mod run;
 mod tree;
@@ -92,6 +93,8 @@ macro_rules! conformance {
             files_changing_during_the_run,
             a_panic_while_reading_costs_one_file,
             a_thread_limit_ends_in_one_line_or_a_complete_run,
+            a_read_that_never_ends_is_a_timeout_and_the_run_goes_on,
+            a_hostile_file_system_is_read_to_its_end,
         );
         #[test]
         fn hundred_thousand_files() {

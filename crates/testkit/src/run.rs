@@ -53,6 +53,18 @@ impl Reader {
         self
     }
 
+    /// This reader with `flag value` among its configuration's arguments, in place of the
+    /// value the configuration gives it, if it gives one (`--timeout` for a case that needs a
+    /// limit of its own).
+    #[must_use]
+    pub fn setting(mut self, flag: &str, value: &str) -> Reader {
+        match self.extra.iter().position(|arg| arg == flag) {
+            Some(at) if at + 1 < self.extra.len() => self.extra[at + 1] = value.into(),
+            _ => self.extra.extend([flag.to_string(), value.to_string()]),
+        }
+        self
+    }
+
     /// This reader with faults injected (reader-core's `READER_FAULTS`, e.g. `hang:stuck`).
     #[must_use]
     pub fn faults(self, faults: &str) -> Reader {
