@@ -18,8 +18,8 @@
 //! being reaped until the read ends. The process can write its summary, close its output and
 //! exit — its other threads are gone and nothing waits for it — but its parent sees it end
 //! only once the read returns: when the server answers, or when the mount is aborted
-//! (`umount -f`, `fusermount -uz`, `echo 1 > /sys/fs/fuse/connections/N/abort`). Only a read
-//! in another process (reader-proc) leaves the reader itself free to be reaped.
+//! (`umount -f`, `echo 1 > /sys/fs/fuse/connections/N/abort`; a lazy unmount does not). Only a
+//! read in another process (reader-proc) leaves the reader itself free to be reaped.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

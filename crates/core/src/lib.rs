@@ -3,8 +3,9 @@
 //! The engine every concurrent file reader shares — everything that is not a concurrency
 //! model: discovery ([`Walk`]), the streaming counter ([`Counter`]), reading one file
 //! ([`read_job`]), the records and errors a run reports, the job queue ([`Jobs`]) and the
-//! record channel ([`Emitter`]), the hybrid's routing policy, defaults derived from the
-//! machine, and the sequential baseline ([`SequentialReader`]).
+//! record channel ([`Emitter`]), the per-file time limit of the models that read on threads of
+//! their own ([`timed_pool`], [`stuck_reads`]), the hybrid's routing policy, defaults derived
+//! from the machine, and the sequential baseline ([`SequentialReader`]).
 //!
 //! A model implements [`Schedule`] — how the files of a run are read — and [`read`] does the
 //! rest: discovery beside the schedule, every record to the caller's [`Sink`] as it completes,

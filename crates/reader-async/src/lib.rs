@@ -60,7 +60,7 @@
 //!
 //! ## Per-file timeout
 //!
-//! With [`AsyncReader::timeout`] (`--timeout SECS`), a file whose read has not finished when its
+//! With [`AsyncReader::timeout`] (`--timeout TIME`), a file whose read has not finished when its
 //! deadline passes is reported as `timeout` ([`ErrorKind::Timeout`](reader_core::ErrorKind)) and
 //! the run goes on. A blocking read cannot be cancelled: its hop is abandoned (its late result
 //! is dropped), it keeps its descriptor until the read really ends, and a spare permit replaces
@@ -68,7 +68,10 @@
 //! stuck reads at once the lanes wait for one to end). The run does not wait for abandoned
 //! reads at the end: on tokio the lanes run on a runtime of the reader's own, even under the
 //! async API, which is shut down without waiting; async-std's blocking threads never hold up
-//! the process's exit.
+//! the process's exit. An abandoned hop counts among the process's stuck reads
+//! ([`reader_core::stuck_reads`], the summary's `stuck_reads`) until its read ends: one stuck in
+//! an uninterruptible read (a stalled NFS or FUSE server) keeps the process from being reaped
+//! until then, although it has written everything, closed its output and exited.
 //!
 //! ## Examples
 //!

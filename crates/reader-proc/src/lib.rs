@@ -15,7 +15,7 @@
 //! Each worker holds at most two batches; a batch holds about 4 ms of reading (by the time per
 //! file measured so far, 1 to 256 files). When a worker dies (any signal, any exit), sends a
 //! message that does not decode or does not fit, or finishes no file for the timeout
-//! ([`ProcReader::timeout`], `--timeout SECS`), it is killed and, once everything it sent has
+//! ([`ProcReader::timeout`], `--timeout TIME`), it is killed and, once everything it sent has
 //! been read, replaced:
 //!
 //! * the batch it had not started goes back to the queue;
@@ -23,6 +23,14 @@
 //!   worker acknowledges the batch, then answers after every file;
 //! * if a careful batch fails too, the first unanswered file is exactly the one its worker was
 //!   on: that file alone is reported as `worker_crashed` or `timeout`, the others are retried.
+//!
+//! A worker stuck in the kernel — in a read of a stalled NFS or FUSE server, which not even
+//! SIGKILL ends — cannot be reaped: it is settled a second after it was killed, left to the
+//! kernel (a thread reaps it should it die before the run ends, init after), and counted in the
+//! summary (`workers_left`); the run never waits for it, and the reader exits and is reaped at
+//! once. Only process isolation can do that: a thread of the reader's own stuck so would keep
+//! the reader from being reaped until the read ended (see the other models). With the retry, a
+//! file that stalls so is charged within about twice the timeout and two seconds.
 //!
 //! So a file is charged only after two failures while it was being read. (A worker killed from
 //! outside while on a careful retry charges that retry's file: the parent cannot tell such a
