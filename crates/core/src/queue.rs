@@ -657,6 +657,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_inline_walk_lets_the_output_close_while_a_reader_holds_it() {
+        let tree = reader_testkit::Tree::new();
+        for i in 0..10 {
+            tree.file(format!("f{i}"), "x\n");
+        }
+        let run = RunState::new();
+        let (out, records) = channel();
+        let walk = crate::discover::Walk::new([tree.path()]);
+        let jobs = inline(&run, walk.entries(), out.clone());
+        let mut reading = out;
+        assert!(jobs.next(&mut reading).is_some());
+        run.stop();
+        assert!(jobs.next(&mut reading).is_none());
+        drop(reading);
+        // `jobs` stays alive, as a reader stuck in a read would keep it: the output still ends.
+        assert!(records.collect().is_empty());
+        drop(jobs);
+    }
+
+    #[test]
     fn a_stopped_run_hands_out_nothing_and_wakes_its_waiters() {
         let run = RunState::new();
         let (out, records) = channel();
