@@ -200,7 +200,7 @@ fn last_line(path: &Path) -> io::Result<String> {
         let start = len.saturating_sub(window);
         file.seek(SeekFrom::Start(start))?;
         tail.clear();
-        (&mut file).take(len - start).read_to_end(&mut tail)?;
+        (&mut file).take(len - start).read_to_end(&mut tail)?; // whole-file read ok: a bounded tail window
         let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
         if let Some(at) = body.iter().rposition(|&b| b == b'\n') {
             return Ok(String::from_utf8_lossy(&body[at + 1..]).into_owned());

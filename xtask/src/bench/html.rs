@@ -24,18 +24,28 @@ fn legend<'n>(
     names: impl Iterator<Item = &'n str>,
     bars: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    legend_coloured(root, names, bars, |i, _| color(i))
+}
+
+/// [`legend`] with the colour of each entry chosen by `colour(index, name)`.
+fn legend_coloured<'n>(
+    root: &Root<'_>,
+    names: impl Iterator<Item = &'n str>,
+    bars: bool,
+    colour: impl Fn(usize, &str) -> RGBColor,
+) -> Result<(), Box<dyn std::error::Error>> {
     let x = (WIDTH - LEGEND_WIDTH + 16) as i32;
     for (i, name) in names.enumerate() {
         let y = 50 + 20 * i as i32;
         if bars {
             root.draw(&Rectangle::new(
                 [(x, y - 5), (x + 10, y + 5)],
-                color(i).filled(),
+                colour(i, name).filled(),
             ))?;
         } else {
             root.draw(&PathElement::new(
                 vec![(x, y), (x + 14, y)],
-                color(i).stroke_width(3),
+                colour(i, name).stroke_width(3),
             ))?;
         }
         root.draw(&Text::new(
@@ -532,24 +542,12 @@ fn draw_log_lines(
         chart.draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?;
         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
     }
-    let x = (WIDTH - LEGEND_WIDTH + 16) as i32;
-    for (i, (name, _)) in series.iter().enumerate() {
-        let y = 50 + 20 * i as i32;
-        root.draw(&PathElement::new(
-            vec![(x, y), (x + 14, y)],
-            reader_color(name).stroke_width(3),
-        ))?;
-        root.draw(&Text::new(
-            name.clone(),
-            (x + 20, y),
-            ("sans-serif", 13).into_font().color(&BLACK).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Left,
-                    plotters::style::text_anchor::VPos::Center,
-                ),
-            ),
-        ))?;
-    }
+    legend_coloured(
+        &root,
+        series.iter().map(|(name, _)| name.as_str()),
+        false,
+        |_, name| reader_color(name),
+    )?;
     root.present()?;
     Ok(())
 }
