@@ -103,6 +103,12 @@ pub struct Args {
     #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, help_heading = "Shards")]
     pub shard: Option<ShardArg>,
 
+    /// With --shard: cut every file larger than SIZE into byte ranges spread over the shards,
+    /// so that a huge file is read by many instances; its ranges come out as `part` records
+    /// that reader-merge joins. Needs --format json.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Shards")]
+    pub shard_split: Option<u64>,
+
     /// Write the output to FILE instead of stdout: under a temporary name, renamed to FILE
     /// once the run is complete (a run that fails leaves no FILE). `{shard}` stands for K.
     #[arg(short, long, value_name = "FILE", help_heading = "Shards")]
@@ -186,6 +192,18 @@ impl Args {
     /// The discovery these arguments ask for: the PATHs, or the list of `--files0-from`
     /// (which fails to start when the list cannot be read).
     pub fn walk(&self) -> Result<Walk, StartError> {
+        if self.shard_split.is_some() {
+            if self.shard.is_none() {
+                return Err(StartError::Invalid(
+                    "--shard-split splits files over shards: it needs --shard".into(),
+                ));
+            }
+            if self.format() != Format::Json {
+                return Err(StartError::Invalid(
+                    "--shard-split writes byte ranges that only reader-merge can join: it needs --format json (or an --output FILE.jsonl)".into(),
+                ));
+            }
+        }
         let walk = match &self.files0_from {
             Some(list) => Walk::new(read_list(list)?).listed(true),
             None => Walk::new(&self.paths),
@@ -198,7 +216,8 @@ impl Args {
             .exclude(&self.exclude)
             .max_depth(self.max_depth)
             .size_range(self.min_size, self.max_size)
-            .shard(self.shard()?))
+            .shard(self.shard()?)
+            .split_above(self.shard_split))
     }
 }
 

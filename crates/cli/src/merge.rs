@@ -8,8 +8,11 @@
 //! time, checking that each belongs to the shard whose output holds it (by the key and hash of
 //! [`reader_core::Shard`]; for a `--files0-from` run the key of an entry inside a listed
 //! directory cannot be known, and this check is left out) — so that no entry can be in two
-//! shards — and that each input's records add up to its own summary. Memory does not grow
-//! with the number of records.
+//! shards — and that each input's records add up to its own summary. The byte ranges of
+//! files split over the shards (`--shard-split`) are held until every range of their file is
+//! in, checked to cover it exactly once, and joined into one record of the whole file (see
+//! `Joins`). Memory does not grow with the number of records, only with the number of split
+//! files.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -18,9 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use reader_core::{
-    ErrorKind, FileError, FileResult, Finished, Record, RunError, Shard, SkipReason, Skipped,
-    Stats, Summary, Worker, names,
+    Counts, Edges, ErrorKind, FileError, FileResult, Finished, Part, RangeCounts, Record, RunError,
+    Shard, SkipReason, Skipped, Stats, Summary, Worker, names,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -74,10 +79,11 @@ pub fn main() -> ExitCode {
         Box::new(io::stderr()),
     );
     let mut merged = Summary::new("merge");
+    let mut joins = Joins::default();
     let mut error = None;
     let mut stopped = false;
     for shard in &shards {
-        match stream(shard, &mut report, &mut merged) {
+        match stream(shard, &mut report, &mut merged, &mut joins) {
             Ok(ControlFlow::Continue(())) => {}
             Ok(ControlFlow::Break(())) => {
                 stopped = true;
@@ -88,6 +94,12 @@ pub fn main() -> ExitCode {
                 break;
             }
         }
+    }
+    if error.is_none()
+        && !stopped
+        && let Some(why) = joins.incomplete()
+    {
+        error = Some(RunError::Model(why.into()));
     }
     merged.elapsed_ms = shards
         .iter()
@@ -218,10 +230,12 @@ fn stream(
     input: &Input,
     report: &mut Report,
     merged: &mut Summary,
+    joins: &mut Joins,
 ) -> Result<ControlFlow<()>, String> {
     let at = |line: usize| format!("{}:{line}", input.path.display());
     let file = File::open(&input.path).map_err(|err| format!("{}: {err}", input.path.display()))?;
     let keys = Keys::of(&input.summary);
+    let split_above = input.summary["shard"]["split_above"].as_u64();
     let mut own = Summary::new("shard");
     let mut lines = BufReader::new(file).lines().enumerate().peekable();
     while let Some((n, line)) = lines.next() {
@@ -237,20 +251,58 @@ fn stream(
             continue;
         }
         let record = record_of(&value).map_err(|why| format!("{}: {why}", at(n + 1)))?;
-        if let Some(key) = keys.as_ref().map(|k| k.key(path_of(&record))) {
-            let owner = Shard::of(key.as_os_str().as_encoded_bytes(), input.shard.count());
-            if owner != input.shard.index() {
+        let part = match &record {
+            Record::File(file) => file.part,
+            Record::Skipped(_) => None,
+        };
+        if let Some(part) = &part {
+            let parts = split_above.map(|unit| input.shard.parts_of(part.file_size, unit));
+            if parts != Some(part.parts) {
                 return Err(format!(
-                    "{}: {} belongs to shard {owner}, not to shard {} whose output holds it",
+                    "{}: {} is cut into {} parts, not as this run cuts its files ({}); the file is damaged",
                     at(n + 1),
                     path_of(&record).display(),
+                    part.parts,
+                    split_above.map_or("it splits none".into(), |unit| format!(
+                        "files above {unit} bytes"
+                    ))
+                ));
+            }
+        }
+        if let Some(key) = keys.as_ref().map(|k| k.key(path_of(&record))) {
+            let owner = Shard::owner_of_part(
+                key.as_os_str().as_encoded_bytes(),
+                part.map_or(0, |p| p.index),
+                input.shard.count(),
+            );
+            if owner != input.shard.index() {
+                return Err(format!(
+                    "{}: {}{} belongs to shard {owner}, not to shard {} whose output holds it",
+                    at(n + 1),
+                    path_of(&record).display(),
+                    part.map_or(String::new(), |p| format!(
+                        " (part {} of {})",
+                        p.index, p.parts
+                    )),
                     input.shard
                 ));
             }
         }
         own.add(&record);
-        merged.add(&record);
-        if report.record(record).is_break() {
+        let whole = match record {
+            Record::File(file) if file.part.is_some() => {
+                match joins
+                    .add(file)
+                    .map_err(|why| format!("{}: {why}", at(n + 1)))?
+                {
+                    Some(joined) => Record::File(joined),
+                    None => continue,
+                }
+            }
+            record => record,
+        };
+        merged.add(&whole);
+        if report.record(whole).is_break() {
             return Ok(ControlFlow::Break(()));
         }
     }
@@ -331,7 +383,7 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 .map_err(|_| format!("an unknown skip reason {}", value["reason"]))?;
             Ok(Record::Skipped(Skipped { path, reason }))
         }
-        Some("file") => {
+        Some("file" | "part") => {
             let worker: Worker = value["worker"]
                 .as_str()
                 .ok_or("a file record without a worker")?
@@ -343,7 +395,7 @@ fn record_of(value: &Value) -> Result<Record, String> {
                         .as_u64()
                         .ok_or_else(|| format!("a file record without {field}"))
                 };
-                Ok(reader_core::Counts {
+                Ok(Counts {
                     bytes: count("size")?,
                     lines: count("lines")?,
                     words: count("words")?,
@@ -357,14 +409,148 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 let message = message.strip_prefix(&named).unwrap_or(message);
                 Err(FileError::new(kind, &path, message))
             };
+            let part = match value["type"].as_str() {
+                Some("part") => Some(part_of(value)?),
+                _ => None,
+            };
             Ok(Record::File(FileResult {
                 path,
                 outcome,
                 elapsed,
                 worker,
+                part,
             }))
         }
         other => Err(format!("an unknown record type {other:?}")),
+    }
+}
+
+/// The range a `part` record says it is.
+fn part_of(value: &Value) -> Result<Part, String> {
+    let number = |field: &str| {
+        value[field]
+            .as_u64()
+            .ok_or_else(|| format!("a part record without {field}"))
+    };
+    let small = |field: &str| {
+        number(field)
+            .and_then(|n| u32::try_from(n).map_err(|_| format!("a part record's {field} of {n}")))
+    };
+    let flag = |field: &str| {
+        value[field]
+            .as_bool()
+            .ok_or_else(|| format!("a part record without {field}"))
+    };
+    let (index, parts, file_size) = (small("part")?, small("parts")?, number("file_size")?);
+    if index >= parts {
+        return Err(format!("a part record of part {index} of {parts}"));
+    }
+    let part = Part {
+        edges: Edges {
+            starts_in_word: flag("starts_in_word")?,
+            ends_in_word: flag("ends_in_word")?,
+        },
+        ..Part::new(index, parts, file_size)
+    };
+    let said = (number("start")?, number("end")?);
+    if said != (part.start, part.end) {
+        return Err(format!(
+            "part {index} of {parts} of a file of {file_size} bytes says it is bytes {}..{}, not {}..{}",
+            said.0, said.1, part.start, part.end
+        ));
+    }
+    Ok(part)
+}
+
+/// The parts of split files read so far, by path, until every part of a file is in and it is
+/// joined into one record. Each part was checked to be where the cut of its file puts it
+/// ([`Part::new`]), so parts that are all in cover their file exactly once.
+#[derive(Default)]
+struct Joins {
+    waiting: HashMap<PathBuf, Vec<Option<FileResult>>>,
+}
+
+impl Joins {
+    /// Takes one part; returns the whole file's record when it was the last one missing.
+    fn add(&mut self, result: FileResult) -> Result<Option<FileResult>, String> {
+        let Some(part) = result.part else {
+            return Ok(Some(result));
+        };
+        let slots = self
+            .waiting
+            .entry(result.path.clone())
+            .or_insert_with(|| vec![None; part.parts as usize]);
+        let first = slots.iter().flatten().find_map(|r| r.part);
+        if first.is_some_and(|f| (f.parts, f.file_size) != (part.parts, part.file_size)) {
+            return Err(format!(
+                "{}: its parts disagree on how the file was cut (the shards saw it at different sizes)",
+                result.path.display()
+            ));
+        }
+        let slot = &mut slots[part.index as usize];
+        if slot.is_some() {
+            return Err(format!(
+                "{}: part {} of {} is given twice",
+                result.path.display(),
+                part.index,
+                part.parts
+            ));
+        }
+        let path = result.path.clone();
+        *slot = Some(result);
+        if slots.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let parts = self.waiting.remove(&path).unwrap_or_default();
+        Ok(Some(join(path, parts.into_iter().flatten())))
+    }
+
+    /// What is wrong when split files some of whose parts never came are left: a damaged or
+    /// cut input.
+    fn incomplete(&self) -> Option<String> {
+        let (path, slots) = self.waiting.iter().next()?;
+        let missing: Vec<String> = slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.is_none())
+            .map(|(index, _)| index.to_string())
+            .collect();
+        Some(format!(
+            "{}: part {} of {} is in no shard's output ({} split file(s) incomplete in all); the inputs are damaged",
+            path.display(),
+            missing.join(", "),
+            slots.len(),
+            self.waiting.len()
+        ))
+    }
+}
+
+/// The record of a whole file from all its parts, in order: their counts joined, or the
+/// first failure of a part.
+fn join(path: PathBuf, parts: impl Iterator<Item = FileResult>) -> FileResult {
+    let mut elapsed = Duration::ZERO;
+    let mut count = 0;
+    let mut joined = Ok(RangeCounts::default());
+    for part in parts {
+        elapsed += part.elapsed;
+        count += 1;
+        let (Ok(range), Some(cut)) = (&joined, part.part) else {
+            continue;
+        };
+        joined = match part.outcome {
+            Ok(counts) => Ok(range.join(RangeCounts::new(counts, cut.edges))),
+            Err(err) => {
+                let message = format!("part {} of {}: {}", cut.index, cut.parts, err.message());
+                Err(FileError::new(err.kind(), &path, message))
+            }
+        };
+    }
+    FileResult {
+        outcome: joined.map(|range| range.counts()),
+        path,
+        elapsed,
+        worker: Worker::Split(count),
+        part: None,
     }
 }
 

@@ -64,7 +64,7 @@ impl Serialize for ShardRun {
             "min_size": a.min_size,
             "max_size": a.max_size,
         });
-        let mut map = s.serialize_map(Some(6))?;
+        let mut map = s.serialize_map(Some(7))?;
         map.serialize_entry("index", &self.shard.index())?;
         map.serialize_entry("count", &self.shard.count())?;
         map.serialize_entry("roots", &roots)?;
@@ -73,6 +73,7 @@ impl Serialize for ShardRun {
             &a.files0_from.as_deref().map(names::Lossless),
         )?;
         map.serialize_entry("filters", &filters)?;
+        map.serialize_entry("split_above", &a.shard_split)?;
         map.serialize_entry("version", env!("CARGO_PKG_VERSION"))?;
         map.end()
     }

@@ -443,12 +443,14 @@ mod tests {
                 }),
                 elapsed: Duration::from_micros(5),
                 worker: Worker::Thread(1),
+                part: None,
             }),
             Record::File(FileResult {
                 path: "gone".into(),
                 outcome: Err(FileError::new(ErrorKind::NotFound, "gone", "vanished")),
                 elapsed: Duration::ZERO,
                 worker: Worker::Thread(0),
+                part: None,
             }),
             Record::Skipped(Skipped {
                 path: "pipe".into(),

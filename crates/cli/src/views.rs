@@ -284,6 +284,7 @@ mod tests {
             outcome: Ok(counts),
             elapsed: Duration::ZERO,
             worker: Worker::Main,
+            part: None,
         };
         (result, counts)
     }

@@ -40,11 +40,17 @@ fn records(run: &Run) -> BTreeMap<String, Value> {
 
 /// Runs shard K of N for each K, writing `dir/K.jsonl`; returns the files.
 fn shards(tree: &Tree, count: u32, dir: &Path) -> Vec<PathBuf> {
+    shards_with(tree, count, dir, &[])
+}
+
+/// [`shards`] with more arguments for every shard.
+fn shards_with(tree: &Tree, count: u32, dir: &Path, more: &[&str]) -> Vec<PathBuf> {
     let template = dir.join("{shard}.jsonl");
     (0..count)
         .map(|k| {
             let shard = format!("{k}/{count}");
-            let run = Reader::new(READER, &[]).run(&[
+            let mut args: Vec<&std::ffi::OsStr> = more.iter().map(|a| a.as_ref()).collect();
+            args.extend([
                 "--format".as_ref(),
                 "json".as_ref(),
                 "--shard".as_ref(),
@@ -53,6 +59,7 @@ fn shards(tree: &Tree, count: u32, dir: &Path) -> Vec<PathBuf> {
                 template.as_os_str(),
                 tree.path().as_os_str(),
             ]);
+            let run = Reader::new(READER, &[]).run(&args);
             assert_eq!(run.code(), Some(0), "{}", run.stderr);
             dir.join(format!("{k}.jsonl"))
         })
@@ -114,6 +121,76 @@ fn the_merge_of_n_shards_is_the_whole_run() {
     assert_eq!(csv.code(), Some(0), "{}", csv.stderr);
     let rows = String::from_utf8_lossy(&csv.stdout).lines().count();
     assert_eq!(rows, 1 + 61, "a header and a row for every entry");
+}
+
+#[test]
+fn the_parts_of_split_files_are_joined_into_the_whole_files() {
+    let tree = tree();
+    let mut text = Vec::new();
+    for i in 0..40_000 {
+        text.extend_from_slice(format!("word{i} {}\r\n\t", "q".repeat(i % 11)).as_bytes());
+    }
+    tree.file("big/text.log", &text);
+    tree.file("big/one-word.bin", vec![b'x'; 700_000]);
+    let whole = Reader::new(READER, &[]).json(&[tree.path()]);
+    let expected = records(&whole);
+    for count in [2, 5] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let files = shards_with(&tree, count, out.path(), &["--shard-split", "100KiB"]);
+        let parts: u64 = files
+            .iter()
+            .map(|f| {
+                let text = fs::read_to_string(f).expect("read");
+                text.lines()
+                    .filter(|l| l.contains(r#""type":"part""#))
+                    .count() as u64
+            })
+            .sum();
+        assert_eq!(parts, 2 * u64::from(count), "both big files on every shard");
+        let merged = json(&files);
+        assert_eq!(merged.code(), Some(0), "{}", merged.stderr);
+        assert_eq!(records(&merged), expected, "{count} shards");
+        for field in ["files", "ok", "bytes", "lines", "words"] {
+            assert_eq!(merged.summary()[field], whole.summary()[field], "{field}");
+        }
+        assert!(
+            merged.summary()["parts"].is_null(),
+            "the merge has whole files"
+        );
+    }
+    // A part that no shard has (taken out, with its shard's summary made to agree) is named.
+    let out = tempfile::tempdir().expect("tempdir");
+    let files = shards_with(&tree, 2, out.path(), &["--shard-split", "100KiB"]);
+    let text = fs::read_to_string(&files[1]).expect("read");
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let at = lines
+        .iter()
+        .position(|r| r["type"] == "part")
+        .expect("a part in shard 1");
+    let part = lines.remove(at);
+    let summary = lines.last_mut().expect("summary");
+    for (field, less) in [
+        ("files", 1),
+        ("ok", 1),
+        ("parts", 1),
+        ("bytes", part["size"].as_u64().unwrap_or(0)),
+        ("lines", part["lines"].as_u64().unwrap_or(0)),
+        ("words", part["words"].as_u64().unwrap_or(0)),
+    ] {
+        summary[field] = (summary[field].as_u64().unwrap_or(0) - less).into();
+    }
+    let cut: Vec<String> = lines.iter().map(Value::to_string).collect();
+    fs::write(&files[1], cut.join("\n") + "\n").expect("write");
+    let incomplete = json(&files);
+    assert_eq!(incomplete.code(), Some(2), "{}", incomplete.stderr);
+    assert!(
+        incomplete.stderr.contains("is in no shard's output"),
+        "{}",
+        incomplete.stderr
+    );
 }
 
 /// Asserts a refused merge: status 2, one line on stderr containing `says`, nothing on stdout.

@@ -208,6 +208,45 @@ impl RangeCounts {
     pub fn counts(&self) -> Counts {
         self.counts
     }
+
+    /// Whether the range starts and ends inside a word: what joining it needs beside its
+    /// counts.
+    pub fn edges(&self) -> Edges {
+        Edges {
+            starts_in_word: self.starts_in_word,
+            ends_in_word: self.ends_in_word,
+        }
+    }
+
+    /// A range counted elsewhere (by another shard), back from its counts and edges.
+    ///
+    /// ```
+    /// use reader_core::{Counts, RangeCounts};
+    /// let data = b"one two three";
+    /// let (a, b) = data.split_at(5);
+    /// let [a, b] = [a, b].map(|r| {
+    ///     let counted = RangeCounts::of(r);
+    ///     RangeCounts::new(counted.counts(), counted.edges())
+    /// });
+    /// assert_eq!(a.join(b).counts(), Counts::of(data));
+    /// ```
+    pub fn new(counts: Counts, edges: Edges) -> RangeCounts {
+        RangeCounts {
+            counts,
+            starts_in_word: counts.bytes > 0 && edges.starts_in_word,
+            ends_in_word: counts.bytes > 0 && edges.ends_in_word,
+        }
+    }
+}
+
+/// Whether a byte range starts and ends inside a word (its first and last bytes are not
+/// whitespace): what [`RangeCounts::join`] needs to join it with its neighbours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Edges {
+    /// Its first byte is not whitespace.
+    pub starts_in_word: bool,
+    /// Its last byte is not whitespace.
+    pub ends_in_word: bool,
 }
 
 /// The kernels that count `\n` bytes and word starts, and the choice between them.

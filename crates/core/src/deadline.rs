@@ -21,7 +21,6 @@
 //! (`umount -f`, `echo 1 > /sys/fs/fuse/connections/N/abort`; a lazy unmount does not). Only a
 //! read in another process (reader-proc) leaves the reader itself free to be reaped.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -72,7 +71,7 @@ struct SlotState {
     /// The thread's emitter, here while a file is being read (so that the watcher can take it).
     out: Option<Emitter>,
     /// The file being read, and since when.
-    reading: Option<(PathBuf, Instant)>,
+    reading: Option<(FileJob, Instant)>,
     /// Who reads it, for the record of a timeout.
     worker: Option<Worker>,
     /// Given up on: its read's result is dropped, and the thread ends.
@@ -180,17 +179,13 @@ where
             }
         }
         for slot in overdue {
-            let Some((path, worker, taken)) = abandon(&slot, limit) else {
+            let Some((job, worker, taken)) = abandon(&slot, limit) else {
                 continue;
             };
             live.retain(|s| !Arc::ptr_eq(s, &slot));
             let (mut taken, elapsed) = taken;
-            taken.emit(FileResult {
-                outcome: Err(FileError::timeout(&path, limit, "the read was abandoned")),
-                path,
-                elapsed,
-                worker,
-            });
+            let timeout = FileError::timeout(&job.path, limit, "the read was abandoned");
+            taken.emit(FileResult::of(&job, Err(timeout), elapsed, worker));
             drop(live);
             let replaced = start(&pool, next, taken);
             next += 1;
@@ -218,17 +213,17 @@ where
 
 /// Gives up on the read in `slot` if it is still on: returns the file, who read it, its
 /// emitter and how long it took so far.
-fn abandon(slot: &Slot, limit: Duration) -> Option<(PathBuf, Worker, (Emitter, Duration))> {
+fn abandon(slot: &Slot, limit: Duration) -> Option<(FileJob, Worker, (Emitter, Duration))> {
     let mut state = lock(&slot.0);
     let since = state.reading.as_ref()?.1;
     if since.elapsed() < limit {
         return None;
     }
-    let (path, since) = state.reading.take()?;
+    let (job, since) = state.reading.take()?;
     let out = state.out.take()?;
     state.abandoned = Some(StuckRead::begin());
     let worker = state.worker.unwrap_or(Worker::Main);
-    Some((path, worker, (out, since.elapsed())))
+    Some((job, worker, (out, since.elapsed())))
 }
 
 /// Starts reading thread `index` with `out`, registered as live.
@@ -264,7 +259,7 @@ where
     while let Some(job) = pool.jobs.next(&mut out) {
         {
             let mut state = lock(&slot.0);
-            state.reading = Some((job.path.clone(), Instant::now()));
+            state.reading = Some((job.clone(), Instant::now()));
             state.out = Some(out);
         }
         let result = read(&job);
@@ -295,15 +290,12 @@ impl<M> Drop for Ending<'_, M> {
         {
             let mut state = lock(&self.slot.0);
             if state.abandoned.is_none()
-                && let (Some((path, since)), Some(mut out)) =
+                && let (Some((job, since)), Some(mut out)) =
                     (state.reading.take(), state.out.take())
             {
-                out.emit(FileResult {
-                    outcome: Err(FileError::crashed(&path, "the reading thread died")),
-                    path,
-                    elapsed: since.elapsed(),
-                    worker: state.worker.unwrap_or(Worker::Main),
-                });
+                let crashed = FileError::crashed(&job.path, "the reading thread died");
+                let worker = state.worker.unwrap_or(Worker::Main);
+                out.emit(FileResult::of(&job, Err(crashed), since.elapsed(), worker));
             }
         }
         let mut live = lock(&self.pool.live);

@@ -31,7 +31,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
-use crate::shard::Shard;
+use crate::shard::{Part, Shard};
 
 /// A regular file that discovery found and a reader should read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,20 @@ pub struct FileJob {
     /// Its size when discovered, if the walk looked it up ([`Walk::with_sizes`], or a size
     /// filter).
     pub size: Option<u64>,
+    /// The one byte range of it to read, when the file is split over shards
+    /// ([`Walk::split_above`]); `None`: the whole file.
+    pub part: Option<Part>,
+}
+
+impl FileJob {
+    /// The whole file at `path`, of `size` bytes if known.
+    pub fn new(path: impl Into<PathBuf>, size: Option<u64>) -> FileJob {
+        FileJob {
+            path: path.into(),
+            size,
+            part: None,
+        }
+    }
 }
 
 /// One discovered entry.
@@ -84,6 +98,7 @@ pub struct Walk {
     max_size: Option<u64>,
     listed: bool,
     shard: Option<Shard>,
+    split_above: Option<u64>,
 }
 
 impl Walk {
@@ -216,6 +231,15 @@ impl Walk {
     /// ```
     pub fn shard(mut self, shard: Option<Shard>) -> Walk {
         self.shard = shard;
+        self
+    }
+
+    /// With a [`shard`](Walk::shard), cut every file larger than `unit` bytes into byte ranges
+    /// spread over the shards (see [`Shard::part`]), so that one huge file is read by many
+    /// instances: this shard's range of it comes as a job with its [`FileJob::part`] set.
+    /// Sizes are then looked up during discovery. `None` (the default) splits nothing.
+    pub fn split_above(mut self, unit: Option<u64>) -> Walk {
+        self.split_above = unit.map(|unit| unit.max(1));
         self
     }
 
@@ -383,7 +407,8 @@ impl Walk {
     ) -> Discovered {
         let reason = if file_type.is_file() {
             let bounded = self.min_size.is_some() || self.max_size.is_some();
-            let size = if self.sizes || bounded {
+            let split = self.shard.is_some() && self.split_above.is_some();
+            let size = if self.sizes || bounded || split {
                 match size() {
                     Ok(len) => Some(len),
                     Err(failed) => return Discovered::Failed(failed),
@@ -394,7 +419,7 @@ impl Walk {
             match size {
                 Some(len) if self.min_size.is_some_and(|min| len < min) => SkipReason::TooSmall,
                 Some(len) if self.max_size.is_some_and(|max| len > max) => SkipReason::TooLarge,
-                _ => return Discovered::File(FileJob { path, size }),
+                _ => return Discovered::File(FileJob::new(path, size)),
             }
         } else if file_type.is_symlink() {
             SkipReason::Symlink
@@ -430,13 +455,14 @@ impl Walk {
 }
 
 impl Walk {
-    /// Whether this walk's shard owns `found`, an entry of `root`: by its path relative to
-    /// `root`, or as given when it is the root itself.
-    fn owns(&self, root: &Path, found: &Discovered) -> bool {
+    /// This walk's shard's share of `found`, an entry of `root`, by its key (its path relative
+    /// to `root`, or as given when it is the root itself): all of it, the part of a split file
+    /// it owns, or nothing.
+    fn share(&self, root: &Path, mut found: Discovered) -> Option<Discovered> {
         let Some(shard) = self.shard else {
-            return true;
+            return Some(found);
         };
-        let path = match found {
+        let path = match &found {
             Discovered::File(job) => &job.path,
             Discovered::Skipped(skipped) => &skipped.path,
             Discovered::Failed(failed) => failed.path(),
@@ -445,7 +471,24 @@ impl Walk {
             Ok(relative) if !relative.as_os_str().is_empty() => relative,
             _ => path,
         };
-        shard.owns(key.as_os_str().as_bytes())
+        let key = key.as_os_str().as_bytes();
+        let part = match (&found, self.split_above) {
+            (Discovered::File(job), Some(unit)) => job
+                .size
+                .filter(|&size| shard.parts_of(size, unit) > 1)
+                .map(|size| shard.part(key, size, unit)),
+            _ => None,
+        };
+        match part {
+            // A split file: this shard's part of it, if it has one.
+            Some(part) => {
+                if let Discovered::File(job) = &mut found {
+                    job.part = Some(part?);
+                }
+                Some(found)
+            }
+            None => shard.owns(key).then_some(found),
+        }
     }
 }
 
@@ -521,16 +564,14 @@ impl Iterator for Entries {
                         continue;
                     }
                 };
-                if let Some(found) = found
-                    && walk.owns(root, &found)
-                {
+                if let Some(found) = found.and_then(|found| walk.share(root, found)) {
                     return Some(found);
                 }
                 continue;
             }
             let root = roots.next()?;
             if let Some(found) = walk.explicit(&root) {
-                if walk.owns(&root, &found) {
+                if let Some(found) = walk.share(&root, found) {
                     return Some(found);
                 }
                 continue;

@@ -169,6 +169,7 @@ mod tests {
             },
             elapsed: Duration::ZERO,
             worker: Worker::Main,
+            part: None,
         }
     }
 

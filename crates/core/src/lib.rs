@@ -48,7 +48,7 @@ mod sequential;
 mod shard;
 pub mod units;
 
-pub use count::{Counter, Counts, Kernel, RangeCounts, is_space};
+pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
 pub use deadline::{StuckRead, stuck_reads, timed_pool};
 pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
@@ -63,4 +63,4 @@ pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
 pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, spawn_schedule};
 pub use sequential::SequentialReader;
-pub use shard::{Shard, key_hash};
+pub use shard::{Part, Shard, key_hash};

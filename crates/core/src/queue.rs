@@ -539,10 +539,7 @@ mod tests {
     use std::path::Path;
 
     fn job(name: &str) -> FileJob {
-        FileJob {
-            path: name.into(),
-            size: None,
-        }
+        FileJob::new(name, None)
     }
 
     fn abandoned(records: &[Record]) -> Vec<String> {

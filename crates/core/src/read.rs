@@ -34,6 +34,7 @@ use crate::error::{ErrorKind, FileError};
 use crate::faults;
 use crate::mapped::{self, Mapped};
 use crate::record::{FileResult, Worker};
+use crate::shard::Part;
 
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
 /// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
@@ -44,27 +45,40 @@ use crate::record::{FileResult, Worker};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.txt");
 /// std::fs::write(&path, "one two\n")?;
-/// let job = FileJob { path, size: None };
+/// let job = FileJob::new(path, None);
 /// let result = read_job(&job, &mut vec![0; 4096], Worker::Thread(0));
 /// assert_eq!(result.outcome?.words, 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
+    let mut part = job.part;
     // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
     let read = || {
         faults::before_read(&job.path);
+        if let Some(part) = &mut part {
+            let range = count_part(&job.path, part, buf)?;
+            part.edges = range.edges();
+            return Ok(range.counts());
+        }
         match job.size {
             Some(size) if size > 0 => count_sized(&job.path, size, buf),
             _ => count_file(&job.path, buf),
         }
     };
+    let outcome = isolated(&job.path, read);
     FileResult {
-        path: job.path.clone(),
-        outcome: isolated(&job.path, read),
-        elapsed: started.elapsed(),
-        worker,
+        part,
+        ..FileResult::of(job, outcome, started.elapsed(), worker)
     }
+}
+
+/// Counts the byte range of `part` of the regular file at `path`; the last part reads on to
+/// the end of the file, wherever it is now.
+fn count_part(path: &Path, part: &Part, buf: &mut [u8]) -> Result<RangeCounts, FileError> {
+    let (file, _) = open_regular(path)?;
+    let end = if part.is_last() { u64::MAX } else { part.end };
+    count_range(&file, path, part.start, end, buf)
 }
 
 /// The largest file [`read_cached`] takes: above it a hand-off to a blocking thread costs
@@ -89,7 +103,7 @@ pub const CACHED_READ_LIMIT: u64 = 1 << 20;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.txt");
 /// std::fs::write(&path, "one two\n")?;
-/// let job = FileJob { path, size: None };
+/// let job = FileJob::new(path, None);
 /// // Just written, so cached: on Linux 5.12 or later it is read here and now.
 /// if let Some(result) = read_cached(&job, &mut vec![0; 4096], Worker::Task(0)) {
 ///     assert_eq!(result.outcome?.words, 2);
@@ -108,12 +122,7 @@ pub fn read_cached(job: &FileJob, buf: &mut [u8], worker: Worker) -> Option<File
     });
     // Declined (`Ok(None)`): nothing to report; a panic is this file's error.
     let outcome = outcome.transpose()?;
-    Some(FileResult {
-        path: job.path.clone(),
-        outcome,
-        elapsed: started.elapsed(),
-        worker,
-    })
+    Some(FileResult::of(job, outcome, started.elapsed(), worker))
 }
 
 /// The kernel refused `openat2` with `RESOLVE_CACHED` once (too old, or a seccomp filter):
@@ -122,7 +131,9 @@ static NO_CACHED_OPEN: AtomicBool = AtomicBool::new(false);
 
 /// The counts of `job` if every step is served from the kernel's caches; `None` otherwise.
 fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
+    // A byte range of a split file is left to the blocking path, which reads ranges.
     if NO_CACHED_OPEN.load(Ordering::Relaxed)
+        || job.part.is_some()
         || job.size.is_some_and(|size| size > CACHED_READ_LIMIT)
     {
         return None;

@@ -14,6 +14,7 @@ use crate::count::Counts;
 use crate::discover::FileJob;
 use crate::error::FileError;
 use crate::names::Lossless;
+use crate::shard::Part;
 
 /// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,9 +77,28 @@ pub struct FileResult {
     pub elapsed: Duration,
     /// Who read it.
     pub worker: Worker,
+    /// The byte range of the file this result is for, when the file is split over shards
+    /// ([`FileJob::part`]), with what the read found at its edges; `None`: the whole file.
+    pub part: Option<Part>,
 }
 
 impl FileResult {
+    /// The result of reading `job`: its path and part, with `outcome`.
+    pub fn of(
+        job: &FileJob,
+        outcome: Result<Counts, FileError>,
+        elapsed: Duration,
+        worker: Worker,
+    ) -> FileResult {
+        FileResult {
+            path: job.path.clone(),
+            outcome,
+            elapsed,
+            worker,
+            part: job.part,
+        }
+    }
+
     /// The record of an entry that failed before any reader got to it (discovery could not
     /// look at it): no time spent, no worker.
     pub fn failed(err: FileError) -> FileResult {
@@ -87,13 +107,18 @@ impl FileResult {
             outcome: Err(err),
             elapsed: Duration::ZERO,
             worker: Worker::Main,
+            part: None,
         }
     }
 
     /// The record of a file that no reader is left to read: `worker_crashed`, with the
     /// message `not read: {why}`.
     pub fn abandoned(job: FileJob, why: &str) -> FileResult {
-        FileResult::failed(FileError::not_read(job.path, why))
+        let part = job.part;
+        FileResult {
+            part,
+            ..FileResult::failed(FileError::not_read(job.path, why))
+        }
     }
 }
 
@@ -154,8 +179,8 @@ pub enum Record {
 impl Serialize for FileResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let counts = self.outcome.as_ref().ok();
-        let mut map = s.serialize_map(Some(8))?;
-        map.serialize_entry("type", "file")?;
+        let mut map = s.serialize_map(Some(if self.part.is_some() { 15 } else { 8 }))?;
+        map.serialize_entry("type", if self.part.is_some() { "part" } else { "file" })?;
         map.serialize_entry("path", &Lossless(&self.path))?;
         map.serialize_entry("size", &counts.map(|c| c.bytes))?;
         map.serialize_entry("lines", &counts.map(|c| c.lines))?;
@@ -171,6 +196,15 @@ impl Serialize for FileResult {
                     message: err.to_string(),
                 },
             )?,
+        }
+        if let Some(part) = &self.part {
+            map.serialize_entry("part", &part.index)?;
+            map.serialize_entry("parts", &part.parts)?;
+            map.serialize_entry("start", &part.start)?;
+            map.serialize_entry("end", &part.end)?;
+            map.serialize_entry("file_size", &part.file_size)?;
+            map.serialize_entry("starts_in_word", &part.edges.starts_in_word)?;
+            map.serialize_entry("ends_in_word", &part.edges.ends_in_word)?;
         }
         map.end()
     }
@@ -204,7 +238,9 @@ impl Serialize for Record {
 /// The totals of a run, as its records reached the sink: what the summary line reports.
 ///
 /// `files = ok + failed`; `skipped` counts the entries not read; `bytes`, `lines` and `words`
-/// sum the files read.
+/// sum the files read. The byte ranges of files split over shards count as files, and
+/// `parts` says how many of them are such ranges (only `reader-merge` can total their words
+/// exactly, by joining them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     /// The concurrency model: `sequential`, `threads`, `async`, `hybrid`, `proc`.
@@ -232,6 +268,10 @@ pub struct Summary {
     /// process cannot be reaped before they end. Not written when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub stuck_reads: u64,
+    /// How many of `files` are byte ranges of files split over shards (`--shard-split`). Not
+    /// written when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub parts: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -252,6 +292,7 @@ impl Summary {
         match record {
             Record::File(file) => {
                 self.files += 1;
+                self.parts += u64::from(file.part.is_some());
                 match &file.outcome {
                     Ok(counts) => {
                         self.ok += 1;
@@ -296,6 +337,7 @@ mod tests {
             }),
             elapsed: Duration::from_micros(35),
             worker: Worker::Thread(2),
+            part: None,
         };
         assert_eq!(
             serde_json::to_string(&ok).unwrap_or_default(),
@@ -310,11 +352,36 @@ mod tests {
             )),
             elapsed: Duration::from_micros(3),
             worker: Worker::Process(4242),
+            part: None,
         };
         assert_eq!(
             serde_json::to_string(&failed).unwrap_or_default(),
             r#"{"type":"file","path":"docs/gone.txt","size":null,"lines":null,"words":null,"elapsed_us":3,"worker":"pid-4242","error":{"kind":"not_found","message":"docs/gone.txt: No such file or directory (os error 2)"}}"#
         );
+    }
+
+    #[test]
+    fn a_part_of_a_split_file_says_which_range_and_its_edges() {
+        let mut part = Part::new(1, 3, 300);
+        part.edges.starts_in_word = true;
+        let result = FileResult {
+            path: "big.log".into(),
+            outcome: Ok(Counts {
+                bytes: 100,
+                lines: 2,
+                words: 9,
+            }),
+            elapsed: Duration::from_micros(5),
+            worker: Worker::Thread(0),
+            part: Some(part),
+        };
+        assert_eq!(
+            serde_json::to_string(&result).unwrap_or_default(),
+            r#"{"type":"part","path":"big.log","size":100,"lines":2,"words":9,"elapsed_us":5,"worker":"thread-0","error":null,"part":1,"parts":3,"start":100,"end":200,"file_size":300,"starts_in_word":true,"ends_in_word":false}"#
+        );
+        let mut summary = Summary::new("threads");
+        summary.add(&Record::File(result));
+        assert_eq!((summary.files, summary.ok, summary.parts), (1, 1, 1));
     }
 
     #[test]

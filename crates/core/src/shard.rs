@@ -11,10 +11,20 @@
 //!
 //! Each instance walks the whole tree (or reads the same list) and reads only what its shard
 //! owns, so the shards' records together are the unsharded run's, each once.
+//!
+//! A file can be larger than a fair share. When the run splits files above a unit U
+//! (`--shard-split U`), a file of S bytes (S > U) is cut into P = min(N, ⌈S / U⌉) [`Part`]s of
+//! equal length, and part j belongs to shard (hash + j) mod N: P different shards, part 0 to
+//! the shard that would own the whole file. Each part is counted on its own, and its record
+//! carries what joining needs ([`Edges`](crate::Edges)); `reader-merge` joins the parts into one record
+//! per file.
 
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
+use crate::count::Edges;
 use crate::error::StartError;
 
 /// One of `count` shards: the entries whose key hashes to `index` (see the module docs).
@@ -142,6 +152,92 @@ impl Shard {
     pub fn owns(&self, key: &[u8]) -> bool {
         Shard::of(key, self.count) == self.index
     }
+
+    /// The shard of `count` that owns part `index` of the file with `key`: (hash + index)
+    /// mod `count`. Part 0 is owned by the shard that would own the whole file.
+    pub fn owner_of_part(key: &[u8], index: u32, count: u32) -> u32 {
+        let count = u64::from(count.max(1));
+        let owner = (key_hash(key) % count + u64::from(index) % count) % count;
+        u32::try_from(owner).unwrap_or(0)
+    }
+
+    /// How many parts a file of `size` bytes is cut into when files above `unit` bytes are
+    /// split: min(N, ⌈size / unit⌉), and 1 — not split — for a file of at most `unit`.
+    pub fn parts_of(&self, size: u64, unit: u64) -> u32 {
+        let wanted = size.div_ceil(unit.max(1));
+        u32::try_from(wanted.min(u64::from(self.count))).unwrap_or(self.count)
+    }
+
+    /// The part of a file of `size` bytes with `key` that this shard reads, when files above
+    /// `unit` are split: `None` if the file is not split (see [`Shard::owns`]) or none of its
+    /// parts is this shard's.
+    ///
+    /// ```
+    /// use reader_core::Shard;
+    /// let size = 10 << 20;
+    /// let parts: Vec<_> = (0..4)
+    ///     .filter_map(|k| Shard::new(k, 4).ok()?.part(b"big.log", size, 1 << 20))
+    ///     .collect();
+    /// // Four parts on four shards, which together cover the file once.
+    /// assert_eq!(parts.len(), 4);
+    /// let mut ranges: Vec<_> = parts.iter().map(|p| (p.start, p.end)).collect();
+    /// ranges.sort();
+    /// assert_eq!(ranges.first().map(|r| r.0), Some(0));
+    /// assert!(ranges.windows(2).all(|w| w[0].1 == w[1].0));
+    /// assert_eq!(ranges.last().map(|r| r.1), Some(size));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn part(&self, key: &[u8], size: u64, unit: u64) -> Option<Part> {
+        let parts = self.parts_of(size, unit);
+        if parts < 2 {
+            return None;
+        }
+        let first = Shard::owner_of_part(key, 0, self.count);
+        let index = (self.index + self.count - first) % self.count;
+        (index < parts).then(|| Part::new(index, parts, size))
+    }
+}
+
+/// One of the byte ranges a file split over the shards is cut into (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Part {
+    /// Which part, from 0.
+    pub index: u32,
+    /// How many parts the file is cut into.
+    pub parts: u32,
+    /// The range's first byte.
+    pub start: u64,
+    /// One past its last byte. The last part is read on to the end of the file, wherever
+    /// that is now, as an unsplit file would be.
+    pub end: u64,
+    /// The file's size when it was discovered, which the parts divide.
+    pub file_size: u64,
+    /// What the read found at the range's edges, for joining (all `false` until it is read,
+    /// and for a part that failed).
+    pub edges: Edges,
+}
+
+impl Part {
+    /// Part `index` of `parts` equal ranges of a file of `file_size` bytes.
+    pub fn new(index: u32, parts: u32, file_size: u64) -> Part {
+        let at = |i: u32| {
+            let at = u128::from(file_size) * u128::from(i) / u128::from(parts.max(1));
+            u64::try_from(at).unwrap_or(file_size)
+        };
+        Part {
+            index,
+            parts,
+            start: at(index),
+            end: at(index + 1),
+            file_size,
+            edges: Edges::default(),
+        }
+    }
+
+    /// Whether this is the file's last part, which reads on to its end.
+    pub fn is_last(&self) -> bool {
+        self.index + 1 >= self.parts
+    }
 }
 
 /// 64-bit FNV-1a of `key`: the fixed hash shards are chosen by.
@@ -177,6 +273,58 @@ impl FromStr for Shard {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn split_files_are_cut_into_parts_on_different_shards_that_cover_them_once() {
+        let unit = 1000;
+        for count in [1, 2, 3, 8] {
+            for size in [
+                0,
+                1,
+                999,
+                1000,
+                1001,
+                2500,
+                7999,
+                8000,
+                123_457,
+                u64::MAX / 3,
+            ] {
+                for key in [&b"a"[..], b"dir/big.bin", b""] {
+                    let shards: Vec<Shard> = (0..count)
+                        .filter_map(|k| Shard::new(k, count).ok())
+                        .collect();
+                    let parts: Vec<(u32, Part)> = shards
+                        .iter()
+                        .filter_map(|s| Some((s.index(), s.part(key, size, unit)?)))
+                        .collect();
+                    let expected = size.div_ceil(unit).min(u64::from(count));
+                    if expected < 2 {
+                        assert!(parts.is_empty(), "{size} in {count}: not split");
+                        continue;
+                    }
+                    assert_eq!(parts.len() as u64, expected, "{size} in {count}");
+                    let mut ranges: Vec<Part> = parts.iter().map(|(_, p)| *p).collect();
+                    ranges.sort_by_key(|p| p.index);
+                    assert_eq!(ranges[0].start, 0);
+                    assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+                    assert_eq!(ranges.last().map(|p| p.end), Some(size));
+                    assert!(ranges.last().is_some_and(Part::is_last));
+                    // No part longer than a unit more than its share; part 0 where the whole is.
+                    assert!(
+                        ranges
+                            .iter()
+                            .all(|p| p.end - p.start <= size / expected + 1)
+                    );
+                    let zero = parts.iter().find(|(_, p)| p.index == 0).map(|(k, _)| *k);
+                    assert_eq!(zero, Some(Shard::of(key, count)));
+                    for (k, part) in &parts {
+                        assert_eq!(Shard::owner_of_part(key, part.index, count), *k);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_hash_is_fnv1a_64_and_never_changes() {

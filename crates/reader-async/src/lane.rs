@@ -27,7 +27,6 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::mem;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -114,7 +113,7 @@ impl Shared {
 pub(crate) struct Current {
     pub(crate) started: Instant,
     /// Kept only when there is a timeout to report.
-    pub(crate) path: Option<PathBuf>,
+    pub(crate) job: Option<FileJob>,
 }
 
 /// The state a lane shares with the hop it has sent to the blocking pool.
@@ -287,19 +286,15 @@ async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter)
             // A hop that failed leaves its jobs to `held`.
             Watched::Finished(Some((_, HopEnd::Done | HopEnd::Abandoned)) | None) => break,
             Watched::TimedOut(TimedOut {
-                path,
+                job,
                 elapsed,
                 out,
                 pending,
             }) => {
                 let mut out = out.unwrap_or_else(|| held.out.clone());
                 let limit = shared.plan.timeout.unwrap_or_default();
-                out.emit(FileResult {
-                    outcome: Err(FileError::timeout(&path, limit, "the read was abandoned")),
-                    path,
-                    elapsed,
-                    worker,
-                });
+                let timeout = FileError::timeout(&job.path, limit, "the read was abandoned");
+                out.emit(FileResult::of(&job, Err(timeout), elapsed, worker));
                 held.slot = Slot::new(out, pending);
                 // The old buffer is still being read into by the abandoned hop.
                 buf = vec![0; shared.plan.buffer_size];
@@ -433,7 +428,7 @@ fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker, waiter:
             read += 1;
             state.current = Some(Current {
                 started: Instant::now(),
-                path: keep_path.then(|| job.path.clone()),
+                job: keep_path.then(|| job.clone()),
             });
             state.out = out.take();
             job

@@ -13,7 +13,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::mem;
-use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -78,7 +77,7 @@ impl Spares {
 
 /// A file whose deadline passed, and what its lane takes back from the abandoned hop.
 pub(crate) struct TimedOut {
-    pub(crate) path: PathBuf,
+    pub(crate) job: FileJob,
     pub(crate) elapsed: Duration,
     pub(crate) out: Option<Emitter>,
     pub(crate) pending: VecDeque<FileJob>,
@@ -131,7 +130,7 @@ where
             state.stuck = Some(StuckRead::begin());
             state.replaced = spares.abandon();
             return Watched::TimedOut(TimedOut {
-                path: current.path.unwrap_or_default(),
+                job: current.job.unwrap_or_else(|| FileJob::new("", None)),
                 elapsed: current.started.elapsed(),
                 out: state.out.take(),
                 pending: mem::take(&mut state.pending),

@@ -157,7 +157,7 @@ fn kernel_reads_cached_files() -> bool {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("probe");
     fs::write(&path, "cached\n").expect("write");
-    let job = reader_core::FileJob { path, size: None };
+    let job = reader_core::FileJob::new(path, None);
     let cached = reader_core::read_cached(&job, &mut [0; 64], reader_core::Worker::Task(0));
     if cached.is_none() {
         eprintln!("skipped: this kernel does not open files from its caches only (Linux < 5.12)");

@@ -149,10 +149,7 @@ mod tests {
 
     #[test]
     fn the_choice_waits_for_the_sample_and_follows_the_probe() {
-        let job = |size| FileJob {
-            path: "f".into(),
-            size: Some(size),
-        };
+        let job = |size| FileJob::new("f", Some(size));
         let cold = CacheProbe {
             probed: 8,
             cached: 1,

@@ -41,7 +41,8 @@ impl Router {
     }
 
     /// Where each job of `batch` (sizes looked up) goes, in order. A file whose size could not
-    /// be looked up goes to the pool, which says why it cannot be read.
+    /// be looked up goes to the pool, which says why it cannot be read. A byte range of a file
+    /// split over shards goes by its length, and never to the splitter: it is one range.
     pub(crate) fn route(
         &mut self,
         batch: Vec<FileJob>,
@@ -59,7 +60,14 @@ impl Router {
         self.routed += batch.len();
         let policy = self.policy;
         batch.into_iter().map(move |job| {
-            let route = job.size.map_or(Route::Threads, |size| policy.route(size));
+            let route = match (job.part, job.size) {
+                (Some(part), _) => match policy.route(part.end - part.start) {
+                    Route::Split => Route::Threads,
+                    route => route,
+                },
+                (None, Some(size)) => policy.route(size),
+                (None, None) => Route::Threads,
+            };
             (route, job)
         })
     }
@@ -94,10 +102,7 @@ mod tests {
     fn jobs(sizes: impl IntoIterator<Item = Option<u64>>) -> Vec<FileJob> {
         sizes
             .into_iter()
-            .map(|size| FileJob {
-                path: "f".into(),
-                size,
-            })
+            .map(|size| FileJob::new("f", size))
             .collect()
     }
 

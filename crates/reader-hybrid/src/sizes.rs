@@ -43,13 +43,10 @@ mod tests {
                 std::fs::create_dir_all(&sub).expect("mkdir");
                 let path = sub.join(format!("f{i}"));
                 std::fs::write(&path, vec![b'x'; i as usize]).expect("write");
-                FileJob { path, size: None }
+                FileJob::new(path, None)
             })
             .collect();
-        batch.push(FileJob {
-            path: dir.path().join("gone"),
-            size: None,
-        });
+        batch.push(FileJob::new(dir.path().join("gone"), None));
         batch[0].size = Some(999);
         look_up_sizes(&mut batch, 16);
         assert_eq!(batch[0].size, Some(999), "a known size is kept");

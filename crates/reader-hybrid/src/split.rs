@@ -100,12 +100,8 @@ impl Splitter {
             self.buffers.clear();
             Err(FileError::panicked(&job.path, payload.as_ref()))
         });
-        FileResult {
-            path: job.path.clone(),
-            outcome,
-            elapsed: started.elapsed(),
-            worker: Worker::Split(u32::try_from(used).unwrap_or(u32::MAX)),
-        }
+        let worker = Worker::Split(u32::try_from(used).unwrap_or(u32::MAX));
+        FileResult::of(job, outcome, started.elapsed(), worker)
     }
 }
 
@@ -195,10 +191,7 @@ mod tests {
     use super::*;
 
     fn job(path: &Path) -> FileJob {
-        FileJob {
-            path: path.to_path_buf(),
-            size: None,
-        }
+        FileJob::new(path, None)
     }
 
     #[test]

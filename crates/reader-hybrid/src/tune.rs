@@ -247,7 +247,7 @@ mod tests {
         std::fs::write(&path, "hello").expect("write");
         assert_eq!(is_cached(&path), Some(true));
         assert_eq!(is_cached(&dir.path().join("gone")), None);
-        let jobs = vec![FileJob { path, size: None }; 20];
+        let jobs = vec![FileJob::new(path, None); 20];
         let probe = CacheProbe::of(&jobs);
         assert_eq!((probe.probed, probe.cached), (7, 7));
     }

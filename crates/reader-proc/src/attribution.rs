@@ -76,13 +76,7 @@ mod tests {
         InFlight {
             id: 0,
             careful,
-            jobs: names
-                .iter()
-                .map(|n| FileJob {
-                    path: n.into(),
-                    size: None,
-                })
-                .collect(),
+            jobs: names.iter().map(|n| FileJob::new(n, None)).collect(),
             done,
             started,
         }

@@ -91,10 +91,7 @@ mod tests {
 
     fn waiting(n: usize) -> VecDeque<FileJob> {
         (0..n)
-            .map(|i| FileJob {
-                path: format!("f{i}").into(),
-                size: None,
-            })
+            .map(|i| FileJob::new(format!("f{i}"), None))
             .collect()
     }
 

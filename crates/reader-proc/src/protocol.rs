@@ -17,12 +17,12 @@ use std::time::Duration;
 
 use bincode::config::{self, Configuration, Limit, LittleEndian, Varint};
 use ipc_channel::ipc::{IpcBytesReceiver, IpcBytesSender};
-use reader_core::{Counts, ErrorKind};
+use reader_core::{Counts, Edges, ErrorKind, Part};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The version of this protocol; parent and worker must agree on it exactly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest message either side accepts (a batch of paths is a few KiB to a few hundred).
 pub const MAX_MESSAGE: usize = 16 << 20;
@@ -108,6 +108,9 @@ pub struct Batch {
     pub progress_every_us: u64,
     /// The files.
     pub paths: Vec<PathBytes>,
+    /// The files of `paths` of which only a byte range is read (split over shards), by their
+    /// place in `paths`; usually none.
+    pub parts: Vec<(u32, Part)>,
 }
 
 impl Batch {
@@ -140,6 +143,8 @@ pub struct WireResult {
 pub enum WireOutcome {
     /// Read to the end.
     Counted(Counts),
+    /// A byte range read, with what joining it needs.
+    CountedPart(Counts, Edges),
     /// Failed.
     Failed {
         /// The stable kind.
@@ -233,6 +238,7 @@ mod tests {
                 PathBytes(b"a/b.txt".to_vec()),
                 PathBytes(b"bad\xffname".to_vec()),
             ],
+            parts: vec![(1, Part::new(2, 3, 1 << 40))],
         };
         let bytes = encode(&batch).expect("encode");
         assert_eq!(decode::<Batch>(&bytes, "batch"), Ok(batch));
@@ -311,6 +317,7 @@ mod tests {
                 careful,
                 progress_every_us: 1,
                 paths: paths.into_iter().map(PathBytes).collect(),
+                parts: Vec::new(),
             };
             let bytes = encode(&batch).expect("encode");
             prop_assert_eq!(decode::<Batch>(&bytes, "batch"), Ok(batch));

@@ -309,6 +309,10 @@ impl Central<'_> {
                 .iter()
                 .map(|job| PathBytes(job.path.as_os_str().as_bytes().to_vec()))
                 .collect(),
+            parts: (0u32..)
+                .zip(&batch.jobs)
+                .filter_map(|(at, job)| Some((at, job.part?)))
+                .collect(),
         };
         let Some(slot) = self.slots[index].as_mut() else {
             return;
@@ -390,10 +394,17 @@ impl Central<'_> {
         self.batcher
             .observe(reply.results.len(), Duration::from_micros(spent));
         for result in reply.results {
-            let path = std::mem::take(&mut batch.jobs[batch.done].path);
+            let job = &mut batch.jobs[batch.done];
+            let (path, mut part) = (std::mem::take(&mut job.path), job.part);
             batch.done += 1;
             let outcome = match result.outcome {
                 WireOutcome::Counted(counts) => Ok(counts),
+                WireOutcome::CountedPart(counts, edges) => {
+                    if let Some(part) = &mut part {
+                        part.edges = edges;
+                    }
+                    Ok(counts)
+                }
                 WireOutcome::Failed { kind, message } => Err(FileError::new(kind, &path, message)),
             };
             self.out.emit(FileResult {
@@ -401,6 +412,7 @@ impl Central<'_> {
                 outcome,
                 elapsed: Duration::from_micros(result.elapsed_us),
                 worker: Worker::Process(pid),
+                part,
             });
         }
         if batch.done == batch.jobs.len() {
@@ -493,12 +505,12 @@ impl Central<'_> {
                 ),
             };
             self.stats.charged += 1;
-            self.out.emit(FileResult {
-                path: culprit.path,
-                outcome: Err(err),
-                elapsed: Duration::ZERO,
-                worker: Worker::Process(pid),
-            });
+            self.out.emit(FileResult::of(
+                &culprit,
+                Err(err),
+                Duration::ZERO,
+                Worker::Process(pid),
+            ));
         }
         self.stats.retried += settled.retried;
         self.suspects.extend(settled.suspects);

@@ -137,8 +137,13 @@ fn serve(
 ) -> Result<(), String> {
     let every = batch.progress_every();
     let Batch {
-        id, careful, paths, ..
+        id,
+        careful,
+        paths,
+        parts,
+        ..
     } = batch;
+    let mut parts = parts.into_iter().peekable();
     let send = |results: Vec<WireResult>| -> Result<(), String> {
         let bytes = protocol::encode(&Reply { batch: id, results }).map_err(|e| e.to_string())?;
         replies
@@ -151,11 +156,9 @@ fn serve(
     }
     let mut pending = Vec::with_capacity(paths.len().min(MAX_PENDING));
     let mut since = Instant::now();
-    for path in paths {
-        let job = FileJob {
-            path: PathBuf::from(OsString::from_vec(path.0)),
-            size: None,
-        };
+    for (at, path) in (0u32..).zip(paths) {
+        let mut job = FileJob::new(PathBuf::from(OsString::from_vec(path.0)), None);
+        job.part = parts.next_if(|(of, _)| *of == at).map(|(_, part)| part);
         if faults::garbles(&job.path) {
             return replies
                 .send(b"\xff\xfe not a reply \x00")
@@ -164,9 +167,10 @@ fn serve(
         let result = read_job(&job, buf, me);
         pending.push(WireResult {
             elapsed_us: u64::try_from(result.elapsed.as_micros()).unwrap_or(u64::MAX),
-            outcome: match result.outcome {
-                Ok(counts) => WireOutcome::Counted(counts),
-                Err(err) => WireOutcome::Failed {
+            outcome: match (result.outcome, result.part) {
+                (Ok(counts), Some(part)) => WireOutcome::CountedPart(counts, part.edges),
+                (Ok(counts), None) => WireOutcome::Counted(counts),
+                (Err(err), _) => WireOutcome::Failed {
                     kind: err.kind(),
                     message: err.message().to_string(),
                 },

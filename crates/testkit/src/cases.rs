@@ -688,6 +688,123 @@ pub fn shards_together_are_the_whole_run(reader: &Reader) {
     assert_one_line_error(&unset);
 }
 
+/// `--shard-split`: files above the unit are cut into byte ranges over the shards, and every
+/// range is a `part` record whose counts are those of its bytes alone and whose edges say
+/// whether it starts and ends inside a word — so that the ranges of a file, on different
+/// shards, cover it exactly once and join (with a word across each boundary counted once) to
+/// the whole file's counts. Files at or below the unit are whole, as without the flag.
+pub fn split_shards_cover_large_files_once(reader: &Reader) {
+    let tree = Tree::new();
+    let unit: u64 = 64 * 1024;
+    let mut data = Vec::new();
+    for i in 0..12_000u32 {
+        // Words of every length, tabs, CRLFs and runs of spaces, so that boundaries fall
+        // inside words and between them.
+        data.extend_from_slice(
+            format!("w{i} {}\t\r\n  x", "y".repeat((i % 13) as usize)).as_bytes(),
+        );
+    }
+    let big = tree.file("big/words.txt", &data);
+    let solid_data = vec![b'z'; 5 * 64 * 1024 + 7];
+    let solid = tree.file("big/solid.bin", &solid_data);
+    let exact = tree.file("exact.txt", vec![b'a'; 64 * 1024]);
+    let small = tree.file("small.txt", "one two\n");
+    tree.file("empty", "");
+    let expected = reader.json(&[tree.path()]).records();
+    let count = 3;
+    let mut whole = HashMap::new();
+    let mut parts: HashMap<String, Vec<(u64, Value)>> = HashMap::new();
+    for k in 0..count {
+        let shard = format!("{k}/{count}");
+        let run = reader.json(&[
+            "--shard".as_ref(),
+            shard.as_ref(),
+            "--shard-split".as_ref(),
+            "64KiB".as_ref(),
+            tree.path().as_os_str(),
+        ]);
+        assert_eq!(run.code(), Some(0), "shard {shard}: {}", run.stderr);
+        assert_eq!(
+            run.summary()["shard"]["split_above"],
+            unit,
+            "{}",
+            run.summary()
+        );
+        for (path, record) in run.records() {
+            if record["type"] == "part" {
+                parts.entry(path).or_default().push((k, record));
+            } else {
+                assert!(whole.insert(path.clone(), record).is_none(), "{path} twice");
+            }
+        }
+    }
+    for (path, content) in [(&big, &data), (&solid, &solid_data)] {
+        let key = path.display().to_string();
+        let mut got = parts
+            .remove(&key)
+            .unwrap_or_else(|| panic!("{key} was not split"));
+        got.sort_by_key(|(_, r)| r["part"].as_u64());
+        let size = content.len() as u64;
+        let wanted = size.div_ceil(unit).min(count);
+        assert_eq!(got.len() as u64, wanted, "{key}: {got:?}");
+        let shards: BTreeSet<u64> = got.iter().map(|(k, _)| *k).collect();
+        assert_eq!(shards.len(), got.len(), "{key}: one part a shard");
+        let (mut at, mut joined, mut ended_in_word) = (0u64, (0, 0, 0), false);
+        for (_, part) in &got {
+            let field = |name: &str| {
+                part[name]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{name}: {part}"))
+            };
+            assert_eq!(
+                field("start"),
+                at,
+                "{key}: the parts follow each other: {part}"
+            );
+            assert_eq!(field("parts"), wanted, "{part}");
+            assert_eq!(field("file_size"), size, "{part}");
+            let range = &content[at as usize..field("end") as usize];
+            assert_eq!(counts(part), oracle(range), "{key}: {part}");
+            let in_word = |byte: Option<&u8>| byte.is_some_and(|b| !b" \t\n\x0b\x0c\r".contains(b));
+            assert_eq!(part["starts_in_word"], in_word(range.first()), "{part}");
+            assert_eq!(part["ends_in_word"], in_word(range.last()), "{part}");
+            let (b, l, w) = oracle(range);
+            let across = ended_in_word && in_word(range.first());
+            joined = (joined.0 + b, joined.1 + l, joined.2 + w - u64::from(across));
+            ended_in_word = in_word(range.last());
+            at = field("end");
+        }
+        assert_eq!(at, size, "{key}: the parts reach the end");
+        assert_eq!(joined, oracle(content), "{key}: joined");
+        assert_eq!(joined, counts(record(&expected, path)), "{key}");
+    }
+    assert!(
+        parts.is_empty(),
+        "nothing else is split: {:?}",
+        parts.keys()
+    );
+    let mut names: Vec<&String> = whole.keys().collect();
+    names.sort();
+    assert_eq!(names.len(), expected.len() - 2, "{names:?}");
+    assert_read(&whole, &exact, &[b'a'; 64 * 1024]);
+    assert_read(&whole, &small, b"one two\n");
+    // The flag needs shards, and output only the merge can join.
+    assert_one_line_error(&reader.json(&[
+        "--shard-split".as_ref(),
+        "1MiB".as_ref(),
+        tree.path().as_os_str(),
+    ]));
+    assert_one_line_error(&reader.run(&[
+        "--format".as_ref(),
+        "csv".as_ref(),
+        "--shard".as_ref(),
+        "0/2".as_ref(),
+        "--shard-split".as_ref(),
+        "1MiB".as_ref(),
+        tree.path().as_os_str(),
+    ]));
+}
+
 /// FIFOs, sockets and devices are reported as skipped and never opened.
 pub fn special_files_are_skipped_without_hanging(reader: &Reader) {
     let tree = Tree::new();

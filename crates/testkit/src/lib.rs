@@ -73,6 +73,7 @@ macro_rules! conformance {
             views_group_and_rank,
             files0_from_reads_a_list_like_paths,
             shards_together_are_the_whole_run,
+            split_shards_cover_large_files_once,
             special_files_are_skipped_without_hanging,
             symlinks_without_follow_are_skipped,
             symlinks_with_follow_loop_safe,

@@ -247,7 +247,7 @@ impl Run {
             }
             let path = path_key(&record_path(record));
             match record["type"].as_str() {
-                Some("file") => {
+                Some("file" | "part") => {
                     files += 1;
                     if record["error"].is_null() {
                         ok += 1;

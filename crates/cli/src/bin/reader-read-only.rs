@@ -36,12 +36,7 @@ impl ReadOnly {
         while let Some(job) = jobs.next(&mut out) {
             let started = Instant::now();
             let outcome = read_all(&job, &mut buf);
-            out.emit(FileResult {
-                path: job.path,
-                outcome,
-                elapsed: started.elapsed(),
-                worker,
-            });
+            out.emit(FileResult::of(&job, outcome, started.elapsed(), worker));
         }
     }
 }
@@ -85,6 +80,11 @@ fn main() -> ExitCode {
             return Err(StartError::Invalid(
                 "the reference has no --timeout: it is timed against the readers without one"
                     .into(),
+            ));
+        }
+        if args.shard_split.is_some() {
+            return Err(StartError::Invalid(
+                "the reference reads whole files: it has no --shard-split".into(),
             ));
         }
         Ok(ReadOnly {
