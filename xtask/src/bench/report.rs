@@ -104,6 +104,13 @@ pub fn mib(bytes: f64) -> String {
 
 /// The title line of a table.
 pub fn title(table: &Table, meta: &Meta) -> String {
+    // The study measures its experiments with different numbers of rounds: say this table's.
+    let runs = table
+        .rows
+        .iter()
+        .map(|row| row.runs)
+        .max()
+        .unwrap_or(meta.runs);
     let mut t = format!(
         "{} ({} files, {}), {}, {} cores, median of {} run{}",
         table.target,
@@ -111,8 +118,8 @@ pub fn title(table: &Table, meta: &Meta) -> String {
         mib(table.bytes as f64),
         table.cache.as_str(),
         meta.host.cores,
-        meta.runs,
-        if meta.runs == 1 { "" } else { "s" }
+        runs,
+        if runs == 1 { "" } else { "s" }
     );
     if table.cache == stats::Cache::Cold
         && let Some(method) = meta.cache_drop

@@ -596,6 +596,11 @@ fn the_report_files_hold_every_run_tables_and_charts() -> anyhow::Result<()> {
         md.contains("| 1. |") && md.contains("Hybrid 2.34 s"),
         "{md}"
     );
+    // Each table says how many runs it has, whatever the command's default (1 in `meta`).
+    assert!(
+        md.contains("median of 2 runs") && !md.contains("median of 1 run"),
+        "{md}"
+    );
     let cells = |l: &str| l.matches(" | ").count();
     let header = md.lines().find(|l| l.starts_with("| # |")).map_or(0, cells);
     let rows = md.lines().filter(|l| l.starts_with("| "));
