@@ -88,6 +88,12 @@ const COLORS: &[RGBColor] = &[
 ];
 
 /// Tall enough for the plot and for a legend of `series` lines.
+/// The colour of the whiskers: near-black, apart from the axes.
+pub const WHISKER: RGBColor = RGBColor(40, 40, 40);
+
+/// Trees whose mean file is at most this size get a files-per-second chart.
+const SMALL_FILES: u64 = 64 * 1024;
+
 fn height(series: usize) -> u32 {
     HEIGHT.max(70 + 20 * series as u32)
 }
@@ -103,14 +109,34 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// One bar: its height and, when it stands for several runs, the lowest and highest of them,
+/// drawn as a whisker (as hyperfine's plots show the spread).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// The height (a median).
+    pub value: f64,
+    /// The fastest and slowest runs, on the same scale.
+    pub spread: Option<(f64, f64)>,
+}
+
+impl Bar {
+    /// A bar without a whisker.
+    pub fn of(value: f64) -> Bar {
+        Bar {
+            value,
+            spread: None,
+        }
+    }
+
+    fn top(&self) -> f64 {
+        self.spread
+            .map_or(self.value, |(_, high)| high.max(self.value))
+    }
+}
+
 /// Bars grouped by tree: one group per entry of `groups`, one bar per series (`None`: no bar,
 /// e.g. a wrong or missing reader). Returns the SVG text, or a note if plotting failed.
-pub fn grouped_bars(
-    title: &str,
-    y_label: &str,
-    groups: &[String],
-    series: &[(String, Vec<Option<f64>>)],
-) -> String {
+pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[BarSeries]) -> String {
     let mut svg = String::new();
     let drawn = draw_bars(&mut svg, title, y_label, groups, series);
     svg_or_note(title, svg, drawn)
@@ -121,12 +147,12 @@ fn draw_bars(
     title: &str,
     y_label: &str,
     groups: &[String],
-    series: &[(String, Vec<Option<f64>>)],
+    series: &[BarSeries],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let max = series
         .iter()
         .flat_map(|(_, v)| v.iter().flatten())
-        .copied()
+        .map(Bar::top)
         .fold(0.0, f64::max);
     let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
@@ -157,14 +183,29 @@ fn draw_bars(
     let width = 0.8 / n;
     for (s, (_, values)) in series.iter().enumerate() {
         let c = color(s);
-        chart.draw_series(values.iter().enumerate().filter_map(|(g, v)| {
-            let v = (*v)?;
-            let x0 = g as f64 + 0.1 + s as f64 * width;
+        let x0 = |g: usize| g as f64 + 0.1 + s as f64 * width;
+        chart.draw_series(values.iter().enumerate().filter_map(|(g, bar)| {
+            let bar = (*bar)?;
             Some(Rectangle::new(
-                [(x0, 0.0), (x0 + width * 0.92, v)],
+                [(x0(g), 0.0), (x0(g) + width * 0.92, bar.value)],
                 c.filled(),
             ))
         }))?;
+        // Whiskers from the fastest run to the slowest, with caps.
+        let whiskers = values.iter().enumerate().filter_map(|(g, bar)| {
+            let (low, high) = (*bar)?.spread?;
+            let (left, mid, right) = (
+                x0(g) + width * 0.26,
+                x0(g) + width * 0.46,
+                x0(g) + width * 0.66,
+            );
+            Some([
+                PathElement::new(vec![(mid, low), (mid, high)], WHISKER.stroke_width(1)),
+                PathElement::new(vec![(left, low), (right, low)], WHISKER.stroke_width(1)),
+                PathElement::new(vec![(left, high), (right, high)], WHISKER.stroke_width(1)),
+            ])
+        });
+        chart.draw_series(whiskers.flatten())?;
     }
     legend(&root, series.iter().map(|(name, _)| name.as_str()), true)?;
     for (g, name) in groups.iter().enumerate() {
@@ -244,13 +285,13 @@ fn draw_lines(
 }
 
 /// One bar series: its name and one value per group (`None`: no bar).
-type BarSeries = (String, Vec<Option<f64>>);
+type BarSeries = (String, Vec<Option<Bar>>);
 
 /// Per-tree bar series of one figure of the OK rows, for the tables of one cache state.
 fn per_tree(
     tables: &[&Table],
     labels: &[String],
-    figure: fn(&stats::Row) -> f64,
+    figure: impl Fn(&Table, &stats::Row) -> Option<Bar>,
 ) -> (Vec<String>, Vec<BarSeries>) {
     let groups: Vec<String> = tables.iter().map(|t| t.target.clone()).collect();
     let series = labels
@@ -262,7 +303,7 @@ fn per_tree(
                     t.rows
                         .iter()
                         .find(|r| &r.label == label && r.verdict == Verdict::Ok)
-                        .map(figure)
+                        .and_then(|r| figure(t, r))
                 })
                 .collect();
             (label.clone(), values)
@@ -287,21 +328,58 @@ pub fn charts(results: &Results) -> Vec<String> {
             continue;
         }
         let c = cache.as_str();
-        let (groups, series) = per_tree(&tables, &labels, |r| r.mb_per_s);
+        let (groups, series) = per_tree(&tables, &labels, |t, r| {
+            let reference = t.rows.iter().find(|r| r.reader == stats::REFERENCE)?;
+            let over = |ms: f64| ms / reference.median_ms.max(1e-9);
+            Some(Bar {
+                value: over(r.median_ms),
+                spread: Some((over(r.min_ms), over(r.max_ms))),
+            })
+        });
+        out.push(grouped_bars(
+            &format!(
+                "Wall time ÷ the read-only reference's median, {c} cache: median, whiskers from the fastest run to the slowest (lower is better)"
+            ),
+            "× reference",
+            &groups,
+            &series,
+        ));
+        let (groups, series) = per_tree(&tables, &labels, |_, r| Some(Bar::of(r.mb_per_s)));
         out.push(grouped_bars(
             &format!("Throughput, {c} cache (higher is better)"),
             "MB/s",
             &groups,
             &series,
         ));
-        let (groups, series) = per_tree(&tables, &labels, |r| r.over_sequential.unwrap_or(0.0));
+        // Bytes per second hides trees of small files; files per second shows them.
+        let small: Vec<&Table> = tables
+            .iter()
+            .copied()
+            .filter(|t| t.files > 0 && t.bytes / t.files <= SMALL_FILES)
+            .collect();
+        if !small.is_empty() {
+            let (groups, series) = per_tree(&small, &labels, |_, r| Some(Bar::of(r.files_per_s)));
+            out.push(grouped_bars(
+                &format!(
+                    "Files per second on the trees of small files, {c} cache (higher is better)"
+                ),
+                "files/s",
+                &groups,
+                &series,
+            ));
+        }
+        let (groups, series) = per_tree(&tables, &labels, |_, r| {
+            Some(Bar::of(r.over_sequential.unwrap_or(0.0)))
+        });
         out.push(grouped_bars(
             &format!("Speedup over the sequential reader, {c} cache"),
             "× sequential",
             &groups,
             &series,
         ));
-        let (groups, series) = per_tree(&tables, &labels, |r| r.peak_rss_kib as f64 / 1024.0);
+        let (groups, series) = per_tree(&tables, &labels, |_, r| {
+            Some(Bar::of(r.peak_rss_kib as f64 / 1024.0))
+        });
         out.push(grouped_bars(
             &format!("Peak memory (RSS), {c} cache (lower is better)"),
             "MiB",

@@ -564,6 +564,41 @@ fn meta() -> report::Meta {
 }
 
 #[test]
+fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for_small_files() {
+    let vs = [
+        variant(stats::REFERENCE, None, None),
+        variant("threads", None, None),
+    ];
+    let read_only = Totals {
+        lines: 0,
+        words: 0,
+        ..RIGHT
+    };
+    let mut runner = FakeRunner::default()
+        .script(stats::REFERENCE, &[999.0, 4.0, 5.0, 6.0])
+        .script("threads", &[999.0, 8.0, 10.0, 12.0])
+        .totals(stats::REFERENCE, read_only);
+    // 10 files of 100 bytes: a tree of small files.
+    let results = run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let charts = html::charts(&results);
+    let wall = charts
+        .iter()
+        .find(|c| c.contains("Wall time ÷ the read-only reference"))
+        .expect("a wall-time chart");
+    // Per bar a whisker and its two caps: three lines for each of the two readers.
+    assert_eq!(wall.matches(r##"stroke="#282828""##).count(), 6, "{wall}");
+    assert!(
+        charts.iter().any(|c| c.contains("Files per second")),
+        "small files get files/s"
+    );
+}
+
+#[test]
 fn the_report_files_hold_every_run_tables_and_charts() -> anyhow::Result<()> {
     let vs = [
         variant("seq", None, None),
