@@ -337,9 +337,7 @@ pub fn charts(results: &Results) -> Vec<String> {
             })
         });
         out.push(grouped_bars(
-            &format!(
-                "Wall time ÷ the read-only reference's median, {c} cache: median, whiskers from the fastest run to the slowest (lower is better)"
-            ),
+            &format!("Wall time ÷ the reference, {c} cache (whiskers: min–max; lower is better)"),
             "× reference",
             &groups,
             &series,

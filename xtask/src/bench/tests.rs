@@ -588,7 +588,7 @@ fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for
     let charts = html::charts(&results);
     let wall = charts
         .iter()
-        .find(|c| c.contains("Wall time ÷ the read-only reference"))
+        .find(|c| c.contains("Wall time ÷ the reference"))
         .expect("a wall-time chart");
     // Per bar a whisker and its two caps: three lines for each of the two readers.
     assert_eq!(wall.matches(r##"stroke="#282828""##).count(), 6, "{wall}");
