@@ -1208,6 +1208,32 @@ pub fn output_to_a_full_disk_is_one_line_and_status_2(reader: &Reader) {
             lines[0]
         );
     }
+    // `--output` on a file system that fills up: the same line and status, and no FILE (nor
+    // its temporary) left that could pass for a whole output.
+    let full = tempfile::tempdir().expect("tempdir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs"])
+        .arg(full.path())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: --output on a full file system needs to mount a tmpfs (root)");
+        return;
+    }
+    let out = full.path().join("out.jsonl");
+    let run = reader.run(&["-o".as_ref(), out.as_os_str(), tree.path().as_os_str()]);
+    let left: Vec<_> = fs::read_dir(full.path())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    let _ = Command::new("umount").arg(full.path()).status();
+    assert_eq!(run.code(), Some(2), "stderr: {}", run.stderr);
+    assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("No space left"), "{}", run.stderr);
+    assert!(
+        left.is_empty(),
+        "nothing left on the full file system: {left:?}"
+    );
 }
 
 /// SIGINT mid-run: the reader exits (status 130 or killed by SIGINT) and leaves no process. A
