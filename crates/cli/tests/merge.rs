@@ -193,6 +193,37 @@ fn the_parts_of_split_files_are_joined_into_the_whole_files() {
     );
 }
 
+#[test]
+fn a_1_gib_file_split_over_7_shards_joins_exactly() {
+    use std::os::unix::fs::FileExt;
+    let tree = Tree::new();
+    let size: u64 = 1 << 30;
+    let big = tree.sparse("huge.bin", size);
+    // A word written across every place a cut falls, and lines beside it: the join must count
+    // each straddling word once.
+    let file = fs::OpenOptions::new().write(true).open(&big).expect("open");
+    for j in 1..7u64 {
+        let cut = size * j / 7;
+        file.write_at(b"\nstraddling words\n", cut - 6)
+            .expect("write");
+    }
+    drop(file);
+    let whole = Reader::new(READER, &[]).json(&[tree.path()]);
+    let expected = records(&whole);
+    let out = tempfile::tempdir().expect("tempdir");
+    let files = shards_with(&tree, 7, out.path(), &["--shard-split", "64MiB"]);
+    let merged = json(&files);
+    assert_eq!(merged.code(), Some(0), "{}", merged.stderr);
+    assert_eq!(records(&merged), expected);
+    // NUL bytes are not whitespace: the zeros between the writes are 7 words, beside 12.
+    let record = &expected[&big.display().to_string()];
+    assert_eq!(
+        (record["lines"].as_u64(), record["words"].as_u64()),
+        (Some(12), Some(19))
+    );
+    assert_eq!(merged.summary()["words"], 19);
+}
+
 /// Asserts a refused merge: status 2, one line on stderr containing `says`, nothing on stdout.
 fn assert_refused(run: &Run, says: &str) {
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
