@@ -207,6 +207,14 @@ fn median_spread_rank_and_speedup() {
     assert_eq!(stats::median(&[]), 0.0);
 }
 
+/// What the reference reports: it counts nothing, so its lines and words are 0, and that is not
+/// WRONG.
+const READ_ONLY: Totals = Totals {
+    lines: 0,
+    words: 0,
+    ..RIGHT
+};
+
 #[test]
 fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recommended() {
     let vs = [
@@ -214,17 +222,11 @@ fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recom
         variant("seq", None, None),
         variant("threads", None, None),
     ];
-    // The reference counts nothing: its lines and words are 0, and that is not WRONG.
-    let read_only = Totals {
-        lines: 0,
-        words: 0,
-        ..RIGHT
-    };
     let mut runner = FakeRunner::default()
         .script(stats::REFERENCE, &[999.0, 4.0, 4.0, 4.0])
         .script("seq", &[999.0, 20.0, 20.0, 20.0])
         .script("threads", &[999.0, 5.0, 5.0, 5.0])
-        .totals(stats::REFERENCE, read_only);
+        .totals(stats::REFERENCE, READ_ONLY);
     let fixture = run_all(
         &mut runner,
         &plan(3, &[Cache::Warm]),
@@ -253,7 +255,7 @@ fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recom
     // On a user's tree the reference neither votes in the consensus nor is recommended.
     let mut runner = FakeRunner::default()
         .script(stats::REFERENCE, &[999.0, 1.0, 1.0, 1.0])
-        .totals(stats::REFERENCE, read_only);
+        .totals(stats::REFERENCE, READ_ONLY);
     let user = run_all(
         &mut runner,
         &plan(3, &[Cache::Warm]),
@@ -569,15 +571,10 @@ fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for
         variant(stats::REFERENCE, None, None),
         variant("threads", None, None),
     ];
-    let read_only = Totals {
-        lines: 0,
-        words: 0,
-        ..RIGHT
-    };
     let mut runner = FakeRunner::default()
         .script(stats::REFERENCE, &[999.0, 4.0, 5.0, 6.0])
         .script("threads", &[999.0, 8.0, 10.0, 12.0])
-        .totals(stats::REFERENCE, read_only);
+        .totals(stats::REFERENCE, READ_ONLY);
     // 10 files of 100 bytes: a tree of small files.
     let results = run_all(
         &mut runner,
