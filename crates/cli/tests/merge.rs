@@ -40,11 +40,11 @@ fn records(run: &Run) -> BTreeMap<String, Value> {
 
 /// Runs shard K of N for each K, writing `dir/K.jsonl`; returns the files.
 fn shards(tree: &Tree, count: u32, dir: &Path) -> Vec<PathBuf> {
-    shards_with(tree, count, dir, &[])
+    shards_with(tree.path(), count, dir, &[])
 }
 
 /// [`shards`] with more arguments for every shard.
-fn shards_with(tree: &Tree, count: u32, dir: &Path, more: &[&str]) -> Vec<PathBuf> {
+fn shards_with(root: &Path, count: u32, dir: &Path, more: &[&str]) -> Vec<PathBuf> {
     let template = dir.join("{shard}.jsonl");
     (0..count)
         .map(|k| {
@@ -57,7 +57,7 @@ fn shards_with(tree: &Tree, count: u32, dir: &Path, more: &[&str]) -> Vec<PathBu
                 shard.as_ref(),
                 "-o".as_ref(),
                 template.as_os_str(),
-                tree.path().as_os_str(),
+                root.as_os_str(),
             ]);
             let run = Reader::new(READER, &[]).run(&args);
             assert_eq!(run.code(), Some(0), "{}", run.stderr);
@@ -136,7 +136,7 @@ fn the_parts_of_split_files_are_joined_into_the_whole_files() {
     let expected = records(&whole);
     for count in [2, 5] {
         let out = tempfile::tempdir().expect("tempdir");
-        let files = shards_with(&tree, count, out.path(), &["--shard-split", "100KiB"]);
+        let files = shards_with(tree.path(), count, out.path(), &["--shard-split", "100KiB"]);
         let parts: u64 = files
             .iter()
             .map(|f| {
@@ -160,7 +160,7 @@ fn the_parts_of_split_files_are_joined_into_the_whole_files() {
     }
     // A part that no shard has (taken out, with its shard's summary made to agree) is named.
     let out = tempfile::tempdir().expect("tempdir");
-    let files = shards_with(&tree, 2, out.path(), &["--shard-split", "100KiB"]);
+    let files = shards_with(tree.path(), 2, out.path(), &["--shard-split", "100KiB"]);
     let text = fs::read_to_string(&files[1]).expect("read");
     let mut lines: Vec<Value> = text
         .lines()
@@ -194,6 +194,24 @@ fn the_parts_of_split_files_are_joined_into_the_whole_files() {
 }
 
 #[test]
+fn the_tricky_fixture_cut_into_small_ranges_merges_into_the_whole_run() {
+    let root = reader_testkit::fixtures_dir().join("tricky");
+    let whole = Reader::new(READER, &[]).json(&[&root]);
+    let expected = records(&whole);
+    for (count, unit) in [(3, "16"), (7, "1KiB")] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let files = shards_with(&root, count, out.path(), &["--shard-split", unit]);
+        let merged = json(&files);
+        assert_eq!(merged.code(), Some(0), "{}", merged.stderr);
+        assert_eq!(
+            records(&merged),
+            expected,
+            "{count} shards, split above {unit}"
+        );
+    }
+}
+
+#[test]
 fn a_1_gib_file_split_over_7_shards_joins_exactly() {
     use std::os::unix::fs::FileExt;
     let tree = Tree::new();
@@ -211,7 +229,7 @@ fn a_1_gib_file_split_over_7_shards_joins_exactly() {
     let whole = Reader::new(READER, &[]).json(&[tree.path()]);
     let expected = records(&whole);
     let out = tempfile::tempdir().expect("tempdir");
-    let files = shards_with(&tree, 7, out.path(), &["--shard-split", "64MiB"]);
+    let files = shards_with(tree.path(), 7, out.path(), &["--shard-split", "64MiB"]);
     let merged = json(&files);
     assert_eq!(merged.code(), Some(0), "{}", merged.stderr);
     assert_eq!(records(&merged), expected);
