@@ -77,8 +77,7 @@ const LOCAL: [libc::__fsword_t; 9] = [
 /// under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or the file is
 /// not on a local file system ([`LOCAL`]).
 pub(crate) fn count(file: &File, want: u64, counter: &mut Counter) -> Mapped {
-    let local = crate::read::file_system(file).is_some_and(|kind| LOCAL.contains(&kind));
-    if !local || !take_lease(file) {
+    if !size_is_trusted(file) || !take_lease(file) {
         return Mapped::Declined;
     }
     let breaks = BREAKS.load(Ordering::Acquire);
@@ -91,6 +90,22 @@ pub(crate) fn count(file: &File, want: u64, counter: &mut Counter) -> Mapped {
     };
     give_back_lease(file);
     ended
+}
+
+/// Whether the size the kernel gives for `file` is its content's size: the file lives on one
+/// of the local file systems of [`LOCAL`]. On FUSE, NFS and the like the server may hold fewer
+/// bytes than it said, and reads past what it holds can come back as zeros when several of
+/// them are in flight at once; such a file is best read front to back by one reader.
+///
+/// ```
+/// let file = std::fs::File::open(std::env::current_exe()?)?;
+/// // Wherever the build lives, asking never fails; /proc is never trusted.
+/// let _ = reader_core::size_is_trusted(&file);
+/// assert!(!reader_core::size_is_trusted(&std::fs::File::open("/proc/self/status")?));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn size_is_trusted(file: &File) -> bool {
+    crate::read::file_system(file).is_some_and(|kind| LOCAL.contains(&kind))
 }
 
 /// Takes a read lease on `file`, its breaks signalled with [`lease_signal`]; false if the

@@ -7,6 +7,10 @@
 //! buffer of its own, kept from file to file: a split file costs `threads × buffer` of memory,
 //! whatever its size.
 //!
+//! A file whose size may lie — on FUSE, NFS or another file system whose content lives
+//! elsewhere ([`size_is_trusted`](reader_core::size_is_trusted)) — is read as one range: reads
+//! in flight at once past what its server holds can come back as zeros, counted as content.
+//!
 //! With a per-file time limit the splitter reads on a thread of a
 //! [`timed_pool`](reader_core::timed_pool) of one: a file whose ranges are not all read in time
 //! is reported as `timeout`, and a new splitter, with buffers of its own, goes on with the next.
@@ -91,7 +95,12 @@ impl Splitter {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             faults::before_read(&job.path);
             let (file, size) = reader_core::open_regular(&job.path)?;
-            let ranges = ranges(size);
+            // A size that may lie (FUSE, NFS) is read as one range, front to back.
+            let ranges = if reader_core::size_is_trusted(&file) {
+                ranges(size)
+            } else {
+                1
+            };
             used = self.threads.min(ranges);
             count_ranges(&file, &job.path, ranges, &mut self.buffers[..used])
         }))
