@@ -41,6 +41,12 @@ pub struct Args {
     #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
+    /// Read at most SIZE of any file (10k, 1MiB…): a larger one is reported as failed,
+    /// `size_limit`, and not counted (default: no cap; a pseudo-file whose size says 0 stops at
+    /// 16 MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
+
     /// Output: a summary for people, JSON Lines, or CSV with one row a file (default: human,
     /// or what the `--output` file's name ends in: `.jsonl`/`.json`, `.csv`).
     #[arg(long, value_enum)]
@@ -217,7 +223,8 @@ impl Args {
             .max_depth(self.max_depth)
             .size_range(self.min_size, self.max_size)
             .shard(self.shard()?)
-            .split_above(self.shard_split))
+            .split_above(self.shard_split)
+            .max_bytes(self.max_bytes))
     }
 }
 

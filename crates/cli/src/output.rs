@@ -63,6 +63,7 @@ impl Serialize for ShardRun {
             "max_depth": a.max_depth,
             "min_size": a.min_size,
             "max_size": a.max_size,
+            "max_bytes": a.max_bytes,
         });
         let mut map = s.serialize_map(Some(7))?;
         map.serialize_entry("index", &self.shard.index())?;

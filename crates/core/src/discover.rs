@@ -44,6 +44,9 @@ pub struct FileJob {
     /// The one byte range of it to read, when the file is split over shards
     /// ([`Walk::split_above`]); `None`: the whole file.
     pub part: Option<Part>,
+    /// The most bytes to read of it ([`Walk::max_bytes`]): a file found larger fails as
+    /// `size_limit` instead of being counted. `None`: no cap.
+    pub max_bytes: Option<u64>,
 }
 
 impl FileJob {
@@ -53,6 +56,7 @@ impl FileJob {
             path: path.into(),
             size,
             part: None,
+            max_bytes: None,
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct Walk {
     listed: bool,
     shard: Option<Shard>,
     split_above: Option<u64>,
+    max_bytes: Option<u64>,
 }
 
 impl Walk {
@@ -240,6 +245,24 @@ impl Walk {
     /// Sizes are then looked up during discovery. `None` (the default) splits nothing.
     pub fn split_above(mut self, unit: Option<u64>) -> Walk {
         self.split_above = unit.map(|unit| unit.max(1));
+        self
+    }
+
+    /// Read at most `cap` bytes of any file: a file larger than that (at discovery, at open
+    /// time or while it is read) is reported as failed, `size_limit`, and not counted, so that
+    /// no file can hold a reader for longer than `cap` bytes take. `None` (the default): no cap
+    /// beyond the one for pseudo-files ([`PSEUDO_FILE_LIMIT`](crate::PSEUDO_FILE_LIMIT)).
+    ///
+    /// ```
+    /// use reader_core::{Discovered, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.txt"), "twelve bytes")?;
+    /// let jobs: Vec<_> = Walk::new([dir.path()]).max_bytes(Some(4)).entries().collect();
+    /// assert!(matches!(&jobs[..], [Discovered::File(job)] if job.max_bytes == Some(4)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_bytes(mut self, cap: Option<u64>) -> Walk {
+        self.max_bytes = cap;
         self
     }
 
@@ -419,7 +442,12 @@ impl Walk {
             match size {
                 Some(len) if self.min_size.is_some_and(|min| len < min) => SkipReason::TooSmall,
                 Some(len) if self.max_size.is_some_and(|max| len > max) => SkipReason::TooLarge,
-                _ => return Discovered::File(FileJob::new(path, size)),
+                _ => {
+                    return Discovered::File(FileJob {
+                        max_bytes: self.max_bytes,
+                        ..FileJob::new(path, size)
+                    });
+                }
             }
         } else if file_type.is_symlink() {
             SkipReason::Symlink

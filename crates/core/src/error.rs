@@ -31,8 +31,9 @@ pub enum ErrorKind {
     WorkerCrashed,
     /// Reading the file took longer than the per-file timeout.
     Timeout,
-    /// The file gave more bytes than the reader takes from it: a pseudo-file whose size the
-    /// file system does not tell and whose content does not end (`/proc/self/pagemap`).
+    /// The file has more bytes than the reader takes from it: more than the cap the user set
+    /// (`--max-bytes`), or a pseudo-file whose size the file system does not tell and whose
+    /// content does not end (`/proc/self/pagemap`).
     SizeLimit,
 }
 
@@ -130,6 +131,20 @@ impl FileError {
             limit.as_secs_f64()
         );
         FileError::new(ErrorKind::Timeout, path, message)
+    }
+
+    /// A file of more than `cap` bytes, the most a reader takes from a file
+    /// ([`Walk::max_bytes`](crate::Walk::max_bytes)): `size_limit`, and not counted.
+    ///
+    /// ```
+    /// use reader_core::{ErrorKind, FileError};
+    /// let err = FileError::over_cap("big.log", 1 << 20);
+    /// assert_eq!(err.kind(), ErrorKind::SizeLimit);
+    /// assert_eq!(err.to_string(), "big.log: more than 1048576 bytes (--max-bytes); not counted");
+    /// ```
+    pub fn over_cap(path: impl Into<PathBuf>, cap: u64) -> Self {
+        let message = format!("more than {cap} bytes (--max-bytes); not counted");
+        FileError::new(ErrorKind::SizeLimit, path, message)
     }
 
     /// A file whose reader died while reading it (a worker process crashed, or sent what

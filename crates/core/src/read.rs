@@ -57,13 +57,16 @@ pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let read = || {
         faults::before_read(&job.path);
         if let Some(part) = &mut part {
+            if let Some(cap) = job.max_bytes.filter(|&cap| part.file_size > cap) {
+                return Err(FileError::over_cap(&job.path, cap));
+            }
             let range = count_part(&job.path, part, buf)?;
             part.edges = range.edges();
             return Ok(range.counts());
         }
         match job.size {
-            Some(size) if size > 0 => count_sized(&job.path, size, buf),
-            _ => count_file(&job.path, buf),
+            Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf),
+            _ => whole(&job.path, job.max_bytes, buf),
         }
     };
     let outcome = isolated(&job.path, read);
@@ -151,7 +154,8 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
             meta.len()
         }
     };
-    if size > CACHED_READ_LIMIT {
+    // Too large to take here, or capped: the blocking path reports it.
+    if size > CACHED_READ_LIMIT || job.max_bytes.is_some_and(|cap| size > cap) {
         return None;
     }
     let mut counter = Counter::new();
@@ -336,15 +340,25 @@ pub(crate) fn file_system(file: &File) -> Option<libc::__fsword_t> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
+    whole(path, None, buf)
+}
+
+/// [`count_file`], reading at most `cap` bytes ([`FileJob::max_bytes`]).
+fn whole(path: &Path, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileError> {
     let (mut file, size) = open_regular(path)?;
+    if let Some(cap) = cap.filter(|&cap| size > cap) {
+        return Err(FileError::over_cap(path, cap));
+    }
     if size > buf.len() as u64 {
         advise_sequential(&file);
     }
     // Only a file whose size says nothing can run on for ever: look at its file system.
-    let limit = (size == 0 && on_pseudo_file_system(&file)).then_some(PSEUDO_FILE_LIMIT);
+    let pseudo = size == 0 && on_pseudo_file_system(&file);
+    let limit = Limit::of(cap, pseudo);
     let mut counter = Counter::new();
-    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, u64::MAX, &mut counter)? {
-        return Ok(counter.counts());
+    let want = cap.map_or(u64::MAX, |cap| cap.saturating_add(1));
+    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, want, &mut counter)? {
+        return Limit::check(limit, path, counter.counts());
     }
     loop {
         match file.read(buf) {
@@ -352,16 +366,9 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
             Ok(n) => {
                 counter.update(&buf[..n]);
                 if let Some(limit) = limit
-                    && counter.counts().bytes > limit
+                    && counter.counts().bytes > limit.bytes()
                 {
-                    return Err(FileError::new(
-                        ErrorKind::SizeLimit,
-                        path,
-                        format!(
-                            "a pseudo-file whose size the file system does not tell gave more than {}; not read further",
-                            crate::units::bytes(limit as f64)
-                        ),
-                    ));
+                    return Err(limit.error(path));
                 }
                 // A short read that reaches the size seen at open time is the end of a file
                 // that is not growing: skip the read that would return 0. Files whose size says
@@ -375,6 +382,57 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
         }
     }
     Ok(counter.counts())
+}
+
+/// Where a read of a whole file must stop, and why.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// The cap the user set ([`FileJob::max_bytes`]).
+    Cap(u64),
+    /// A pseudo-file's size says nothing: [`PSEUDO_FILE_LIMIT`].
+    Pseudo,
+}
+
+impl Limit {
+    /// The tighter of the user's `cap` and, for a `pseudo` file, [`PSEUDO_FILE_LIMIT`].
+    fn of(cap: Option<u64>, pseudo: bool) -> Option<Limit> {
+        match (cap, pseudo) {
+            (Some(cap), true) if cap < PSEUDO_FILE_LIMIT => Some(Limit::Cap(cap)),
+            (_, true) => Some(Limit::Pseudo),
+            (cap, false) => cap.map(Limit::Cap),
+        }
+    }
+
+    /// The most bytes the read may count.
+    fn bytes(self) -> u64 {
+        match self {
+            Limit::Cap(cap) => cap,
+            Limit::Pseudo => PSEUDO_FILE_LIMIT,
+        }
+    }
+
+    /// The failure of `path` once it counted more than [`Limit::bytes`].
+    fn error(self, path: &Path) -> FileError {
+        match self {
+            Limit::Cap(cap) => FileError::over_cap(path, cap),
+            Limit::Pseudo => FileError::new(
+                ErrorKind::SizeLimit,
+                path,
+                format!(
+                    "a pseudo-file whose size the file system does not tell gave more than {}; not read further",
+                    crate::units::bytes(PSEUDO_FILE_LIMIT as f64)
+                ),
+            ),
+        }
+    }
+
+    /// `counts`, unless they are past `limit`.
+    fn check(limit: Option<Limit>, path: &Path, counts: Counts) -> Result<Counts, FileError> {
+        match limit {
+            Some(limit) if counts.bytes > limit.bytes() => Err(limit.error(path)),
+            _ => Ok(counts),
+        }
+    }
 }
 
 /// Reads the file at `path` whose size is known to be `size` (looked up since discovery) and
@@ -397,6 +455,15 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, FileError> {
+    sized(path, size, None, buf)
+}
+
+/// [`count_sized`], reading at most `cap` bytes ([`FileJob::max_bytes`]): a file already known
+/// to be larger is not even opened.
+fn sized(path: &Path, size: u64, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileError> {
+    if let Some(cap) = cap.filter(|&cap| size > cap) {
+        return Err(FileError::over_cap(path, cap));
+    }
     let mut file = open_nonblocking(path)?;
     if size > buf.len() as u64 {
         advise_sequential(&file);
@@ -417,6 +484,9 @@ pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, Fil
             Ok(n) => {
                 counter.update(&buf[..n]);
                 let past = counter.counts().bytes;
+                if let Some(cap) = cap.filter(|&cap| past > cap) {
+                    return Err(FileError::over_cap(path, cap));
+                }
                 if n < buf.len() && past >= size {
                     break;
                 }
@@ -497,6 +567,38 @@ fn advise_sequential(file: &File) {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_cap_fails_files_larger_than_it_however_their_size_is_known() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        fs::write(&path, "word ".repeat(10)).expect("write");
+        let mut buf = vec![0; 8];
+        let kind = |result: Result<Counts, FileError>| result.map_err(|e| e.kind());
+        assert_eq!(
+            kind(whole(&path, Some(50), &mut buf)).map(|c| c.bytes),
+            Ok(50)
+        );
+        assert_eq!(
+            kind(whole(&path, Some(49), &mut buf)),
+            Err(ErrorKind::SizeLimit)
+        );
+        // A size that said less than the file holds: the cap still holds while it is read.
+        assert_eq!(
+            kind(sized(&path, 10, Some(20), &mut buf)),
+            Err(ErrorKind::SizeLimit)
+        );
+        assert_eq!(
+            kind(sized(&path, 10, Some(50), &mut buf)).map(|c| c.bytes),
+            Ok(50)
+        );
+        // A size known to be over the cap: failed without opening anything.
+        let gone = dir.path().join("gone");
+        assert_eq!(
+            kind(sized(&gone, 100, Some(50), &mut buf)),
+            Err(ErrorKind::SizeLimit)
+        );
+    }
 
     #[test]
     fn small_buffers_give_the_same_counts() {

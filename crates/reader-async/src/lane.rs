@@ -285,12 +285,13 @@ async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter)
             Watched::Finished(Some((back, HopEnd::More))) => buf = back,
             // A hop that failed leaves its jobs to `held`.
             Watched::Finished(Some((_, HopEnd::Done | HopEnd::Abandoned)) | None) => break,
-            Watched::TimedOut(TimedOut {
-                job,
-                elapsed,
-                out,
-                pending,
-            }) => {
+            Watched::TimedOut(timed_out) => {
+                let TimedOut {
+                    job,
+                    elapsed,
+                    out,
+                    pending,
+                } = *timed_out;
                 let mut out = out.unwrap_or_else(|| held.out.clone());
                 let limit = shared.plan.timeout.unwrap_or_default();
                 let timeout = FileError::timeout(&job.path, limit, "the read was abandoned");

@@ -88,7 +88,7 @@ pub(crate) enum Watched<T> {
     /// The hop returned (`None`: it panicked).
     Finished(Option<T>),
     /// The file it was on passed its deadline; the hop is abandoned.
-    TimedOut(TimedOut),
+    TimedOut(Box<TimedOut>),
 }
 
 /// Waits for `hop` while checking the deadline of the file it is reading. The timer is armed
@@ -129,12 +129,12 @@ where
             state.abandoned = true;
             state.stuck = Some(StuckRead::begin());
             state.replaced = spares.abandon();
-            return Watched::TimedOut(TimedOut {
+            return Watched::TimedOut(Box::new(TimedOut {
                 job: current.job.unwrap_or_else(|| FileJob::new("", None)),
                 elapsed: current.started.elapsed(),
                 out: state.out.take(),
                 pending: mem::take(&mut state.pending),
-            });
+            }));
         }
     }
 }

@@ -95,6 +95,10 @@ impl Splitter {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             faults::before_read(&job.path);
             let (file, size) = reader_core::open_regular(&job.path)?;
+            let over_cap = |bytes: u64| job.max_bytes.filter(|&cap| bytes > cap);
+            if let Some(cap) = over_cap(size) {
+                return Err(FileError::over_cap(&job.path, cap));
+            }
             // A size that may lie (FUSE, NFS) is read as one range, front to back.
             let ranges = if reader_core::size_is_trusted(&file) {
                 ranges(size)
@@ -102,7 +106,12 @@ impl Splitter {
                 1
             };
             used = self.threads.min(ranges);
-            count_ranges(&file, &job.path, ranges, &mut self.buffers[..used])
+            let counts = count_ranges(&file, &job.path, ranges, &mut self.buffers[..used])?;
+            // It grew past the cap while its last range was read.
+            match over_cap(counts.bytes) {
+                Some(cap) => Err(FileError::over_cap(&job.path, cap)),
+                None => Ok(counts),
+            }
         }))
         .unwrap_or_else(|payload| {
             // The buffers may be lent to threads that unwound: start afresh next time.

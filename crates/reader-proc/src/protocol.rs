@@ -22,7 +22,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The version of this protocol; parent and worker must agree on it exactly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest message either side accepts (a batch of paths is a few KiB to a few hundred).
 pub const MAX_MESSAGE: usize = 16 << 20;
@@ -111,6 +111,9 @@ pub struct Batch {
     /// The files of `paths` of which only a byte range is read (split over shards), by their
     /// place in `paths`; usually none.
     pub parts: Vec<(u32, Part)>,
+    /// The most bytes to read of any file of the batch (the run's `--max-bytes`,
+    /// [`FileJob::max_bytes`](reader_core::FileJob::max_bytes)).
+    pub max_bytes: Option<u64>,
 }
 
 impl Batch {
@@ -239,6 +242,7 @@ mod tests {
                 PathBytes(b"bad\xffname".to_vec()),
             ],
             parts: vec![(1, Part::new(2, 3, 1 << 40))],
+            max_bytes: Some(1 << 30),
         };
         let bytes = encode(&batch).expect("encode");
         assert_eq!(decode::<Batch>(&bytes, "batch"), Ok(batch));
@@ -318,6 +322,7 @@ mod tests {
                 progress_every_us: 1,
                 paths: paths.into_iter().map(PathBytes).collect(),
                 parts: Vec::new(),
+                max_bytes: None,
             };
             let bytes = encode(&batch).expect("encode");
             prop_assert_eq!(decode::<Batch>(&bytes, "batch"), Ok(batch));

@@ -313,6 +313,8 @@ impl Central<'_> {
                 .zip(&batch.jobs)
                 .filter_map(|(at, job)| Some((at, job.part?)))
                 .collect(),
+            // One run, one cap: every job of it carries the same.
+            max_bytes: batch.jobs.first().and_then(|job| job.max_bytes),
         };
         let Some(slot) = self.slots[index].as_mut() else {
             return;

@@ -141,6 +141,7 @@ fn serve(
         careful,
         paths,
         parts,
+        max_bytes,
         ..
     } = batch;
     let mut parts = parts.into_iter().peekable();
@@ -159,6 +160,7 @@ fn serve(
     for (at, path) in (0u32..).zip(paths) {
         let mut job = FileJob::new(PathBuf::from(OsString::from_vec(path.0)), None);
         job.part = parts.next_if(|(of, _)| *of == at).map(|(_, part)| part);
+        job.max_bytes = max_bytes;
         if faults::garbles(&job.path) {
             return replies
                 .send(b"\xff\xfe not a reply \x00")

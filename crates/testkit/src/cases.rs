@@ -539,6 +539,55 @@ pub fn proc_self_finishes_and_pseudo_files_are_capped(reader: &Reader) {
     assert_eq!(pagemap["error"]["kind"], "size_limit", "{pagemap}");
 }
 
+/// `--max-bytes SIZE` caps every file: one of SIZE bytes or fewer is read exactly, a larger one
+/// (a 70 MiB file, whose size says so, included) is reported once as `size_limit` and not
+/// counted, and a pseudo-file whose size says 0 stops at the cap too. A cap that is not a size
+/// is one line and status 2.
+pub fn a_byte_cap_fails_larger_files_as_size_limit(reader: &Reader) {
+    let tree = Tree::new();
+    let mut read = Vec::new();
+    for (name, len) in [("empty", 0), ("under.txt", 999), ("at.txt", 1000)] {
+        let data = "word ".repeat(len / 5);
+        read.push((tree.file(name, &data), data));
+    }
+    let over = tree.file("sub/over.txt", "x".repeat(1001));
+    let huge = tree.sparse("sub/huge.bin", 70 << 20);
+    let capped = reader.clone().setting("--max-bytes", "1000");
+    let run = capped.json(&[tree.path()]);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 5, "{:?}", records.keys());
+    for (path, data) in &read {
+        assert_read(&records, path, data.as_bytes());
+    }
+    for path in [&over, &huge] {
+        assert_failed(&records, path, "size_limit");
+        let message = record(&records, path)["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("--max-bytes"), "{message}");
+    }
+    let summary = run.summary();
+    assert_eq!(
+        (summary["ok"].as_u64(), summary["failed"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(summary["bytes"].as_u64(), Some(995 + 1000));
+
+    let status = Path::new("/proc/self/status");
+    let run = reader.clone().setting("--max-bytes", "100").json(&[status]);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_failed(&run.records(), status, "size_limit");
+
+    let run = reader
+        .clone()
+        .setting("--max-bytes", "lots")
+        .run(&[tree.path()]);
+    assert_one_line_error(&run);
+    assert!(run.stderr.contains("--max-bytes"), "{}", run.stderr);
+}
+
 /// `--files0-from`: a NUL-separated list (a file, or `-` for stdin) is read as PATHs are — a
 /// listed directory is walked, a listed FIFO skipped, a missing name reported as `not_found`
 /// — and an unreadable list is a one-line start error.

@@ -69,6 +69,7 @@ macro_rules! conformance {
             extension_filter,
             ignore_rules_and_name_filters,
             size_filters_report_what_they_skip,
+            a_byte_cap_fails_larger_files_as_size_limit,
             gitignore_agrees_with_git,
             views_group_and_rank,
             files0_from_reads_a_list_like_paths,

@@ -82,6 +82,11 @@ fn main() -> ExitCode {
                     .into(),
             ));
         }
+        if args.max_bytes.is_some() {
+            return Err(StartError::Invalid(
+                "the reference reads every byte: it has no --max-bytes".into(),
+            ));
+        }
         if args.shard_split.is_some() {
             return Err(StartError::Invalid(
                 "the reference reads whole files: it has no --shard-split".into(),
