@@ -48,6 +48,7 @@ where
     F: ClapArgs + FromArgMatches,
     S: Schedule,
 {
+    reader_core::defaults::fit_address_space_limit();
     let (args, flags) = match parse::<F, _>(binary, std::env::args_os()) {
         Ok(parsed) => parsed,
         Err(status) => return status,

@@ -37,6 +37,36 @@ pub fn open_files_limit() -> u64 {
     }
 }
 
+/// Makes the allocator fit a limit on address space (`ulimit -v`, `RLIMIT_AS`), if one is set;
+/// call it first thing in `main`, before any thread starts.
+///
+/// glibc gives each new thread that allocates an arena of its own, reserving 64 MiB of address
+/// space for it at once (twice that while it aligns it). Under a limit of 64 MiB the first such
+/// reservation takes all that is left, and the next allocation anywhere fails and aborts the
+/// process. So under a finite limit every thread allocates from the one main arena
+/// (`M_ARENA_MAX` 1), which costs the readers nothing they measure: their buffers are
+/// allocated once a thread and reused. Without a limit nothing changes.
+pub fn fit_address_space_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) };
+    if rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
+        one_arena();
+    }
+}
+
+/// One malloc arena for every thread (glibc; other C libraries have no per-thread arenas).
+fn one_arena() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes a setting of the allocator; called before threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// The threads this process runs now (0 if `/proc` cannot tell).
 pub fn running_threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
@@ -115,16 +145,65 @@ pub fn fd_budget() -> usize {
 /// every core busy; the extra thread covers the moments one of them waits on a cold page or on
 /// the shared queue.
 pub fn threads() -> usize {
-    (cores() + 1).min(fd_budget())
+    clamp_to_address_space((cores() + 1).min(fd_budget()))
 }
 
 /// Files in flight for the async model: `min(100, max(50, cores × 4))`, the seed project's
-/// rule of thumb, never more than the descriptors allow.
+/// rule of thumb, never more than the descriptors or a limit on address space allow (each file
+/// in flight may hold a blocking thread).
 ///
 /// On a cold cache what decides speed is how many reads the device sees at once (about 64
 /// saturate the virtual disks measured here); on a warm one any number above the core count does.
 pub fn in_flight() -> usize {
-    (cores() * 4).clamp(50, 100).min(fd_budget())
+    clamp_to_address_space((cores() * 4).clamp(50, 100).min(fd_budget()))
+}
+
+/// Address space a reading thread may take: its stack (2 MiB, Rust's and tokio's default), a
+/// guard page and its buffer.
+const THREAD_ADDRESS_SPACE: u64 = (2 << 20) + 4096 + BUFFER_SIZE as u64;
+
+/// Address space kept for what is not a reading thread: the walk, the queue, the output, a
+/// runtime's own threads.
+const RESERVED_ADDRESS_SPACE: u64 = 16 << 20;
+
+/// The address space this process may still map, if it is limited (`ulimit -v`,
+/// `RLIMIT_AS`): the soft limit less what is mapped now (`VmSize`). `None` without a limit.
+pub fn address_space_left() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) };
+    if rc != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok(); // whole-file read ok: a small /proc file
+    let mapped_kib = status.as_deref().and_then(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmSize:"))
+            .and_then(|n| n.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    });
+    Some(
+        limit
+            .rlim_cur
+            .saturating_sub(mapped_kib.unwrap_or(0) * 1024),
+    )
+}
+
+/// Clamps a number of reading threads, or of files in flight that may each hold one, to what a
+/// limit on address space leaves ([`address_space_left`]), at least 1; unchanged without a
+/// limit. Under `ulimit -v 65536` a reader runs a dozen or so instead of aborting when an
+/// allocation fails.
+pub fn clamp_to_address_space(requested: usize) -> usize {
+    let Some(left) = address_space_left() else {
+        return requested;
+    };
+    let fit = left.saturating_sub(RESERVED_ADDRESS_SPACE) / THREAD_ADDRESS_SPACE;
+    requested
+        .min(usize::try_from(fit).unwrap_or(usize::MAX))
+        .max(1)
 }
 
 /// Clamps a requested number of concurrently open files to what the descriptor limit allows.

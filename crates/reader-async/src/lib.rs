@@ -277,9 +277,10 @@ impl AsyncReader {
     }
 
     /// The most files open and being read at once, at least 1; never more than the open-files
-    /// limit allows.
+    /// limit allows, nor than a limit on address space leaves room for
+    /// ([`defaults::clamp_to_address_space`]: each may hold a blocking thread).
     pub fn max_in_flight(mut self, files: usize) -> AsyncReader {
-        self.in_flight = defaults::clamp_to_fds(files);
+        self.in_flight = defaults::clamp_to_address_space(defaults::clamp_to_fds(files));
         self
     }
 

@@ -395,7 +395,7 @@ impl Schedule for HybridReader {
         let probe = CacheProbe::of(&first);
         let tuned = tune(&self.settings, &probe);
         let split = SplitReader {
-            threads: self.split_threads,
+            threads: self.split_threads.min(tune::address_space_share(8)),
             buffer_size: self.buffer_size,
             timeout: self.timeout,
         };

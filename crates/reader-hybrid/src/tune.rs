@@ -165,11 +165,35 @@ pub(crate) fn tune(settings: &Settings, probe: &CacheProbe) -> Tuned {
         let threads = settings.pool.threads().max(COLD_POOL_THREADS).min(room);
         settings.pool.clone().jobs(threads)
     };
-    Tuned {
+    fit_address_space(Tuned {
         lanes,
         pool,
         sizers: if cold { COLD_SIZERS } else { 1 },
+    })
+}
+
+/// A share of `1 / parts` of the reading threads a limit on address space (`ulimit -v`) leaves
+/// room for ([`defaults::clamp_to_address_space`]), at least 1; `usize::MAX` without a limit.
+pub(crate) fn address_space_share(parts: usize) -> usize {
+    match defaults::clamp_to_address_space(usize::MAX) {
+        usize::MAX => usize::MAX,
+        room => (room / parts.max(1)).max(1),
     }
+}
+
+/// Under a limit on address space every path's threads share what it leaves, each clamped on
+/// its own would take it all: half to the async path's blocking reads, a quarter to the pool,
+/// an eighth to the size lookups (and an eighth to the splitter, see `HybridReader`).
+fn fit_address_space(mut tuned: Tuned) -> Tuned {
+    let half = address_space_share(2);
+    if half == usize::MAX {
+        return tuned;
+    }
+    let (lanes, threads) = (tuned.lanes.in_flight(), tuned.pool.threads());
+    tuned.lanes = tuned.lanes.max_in_flight(lanes.min(half));
+    tuned.pool = tuned.pool.jobs(threads.min(address_space_share(4)));
+    tuned.sizers = tuned.sizers.min(address_space_share(8));
+    tuned
 }
 
 /// Every path holds files open at once: the pool one per thread, the async path one per lane,

@@ -81,6 +81,7 @@ fn tie_to_parent(parent: u32) -> Result<(), String> {
 /// Runs the worker over the process's arguments. Exit status 0 when the parent hung up,
 /// 2 with one line on stderr for anything else.
 pub fn main() -> ExitCode {
+    reader_core::defaults::fit_address_space_limit();
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

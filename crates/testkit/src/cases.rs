@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::hostile::{self, Expected, HostileFs};
 use crate::run::{Reader, Run, finish, wait_or_kill};
 use crate::tree::{Tree, bytes_path};
-use crate::{fixtures_dir, oracle, procfs};
+use crate::{HANG, fixtures_dir, oracle, procfs};
 
 fn key(path: &Path) -> String {
     crate::path_key(path)
@@ -1034,18 +1034,24 @@ pub fn proc_file_with_size_zero(reader: &Reader) {
     );
 }
 
-/// A large sparse file: exact counts (zeros are one long word), memory bounded by the buffers.
+/// The address space the memory-limit cases leave a reader: 64 MiB (`ulimit -v`, in KiB).
+const MEMORY_LIMIT: &str = "-v 65536";
+
+/// A sparse file of 1 GiB: exact counts (zeros are one long word), read within 64 MiB of address
+/// space (`ulimit -v`), its resident memory bounded by the buffers.
 pub fn sparse_file_exact_and_bounded_memory(reader: &Reader) {
     let tree = Tree::new();
-    let len = 256u64 << 20;
+    let len = 1u64 << 30;
     let sparse = tree.sparse("sparse.bin", len);
-    let run = reader.json(&["--jobs".as_ref(), "4".as_ref(), tree.path().as_os_str()]);
+    let args = ["--jobs".as_ref(), "4".as_ref(), tree.path().as_os_str()];
+    let run = reader.json_limited(MEMORY_LIMIT, HANG, &args);
+    assert_no_panic(&run);
     assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
     assert_eq!(counts(record(&run.records(), &sparse)), (len, 0, 1));
     let rss = run.summary()["peak_rss_kib"]
         .as_u64()
         .expect("peak_rss_kib");
-    assert!(rss < 64 * 1024, "peak RSS {rss} KiB reading a 256 MiB file");
+    assert!(rss < 64 * 1024, "peak RSS {rss} KiB reading a 1 GiB file");
 }
 
 /// Minimal RFC 4180 reader: rows of fields.
@@ -1173,35 +1179,28 @@ pub fn paths_longer_than_path_max(reader: &Reader) {
     }
 }
 
-/// `ulimit -n 64` with `--jobs 200`: the reader adapts and reads everything.
+/// `ulimit -n 16`, with the default jobs and with `--jobs 200`: the reader adapts and reads
+/// everything.
 pub fn low_fd_limit_with_many_jobs(reader: &Reader) {
     let tree = Tree::new();
     for i in 0..300 {
-        tree.file(format!("f{i}.txt"), format!("file {i}\n"));
+        tree.file(format!("d{}/f{i}.txt", i % 3), format!("file {i}\n"));
     }
-    let script = format!(
-        "ulimit -n 64 && exec {}",
-        reader.shell_words(&[
-            "--format".as_ref(),
-            "json".as_ref(),
-            "--progress".as_ref(),
-            "never".as_ref(),
-            "--jobs".as_ref(),
-            "200".as_ref(),
-            tree.path().as_os_str()
-        ])
-    );
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", &script]);
-    let run = finish(cmd);
-    assert_no_panic(&run);
-    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
-    let records = run.records();
-    assert_eq!(records.len(), 300);
-    assert!(
-        records.values().all(|r| r["error"].is_null()),
-        "every file read"
-    );
+    for jobs in [None, Some("200")] {
+        let mut args = vec![tree.path().as_os_str()];
+        if let Some(jobs) = jobs {
+            args.extend(["--jobs", jobs].map(std::ffi::OsStr::new));
+        }
+        let run = reader.json_limited("-n 16", HANG, &args);
+        assert_no_panic(&run);
+        assert_eq!(run.code(), Some(0), "--jobs {jobs:?}: {}", run.stderr);
+        let records = run.records();
+        assert_eq!(records.len(), 300);
+        assert!(
+            records.values().all(|r| r["error"].is_null()),
+            "every file read"
+        );
+    }
 }
 
 /// `reader | head -1`: the closed pipe ends the run quietly with status 0.
@@ -1664,7 +1663,8 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
     }
 }
 
-/// A folder of 100,000 files: all read, each once.
+/// A folder of 100,000 files: all read, each once, within 64 MiB of address space
+/// (`ulimit -v`: a reader's memory does not grow with the tree).
 ///
 /// The tree is built once under `shared` (the test target's scratch folder) and reused by every
 /// configuration and every later run: making 100,000 files costs more than reading them.
@@ -1681,14 +1681,8 @@ pub fn hundred_thousand_files(reader: &Reader, shared: &Path) {
     });
     // Cold, on a slow disk busy with other cases' writes, 100,000 opens can take minutes: the
     // guard is for hangs, not for speed.
-    let args: [&std::ffi::OsStr; 5] = [
-        "--format".as_ref(),
-        "json".as_ref(),
-        "--progress".as_ref(),
-        "never".as_ref(),
-        tree.as_os_str(),
-    ];
-    let run = reader.run_within(Duration::from_secs(600), &args);
+    let run = reader.json_limited(MEMORY_LIMIT, Duration::from_secs(600), &[tree.as_os_str()]);
+    assert_no_panic(&run);
     assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.records().len(), 100_000);
     let summary = run.summary();

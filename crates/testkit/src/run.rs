@@ -92,14 +92,40 @@ impl Reader {
     /// A command for this reader with `args` after the configuration's own.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.args(&self.extra).args(args).env_remove(FAULTS_VAR);
+        cmd.args(&self.extra).args(args);
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    /// Gives `cmd` this reader's environment: its own variables, and no injected faults
+    /// unless asked for.
+    fn environment(&self, cmd: &mut Command) {
+        cmd.env_remove(FAULTS_VAR);
         for (key, value) in &self.env {
             match value {
                 Some(value) => cmd.env(key, value),
                 None => cmd.env_remove(key),
             };
         }
-        cmd
+    }
+
+    /// Runs `--format json --progress never` with `args` under the shell's resource limits
+    /// `ulimit` (`-n 16`, `-v 65536`), killing it past `limit`.
+    pub fn json_limited<S: AsRef<OsStr>>(&self, ulimit: &str, limit: Duration, args: &[S]) -> Run {
+        let mut all: Vec<&OsStr> = vec![
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--progress".as_ref(),
+            "never".as_ref(),
+        ];
+        all.extend(args.iter().map(AsRef::as_ref));
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            &format!("ulimit {ulimit} && exec {}", self.shell_words(&all)),
+        ]);
+        self.environment(&mut cmd);
+        finish_within(cmd, limit)
     }
 
     /// The command line as one shell string (for `sh -c` cases), arguments single-quoted.
