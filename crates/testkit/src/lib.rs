@@ -93,6 +93,7 @@ macro_rules! conformance {
             output_to_a_full_disk_is_one_line_and_status_2,
             sigint_exits_130_and_leaves_no_process,
             files_changing_during_the_run,
+            eight_readers_at_once_on_a_changing_tree,
             a_panic_while_reading_costs_one_file,
             a_thread_limit_ends_in_one_line_or_a_complete_run,
             a_read_that_never_ends_is_a_timeout_and_the_run_goes_on,
