@@ -636,10 +636,29 @@ fn walk_error(listed: &Path, err: ignore::Error, at_entry: bool) -> Option<FileE
             }
             ignore::Error::Io(io_err) if at_entry => {
                 let path = path.unwrap_or_else(|| listed.to_path_buf());
-                return Some(FileError::io(path, original_io_error(io_err)));
+                return Some(left_unread(FileError::io(path, original_io_error(io_err))));
             }
             _ => return None,
         };
+    }
+}
+
+/// A directory whose path is too long to be listed says how much beneath it is left unread
+/// (see `too_long.rs`); any other failure is as it is.
+fn left_unread(failed: FileError) -> FileError {
+    if failed.kind() != ErrorKind::NameTooLong {
+        return failed;
+    }
+    match crate::too_long::count(failed.path()) {
+        Some(beneath) => {
+            let message = format!(
+                "{}; a directory deeper than PATH_MAX: {} beneath it not read",
+                failed.message(),
+                beneath.describe()
+            );
+            FileError::new(ErrorKind::NameTooLong, failed.path(), message)
+        }
+        None => failed,
     }
 }
 

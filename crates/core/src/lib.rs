@@ -46,6 +46,7 @@ mod route;
 mod run;
 mod sequential;
 mod shard;
+mod too_long;
 pub mod units;
 
 pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};

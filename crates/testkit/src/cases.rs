@@ -1155,7 +1155,9 @@ pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
     );
 }
 
-/// A file nested deeper than `PATH_MAX`: read or reported, never a crash or a hang.
+/// A directory deeper than `PATH_MAX` (docs/CONTRACT.md): reported once, as `name_too_long`,
+/// with how many entries beneath it are left unread (counted through directory descriptors);
+/// the files beneath it are not read, everything above it is, and nothing crashes or hangs.
 pub fn paths_longer_than_path_max(reader: &Reader) {
     let tree = Tree::new();
     let shallow = tree.file("shallow.txt", "near the top\n");
@@ -1163,20 +1165,31 @@ pub fn paths_longer_than_path_max(reader: &Reader) {
     assert!(deep.as_os_str().len() > 4096);
     let run = reader.json(&[tree.path()]);
     assert_no_panic(&run);
-    assert!(matches!(run.code(), Some(0 | 1)), "stderr: {}", run.stderr);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
     let records = run.records();
+    assert_eq!(records.len(), 2, "{:?}", records.keys());
     assert_read(&records, &shallow, b"near the top\n");
-    let deep_record = records.get(&key(&deep));
-    let failed_below = records
+    let (path, failed) = records
         .iter()
-        .any(|(p, r)| p.contains("/deep/") && !r["error"].is_null());
-    match deep_record {
-        Some(r) if r["error"].is_null() => assert_eq!(counts(r), oracle(b"far down\n")),
-        _ => assert!(
-            failed_below,
-            "the deep file is neither read nor reported: {records:?}"
-        ),
-    }
+        .find(|(_, r)| !r["error"].is_null())
+        .expect("the deep directory is reported");
+    assert_eq!(failed["error"]["kind"], "name_too_long", "{failed}");
+    let dir = Path::new(path);
+    assert!(
+        dir.as_os_str().len() > 4096 && deep.starts_with(dir),
+        "{path}"
+    );
+    // Every directory below it and the file.
+    let unread = deep
+        .strip_prefix(dir)
+        .expect("beneath")
+        .components()
+        .count();
+    let message = failed["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.ends_with(&format!("{unread} entries beneath it not read")),
+        "{message}"
+    );
 }
 
 /// `ulimit -n 16`, with the default jobs and with `--jobs 200`: the reader adapts and reads
