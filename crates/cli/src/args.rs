@@ -37,7 +37,7 @@ pub struct Args {
 
     /// Report a file whose read takes longer than TIME (2, 2s, 500ms) as `timeout` and go on
     /// without it (default: no limit). A read stuck in the kernel cannot be interrupted: its
-    /// thread is left to it (reader-proc: its worker is killed, and the file retried once).
+    /// thread is left to it (reader-proc: its worker is killed and replaced).
     #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 

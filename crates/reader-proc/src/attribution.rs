@@ -10,7 +10,11 @@
 //!   (A careful batch sent to a worker that had already died, unnoticed, is never acknowledged,
 //!   so nothing in it is charged.)
 //!
-//! So a file is charged only after two failures while it was being read.
+//! So a file is charged only after two failures while it was being read — except a file the
+//! worker was killed on for the timeout after it had said it was stuck on it (the worker's
+//! watchdog names a file that takes longer than the progress interval): that one is charged at
+//! once, since every file before it was answered and a retry would only stall as long again;
+//! the rest of its batch goes back as it was.
 
 use std::collections::VecDeque;
 
@@ -40,15 +44,27 @@ pub(crate) struct Attribution {
     pub(crate) fresh: Vec<FileJob>,
     /// Files retried because of this failure for the first time.
     pub(crate) retried: u64,
+    /// The charged file was named by the worker: charged on the first failure.
+    pub(crate) charged_at_once: bool,
 }
 
-/// Settles the batches a failed worker `held`, the one it was on first.
-pub(crate) fn attribute(held: VecDeque<InFlight>) -> Attribution {
+/// Settles the batches a failed worker `held`, the one it was on first. `stuck_on`: the batch
+/// and the place in it of the file the worker said it was stuck on, when it was killed for it.
+pub(crate) fn attribute(held: VecDeque<InFlight>, stuck_on: Option<(u64, usize)>) -> Attribution {
     let mut held = held.into_iter();
     let mut settled = Attribution::default();
     if let Some(current) = held.next() {
+        let named = stuck_on == Some((current.id, current.done));
         let mut unanswered = current.jobs.into_iter().skip(current.done);
-        if current.careful {
+        if named {
+            settled.charged = unanswered.next();
+            settled.charged_at_once = true;
+            if current.careful {
+                settled.suspects.extend(unanswered);
+            } else {
+                settled.fresh.extend(unanswered);
+            }
+        } else if current.careful {
             if current.started {
                 settled.charged = unanswered.next();
             }
@@ -92,7 +108,7 @@ mod tests {
             batch(&["a", "b", "c", "d"], false, 1, true),
             batch(&["e", "f"], false, 0, false),
         ]);
-        let settled = attribute(held);
+        let settled = attribute(held, None);
         assert_eq!(settled.charged, None);
         assert_eq!(names(&settled.suspects), ["b", "c", "d"]);
         assert_eq!(names(&settled.fresh), ["e", "f"]);
@@ -105,7 +121,7 @@ mod tests {
             batch(&["b", "c", "d"], true, 1, true),
             batch(&["x"], true, 0, false),
         ]);
-        let settled = attribute(held);
+        let settled = attribute(held, None);
         assert_eq!(settled.charged.map(|j| j.path), Some("c".into()));
         assert_eq!(names(&settled.suspects), ["d", "x"]);
         assert!(settled.fresh.is_empty());
@@ -114,13 +130,31 @@ mod tests {
 
     #[test]
     fn a_careful_batch_never_acknowledged_charges_nothing() {
-        let settled = attribute(VecDeque::from([batch(&["b", "c"], true, 0, false)]));
+        let settled = attribute(VecDeque::from([batch(&["b", "c"], true, 0, false)]), None);
         assert_eq!(settled.charged, None);
         assert_eq!(names(&settled.suspects), ["b", "c"]);
     }
 
     #[test]
+    fn a_file_the_worker_said_it_was_stuck_on_is_charged_at_once() {
+        let held = VecDeque::from([
+            batch(&["a", "b", "c", "d"], false, 1, true),
+            batch(&["e"], false, 0, false),
+        ]);
+        let settled = attribute(held.clone(), Some((0, 1)));
+        assert_eq!(settled.charged.map(|j| j.path), Some("b".into()));
+        assert!(settled.charged_at_once && settled.suspects.is_empty());
+        assert_eq!(names(&settled.fresh), ["c", "d", "e"]);
+        // Named in another batch, or before files answered since: the usual retry.
+        for stale in [Some((1, 1)), Some((0, 0))] {
+            let settled = attribute(held.clone(), stale);
+            assert_eq!(settled.charged, None);
+            assert_eq!(names(&settled.suspects), ["b", "c", "d"]);
+        }
+    }
+
+    #[test]
     fn a_worker_holding_nothing_settles_nothing() {
-        assert_eq!(attribute(VecDeque::new()), Attribution::default());
+        assert_eq!(attribute(VecDeque::new(), None), Attribution::default());
     }
 }

@@ -22,15 +22,19 @@
 //! * the unanswered files of the batch it was on are retried once, in *careful* batches: the
 //!   worker acknowledges the batch, then answers after every file;
 //! * if a careful batch fails too, the first unanswered file is exactly the one its worker was
-//!   on: that file alone is reported as `worker_crashed` or `timeout`, the others are retried.
+//!   on: that file alone is reported as `worker_crashed` or `timeout`, the others are retried;
+//! * but a worker killed for the timeout on a file it had said it was stuck on (a watchdog
+//!   thread of the worker names a file that takes longer than the progress interval, every
+//!   file before it answered) charges that file at once, as `timeout`: a retry would stall as
+//!   long again.
 //!
 //! A worker stuck in the kernel — in a read of a stalled NFS or FUSE server, which not even
 //! SIGKILL ends — cannot be reaped: it is settled a second after it was killed, left to the
 //! kernel (a thread reaps it should it die before the run ends, init after), and counted in the
 //! summary (`workers_left`); the run never waits for it, and the reader exits and is reaped at
 //! once. Only process isolation can do that: a thread of the reader's own stuck so would keep
-//! the reader from being reaped until the read ended (see the other models). With the retry, a
-//! file that stalls so is charged within about twice the timeout and two seconds.
+//! the reader from being reaped until the read ended (see the other models). A file that
+//! stalls so is charged within the timeout and a second.
 //!
 //! So a file is charged only after two failures while it was being read. (A worker killed from
 //! outside while on a careful retry charges that retry's file: the parent cannot tell such a
@@ -200,7 +204,8 @@ impl ProcReader {
     }
 
     /// Kill and replace a worker that finishes no file for this long; the file it was on is
-    /// retried once, then reported as `timeout`. Off (`None`) by default.
+    /// reported as `timeout` (at once when the worker had named it, else after one retry). Off
+    /// (`None`) by default.
     pub fn timeout(mut self, timeout: Option<Duration>) -> ProcReader {
         self.timeout = timeout;
         self

@@ -130,6 +130,18 @@ pub struct Reply {
     pub batch: u64,
     /// One result per file, continuing where the previous reply to this batch stopped.
     pub results: Vec<WireResult>,
+    /// Sent once a file takes longer than the batch's progress interval: the worker is on it
+    /// (every file before it answered by now). `None` in the usual replies.
+    pub reading: Option<Reading>,
+}
+
+/// The file a worker has been reading for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    /// Its place in the batch's `paths`.
+    pub index: u32,
+    /// How long the worker has been on it, in microseconds.
+    pub for_us: u64,
 }
 
 /// What became of one file.
@@ -211,6 +223,10 @@ mod tests {
     fn sample_reply() -> Reply {
         Reply {
             batch: 7,
+            reading: Some(Reading {
+                index: 2,
+                for_us: 25_000,
+            }),
             results: vec![
                 WireResult {
                     elapsed_us: 12,

@@ -63,6 +63,8 @@ struct Slot {
     process: Process,
     inflight: VecDeque<InFlight>,
     last_progress: Instant,
+    /// The file the worker said it has been on for a while: its batch and place there.
+    reading: Option<(u64, usize)>,
     /// Killed (when), and waiting for its listener to drain what it sent before it is settled.
     doomed: Option<(Failure, Instant)>,
 }
@@ -378,16 +380,26 @@ impl Central<'_> {
             return;
         };
         let pid = slot.process.pid;
-        let fits = slot
-            .inflight
-            .front()
-            .is_some_and(|b| b.id == reply.batch && b.done + reply.results.len() <= b.jobs.len());
+        let fits = slot.inflight.front().is_some_and(|b| {
+            let done = b.done + reply.results.len();
+            b.id == reply.batch
+                && done <= b.jobs.len()
+                && reply
+                    .reading
+                    .is_none_or(|on| on.index as usize == done && done < b.jobs.len())
+        });
         if !fits {
             let why = format!("a reply that does not fit (batch {})", reply.batch);
             self.doom(index, Failure::Garbled(why));
             return;
         }
-        slot.last_progress = Instant::now();
+        let now = Instant::now();
+        slot.reading = reply.reading.map(|on| (reply.batch, on.index as usize));
+        // A file the worker has been on for a while has used that much of its time limit.
+        slot.last_progress = reply.reading.map_or(now, |on| {
+            now.checked_sub(Duration::from_micros(on.for_us))
+                .unwrap_or(now)
+        });
         let Some(batch) = slot.inflight.front_mut() else {
             return;
         };
@@ -483,26 +495,37 @@ impl Central<'_> {
         };
         drop(slot.process);
         self.stats.replaced += 1;
-        let settled = attribute(slot.inflight);
+        // A worker killed for the timeout had said which file it was stuck on: that file is
+        // charged now, without a retry that would stall as long again.
+        let stuck_on = match (&failure, slot.reading) {
+            (Failure::Timeout(_), Some((batch, at))) => Some((batch, at)),
+            _ => None,
+        };
+        let settled = attribute(slot.inflight, stuck_on);
+        let retried = if settled.charged_at_once {
+            "not retried: the worker was on it alone"
+        } else {
+            "already retried once"
+        };
         if let Some(culprit) = settled.charged {
             let err = match &failure {
                 Failure::Died => FileError::crashed(
                     &culprit.path,
                     format!(
                         "the worker process (pid {pid}) died while reading it: it {ending} \
-                         (already retried once)"
+                         ({retried})"
                     ),
                 ),
                 Failure::Timeout(timeout) => FileError::timeout(
                     &culprit.path,
                     *timeout,
-                    &format!("the worker process (pid {pid}) was killed (already retried once)"),
+                    &format!("the worker process (pid {pid}) was killed ({retried})"),
                 ),
                 Failure::Garbled(why) => FileError::crashed(
                     &culprit.path,
                     format!(
                         "the worker process (pid {pid}) reading it sent {why}; it was killed \
-                         (already retried once)"
+                         ({retried})"
                     ),
                 ),
             };
@@ -550,6 +573,7 @@ impl Central<'_> {
                     process,
                     inflight: VecDeque::new(),
                     last_progress: Instant::now(),
+                    reading: None,
                     doomed: None,
                 });
             }

@@ -1,6 +1,11 @@
 //! The worker process's side: connect to the parent, check that it is still there, then read
 //! the batches it sends with one reused buffer and answer with counts, until it hangs up.
 //!
+//! A watchdog thread tells the parent when one file takes longer than the batch's progress
+//! interval — which file, with the results before it — so that a worker killed for the timeout
+//! charges that file at once instead of after a retry (see `attribution.rs`). A read stuck in
+//! the kernel holds the reading thread only; the watchdog still speaks.
+//!
 //! The `reader-proc-worker` binary is only [`main`]; it is started by the parent, never by hand.
 //!
 //! Its reads can be made to misbehave for tests with reader-core's fault injection (the
@@ -11,14 +16,16 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::{self, IpcSender};
+use ipc_channel::ipc::{self, IpcBytesSender, IpcSender};
 use reader_core::defaults::BUFFER_SIZE;
 use reader_core::{FileJob, Worker, faults, read_job};
 
 use crate::protocol::{
-    self, Batch, Connect, Hello, PROTOCOL_VERSION, Reply, WireOutcome, WireResult,
+    self, Batch, Connect, Hello, PROTOCOL_VERSION, Reading, Reply, WireOutcome, WireResult,
 };
 
 /// Replies a careless batch gathers at most before sending them.
@@ -120,12 +127,90 @@ fn run(args: &[OsString]) -> Result<(), String> {
 
     let me = Worker::Process(pid);
     let mut buf = vec![0; BUFFER_SIZE];
+    let shared = Shared::default();
+    let watchdog = (Arc::clone(&shared), replies.clone());
+    thread::Builder::new()
+        .name("reader-proc-watchdog".into())
+        .spawn(move || watch(&watchdog.0, &watchdog.1))
+        .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
     // The parent closing its end is the normal end of the session.
     while let Ok(bytes) = requests.recv() {
         let batch: Batch = protocol::decode(&bytes, "batch").map_err(|e| e.to_string())?;
-        serve(batch, me, &mut buf, &replies)?;
+        serve(batch, me, &mut buf, &replies, &shared)?;
     }
     Ok(())
+}
+
+/// What the reading thread is on, shared with the watchdog ([`watch`]); every reply is sent
+/// with it locked, so replies keep their order.
+type Shared = Arc<Mutex<Watched>>;
+
+#[derive(Debug, Default)]
+struct Watched {
+    /// Results of the batch being read that are not sent yet.
+    pending: Vec<WireResult>,
+    /// The file being read now; `None` between files.
+    on: Option<On>,
+}
+
+/// A file the reading thread is on.
+#[derive(Debug)]
+struct On {
+    batch: u64,
+    index: u32,
+    since: Instant,
+    /// The batch's progress interval: a file read for longer is told to the parent.
+    every: Duration,
+    told: bool,
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Watched> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn send(replies: &IpcBytesSender, reply: &Reply) -> Result<(), String> {
+    let bytes = protocol::encode(reply).map_err(|e| e.to_string())?;
+    replies
+        .send(&bytes)
+        .map_err(|e| format!("the parent is gone: {e}"))
+}
+
+/// Shortest wait between two looks of the watchdog.
+const WATCH_AT_LEAST: Duration = Duration::from_millis(1);
+
+/// The watchdog's interval before the first file (then: the last batch's).
+const FIRST_WATCH: Duration = Duration::from_millis(20);
+
+/// The watchdog: looks twice a progress interval whether the reading thread has been on one
+/// file for longer than that, and if so tells the parent, once a file, with the results before
+/// it. Ends when the parent is gone.
+fn watch(shared: &Shared, replies: &IpcBytesSender) {
+    let mut every = FIRST_WATCH;
+    loop {
+        thread::sleep((every / 2).max(WATCH_AT_LEAST));
+        let mut watched = lock(shared);
+        let Some(on) = watched.on.as_mut() else {
+            continue;
+        };
+        every = on.every;
+        let spent = on.since.elapsed();
+        if on.told || spent < on.every {
+            continue;
+        }
+        on.told = true;
+        let (batch, index) = (on.batch, on.index);
+        let reply = Reply {
+            batch,
+            results: std::mem::take(&mut watched.pending),
+            reading: Some(Reading {
+                index,
+                for_us: u64::try_from(spent.as_micros()).unwrap_or(u64::MAX),
+            }),
+        };
+        if send(replies, &reply).is_err() {
+            return;
+        }
+    }
 }
 
 /// Reads one batch and sends its results: after every file when the batch is careful,
@@ -134,7 +219,8 @@ fn serve(
     batch: Batch,
     me: Worker,
     buf: &mut [u8],
-    replies: &ipc::IpcBytesSender,
+    replies: &IpcBytesSender,
+    shared: &Shared,
 ) -> Result<(), String> {
     let every = batch.progress_every();
     let Batch {
@@ -146,17 +232,21 @@ fn serve(
         ..
     } = batch;
     let mut parts = parts.into_iter().peekable();
-    let send = |results: Vec<WireResult>| -> Result<(), String> {
-        let bytes = protocol::encode(&Reply { batch: id, results }).map_err(|e| e.to_string())?;
-        replies
-            .send(&bytes)
-            .map_err(|e| format!("the parent is gone: {e}"))
+    let flush = |watched: &mut Watched| -> Result<(), String> {
+        let results = std::mem::take(&mut watched.pending);
+        send(
+            replies,
+            &Reply {
+                batch: id,
+                results,
+                reading: None,
+            },
+        )
     };
     if careful {
         // An empty reply says the batch has started: a failure now is this batch's doing.
-        send(Vec::new())?;
+        flush(&mut lock(shared))?;
     }
-    let mut pending = Vec::with_capacity(paths.len().min(MAX_PENDING));
     let mut since = Instant::now();
     for (at, path) in (0u32..).zip(paths) {
         let mut job = FileJob::new(PathBuf::from(OsString::from_vec(path.0)), None);
@@ -167,8 +257,17 @@ fn serve(
                 .send(b"\xff\xfe not a reply \x00")
                 .map_err(|e| format!("the parent is gone: {e}"));
         }
+        lock(shared).on = Some(On {
+            batch: id,
+            index: at,
+            since: Instant::now(),
+            every,
+            told: false,
+        });
         let result = read_job(&job, buf, me);
-        pending.push(WireResult {
+        let mut watched = lock(shared);
+        watched.on = None;
+        watched.pending.push(WireResult {
             elapsed_us: u64::try_from(result.elapsed.as_micros()).unwrap_or(u64::MAX),
             outcome: match (result.outcome, result.part) {
                 (Ok(counts), Some(part)) => WireOutcome::CountedPart(counts, part.edges),
@@ -179,13 +278,14 @@ fn serve(
                 },
             },
         });
-        if careful || pending.len() >= MAX_PENDING || since.elapsed() >= every {
-            send(std::mem::take(&mut pending))?;
+        if careful || watched.pending.len() >= MAX_PENDING || since.elapsed() >= every {
+            flush(&mut watched)?;
             since = Instant::now();
         }
     }
-    if !pending.is_empty() {
-        send(pending)?;
+    let mut watched = lock(shared);
+    if !watched.pending.is_empty() {
+        flush(&mut watched)?;
     }
     Ok(())
 }

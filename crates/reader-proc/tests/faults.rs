@@ -144,7 +144,7 @@ fn a_worker_killed_mid_run_is_replaced_and_what_it_held_is_retried() {
 }
 
 #[test]
-fn a_worker_that_hangs_past_the_timeout_is_replaced_and_the_file_is_a_timeout() {
+fn a_worker_that_hangs_past_the_timeout_is_replaced_and_the_file_is_a_timeout_at_once() {
     let dir = tree(200, &["stuck.txt"]);
     let args = ["--jobs", "2", "--timeout", "500ms"];
     let run = json(&reader(Some("hang:stuck")), &args, dir.path());
@@ -154,9 +154,13 @@ fn a_worker_that_hangs_past_the_timeout_is_replaced_and_the_file_is_a_timeout() 
     let stuck = file(&files, dir.path(), "stuck.txt");
     assert_eq!(error_kind(stuck), Some("timeout"), "{stuck}");
     assert_regular_files_ok(&files, dir.path(), 200);
-    // The first attempt and the careful retry each cost one worker; nothing else did.
+    // The worker had named the file it was stuck on: charged at once, with no retry that
+    // would stall as long again; one worker replaced, nothing else retried.
+    let message = stuck["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("not retried"), "{message}");
     assert_eq!(summary["files_charged"], 1, "{summary}");
-    assert_eq!(summary["workers_replaced"], 2, "{summary}");
+    assert_eq!(summary["files_retried"], 0, "{summary}");
+    assert_eq!(summary["workers_replaced"], 1, "{summary}");
 }
 
 #[test]
