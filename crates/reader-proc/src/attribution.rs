@@ -13,8 +13,8 @@
 //! So a file is charged only after two failures while it was being read — except a file the
 //! worker was killed on for the timeout after it had said it was stuck on it (the worker's
 //! watchdog names a file that takes longer than the progress interval): that one is charged at
-//! once, since every file before it was answered and a retry would only stall as long again;
-//! the rest of its batch goes back as it was.
+//! once, since a retry would only stall as long again; the files before it whose results were
+//! lost with the worker are read again, and the rest of its batch goes back as it was.
 
 use std::collections::VecDeque;
 
@@ -54,9 +54,15 @@ pub(crate) fn attribute(held: VecDeque<InFlight>, stuck_on: Option<(u64, usize)>
     let mut held = held.into_iter();
     let mut settled = Attribution::default();
     if let Some(current) = held.next() {
-        let named = stuck_on == Some((current.id, current.done));
-        let mut unanswered = current.jobs.into_iter().skip(current.done);
-        if named {
+        let named = stuck_on
+            .filter(|&(batch, at)| batch == current.id && at >= current.done)
+            .map(|(_, at)| at);
+        let done = current.done;
+        let mut unanswered = current.jobs.into_iter().skip(done);
+        if let Some(at) = named {
+            // Read by the worker, their results lost with it: read again.
+            settled.fresh.extend(unanswered.by_ref().take(at - done));
+            settled.retried = (at - done) as u64;
             settled.charged = unanswered.next();
             settled.charged_at_once = true;
             if current.careful {
@@ -145,6 +151,11 @@ mod tests {
         assert_eq!(settled.charged.map(|j| j.path), Some("b".into()));
         assert!(settled.charged_at_once && settled.suspects.is_empty());
         assert_eq!(names(&settled.fresh), ["c", "d", "e"]);
+        // Named after a file read whose result was lost with the worker: that one is read again.
+        let settled = attribute(held.clone(), Some((0, 2)));
+        assert_eq!(settled.charged.map(|j| j.path), Some("c".into()));
+        assert_eq!(names(&settled.fresh), ["b", "d", "e"]);
+        assert_eq!(settled.retried, 1);
         // Named in another batch, or before files answered since: the usual retry.
         for stale in [Some((1, 1)), Some((0, 0))] {
             let settled = attribute(held.clone(), stale);

@@ -114,6 +114,9 @@ pub struct Batch {
     /// The most bytes to read of any file of the batch (the run's `--max-bytes`,
     /// [`FileJob::max_bytes`](reader_core::FileJob::max_bytes)).
     pub max_bytes: Option<u64>,
+    /// The run has a time limit: name a file read for longer than the progress interval
+    /// ([`Reply::reading`]). Without one nothing needs it, and the worker does not watch.
+    pub watch: bool,
 }
 
 impl Batch {
@@ -130,8 +133,9 @@ pub struct Reply {
     pub batch: u64,
     /// One result per file, continuing where the previous reply to this batch stopped.
     pub results: Vec<WireResult>,
-    /// Sent once a file takes longer than the batch's progress interval: the worker is on it
-    /// (every file before it answered by now). `None` in the usual replies.
+    /// Sent alone (no results) once a file takes longer than the batch's progress interval:
+    /// the worker is on it, the files before it are read (their results may still be on
+    /// their way). `None` in the usual replies.
     pub reading: Option<Reading>,
 }
 
@@ -259,6 +263,7 @@ mod tests {
             ],
             parts: vec![(1, Part::new(2, 3, 1 << 40))],
             max_bytes: Some(1 << 30),
+            watch: true,
         };
         let bytes = encode(&batch).expect("encode");
         assert_eq!(decode::<Batch>(&bytes, "batch"), Ok(batch));
@@ -339,6 +344,7 @@ mod tests {
                 paths: paths.into_iter().map(PathBytes).collect(),
                 parts: Vec::new(),
                 max_bytes: None,
+                watch: false,
             };
             let bytes = encode(&batch).expect("encode");
             prop_assert_eq!(decode::<Batch>(&bytes, "batch"), Ok(batch));

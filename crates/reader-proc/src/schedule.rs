@@ -317,6 +317,7 @@ impl Central<'_> {
                 .collect(),
             // One run, one cap: every job of it carries the same.
             max_bytes: batch.jobs.first().and_then(|job| job.max_bytes),
+            watch: self.settings.timeout.is_some(),
         };
         let Some(slot) = self.slots[index].as_mut() else {
             return;
@@ -386,7 +387,7 @@ impl Central<'_> {
                 && done <= b.jobs.len()
                 && reply
                     .reading
-                    .is_none_or(|on| on.index as usize == done && done < b.jobs.len())
+                    .is_none_or(|on| (done..b.jobs.len()).contains(&(on.index as usize)))
         });
         if !fits {
             let why = format!("a reply that does not fit (batch {})", reply.batch);
@@ -396,10 +397,12 @@ impl Central<'_> {
         let now = Instant::now();
         slot.reading = reply.reading.map(|on| (reply.batch, on.index as usize));
         // A file the worker has been on for a while has used that much of its time limit.
-        slot.last_progress = reply.reading.map_or(now, |on| {
-            now.checked_sub(Duration::from_micros(on.for_us))
-                .unwrap_or(now)
-        });
+        slot.last_progress = match reply.reading {
+            None => now,
+            Some(on) => now
+                .checked_sub(Duration::from_micros(on.for_us))
+                .map_or(now, |started| started.max(slot.last_progress)),
+        };
         let Some(batch) = slot.inflight.front_mut() else {
             return;
         };

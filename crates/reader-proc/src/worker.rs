@@ -1,8 +1,8 @@
 //! The worker process's side: connect to the parent, check that it is still there, then read
 //! the batches it sends with one reused buffer and answer with counts, until it hangs up.
 //!
-//! A watchdog thread tells the parent when one file takes longer than the batch's progress
-//! interval — which file, with the results before it — so that a worker killed for the timeout
+//! With a time limit, a watchdog thread tells the parent when one file takes longer than the batch's progress
+//! interval — which file of the batch — so that a worker killed for the timeout
 //! charges that file at once instead of after a retry (see `attribution.rs`). A read stuck in
 //! the kernel holds the reading thread only; the watchdog still speaks.
 //!
@@ -16,7 +16,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -127,81 +128,72 @@ fn run(args: &[OsString]) -> Result<(), String> {
 
     let me = Worker::Process(pid);
     let mut buf = vec![0; BUFFER_SIZE];
-    let shared = Shared::default();
-    let watchdog = (Arc::clone(&shared), replies.clone());
-    thread::Builder::new()
-        .name("reader-proc-watchdog".into())
-        .spawn(move || watch(&watchdog.0, &watchdog.1))
-        .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
+    let mut watchdog: Option<Watch> = None;
     // The parent closing its end is the normal end of the session.
     while let Ok(bytes) = requests.recv() {
         let batch: Batch = protocol::decode(&bytes, "batch").map_err(|e| e.to_string())?;
-        serve(batch, me, &mut buf, &replies, &shared)?;
+        if batch.watch && watchdog.is_none() {
+            watchdog = Some(Watch::start_watchdog(&replies)?);
+        }
+        let watch = watchdog.as_ref().filter(|_| batch.watch);
+        serve(batch, me, &mut buf, &replies, watch)?;
     }
     Ok(())
 }
 
-/// What the reading thread is on, shared with the watchdog ([`watch`]); every reply is sent
-/// with it locked, so replies keep their order.
-type Shared = Arc<Mutex<Watched>>;
-
+/// What the reading thread is on, shared with the watchdog ([`watch`]) through atomics, so
+/// the reading thread pays a few stores a file and never a lock.
 #[derive(Debug, Default)]
 struct Watched {
-    /// Results of the batch being read that are not sent yet.
-    pending: Vec<WireResult>,
-    /// The file being read now; `None` between files.
-    on: Option<On>,
-}
-
-/// A file the reading thread is on.
-#[derive(Debug)]
-struct On {
-    batch: u64,
-    index: u32,
-    since: Instant,
-    /// The batch's progress interval: a file read for longer is told to the parent.
-    every: Duration,
-    told: bool,
-}
-
-fn lock(shared: &Shared) -> MutexGuard<'_, Watched> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn send(replies: &IpcBytesSender, reply: &Reply) -> Result<(), String> {
-    let bytes = protocol::encode(reply).map_err(|e| e.to_string())?;
-    replies
-        .send(&bytes)
-        .map_err(|e| format!("the parent is gone: {e}"))
+    /// When the file being read was started (nanoseconds since `origin`, plus one); 0 between
+    /// files. Written last when a file starts, first when it ends.
+    since: AtomicU64,
+    batch: AtomicU64,
+    index: AtomicU32,
+    /// The batch's progress interval, in microseconds.
+    every_us: AtomicU64,
+    /// The file last told about, as its `since`: each file is told once.
+    told: AtomicU64,
 }
 
 /// Shortest wait between two looks of the watchdog.
 const WATCH_AT_LEAST: Duration = Duration::from_millis(1);
 
-/// The watchdog's interval before the first file (then: the last batch's).
+/// The watchdog's interval before the first batch.
 const FIRST_WATCH: Duration = Duration::from_millis(20);
 
 /// The watchdog: looks twice a progress interval whether the reading thread has been on one
-/// file for longer than that, and if so tells the parent, once a file, with the results before
-/// it. Ends when the parent is gone.
-fn watch(shared: &Shared, replies: &IpcBytesSender) {
-    let mut every = FIRST_WATCH;
+/// file for longer than that, and if so tells the parent which (once a file). Ends when the
+/// parent is gone.
+fn watch(watched: &Watched, origin: Instant, replies: &IpcBytesSender) {
     loop {
-        thread::sleep((every / 2).max(WATCH_AT_LEAST));
-        let mut watched = lock(shared);
-        let Some(on) = watched.on.as_mut() else {
-            continue;
+        let every = match watched.every_us.load(Ordering::Relaxed) {
+            0 => FIRST_WATCH,
+            us => Duration::from_micros(us),
         };
-        every = on.every;
-        let spent = on.since.elapsed();
-        if on.told || spent < on.every {
+        thread::sleep((every / 2).max(WATCH_AT_LEAST));
+        let since = watched.since.load(Ordering::Acquire);
+        let (batch, index) = (
+            watched.batch.load(Ordering::Relaxed),
+            watched.index.load(Ordering::Relaxed),
+        );
+        // Between files, a file told about already, or fields of two files: nothing to tell.
+        if since == 0
+            || watched.told.load(Ordering::Relaxed) == since
+            || watched.since.load(Ordering::Acquire) != since
+        {
             continue;
         }
-        on.told = true;
-        let (batch, index) = (on.batch, on.index);
+        let spent = origin
+            .elapsed()
+            .saturating_sub(Duration::from_nanos(since - 1));
+        if spent < every {
+            continue;
+        }
+        watched.told.store(since, Ordering::Relaxed);
         let reply = Reply {
             batch,
-            results: std::mem::take(&mut watched.pending),
+            results: Vec::new(),
             reading: Some(Reading {
                 index,
                 for_us: u64::try_from(spent.as_micros()).unwrap_or(u64::MAX),
@@ -213,6 +205,54 @@ fn watch(shared: &Shared, replies: &IpcBytesSender) {
     }
 }
 
+/// The reading thread's side of [`Watched`].
+struct Watch {
+    watched: Arc<Watched>,
+    origin: Instant,
+}
+
+impl Watch {
+    /// Starts the watchdog thread; the reading thread tells it what it reads through the
+    /// `Watch` returned.
+    fn start_watchdog(replies: &IpcBytesSender) -> Result<Watch, String> {
+        let watched = Arc::new(Watched::default());
+        let origin = Instant::now();
+        let (shared, replies) = (Arc::clone(&watched), replies.clone());
+        thread::Builder::new()
+            .name("reader-proc-watchdog".into())
+            .spawn(move || watch(&shared, origin, &replies))
+            .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
+        Ok(Watch { watched, origin })
+    }
+
+    /// The progress interval of the batch about to be read.
+    fn interval(&self, every: Duration) {
+        let us = u64::try_from(every.as_micros()).unwrap_or(u64::MAX).max(1);
+        self.watched.every_us.store(us, Ordering::Relaxed);
+    }
+
+    /// File `index` of `batch` is being read from now on.
+    fn start(&self, batch: u64, index: u32) {
+        let w = &self.watched;
+        w.batch.store(batch, Ordering::Relaxed);
+        w.index.store(index, Ordering::Relaxed);
+        let now = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        w.since.store(now + 1, Ordering::Release);
+    }
+
+    /// No file is being read.
+    fn end(&self) {
+        self.watched.since.store(0, Ordering::Release);
+    }
+}
+
+fn send(replies: &IpcBytesSender, reply: &Reply) -> Result<(), String> {
+    let bytes = protocol::encode(reply).map_err(|e| e.to_string())?;
+    replies
+        .send(&bytes)
+        .map_err(|e| format!("the parent is gone: {e}"))
+}
+
 /// Reads one batch and sends its results: after every file when the batch is careful,
 /// otherwise when results have waited `progress_every`, and at the end.
 fn serve(
@@ -220,7 +260,7 @@ fn serve(
     me: Worker,
     buf: &mut [u8],
     replies: &IpcBytesSender,
-    shared: &Shared,
+    watch: Option<&Watch>,
 ) -> Result<(), String> {
     let every = batch.progress_every();
     let Batch {
@@ -232,8 +272,7 @@ fn serve(
         ..
     } = batch;
     let mut parts = parts.into_iter().peekable();
-    let flush = |watched: &mut Watched| -> Result<(), String> {
-        let results = std::mem::take(&mut watched.pending);
+    let flush = |results: Vec<WireResult>| -> Result<(), String> {
         send(
             replies,
             &Reply {
@@ -245,8 +284,12 @@ fn serve(
     };
     if careful {
         // An empty reply says the batch has started: a failure now is this batch's doing.
-        flush(&mut lock(shared))?;
+        flush(Vec::new())?;
     }
+    if let Some(watch) = watch {
+        watch.interval(every);
+    }
+    let mut pending = Vec::with_capacity(paths.len().min(MAX_PENDING));
     let mut since = Instant::now();
     for (at, path) in (0u32..).zip(paths) {
         let mut job = FileJob::new(PathBuf::from(OsString::from_vec(path.0)), None);
@@ -257,17 +300,14 @@ fn serve(
                 .send(b"\xff\xfe not a reply \x00")
                 .map_err(|e| format!("the parent is gone: {e}"));
         }
-        lock(shared).on = Some(On {
-            batch: id,
-            index: at,
-            since: Instant::now(),
-            every,
-            told: false,
-        });
+        if let Some(watch) = watch {
+            watch.start(id, at);
+        }
         let result = read_job(&job, buf, me);
-        let mut watched = lock(shared);
-        watched.on = None;
-        watched.pending.push(WireResult {
+        if let Some(watch) = watch {
+            watch.end();
+        }
+        pending.push(WireResult {
             elapsed_us: u64::try_from(result.elapsed.as_micros()).unwrap_or(u64::MAX),
             outcome: match (result.outcome, result.part) {
                 (Ok(counts), Some(part)) => WireOutcome::CountedPart(counts, part.edges),
@@ -278,14 +318,13 @@ fn serve(
                 },
             },
         });
-        if careful || watched.pending.len() >= MAX_PENDING || since.elapsed() >= every {
-            flush(&mut watched)?;
+        if careful || pending.len() >= MAX_PENDING || since.elapsed() >= every {
+            flush(std::mem::take(&mut pending))?;
             since = Instant::now();
         }
     }
-    let mut watched = lock(shared);
-    if !watched.pending.is_empty() {
-        flush(&mut watched)?;
+    if !pending.is_empty() {
+        flush(pending)?;
     }
     Ok(())
 }
