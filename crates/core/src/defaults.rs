@@ -24,17 +24,7 @@ pub fn cores() -> usize {
 
 /// The soft limit on open files (`RLIMIT_NOFILE`); `u64::MAX` when unlimited or unknown.
 pub fn open_files_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    if rc != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
-        u64::MAX
-    } else {
-        limit.rlim_cur
-    }
+    soft_limit(libc::RLIMIT_NOFILE).unwrap_or(u64::MAX)
 }
 
 /// Makes the allocator fit a limit on address space (`ulimit -v`, `RLIMIT_AS`), if one is set;
@@ -47,13 +37,7 @@ pub fn open_files_limit() -> u64 {
 /// (`M_ARENA_MAX` 1), which costs the readers nothing they measure: their buffers are
 /// allocated once a thread and reused. Without a limit nothing changes.
 pub fn fit_address_space_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) };
-    if rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
+    if soft_limit(libc::RLIMIT_AS).is_some() {
         one_arena();
     }
 }
@@ -65,6 +49,17 @@ fn one_arena() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+}
+
+/// The soft limit on `resource` (`RLIMIT_NOFILE`…); `None` when it is unlimited or unknown.
+fn soft_limit(resource: libc::__rlimit_resource_t) -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit.
+    let rc = unsafe { libc::getrlimit(resource, &mut limit) };
+    (rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 /// The threads this process runs now (0 if `/proc` cannot tell).
@@ -80,16 +75,10 @@ pub fn running_threads() -> usize {
 pub fn task_headroom() -> Option<u64> {
     let mut room = cgroup_pids_headroom();
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `limit` is a valid, writable rlimit.
-        let rc = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut limit) };
-        if rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
-            room = Some(room.map_or(limit.rlim_cur, |r| r.min(limit.rlim_cur)));
-        }
+    if unsafe { libc::geteuid() } != 0
+        && let Some(limit) = soft_limit(libc::RLIMIT_NPROC)
+    {
+        room = Some(room.map_or(limit, |r| r.min(limit)));
     }
     room
 }
@@ -169,15 +158,7 @@ const RESERVED_ADDRESS_SPACE: u64 = 16 << 20;
 /// The address space this process may still map, if it is limited (`ulimit -v`,
 /// `RLIMIT_AS`): the soft limit less what is mapped now (`VmSize`). `None` without a limit.
 pub fn address_space_left() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) };
-    if rc != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
-        return None;
-    }
+    let limit = soft_limit(libc::RLIMIT_AS)?;
     let status = std::fs::read_to_string("/proc/self/status").ok(); // whole-file read ok: a small /proc file
     let mapped_kib = status.as_deref().and_then(|status| {
         status
@@ -185,11 +166,7 @@ pub fn address_space_left() -> Option<u64> {
             .find_map(|line| line.strip_prefix("VmSize:"))
             .and_then(|n| n.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     });
-    Some(
-        limit
-            .rlim_cur
-            .saturating_sub(mapped_kib.unwrap_or(0) * 1024),
-    )
+    Some(limit.saturating_sub(mapped_kib.unwrap_or(0) * 1024))
 }
 
 /// Clamps a number of reading threads, or of files in flight that may each hold one, to what a

@@ -112,13 +112,7 @@ impl Reader {
     /// Runs `--format json --progress never` with `args` under the shell's resource limits
     /// `ulimit` (`-n 16`, `-v 65536`), killing it past `limit`.
     pub fn json_limited<S: AsRef<OsStr>>(&self, ulimit: &str, limit: Duration, args: &[S]) -> Run {
-        let mut all: Vec<&OsStr> = vec![
-            "--format".as_ref(),
-            "json".as_ref(),
-            "--progress".as_ref(),
-            "never".as_ref(),
-        ];
-        all.extend(args.iter().map(AsRef::as_ref));
+        let all = json_args(args);
         let mut cmd = Command::new("sh");
         cmd.args([
             "-c",
@@ -150,15 +144,21 @@ impl Reader {
 
     /// Runs `--format json --progress never` with `args`.
     pub fn json<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
-        let mut all: Vec<&OsStr> = vec![
-            "--format".as_ref(),
-            "json".as_ref(),
-            "--progress".as_ref(),
-            "never".as_ref(),
-        ];
-        all.extend(args.iter().map(AsRef::as_ref));
+        let all = json_args(args);
         self.run(&all)
     }
+}
+
+/// `--format json --progress never`, then `args`.
+fn json_args<S: AsRef<OsStr>>(args: &[S]) -> Vec<&OsStr> {
+    let mut all: Vec<&OsStr> = vec![
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--progress".as_ref(),
+        "never".as_ref(),
+    ];
+    all.extend(args.iter().map(AsRef::as_ref));
+    all
 }
 
 /// Runs a prepared command to its end, killing it if it hangs.
