@@ -194,6 +194,13 @@ pub fn clamp_to_fds_per(requested: usize, fds_each: usize) -> usize {
     requested.min(fd_budget() / fds_each.max(1)).max(1)
 }
 
+/// Clamps a number of reading threads, or of files in flight that may each hold one, to what
+/// both the descriptor limit ([`clamp_to_fds`]) and a limit on address space
+/// ([`clamp_to_address_space`]) allow.
+pub fn clamp_readers(requested: usize) -> usize {
+    clamp_to_address_space(clamp_to_fds(requested))
+}
+
 /// Descriptors the budget leaves once `used` of them are taken.
 pub fn fds_beyond(used: usize) -> usize {
     fd_budget().saturating_sub(used)

@@ -278,9 +278,9 @@ impl AsyncReader {
 
     /// The most files open and being read at once, at least 1; never more than the open-files
     /// limit allows, nor than a limit on address space leaves room for
-    /// ([`defaults::clamp_to_address_space`]: each may hold a blocking thread).
+    /// ([`defaults::clamp_readers`]: each may hold a blocking thread).
     pub fn max_in_flight(mut self, files: usize) -> AsyncReader {
-        self.in_flight = defaults::clamp_to_address_space(defaults::clamp_to_fds(files));
+        self.in_flight = defaults::clamp_readers(files);
         self
     }
 

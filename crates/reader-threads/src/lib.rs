@@ -78,9 +78,9 @@ impl ThreadedReader {
 
     /// The number of threads, at least 1; never more than the open-files limit allows, since
     /// each thread holds one file open, nor than a limit on address space leaves room for
-    /// ([`defaults::clamp_to_address_space`]).
+    /// ([`defaults::clamp_readers`]).
     pub fn jobs(mut self, threads: usize) -> ThreadedReader {
-        self.jobs = defaults::clamp_to_address_space(defaults::clamp_to_fds(threads));
+        self.jobs = defaults::clamp_readers(threads);
         self
     }
 

@@ -93,9 +93,7 @@ fn main() -> ExitCode {
             ));
         }
         Ok(ReadOnly {
-            threads: reader_core::defaults::clamp_to_address_space(
-                reader_core::defaults::clamp_to_fds(args.jobs.unwrap_or(THREADS)),
-            ),
+            threads: reader_core::defaults::clamp_readers(args.jobs.unwrap_or(THREADS)),
         })
     })
 }
