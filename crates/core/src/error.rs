@@ -147,6 +147,21 @@ impl FileError {
         FileError::new(ErrorKind::SizeLimit, path, message)
     }
 
+    /// A path that was a file at discovery and is a directory when opened: `is_directory`.
+    pub fn is_directory(path: impl Into<PathBuf>) -> Self {
+        FileError::new(ErrorKind::IsDirectory, path, "is a directory")
+    }
+
+    /// A path that was a regular file at discovery and is something else when opened (a FIFO,
+    /// a device, a socket): `not_regular`, and not read.
+    pub fn no_longer_regular(path: impl Into<PathBuf>) -> Self {
+        FileError::new(
+            ErrorKind::NotRegular,
+            path,
+            "no longer a regular file (changed after discovery); not read",
+        )
+    }
+
     /// A file whose reader died while reading it (a worker process crashed, or sent what
     /// cannot be understood): `worker_crashed`, with what happened.
     pub fn crashed(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {

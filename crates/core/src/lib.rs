@@ -55,7 +55,7 @@ pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
-pub use mapped::size_is_trusted;
+pub use mapped::{MAP_FROM, size_is_trusted};
 pub use queue::{JobSender, Jobs};
 pub use read::{
     CACHED_READ_LIMIT, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized, open_regular,

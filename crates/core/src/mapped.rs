@@ -31,8 +31,9 @@ use crate::count::Counter;
 
 /// Files of at least this many bytes are mapped when a lease allows it: below it a copy into
 /// a buffer that stays in the core's cache costs less than the mapping's page faults
-/// (measured in BENCHMARKS.md, "Large files without the copy").
-pub(crate) const MAP_FROM: u64 = 64 << 20;
+/// (measured in BENCHMARKS.md, "Large files without the copy"). A reader with a read path of
+/// its own leaves files this large to [`read_job`](crate::read_job), which maps them.
+pub const MAP_FROM: u64 = 64 << 20;
 
 /// Bytes counted between two looks for a lease break.
 const CHUNK: usize = 1 << 20;

@@ -271,18 +271,10 @@ fn open_nonblocking(path: &Path) -> Result<File, FileError> {
 fn check_regular(file: &File, path: &Path) -> Result<u64, FileError> {
     let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
     if meta.is_dir() {
-        return Err(FileError::new(
-            ErrorKind::IsDirectory,
-            path,
-            "is a directory",
-        ));
+        return Err(FileError::is_directory(path));
     }
     if !meta.is_file() {
-        return Err(FileError::new(
-            ErrorKind::NotRegular,
-            path,
-            "no longer a regular file (changed after discovery); not read",
-        ));
+        return Err(FileError::no_longer_regular(path));
     }
     Ok(meta.len())
 }
