@@ -1,7 +1,7 @@
 //! # reader-async
 //!
-//! The async model: one async runtime — tokio by default, async-std selectable — and a
-//! semaphore bounding the files in flight, with results streaming out as files complete. It
+//! The async model: one async runtime — tokio by default, async-std or io_uring selectable —
+//! and a bound on the files in flight, with results streaming out as files complete. It
 //! is reader-core's [`Schedule`]: discovery runs beside it and feeds the shared queue.
 //!
 //! ## What it really does, and what it costs
@@ -46,6 +46,19 @@
 //! [`Runtime::Tokio`] is the default. [`Runtime::AsyncStd`] is kept as the second, selectable
 //! runtime (`--runtime async-std`) for comparison; note that **async-std is discontinued
 //! upstream in favour of smol**, so new code should not pick it. Both are compiled in.
+//!
+//! [`Runtime::IoUring`] (`--runtime io-uring`) is asynchronous file I/O for real: no runtime
+//! and no blocking pool, but a ring a core (the `io-uring` crate, tokio-rs's low-level
+//! interface), each with its share of [`RING_IN_FLIGHT`] files in flight, opened and read as
+//! io_uring operations and counted on the ring's thread as each read completes. It keeps many
+//! files in flight only while the kernel makes operations wait (a cold tree), and a few,
+//! whose buffers stay in the core's cache, once they complete as they are submitted (a cached
+//! one). Files off the local file systems (FUSE, NFS), byte ranges, files large enough to map
+//! and pseudo-files go to a thread with reader-core's [`read_job`](reader_core::read_job). Where
+//! the kernel refuses io_uring (too old, `kernel.io_uring_disabled`, a seccomp filter such as
+//! a container's), the run falls back to tokio and says why in [`AsyncStats::fallback`] (the
+//! binary also says it in one line on stderr); [`io_uring_refusal`] asks beforehand. The
+//! measurements are in `BENCHMARKS.md` ("io_uring").
 //!
 //! Both runtimes fail badly when the system refuses them a thread (`ulimit -u`, a cgroup's
 //! `pids.max`). tokio panics when its blocking pool has no thread and cannot start one: the
@@ -127,6 +140,7 @@
 mod exec;
 mod lane;
 mod timeout;
+mod uring;
 
 use std::fmt;
 use std::ops::ControlFlow;
@@ -148,6 +162,10 @@ use crate::lane::{Plan, drive};
 /// hand-offs rare, small enough to balance the lanes at the end (BENCHMARKS.md, "reader-async").
 const FILES_PER_HOP: usize = 16;
 
+/// Files in flight on io_uring by default: enough to keep a cold tree's opens and reads before
+/// the device (the spike behind issue 12 ran 256), bounded by their buffers, 16 MiB.
+pub const RING_IN_FLIGHT: usize = 256;
+
 /// Records queued between the reading threads and an async caller.
 const RECORD_CHANNEL: usize = 1024;
 
@@ -161,6 +179,11 @@ pub enum Runtime {
     /// async-std: discontinued upstream in favour of smol; kept for comparison.
     #[serde(rename = "async-std")]
     AsyncStd,
+    /// io_uring: opens, looks and reads as operations of a ring, many files in flight on each
+    /// of a few threads, no runtime's blocking pool. Where the kernel refuses io_uring the run
+    /// falls back to tokio, and its stats say why ([`AsyncStats::fallback`]).
+    #[serde(rename = "io-uring")]
+    IoUring,
 }
 
 impl Runtime {
@@ -169,6 +192,7 @@ impl Runtime {
         match self {
             Runtime::Tokio => "tokio",
             Runtime::AsyncStd => "async-std",
+            Runtime::IoUring => "io-uring",
         }
     }
 }
@@ -182,7 +206,7 @@ impl fmt::Display for Runtime {
 impl FromStr for Runtime {
     type Err = String;
 
-    /// `tokio` or `async-std`.
+    /// `tokio`, `async-std` or `io-uring`.
     ///
     /// ```
     /// use reader_async::Runtime;
@@ -193,7 +217,10 @@ impl FromStr for Runtime {
         match text {
             "tokio" => Ok(Runtime::Tokio),
             "async-std" => Ok(Runtime::AsyncStd),
-            other => Err(format!("unknown runtime '{other}' (tokio or async-std)")),
+            "io-uring" => Ok(Runtime::IoUring),
+            other => Err(format!(
+                "unknown runtime '{other}' (tokio, async-std or io-uring)"
+            )),
         }
     }
 }
@@ -202,7 +229,8 @@ impl FromStr for Runtime {
 #[derive(Debug, Clone)]
 pub struct AsyncReader {
     runtime: Runtime,
-    in_flight: usize,
+    /// Files in flight as set; `None`: the runtime's default.
+    in_flight: Option<usize>,
     files_per_hop: usize,
     buffer_size: usize,
     timeout: Option<Duration>,
@@ -213,7 +241,7 @@ impl Default for AsyncReader {
     fn default() -> Self {
         AsyncReader {
             runtime: Runtime::Tokio,
-            in_flight: defaults::in_flight(),
+            in_flight: None,
             files_per_hop: FILES_PER_HOP,
             buffer_size: BUFFER_SIZE,
             timeout: None,
@@ -224,7 +252,7 @@ impl Default for AsyncReader {
 
 /// What an async run tells the summary: its runtime and hop size (and its files in flight,
 /// the summary's `jobs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AsyncStats {
     /// Files in flight at most.
     #[serde(skip)]
@@ -236,6 +264,25 @@ pub struct AsyncStats {
     /// Files read on the runtime's threads, served from the kernel's caches without waiting
     /// (see [`AsyncReader::inline_reads`]); the others went to the blocking pool.
     pub inline_files: usize,
+    /// What the io_uring runtime did, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub io_uring: Option<RingStats>,
+    /// Why the runtime asked for could not run, when the run fell back to tokio (io_uring
+    /// refused by the kernel, its settings or a seccomp filter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+/// What the io_uring runtime did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RingStats {
+    /// Ring threads, one ring each.
+    pub rings: usize,
+    /// Files read through the rings.
+    pub ring_files: usize,
+    /// Files the rings left to a thread of their own: byte ranges of split files, files large
+    /// enough to be mapped, pseudo-files, reads the kernel would not queue.
+    pub thread_files: usize,
 }
 
 impl Stats for AsyncStats {
@@ -244,7 +291,21 @@ impl Stats for AsyncStats {
     }
 
     fn describe(&self) -> Vec<(&'static str, String)> {
-        vec![
+        if let Some(rings) = self.io_uring {
+            return vec![(
+                "runtime",
+                format!(
+                    "io-uring, {} files in flight on {} rings; {} files read through io_uring, {} on threads",
+                    self.in_flight, rings.rings, rings.ring_files, rings.thread_files
+                ),
+            )];
+        }
+        let mut lines = self
+            .fallback
+            .iter()
+            .map(|why| ("fallback", format!("{why}; tokio ran instead")))
+            .collect::<Vec<_>>();
+        lines.extend([
             (
                 "runtime",
                 format!(
@@ -259,7 +320,8 @@ impl Stats for AsyncStats {
                     self.inline_files
                 ),
             ),
-        ]
+        ]);
+        lines
     }
 }
 
@@ -280,7 +342,7 @@ impl AsyncReader {
     /// limit allows, nor than a limit on address space leaves room for
     /// ([`defaults::clamp_readers`]: each may hold a blocking thread).
     pub fn max_in_flight(mut self, files: usize) -> AsyncReader {
-        self.in_flight = defaults::clamp_readers(files);
+        self.in_flight = Some(defaults::clamp_readers(files));
         self
     }
 
@@ -319,8 +381,16 @@ impl AsyncReader {
     }
 
     /// The most files in flight.
+    ///
+    /// By default [`defaults::in_flight`] on tokio and async-std, whose files in flight may
+    /// each hold a blocking thread, and [`RING_IN_FLIGHT`] on io_uring, where they are only
+    /// buffers (always within the open-files limit).
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        match (self.in_flight, self.runtime) {
+            (Some(files), _) => files,
+            (None, Runtime::IoUring) => defaults::clamp_to_fds(RING_IN_FLIGHT),
+            (None, _) => defaults::in_flight(),
+        }
     }
 
     /// The tokio runtime of a run. With inline reads the lanes read cached files themselves, so
@@ -335,13 +405,13 @@ impl AsyncReader {
     /// `exec::first_blocking_thread`).
     fn tokio_runtime(&self) -> Result<tokio::runtime::Runtime, RunError> {
         let spares = if self.timeout.is_some() {
-            timeout::spare_slots(self.in_flight)
+            timeout::spare_slots(self.in_flight())
         } else {
             0
         };
         let build = |mut builder: tokio::runtime::Builder| {
             builder
-                .max_blocking_threads(self.in_flight + spares)
+                .max_blocking_threads(self.in_flight() + spares)
                 .thread_keep_alive(Duration::from_secs(24 * 3600))
                 .enable_time()
                 .thread_name("reader-async")
@@ -364,7 +434,7 @@ impl AsyncReader {
 
     fn plan(&self) -> Plan {
         Plan {
-            in_flight: self.in_flight,
+            in_flight: self.in_flight(),
             files_per_hop: self.files_per_hop,
             buffer_size: self.buffer_size,
             timeout: self.timeout,
@@ -375,10 +445,12 @@ impl AsyncReader {
 
     fn stats(&self, inline_files: usize) -> AsyncStats {
         AsyncStats {
-            in_flight: self.in_flight,
+            in_flight: self.in_flight(),
             runtime: self.runtime,
             files_per_hop: self.files_per_hop,
             inline_files,
+            io_uring: None,
+            fallback: None,
         }
     }
 
@@ -436,6 +508,26 @@ impl AsyncReader {
                 }
                 drop(rx);
                 Some(run.await)
+            }
+            // The rings need no executor: a thread of its own runs them, on any runtime.
+            Runtime::IoUring => {
+                let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+                std::thread::Builder::new()
+                    .name("reader-async".into())
+                    .spawn(move || {
+                        let _ = done_tx.send(run());
+                    })
+                    .map_err(|source| StartError::Spawn {
+                        what: "the async reader's thread".into(),
+                        source,
+                    })?;
+                while let Some(record) = rx.recv().await {
+                    if take(record) {
+                        break;
+                    }
+                }
+                drop(rx);
+                done_rx.await.ok()
             }
         };
         let mut finished = match done {
@@ -517,14 +609,66 @@ impl Schedule for AsyncReader {
                 // thread a lane; refused one, the executor panics and the pool spins for ever
                 // (smol-rs/blocking#79).
                 if tight_on_threads() {
-                    let threads = defaults::cores() + 2 + self.in_flight;
+                    let threads = defaults::cores() + 2 + self.in_flight();
                     reserve_threads(threads, "the async-std runtime's threads")?;
                 }
                 async_std::task::block_on(drive(AsyncStd, self.plan(), jobs.clone(), out, counted));
             }
+            Runtime::IoUring => return self.schedule_rings(jobs, out),
         }
         Ok(self.stats(inline.load(Ordering::Relaxed)))
     }
+}
+
+impl AsyncReader {
+    /// The io_uring runtime's schedule: the rings, or tokio where the kernel refuses them.
+    fn schedule_rings(&self, jobs: &Jobs, out: Emitter) -> Result<AsyncStats, RunError> {
+        if let Some(why) = uring::refusal() {
+            let tokio = AsyncReader {
+                runtime: Runtime::Tokio,
+                ..self.clone()
+            };
+            let stats = tokio.schedule(jobs, out)?;
+            return Ok(AsyncStats {
+                fallback: Some(why),
+                ..stats
+            });
+        }
+        let in_flight = self.in_flight();
+        let rings = uring::Rings {
+            threads: defaults::cores().min(in_flight),
+            in_flight,
+            buffer_size: self.buffer_size,
+            timeout: self.timeout,
+            spares: if self.timeout.is_some() {
+                timeout::spare_slots(in_flight)
+            } else {
+                0
+            },
+        };
+        let tally = uring::run(&rings, jobs, &out)?;
+        Ok(AsyncStats {
+            io_uring: Some(RingStats {
+                rings: rings.threads,
+                ring_files: tally.ring_files,
+                thread_files: tally.thread_files,
+            }),
+            ..self.stats(0)
+        })
+    }
+}
+
+/// Why the io_uring runtime cannot run here, if it cannot (the kernel lacks io_uring or an
+/// operation it needs, `kernel.io_uring_disabled` forbids it, a seccomp filter refuses it): a
+/// reader set to [`Runtime::IoUring`] then runs on tokio, and its stats say why.
+///
+/// ```
+/// if let Some(why) = reader_async::io_uring_refusal() {
+///     eprintln!("{why}");
+/// }
+/// ```
+pub fn io_uring_refusal() -> Option<String> {
+    uring::refusal()
 }
 
 /// Fewer threads than this may be started ([`defaults::task_headroom`]): async-std's threads

@@ -15,8 +15,9 @@ const BINARY: Binary = Binary {
 /// The async model's own flags.
 #[derive(Debug, clap::Args)]
 struct Flags {
-    /// The async runtime: tokio or async-std (async-std is discontinued upstream in favour of
-    /// smol; kept for comparison).
+    /// The async runtime: tokio, async-std (discontinued upstream in favour of smol; kept for
+    /// comparison) or io-uring (reads as io_uring operations; where the kernel refuses
+    /// io_uring, says so on stderr and runs on tokio).
     #[arg(long, value_name = "RUNTIME", default_value = "tokio")]
     runtime: Runtime,
 }
@@ -24,6 +25,11 @@ struct Flags {
 fn main() -> ExitCode {
     cap_blocking_pool();
     reader_cli::main(BINARY, |args, flags: &Flags| {
+        if flags.runtime == Runtime::IoUring
+            && let Some(why) = reader_async::io_uring_refusal()
+        {
+            eprintln!("{}: {why}; reading on tokio instead", BINARY.name);
+        }
         let mut reader = AsyncReader::new()
             .runtime(flags.runtime)
             .timeout(args.timeout);

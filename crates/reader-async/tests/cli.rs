@@ -258,3 +258,119 @@ fn memory_is_bounded_by_the_buffers_with_a_hundred_in_flight() {
         assert!(rss < 64 * 1024, "{runtime}: peak RSS {rss} KiB");
     }
 }
+
+/// `reader-async --runtime io-uring` on `dir`, with io_uring_setup refused by a seccomp
+/// filter (as a container's profile refuses it) when `refused`.
+fn io_uring_run(dir: &Path, refused: bool) -> Run {
+    let reader = Reader::new(BIN, &["--runtime", "io-uring"]);
+    let mut cmd = reader.command(&[
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--progress".as_ref(),
+        "never".as_ref(),
+        dir.as_os_str(),
+    ]);
+    if refused {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the hook runs in the child between fork and exec and only makes two prctl
+        // calls, which are async-signal-safe; the filter it points to lives on its stack.
+        unsafe { cmd.pre_exec(refuse_io_uring) };
+    }
+    finish_within(cmd, LIMIT)
+}
+
+/// Installs a seccomp filter that fails `io_uring_setup` with `EPERM` and allows the rest.
+fn refuse_io_uring() -> std::io::Result<()> {
+    const IO_URING_SETUP: u32 = 425;
+    let ret = |k: u32| libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let mut filter = [
+        // The system call's number (`seccomp_data.nr`, at offset 0).
+        libc::sock_filter {
+            code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: IO_URING_SETUP,
+        },
+        ret(libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        ret(libc::SECCOMP_RET_ALLOW),
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: prctl with the documented arguments; `program` outlives the call.
+    let installed = unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &raw const program,
+            ) == 0
+    };
+    if installed {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[test]
+fn io_uring_refused_by_seccomp_falls_back_to_tokio_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(dir.path(), 40);
+    let run = io_uring_run(dir.path(), true);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let said = run.stderr_lines();
+    assert_eq!(said.len(), 1, "one line on stderr: {said:?}");
+    assert!(
+        said[0].starts_with("reader-async: io_uring is not available")
+            && said[0].contains("Operation not permitted")
+            && said[0].ends_with("reading on tokio instead"),
+        "{said:?}"
+    );
+    let summary = run.summary();
+    assert_eq!(summary["runtime"], "tokio", "{summary}");
+    let fallback = summary["fallback"].as_str().expect("the summary says why");
+    assert!(fallback.contains("io_uring_setup"), "{fallback}");
+    assert_eq!(summary["files"], 40);
+    assert_eq!(summary["failed"], 0);
+    assert!(summary.get("io_uring").is_none(), "{summary}");
+    let alone = io_uring_run(dir.path(), false).summary();
+    assert_eq!(summary["bytes"], alone["bytes"]);
+    assert_eq!(summary["words"], alone["words"]);
+}
+
+#[test]
+fn io_uring_reads_through_rings_where_the_kernel_allows_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(dir.path(), 300);
+    fs::write(dir.path().join("empty.txt"), "").expect("write");
+    let run = io_uring_run(dir.path(), false);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let summary = run.summary();
+    if let Some(why) = reader_async::io_uring_refusal() {
+        // A kernel without io_uring: the fallback, which the test above shows.
+        assert_eq!(summary["fallback"], why.as_str());
+        return;
+    }
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_eq!(summary["runtime"], "io-uring", "{summary}");
+    assert_eq!(summary["io_uring"]["ring_files"], 301, "{summary}");
+    assert_eq!(summary["io_uring"]["thread_files"], 0, "{summary}");
+    let threads = Reader::new(env!("CARGO_BIN_EXE_reader-async"), &["--runtime", "tokio"]);
+    let tokio = json(&threads, &[dir.path().to_str().expect("utf-8 temp path")]).summary();
+    for field in ["files", "bytes", "lines", "words"] {
+        assert_eq!(summary[field], tokio[field], "{field}");
+    }
+}
