@@ -39,7 +39,7 @@ enum Task {
     ///
     /// With no arguments: builds, writes the four fixture profiles if missing (about 1.1 GiB),
     /// and on each runs every reader that exists — reader-seq, reader-threads, reader-async
-    /// (tokio and async-std), reader-hybrid, reader-proc — plus `LC_ALL=C xargs -0 wc -lwc`,
+    /// (tokio, async-std and io-uring), reader-hybrid, reader-proc — plus `LC_ALL=C xargs -0 wc -lwc`,
     /// interleaved (A B C … A B C …): one unmeasured warm-up round, then 5 measured rounds
     /// with a warm page cache. Every run's totals are checked against the manifest; a run
     /// that differs is WRONG, never ranked, and makes the command fail. Under 10 minutes on
@@ -76,7 +76,7 @@ enum Task {
         /// Only cold runs (implies --cold).
         #[arg(long)]
         cold_only: bool,
-        /// Only these readers: seq, threads, async-tokio, async-std, hybrid, proc, wc.
+        /// Only these readers: seq, threads, async-tokio, async-std, async-uring, hybrid, proc, wc.
         #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
         readers: Vec<String>,
         /// Sweep concurrency: run each concurrent reader with each of these --jobs values.

@@ -4,8 +4,8 @@
 //! [`RoutePolicy`] decides:
 //!
 //! * files below the threshold (default 10 KiB) → the **async path**
-//!   ([`reader_async::AsyncReader`]): many files in flight at once, which is what decides
-//!   speed when the data is not cached;
+//!   ([`reader_async::AsyncReader`]; on a cold tree its io_uring runtime): many files in
+//!   flight at once, which is what decides speed when the data is not cached;
 //! * files from the threshold up → the **thread pool** ([`reader_threads::ThreadedReader`]):
 //!   few threads, little overhead per byte;
 //! * files from `split_at` up (default 64 MiB) → **split**: read as 16 MiB byte ranges by
@@ -83,7 +83,7 @@ use std::str::FromStr;
 use std::thread;
 use std::time::Duration;
 
-use reader_async::AsyncReader;
+use reader_async::{AsyncReader, Runtime};
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::units::{bytes as human_bytes, grouped};
 use reader_core::{Emitter, FileJob, Jobs, RoutePolicy, RunError, Schedule, Stats};
@@ -175,7 +175,7 @@ impl Routes {
 }
 
 /// What a hybrid run tells the summary: where the files went, and the settings it chose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HybridStats {
     /// How many files and bytes went each way.
     pub routes: Routes,
@@ -200,6 +200,13 @@ pub struct HybridStats {
     /// without a size look-up because the tree is cached and the caller set no routing
     /// (`"pool"`; see [`HybridReader`]).
     pub routing: &'static str,
+    /// The runtime the async path ran on, if it ran: `io-uring` on a cold tree where the
+    /// kernel allows it, else `tokio`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub async_runtime: Option<Runtime>,
+    /// Why the async path did not run on io_uring on a cold tree, if it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub async_fallback: Option<String>,
 }
 
 impl Stats for HybridStats {
@@ -223,8 +230,15 @@ impl Stats for HybridStats {
                     "the tree is cached: every file to the thread pool, sizes not looked up \
                      (large files are mapped there)"
                         .to_string()
+                } else if self.cache_probe.cold() {
+                    format!(
+                        "the tree is not cached ({} of {} probed files were not): by size, \
+                         small files on the async path with many in flight",
+                        self.cache_probe.probed - self.cache_probe.cached,
+                        self.cache_probe.probed
+                    )
                 } else {
-                    "by size".to_string()
+                    "by size, as the threshold or split size set asks".to_string()
                 },
             ),
             (
@@ -255,6 +269,14 @@ impl Stats for HybridStats {
                 ),
             ),
         ];
+        if let Some(runtime) = self.async_runtime {
+            let why = self
+                .async_fallback
+                .as_ref()
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default();
+            lines.push(("async path", format!("on {runtime}{why}")));
+        }
         if let Some(auto) = &self.auto {
             lines.push((
                 "auto",
@@ -410,7 +432,7 @@ impl Schedule for HybridReader {
                 look_up_sizes(batch, tuned.sizers);
             }
         };
-        let failure = thread::scope(|scope| {
+        let (failure, lane_stats) = thread::scope(|scope| {
             let readers = (&tuned.lanes, &tuned.pool, &split);
             let mut paths = Paths::new(scope, jobs, &out, readers, &tallies);
             paths.start_pool();
@@ -443,6 +465,8 @@ impl Schedule for HybridReader {
             pool_threads: tuned.pool.threads(),
             cache_probe: probe,
             routing: if by_size { "sizes" } else { "pool" },
+            async_runtime: lane_stats.as_ref().map(|stats| stats.runtime),
+            async_fallback: lane_stats.and_then(|stats| stats.fallback),
         })
     }
 }

@@ -48,8 +48,9 @@ impl<'scope, S: Schedule> Path<'scope, S> {
         }
     }
 
-    /// Closes the queue and waits for the path to drain it; what went wrong, if anything.
-    fn finish(self) -> Option<RunError> {
+    /// Closes the queue and waits for the path to drain it: what went wrong, if anything, and
+    /// the path's stats, if it ran to its end.
+    fn finish(self) -> (Option<RunError>, Option<S::Stats>) {
         let Path {
             sender,
             running,
@@ -62,7 +63,11 @@ impl<'scope, S: Schedule> Path<'scope, S> {
                 .join()
                 .unwrap_or_else(|payload| Err(RunError::panicked("a path", payload.as_ref())))
         });
-        failed.or(ended.and_then(Result::err))
+        match ended {
+            Some(Ok(stats)) => (failed, Some(stats)),
+            Some(Err(err)) => (failed.or(Some(err)), None),
+            None => (failed, None),
+        }
     }
 }
 
@@ -124,12 +129,14 @@ impl<'scope, 'env, A: Schedule, T: Schedule, P: Schedule> Paths<'scope, 'env, A,
         self.split.sender.flush();
     }
 
-    /// Closes every queue and waits for the paths; the first failure, if any.
-    pub(crate) fn finish(self) -> Option<RunError> {
+    /// Closes every queue and waits for the paths: the first failure, if any, and the async
+    /// path's stats, if it ran.
+    pub(crate) fn finish(self) -> (Option<RunError>, Option<A::Stats>) {
         let Paths {
             lanes, pool, split, ..
         } = self;
-        let failures = [lanes.finish(), pool.finish(), split.finish()];
-        failures.into_iter().flatten().next()
+        let (lanes, lane_stats) = lanes.finish();
+        let failures = [lanes, pool.finish().0, split.finish().0];
+        (failures.into_iter().flatten().next(), lane_stats)
     }
 }

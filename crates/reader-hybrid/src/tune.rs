@@ -2,9 +2,10 @@
 //! ([`CacheProbe`]), and the rules that turn its answer into the async path's lanes, the pool's
 //! threads and the number of size look-ups at once ([`tune`]).
 //!
-//! Not cached, the device decides the speed: the async path keeps [`defaults::in_flight`]
-//! reads in flight, the pool runs at least [`COLD_POOL_THREADS`] threads and [`COLD_SIZERS`]
-//! threads look up sizes at once. Cached, the cores decide: the pool keeps
+//! Not cached, the device decides the speed: the async path reads through io_uring
+//! ([`Runtime::IoUring`], tokio's blocking pool where the kernel refuses it) with
+//! [`RING_IN_FLIGHT`] files in flight, the pool runs at least [`COLD_POOL_THREADS`] threads
+//! and [`COLD_SIZERS`] threads look up sizes at once. Cached, the cores decide: the pool keeps
 //! [`defaults::threads`], the async path runs only [`warm_in_flight`] lanes (they and the
 //! runtime's threads compete with the pool for the cores) and its hops read up to
 //! [`WARM_FILES_PER_HOP`] files each. Settings the caller gave are kept as they are.
@@ -17,7 +18,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::time::Instant;
 
-use reader_async::AsyncReader;
+use reader_async::{AsyncReader, RING_IN_FLIGHT, Runtime};
 use reader_core::{FileJob, defaults};
 use reader_threads::ThreadedReader;
 use serde::Serialize;
@@ -146,7 +147,16 @@ pub(crate) struct Tuned {
 /// The paths for a tree the probe describes (see the module docs).
 pub(crate) fn tune(settings: &Settings, probe: &CacheProbe) -> Tuned {
     let cold = probe.cold();
-    let lanes = if settings.fixed_lanes || cold {
+    let lanes = if cold {
+        // The device decides: the async path reads through io_uring, many files in flight
+        // and no thread blocked in a read (tokio's blocking pool where io_uring is refused).
+        let lanes = settings.lanes.clone().runtime(Runtime::IoUring);
+        if settings.fixed_lanes {
+            lanes
+        } else {
+            lanes.max_in_flight(defaults::clamp_to_fds(RING_IN_FLIGHT))
+        }
+    } else if settings.fixed_lanes {
         settings.lanes.clone()
     } else {
         let lanes = settings.lanes.in_flight().min(warm_in_flight());
@@ -236,7 +246,10 @@ mod tests {
     #[test]
     fn a_cold_tree_gets_many_reads_in_flight_and_a_cached_one_few() {
         let cold = tune(&settings(false), &probe(8, 1));
-        assert_eq!(cold.lanes.in_flight(), 50.min(defaults::fd_budget()));
+        assert_eq!(
+            cold.lanes.in_flight(),
+            defaults::clamp_to_fds(RING_IN_FLIGHT).min(address_space_share(2))
+        );
         assert_eq!(
             cold.pool.threads(),
             COLD_POOL_THREADS.min(defaults::fds_beyond(cold.lanes.in_flight() + 1))

@@ -32,6 +32,7 @@ pub const READERS: &[(&str, &str, &[&str])] = &[
     ("threads", "reader-threads", &[]),
     ("async-tokio", "reader-async", &["--runtime", "tokio"]),
     ("async-std", "reader-async", &["--runtime", "async-std"]),
+    ("async-uring", "reader-async", &["--runtime", "io-uring"]),
     ("hybrid", "reader-hybrid", &[]),
     ("proc", "reader-proc", &[]),
     ("wc", "xargs", &[]),
@@ -224,9 +225,16 @@ fn run_study(
     rss_floor_kib: u64,
 ) -> Result<()> {
     let ws = build::workspace()?;
-    let models: Vec<String> = ["threads", "async-tokio", "async-std", "hybrid", "proc"]
-        .map(String::from)
-        .to_vec();
+    let models: Vec<String> = [
+        "threads",
+        "async-tokio",
+        "async-std",
+        "async-uring",
+        "hybrid",
+        "proc",
+    ]
+    .map(String::from)
+    .to_vec();
     let with = |readers: &[String], jobs: &[usize], profiles: Vec<String>| Options {
         readers: readers.to_vec(),
         jobs: jobs.to_vec(),

@@ -36,7 +36,8 @@ pub enum Program {
 pub struct Variant {
     /// What the tables show: `threads`, `async-tokio -j 4`, `hybrid --threshold 64KiB`.
     pub label: String,
-    /// The reader: `seq`, `threads`, `async-tokio`, `async-std`, `hybrid`, `proc`, `wc`.
+    /// The reader: `seq`, `threads`, `async-tokio`, `async-std`, `async-uring`, `hybrid`, `proc`,
+    /// `wc`.
     pub reader: String,
     /// The `--jobs` asked for (`None`: the reader's default).
     pub jobs: Option<usize>,

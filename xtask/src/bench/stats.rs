@@ -567,6 +567,7 @@ pub fn binary_command(reader: &str) -> String {
         "seq" => "reader-seq".into(),
         "async-tokio" => "reader-async --runtime tokio".into(),
         "async-std" => "reader-async --runtime async-std".into(),
+        "async-uring" => "reader-async --runtime io-uring".into(),
         "wc" => "xargs -0 wc -lwc".into(),
         other => format!("reader-{other}"),
     }

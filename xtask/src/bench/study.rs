@@ -55,7 +55,7 @@ pub const CONCURRENCY_TREE: &str = "size-4KiB";
 pub const JOBS: &[usize] = &[1, 4, 16, 64, 256];
 
 /// The readers of each model the claims speak of, by the original's names.
-const ASYNC: &[&str] = &["async-tokio", "async-std"];
+const ASYNC: &[&str] = &["async-tokio", "async-std", "async-uring"];
 const THREADS: &[&str] = &["threads"];
 const HYBRID: &[&str] = &["hybrid"];
 const PROCESSES: &[&str] = &["proc"];

@@ -535,6 +535,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         [
             "async-tokio (reader-async)",
             "async-std (reader-async)",
+            "async-uring (reader-async)",
             "proc (reader-proc)",
             "wc (not installed)"
         ]
