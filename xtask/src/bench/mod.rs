@@ -433,9 +433,12 @@ pub fn variants(
             continue;
         };
         let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc" | stats::REFERENCE);
-        if !sweeps {
+        // On a user's tree the hybrid's defaults always run: they are recommended whenever
+        // they are within noise of the best (`stats::recommend`).
+        if !sweeps || (name == "hybrid" && opts.dir.is_some()) {
             out.push(variant(name.to_string(), None, None, base));
-        } else {
+        }
+        if sweeps {
             for &j in &opts.jobs {
                 if let Some(p) = program(vec!["--jobs".into(), j.to_string()]) {
                     out.push(variant(format!("{name} -j {j}"), Some(j), None, p));

@@ -496,16 +496,27 @@ const CLOSE: f64 = 0.10;
 /// A winner whose slowest run took this many times its fastest was measured on a busy machine.
 const NOISY: f64 = 1.5;
 
-/// Picks the fastest correct reader (never `wc`) and says which `--jobs` and threshold.
+/// Picks the fastest correct reader (never `wc`) and says which `--jobs` and threshold; but
+/// when `reader-hybrid` with its defaults is within noise ([`CLOSE`]) of the fastest, picks
+/// that, and says so: it needs no flags, and it adapts to a tree cached or not.
 pub fn recommend(table: &Table) -> Option<Recommendation> {
     let candidates: Vec<&Row> = table
         .rows
         .iter()
         .filter(|r| r.rank.is_some() && r.reader != "wc")
         .collect();
-    let best = *candidates.first()?;
+    let fastest = *candidates.first()?;
+    let defaults = candidates.iter().copied().find(|r| {
+        r.reader == "hybrid"
+            && r.jobs.is_none()
+            && r.threshold.is_none()
+            && r.median_ms <= fastest.median_ms * (1.0 + CLOSE)
+    });
+    let best = defaults.unwrap_or(fastest);
     let mut command = binary_command(&best.reader);
-    if let Some(jobs) = best.jobs.map(|j| j as u64).or(best.jobs_used) {
+    let jobs = best.jobs.map(|j| j as u64).or(best.jobs_used);
+    // The defaults are recommended as they are: what they chose here may differ elsewhere.
+    if let Some(jobs) = jobs.filter(|_| defaults.is_none()) {
         command.push_str(&format!(" --jobs {jobs}"));
     }
     if let Some(threshold) = &best.threshold {
@@ -516,16 +527,29 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
         .find(|r| r.reader == "seq")
         .filter(|_| best.median_ms > 0.0)
         .map(|seq| seq.median_ms / best.median_ms);
-    let within_noise: Vec<String> = candidates[1..]
+    let within_noise: Vec<String> = candidates
         .iter()
-        .filter(|r| r.median_ms <= best.median_ms * (1.0 + CLOSE))
+        .filter(|&&r| !std::ptr::eq(r, best) && r.median_ms <= best.median_ms * (1.0 + CLOSE))
         .map(|r| r.label.clone())
         .collect();
     let mut text = format!("Use `{command}` on this tree");
     if best.reader == "hybrid" && best.threshold.is_none() {
-        text.push_str(" (its default threshold)");
+        text.push_str(if best.jobs.is_none() {
+            " (its defaults)"
+        } else {
+            " (its default threshold)"
+        });
     }
     text.push_str(&format!(": median {:.0} ms", best.median_ms));
+    if !std::ptr::eq(best, fastest) {
+        text.push_str(&format!(
+            ", within {:.0}% of the fastest here, `{}` at {:.0} ms: that is within noise, and \
+             the defaults need no tuning and adapt to a tree cached or not",
+            (best.median_ms / fastest.median_ms - 1.0) * 100.0,
+            fastest.label,
+            fastest.median_ms
+        ));
+    }
     if let Some(x) = over_sequential {
         text.push_str(&format!(", {x:.2}× the sequential baseline"));
     }

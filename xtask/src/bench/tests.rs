@@ -398,6 +398,40 @@ fn exit_status_one_is_a_failure_on_fixtures_but_accepted_on_a_users_tree() {
 }
 
 #[test]
+fn the_hybrids_defaults_are_recommended_when_within_noise_of_the_fastest() {
+    let vs = [
+        variant("threads", Some(8), None),
+        variant("hybrid", None, None),
+        variant("hybrid", Some(32), None),
+    ];
+    let scripted = |hybrid: f64| {
+        FakeRunner::default()
+            .script("threads -j 8", &[0.0, 50.0, 50.0, 50.0])
+            .script("hybrid", &[0.0, hybrid, hybrid, hybrid])
+            .script("hybrid -j 32", &[0.0, 80.0, 80.0, 80.0])
+    };
+    let recommended = |hybrid: f64| {
+        let results = run_all(
+            &mut scripted(hybrid),
+            &plan(3, &[Cache::Warm]),
+            &[workload("src", None)],
+            &vs,
+        );
+        results.recommendations[0].clone()
+    };
+    let close = recommended(53.0);
+    assert_eq!(close.command, "reader-hybrid", "no flags: {}", close.text);
+    assert!(
+        close.text.contains("(its defaults)") && close.text.contains("`threads -j 8` at 50 ms"),
+        "{}",
+        close.text
+    );
+    assert_eq!(close.within_noise, ["threads -j 8"]);
+    let far = recommended(60.0);
+    assert_eq!(far.command, "reader-threads --jobs 8", "{}", far.text);
+}
+
+#[test]
 fn a_users_tree_is_checked_by_consensus_and_gets_a_recommendation() {
     let vs = [
         variant("seq", None, None),
@@ -544,6 +578,16 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         panic!("a reader")
     };
     assert_eq!(args, &["--jobs", "4"]);
+    let on_a_tree = Options {
+        dir: Some(std::path::PathBuf::from("tree")),
+        ..opts.clone()
+    };
+    let (vs, _) = variants(&on_a_tree, &binaries, false);
+    assert!(
+        vs.iter()
+            .any(|v| v.label == "hybrid" && v.jobs.is_none() && v.threshold.is_none()),
+        "a user's tree always runs the hybrid's defaults, to recommend them when close"
+    );
     let only = Options {
         readers: vec!["threads".into()],
         jobs: vec![],
