@@ -135,7 +135,11 @@ fn the_human_summary_shows_the_routes() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.starts_with("hybrid: 63 files read"), "{stdout}");
-    assert!(stdout.contains("  routing: by size\n"), "{stdout}");
+    assert!(
+        stdout.contains("  routing: by size, as the threshold or split size set asks\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  async path: on tokio\n"), "{stdout}");
     assert!(
         stdout.contains(
             "  routes: async 40 files (3.9 KiB), threads 23 files (1.3 MiB), split 0 files (0 B)\n"
@@ -282,4 +286,72 @@ fn a_cached_tree_gets_few_async_lanes_unless_they_are_set() {
     );
     let (_, summary) = json_run(&["--in-flight", "3"], tree.path());
     assert_eq!(summary["in_flight"], 3, "{summary}");
+}
+
+/// Drops the pages of every file under `dir` from the page cache (written back first): the
+/// tree reads as cold, where the file system lets them go (not tmpfs).
+fn evict(dir: &Path) {
+    use std::os::unix::io::AsRawFd;
+    for entry in std::fs::read_dir(dir).expect("list") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            evict(&path);
+        } else {
+            let file = std::fs::File::open(&path).expect("open");
+            file.sync_all().expect("sync");
+            // SAFETY: advice on a descriptor open for the call; no memory is passed.
+            unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        }
+    }
+}
+
+/// A tree out of the page cache is routed by size, its small files read through io_uring
+/// (tokio where the kernel refuses io_uring), and the summary says what was decided and why.
+#[test]
+fn a_cold_tree_reads_its_small_files_through_io_uring() {
+    let tree = mixed_tree();
+    let (warm, _) = json_run(&[], tree.path());
+    evict(tree.path());
+    let (files, summary) = json_run(&[], tree.path());
+    let probe = &summary["cache_probe"];
+    if probe["cached"] == probe["probed"] {
+        eprintln!("skipped: this file system keeps the tree cached ({probe})");
+        return;
+    }
+    assert_eq!(summary["routing"], "sizes", "{summary}");
+    assert_eq!(summary["in_flight"], 256, "{summary}");
+    assert_eq!(summary["routes"]["async"]["files"], 40, "{summary}");
+    match reader_async::io_uring_refusal() {
+        None => assert_eq!(summary["async_runtime"], "io-uring", "{summary}"),
+        Some(why) => {
+            assert_eq!(summary["async_runtime"], "tokio", "{summary}");
+            assert_eq!(summary["async_fallback"], why.as_str(), "{summary}");
+        }
+    }
+    let counts = |records: &HashMap<String, Value>| {
+        let mut all: Vec<(String, String)> = records
+            .iter()
+            .map(|(path, r)| {
+                (
+                    path.clone(),
+                    format!("{} {} {}", r["size"], r["lines"], r["words"]),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(counts(&files), counts(&warm));
+    let human = hybrid().run(&[
+        "--progress".as_ref(),
+        "never".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&human.stdout);
+    // Read once, the tree may be cached again: only the words of whichever case it is.
+    assert!(
+        stdout.contains("  routing: the tree is not cached (")
+            || stdout.contains("  routing: the tree is cached: every file to the thread pool"),
+        "{stdout}"
+    );
 }
