@@ -76,6 +76,73 @@ pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     }
 }
 
+/// What [`read_job_below`] made of a job.
+#[derive(Debug)]
+pub enum Below {
+    /// The job was read (or failed), as [`read_job`] reads it.
+    Read(FileResult),
+    /// The file holds at least the bytes asked about: not read, and here with its size, for a
+    /// reader better at large files.
+    Larger(FileJob),
+}
+
+/// [`read_job`], but a whole file found to hold at least `larger` bytes is not read: it comes
+/// back as [`Below::Larger`], its size filled in, for a reader that splits large files. A
+/// file whose size is unknown is opened once, as [`read_job`] opens it, and its size looked at
+/// there: no size is looked up beforehand. A byte range ([`FileJob::part`]) is always read.
+///
+/// ```
+/// use reader_core::{read_job_below, Below, FileJob, Worker};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "one two\n")?;
+/// let job = FileJob::new(&path, None);
+/// let mut buf = vec![0; 4096];
+/// assert!(matches!(read_job_below(&job, 1 << 20, &mut buf, Worker::Thread(0)), Below::Read(_)));
+/// let Below::Larger(larger) = read_job_below(&job, 4, &mut buf, Worker::Thread(0)) else {
+///     panic!("8 bytes are at least 4");
+/// };
+/// assert_eq!(larger.size, Some(8));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_job_below(job: &FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> Below {
+    if job.part.is_some() {
+        return Below::Read(read_job(job, buf, worker));
+    }
+    if let Some(size) = job.size.filter(|&size| size > 0) {
+        if size >= larger {
+            return Below::Larger(job.clone());
+        }
+        return Below::Read(read_job(job, buf, worker));
+    }
+    let started = Instant::now();
+    let mut found = None;
+    let outcome = isolated(&job.path, || {
+        faults::before_read(&job.path);
+        match whole_unless(&job.path, job.max_bytes, Some(larger), buf)? {
+            Whole::Counted(counts) => Ok(counts),
+            Whole::Larger(size) => {
+                found = Some(size);
+                Ok(Counts::default())
+            }
+        }
+    });
+    match found {
+        Some(size) => Below::Larger(FileJob {
+            size: Some(size),
+            ..job.clone()
+        }),
+        None => Below::Read(FileResult::of(job, outcome, started.elapsed(), worker)),
+    }
+}
+
+/// What [`whole_unless`] did.
+enum Whole {
+    Counted(Counts),
+    /// The file was this large, at least the size asked about: not read.
+    Larger(u64),
+}
+
 /// Counts the byte range of `part` of the regular file at `path`; the last part reads on to
 /// the end of the file, wherever it is now.
 fn count_part(path: &Path, part: &Part, buf: &mut [u8]) -> Result<RangeCounts, FileError> {
@@ -337,9 +404,25 @@ pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
 
 /// [`count_file`], reading at most `cap` bytes ([`FileJob::max_bytes`]).
 fn whole(path: &Path, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileError> {
+    match whole_unless(path, cap, None, buf)? {
+        Whole::Counted(counts) => Ok(counts),
+        Whole::Larger(_) => unreachable!("no size was asked about"),
+    }
+}
+
+/// [`whole`], but a file of at least `larger` bytes (at open time) is left unread.
+fn whole_unless(
+    path: &Path,
+    cap: Option<u64>,
+    larger: Option<u64>,
+    buf: &mut [u8],
+) -> Result<Whole, FileError> {
     let (mut file, size) = open_regular(path)?;
     if let Some(cap) = cap.filter(|&cap| size > cap) {
         return Err(FileError::over_cap(path, cap));
+    }
+    if larger.is_some_and(|larger| size >= larger) {
+        return Ok(Whole::Larger(size));
     }
     if size > buf.len() as u64 {
         advise_sequential(&file);
@@ -350,7 +433,7 @@ fn whole(path: &Path, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileEr
     let mut counter = Counter::new();
     let want = cap.map_or(u64::MAX, |cap| cap.saturating_add(1));
     if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, want, &mut counter)? {
-        return Limit::check(limit, path, counter.counts());
+        return Limit::check(limit, path, counter.counts()).map(Whole::Counted);
     }
     loop {
         match file.read(buf) {
@@ -373,7 +456,7 @@ fn whole(path: &Path, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileEr
             Err(e) => return Err(FileError::io(path, e)),
         }
     }
-    Ok(counter.counts())
+    Ok(Whole::Counted(counter.counts()))
 }
 
 /// Where a read of a whole file must stop, and why.

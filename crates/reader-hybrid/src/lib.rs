@@ -27,10 +27,13 @@
 //!
 //! On a cached tree, unless the caller set the threshold or the split size, no file is routed
 //! by size: the cores decide there, the thread pool reads every kind of file as well as any
-//! path (a file of 64 MiB or more through a mapping), and the size look-up would be a second
-//! name lookup a file. So every file goes to the pool with its size unknown, and the summary
-//! says so (`"routing": "pool"`); this made the hybrid tie `reader-threads` on every cached
-//! fixture, where routing by size cost it 10–20 % (BENCHMARKS.md, "reader-hybrid").
+//! path, and the size look-up would be a second name lookup a file. So every file goes to the
+//! pool with its size unknown, and the summary says so (`"routing": "pool"`); this made the
+//! hybrid tie `reader-threads` on every cached fixture, where routing by size cost it 10–20 %
+//! (BENCHMARKS.md, "reader-hybrid"). Huge files are still split: a pool thread that opens a
+//! file as large as the split size hands it, unread, to the splitter
+//! ([`ThreadedReader::hand_off_from`]); without a per-file timeout only (with one, the pool
+//! reads it through a mapping).
 //!
 //! Before the paths start, the router probes whether the first files are in the page cache
 //! ([`CacheProbe`]: a `preadv2(RWF_NOWAIT)` of one byte, which never does I/O), and sizes the
@@ -80,13 +83,14 @@ mod split;
 mod tune;
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use reader_async::{AsyncReader, Runtime};
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::units::{bytes as human_bytes, grouped};
-use reader_core::{Emitter, FileJob, Jobs, RoutePolicy, RunError, Schedule, Stats};
+use reader_core::{Emitter, FileJob, Jobs, RoutePolicy, RunError, Schedule, Stats, spawn_schedule};
 use reader_threads::ThreadedReader;
 use serde::Serialize;
 
@@ -228,7 +232,8 @@ impl Stats for HybridStats {
                 "routing",
                 if self.routing == "pool" {
                     "the tree is cached: every file to the thread pool, sizes not looked up \
-                     (large files are mapped there)"
+                     (a file the pool finds to be as large as the split size goes to the \
+                     splitter)"
                         .to_string()
                 } else if self.cache_probe.cold() {
                     format!(
@@ -432,8 +437,40 @@ impl Schedule for HybridReader {
                 look_up_sizes(batch, tuned.sizers);
             }
         };
+        // Not routed by size, a huge file is found by the pool thread that opens it, which
+        // hands it, unread, to a splitter of its own (see `ThreadedReader::hand_off_from`).
+        let large = (!by_size && self.timeout.is_none())
+            .then(|| jobs.sub_queue(out.clone().counting(&tallies[2])));
+        let (large_tx, large_jobs) = match large {
+            Some((tx, rx)) => (Some(Arc::new(Mutex::new(Some(tx)))), Some(rx)),
+            None => (None, None),
+        };
+        let pool = match &large_tx {
+            Some(tx) => {
+                let tx = Arc::clone(tx);
+                tuned.pool.clone().hand_off_from(
+                    self.split_at,
+                    Arc::new(move |job| {
+                        if let Some(tx) = lock(&tx).as_mut() {
+                            tx.push(job);
+                            tx.flush();
+                        }
+                    }),
+                )
+            }
+            None => tuned.pool.clone(),
+        };
         let (failure, lane_stats) = thread::scope(|scope| {
-            let readers = (&tuned.lanes, &tuned.pool, &split);
+            let large = large_jobs.map(|large| {
+                spawn_schedule(
+                    scope,
+                    "hybrid-split",
+                    &split,
+                    large,
+                    out.clone().counting(&tallies[2]),
+                )
+            });
+            let readers = (&tuned.lanes, &pool, &split);
             let mut paths = Paths::new(scope, jobs, &out, readers, &tallies);
             paths.start_pool();
             sized(&mut first);
@@ -446,7 +483,22 @@ impl Schedule for HybridReader {
                 sized(&mut batch);
                 paths.send(router.route(batch));
             }
-            paths.finish()
+            let (failure, lane_stats) = paths.finish();
+            // The pool has ended: no more hand-offs; the splitter drains what it was given.
+            if let Some(tx) = large_tx.as_ref().and_then(|tx| lock(tx).take()) {
+                tx.close();
+            }
+            let large = match large {
+                Some(Ok(running)) => running
+                    .join()
+                    .unwrap_or_else(|payload| {
+                        Err(RunError::panicked("the splitter", payload.as_ref()))
+                    })
+                    .err(),
+                Some(Err(err)) => Some(err),
+                None => None,
+            };
+            (failure.or(large), lane_stats)
         });
         if let Some(err) = failure {
             return Err(err);
@@ -469,6 +521,11 @@ impl Schedule for HybridReader {
             async_fallback: lane_stats.and_then(|stats| stats.fallback),
         })
     }
+}
+
+/// Locks `mutex`, whatever a thread that panicked holding it left (a queue's sender).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

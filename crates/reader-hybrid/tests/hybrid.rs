@@ -355,3 +355,31 @@ fn a_cold_tree_reads_its_small_files_through_io_uring() {
         "{stdout}"
     );
 }
+
+/// On a cached tree nothing is routed by size, yet a huge file is still split: the pool
+/// thread that opens it hands it to the splitter.
+#[test]
+fn a_cached_huge_file_is_split_without_routing_by_size() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let path = tree.path().join("huge.bin");
+    let mut content = b"the start of it\n".to_vec();
+    content.resize(64 << 20, b'x');
+    content.extend_from_slice(b" and its end\n");
+    std::fs::write(&path, &content).expect("write");
+    let (files, summary) = json_run(&[], tree.path());
+    assert_eq!(summary["routing"], "pool", "{summary}");
+    assert_eq!(summary["routes"]["split"]["files"], 1, "{summary}");
+    let record = files.values().next().expect("one record");
+    let (bytes, lines, words) = reader_testkit::oracle(&content);
+    assert_eq!(
+        (&record["size"], &record["lines"], &record["words"]),
+        (&bytes.into(), &lines.into(), &words.into()),
+        "{record}"
+    );
+    assert!(
+        record["worker"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("split-")),
+        "{record}"
+    );
+}

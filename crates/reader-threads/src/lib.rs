@@ -45,12 +45,33 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::{
-    Concurrency, Emitter, FileJob, Jobs, RunError, Schedule, Worker, read_job, timed_pool,
+    Below, Concurrency, Emitter, FileJob, Jobs, RunError, Schedule, Worker, read_job,
+    read_job_below, timed_pool,
 };
+
+/// Where a pool sends the files it finds large ([`ThreadedReader::hand_off_from`]).
+pub type HandOff = Arc<dyn Fn(FileJob) + Send + Sync>;
+
+/// Files of at least `from` bytes go to `to`, unread.
+#[derive(Clone)]
+struct LargeFiles {
+    from: u64,
+    to: HandOff,
+}
+
+impl fmt::Debug for LargeFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LargeFiles")
+            .field("from", &self.from)
+            .finish()
+    }
+}
 
 /// A pool of reader threads; a builder that takes and returns `self`.
 #[derive(Debug, Clone)]
@@ -58,6 +79,7 @@ pub struct ThreadedReader {
     jobs: usize,
     buffer_size: usize,
     timeout: Option<Duration>,
+    large: Option<LargeFiles>,
 }
 
 impl Default for ThreadedReader {
@@ -66,6 +88,7 @@ impl Default for ThreadedReader {
             jobs: defaults::threads(),
             buffer_size: BUFFER_SIZE,
             timeout: None,
+            large: None,
         }
     }
 }
@@ -97,6 +120,39 @@ impl ThreadedReader {
         self
     }
 
+    /// Files found to hold at least `bytes` (their size known, or seen when they are opened:
+    /// none is looked up beforehand) when no other file waits in the queue are not read but
+    /// handed to `to`, with their size, for a reader better at one large file — the hybrid's
+    /// splitter. With other files waiting, the pool's threads have work anyway and read it
+    /// themselves. Without a per-file timeout only: with one, every file is read here.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use reader_core::{Record, Schedule, Walk};
+    /// use reader_threads::ThreadedReader;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("large.txt"), "word ".repeat(1000))?;
+    /// let handed = Arc::new(Mutex::new(Vec::new()));
+    /// let to = Arc::clone(&handed);
+    /// let pool = ThreadedReader::new()
+    ///     .hand_off_from(1024, Arc::new(move |job| to.lock().unwrap().push(job)));
+    /// let mut read = 0;
+    /// pool.read(&Walk::new([dir.path()]), |record| {
+    ///     if let Record::File(_) = record {
+    ///         read += 1;
+    ///     }
+    /// })?;
+    /// // Alone in the queue, and at least 1 KiB: handed off, unread.
+    /// assert_eq!(read, 0);
+    /// assert_eq!(handed.lock().unwrap()[0].size, Some(5000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hand_off_from(mut self, bytes: u64, to: HandOff) -> ThreadedReader {
+        self.large = Some(LargeFiles { from: bytes, to });
+        self
+    }
+
     /// The number of threads the pool runs.
     pub fn threads(&self) -> usize {
         self.jobs
@@ -106,7 +162,16 @@ impl ThreadedReader {
         let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
         let mut buf = vec![0; self.buffer_size];
         while let Some(job) = jobs.next(&mut out) {
-            out.emit(read_job(&job, &mut buf, worker));
+            // With other files waiting the pool's threads are busy anyway, and the file is read
+            // here (through a mapping when large): a hand-off pays only for a file left alone.
+            let large = self.large.as_ref().filter(|_| jobs.queued() == 0);
+            match large {
+                None => out.emit(read_job(&job, &mut buf, worker)),
+                Some(large) => match read_job_below(&job, large.from, &mut buf, worker) {
+                    Below::Read(result) => out.emit(result),
+                    Below::Larger(job) => (large.to)(job),
+                },
+            }
         }
     }
 }
