@@ -58,7 +58,7 @@ pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_me
 pub use mapped::{MAP_FROM, size_is_trusted};
 pub use queue::{JobSender, Jobs};
 pub use read::{
-    Below, CACHED_READ_LIMIT, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized,
+    Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized,
     open_regular, read_cached, read_job, read_job_below,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};

@@ -76,6 +76,10 @@ pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     }
 }
 
+/// Where a reader sends, unread, the files it finds large, for a reader better at them (the
+/// hybrid's splitter): see `ThreadedReader::hand_off_from` and `AsyncReader::hand_off_from`.
+pub type HandOff = std::sync::Arc<dyn Fn(FileJob) + Send + Sync>;
+
 /// What [`read_job_below`] made of a job.
 #[derive(Debug)]
 pub enum Below {

@@ -151,7 +151,8 @@ use std::time::Duration;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::{
-    Emitter, Finished, Jobs, Record, RunError, Schedule, Sink, StartError, Stats, Summary, Walk,
+    Emitter, Finished, HandOff, Jobs, Record, RunError, Schedule, Sink, StartError, Stats, Summary,
+    Walk,
 };
 use serde::Serialize;
 
@@ -235,6 +236,7 @@ pub struct AsyncReader {
     buffer_size: usize,
     timeout: Option<Duration>,
     inline: bool,
+    large: Option<uring::LargeFiles>,
 }
 
 impl Default for AsyncReader {
@@ -246,6 +248,7 @@ impl Default for AsyncReader {
             buffer_size: BUFFER_SIZE,
             timeout: None,
             inline: true,
+            large: None,
         }
     }
 }
@@ -283,6 +286,8 @@ pub struct RingStats {
     /// Files the rings left to a thread of their own: byte ranges of split files, files large
     /// enough to be mapped, pseudo-files, reads the kernel would not queue.
     pub thread_files: usize,
+    /// Files handed off, unread, as large ([`AsyncReader::hand_off_from`]).
+    pub handed_off: usize,
 }
 
 impl Stats for AsyncStats {
@@ -378,6 +383,20 @@ impl AsyncReader {
     pub fn inline_reads(mut self, on: bool) -> AsyncReader {
         self.inline = on;
         self
+    }
+
+    /// On the io_uring runtime, files found to hold at least `bytes` — their size known, or
+    /// told when the ring looks at a file that runs past 1 MiB: none is looked up beforehand —
+    /// are not read but handed to `to`, with their size, for a reader better at large files
+    /// (the hybrid's splitter). The other runtimes read every file.
+    pub fn hand_off_from(mut self, bytes: u64, to: HandOff) -> AsyncReader {
+        self.large = Some(uring::LargeFiles { from: bytes, to });
+        self
+    }
+
+    /// The runtime it is set to (a run on io_uring may still fall back to tokio).
+    pub fn chosen_runtime(&self) -> Runtime {
+        self.runtime
     }
 
     /// The most files in flight.
@@ -645,6 +664,7 @@ impl AsyncReader {
             } else {
                 0
             },
+            large: self.large.clone(),
         };
         let tally = uring::run(&rings, jobs, &out)?;
         Ok(AsyncStats {
@@ -652,6 +672,7 @@ impl AsyncReader {
                 rings: rings.threads,
                 ring_files: tally.ring_files,
                 thread_files: tally.thread_files,
+                handed_off: tally.handed_off,
             }),
             ..self.stats(0)
         })

@@ -51,8 +51,8 @@ use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
 use reader_core::{
-    Counter, Counts, Emitter, FileError, FileJob, FileResult, Jobs, MAP_FROM, RunError, StuckRead,
-    Worker, faults, read_job, size_is_trusted,
+    Counter, Counts, Emitter, FileError, FileJob, FileResult, HandOff, Jobs, MAP_FROM, RunError,
+    StuckRead, Worker, faults, read_job, size_is_trusted,
 };
 
 /// What a ring slot is doing, in the low bits of an operation's `user_data`.
@@ -105,6 +105,21 @@ pub(crate) fn refusal() -> Option<String> {
         .map(|(name, _)| format!("io_uring here lacks the {name} operation"))
 }
 
+/// Files of at least `from` bytes go to `to`, unread ([`crate::AsyncReader::hand_off_from`]).
+#[derive(Clone)]
+pub(crate) struct LargeFiles {
+    pub(crate) from: u64,
+    pub(crate) to: HandOff,
+}
+
+impl std::fmt::Debug for LargeFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LargeFiles")
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
 /// How the ring threads of a run are set up.
 #[derive(Debug, Clone)]
 pub(crate) struct Rings {
@@ -116,6 +131,8 @@ pub(crate) struct Rings {
     pub(crate) timeout: Option<Duration>,
     /// Slots a thread may set aside for reads abandoned after a timeout, beyond its share.
     pub(crate) spares: usize,
+    /// Where files found this large go, unread.
+    pub(crate) large: Option<LargeFiles>,
 }
 
 /// What the ring threads did.
@@ -125,6 +142,8 @@ pub(crate) struct Tally {
     pub(crate) ring_files: usize,
     /// Files handed to a thread with [`read_job`].
     pub(crate) thread_files: usize,
+    /// Files handed off, unread, as large ([`LargeFiles`]).
+    pub(crate) handed_off: usize,
 }
 
 /// Reads the queue to its end on `rings.threads` ring threads.
@@ -165,6 +184,7 @@ pub(crate) fn run(rings: &Rings, jobs: &Jobs, out: &Emitter) -> Result<Tally, Ru
                 Ok(Ok(done)) => {
                     tally.ring_files += done.ring_files;
                     tally.thread_files += done.thread_files;
+                    tally.handed_off += done.handed_off;
                 }
                 Ok(Err(err)) => {
                     first_error.get_or_insert(err);
@@ -177,7 +197,7 @@ pub(crate) fn run(rings: &Rings, jobs: &Jobs, out: &Emitter) -> Result<Tally, Ru
         }
     });
     match first_error {
-        Some(err) if tally.ring_files + tally.thread_files == 0 => Err(err),
+        Some(err) if tally.ring_files + tally.thread_files + tally.handed_off == 0 => Err(err),
         _ => Ok(tally),
     }
 }
@@ -240,6 +260,8 @@ enum Next {
     Look(Box<Next>),
     /// Hand the file to a thread.
     Thread,
+    /// Hand the file, unread, to whoever takes large ones ([`LargeFiles`]).
+    HandOff,
     /// Its result is known.
     Done(Result<Counts, FileError>),
 }
@@ -470,6 +492,13 @@ impl<'a> RingThread<'a> {
     /// Starts `job` in a free slot: its `openat`, or a thread for what the ring leaves to
     /// reader-core.
     fn start(&mut self, job: FileJob) {
+        if let Some(large) = &self.rings.large
+            && job.part.is_none()
+            && job.size.is_some_and(|size| size >= large.from)
+        {
+            self.tally.handed_off += 1;
+            return (large.to)(job);
+        }
         let Some(slot) = self.free.pop() else {
             unreachable!("take_jobs takes no more jobs than there are free slots");
         };
@@ -684,8 +713,9 @@ impl<'a> RingThread<'a> {
             opened(reading, result)
         } else if op == Op::Stat as u64 {
             reading.stat = Look::Done;
+            let large = self.rings.large.as_ref().map(|large| large.from);
             // SAFETY: statx filled it in if it returned 0 (and it is zeroed before).
-            stated(reading, result, unsafe { statx.assume_init_ref() })
+            stated(reading, result, unsafe { statx.assume_init_ref() }, large)
         } else if result < 0 {
             read_error(reading, result)
         } else {
@@ -719,7 +749,7 @@ impl<'a> RingThread<'a> {
                 self.look(slot);
                 self.follow(slot, *then);
             }
-            Next::Thread | Next::Done(_) if self.in_flight(slot) => {
+            Next::Thread | Next::HandOff | Next::Done(_) if self.in_flight(slot) => {
                 // What is in flight (a read of what is not a regular file, or of a file the
                 // ring leaves to a thread) is cancelled first; then this.
                 if let Some(reading) = self.slots[slot].reading.as_mut() {
@@ -730,6 +760,20 @@ impl<'a> RingThread<'a> {
             Next::Thread => {
                 self.close_fd(slot);
                 self.hand_to_thread(slot);
+            }
+            Next::HandOff => {
+                self.close_fd(slot);
+                if let (Some(reading), Some(large)) =
+                    (self.slots[slot].reading.take(), &self.rings.large)
+                {
+                    self.free.push(slot);
+                    self.active -= 1;
+                    self.tally.handed_off += 1;
+                    (large.to)(FileJob {
+                        size: reading.size,
+                        ..reading.job
+                    });
+                }
             }
             Next::Done(outcome) => self.done(slot, outcome),
         }
@@ -1040,8 +1084,9 @@ fn opened(reading: &Reading, result: i32) -> Next {
     }
 }
 
-/// What follows `statx`'s `result`, with what it filled in.
-fn stated(reading: &mut Reading, result: i32, stat: &libc::statx) -> Next {
+/// What follows `statx`'s `result`, with what it filled in; a file of at least `large`
+/// bytes is handed off.
+fn stated(reading: &mut Reading, result: i32, stat: &libc::statx, large: Option<u64>) -> Next {
     if result < 0 {
         let err = io::Error::from_raw_os_error(-result);
         return Next::Done(Err(FileError::io(&reading.job.path, err)));
@@ -1053,6 +1098,10 @@ fn stated(reading: &mut Reading, result: i32, stat: &libc::statx) -> Next {
     }
     let size = stat.stx_size;
     let bytes = reading.counter.counts().bytes;
+    if large.is_some_and(|large| size >= large) {
+        reading.size = Some(size);
+        return Next::HandOff;
+    }
     if size >= MAP_FROM || (size == 0 && bytes > 0) {
         // Mapped, or a size that says nothing (a pseudo-file, a file growing from empty):
         // reader-core's rules for them, from the start.

@@ -35,6 +35,14 @@
 //! ([`ThreadedReader::hand_off_from`]); without a per-file timeout only (with one, the pool
 //! reads it through a mapping).
 //!
+//! On a cold tree, unless the caller set the threshold or the split size, no size is looked
+//! up either where io_uring is to be had: every file goes to the async path, whose rings keep
+//! 256 opens and reads before the device at once (the router's size look-ups, 16 threads
+//! waiting on inodes, were what held the hybrid back on cold trees of many mid-size files),
+//! and a file the rings find as large as the split size is handed to the splitter
+//! ([`AsyncReader::hand_off_from`]); the summary says `"routing": "ring"`. Where io_uring is
+//! refused, a cold tree is routed by size as before.
+//!
 //! Before the paths start, the router probes whether the first files are in the page cache
 //! ([`CacheProbe`]: a `preadv2(RWF_NOWAIT)` of one byte, which never does I/O), and sizes the
 //! paths by the answer: many reads in flight when the device decides the speed, few threads
@@ -90,7 +98,10 @@ use std::time::Duration;
 use reader_async::{AsyncReader, Runtime};
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::units::{bytes as human_bytes, grouped};
-use reader_core::{Emitter, FileJob, Jobs, RoutePolicy, RunError, Schedule, Stats, spawn_schedule};
+use reader_core::{
+    Emitter, FileJob, HandOff, JobSender, Jobs, Route, RoutePolicy, RunError, Schedule, Stats,
+    spawn_schedule,
+};
 use reader_threads::ThreadedReader;
 use serde::Serialize;
 
@@ -200,9 +211,10 @@ pub struct HybridStats {
     pub pool_threads: usize,
     /// What the cache probe of the first files found.
     pub cache_probe: CacheProbe,
-    /// Whether files were routed by their sizes (`"sizes"`), or all sent to the thread pool
-    /// without a size look-up because the tree is cached and the caller set no routing
-    /// (`"pool"`; see [`HybridReader`]).
+    /// Whether files were routed by their sizes (`"sizes"`), or all sent without a size
+    /// look-up, the caller having set no routing: to the thread pool because the tree is
+    /// cached (`"pool"`), or through io_uring because it is not (`"ring"`; see
+    /// [`HybridReader`]).
     pub routing: &'static str,
     /// The runtime the async path ran on, if it ran: `io-uring` on a cold tree where the
     /// kernel allows it, else `tokio`.
@@ -214,8 +226,13 @@ pub struct HybridStats {
 }
 
 impl Stats for HybridStats {
+    /// The pool's threads; the files in flight on the async path when only it read.
     fn jobs(&self) -> usize {
-        self.pool_threads
+        if self.routing == "ring" {
+            self.in_flight
+        } else {
+            self.pool_threads
+        }
     }
 
     fn describe(&self) -> Vec<(&'static str, String)> {
@@ -235,6 +252,14 @@ impl Stats for HybridStats {
                      (a file the pool finds to be as large as the split size goes to the \
                      splitter)"
                         .to_string()
+                } else if self.routing == "ring" {
+                    format!(
+                        "the tree is not cached ({} of {} probed files were not): every file \
+                         through io_uring, sizes not looked up (a file the rings find as large \
+                         as the split size goes to the splitter)",
+                        self.cache_probe.probed - self.cache_probe.cached,
+                        self.cache_probe.probed
+                    )
                 } else if self.cache_probe.cold() {
                     format!(
                         "the tree is not cached ({} of {} probed files were not): by size, \
@@ -418,7 +443,7 @@ impl Schedule for HybridReader {
     /// Probes the first files, sizes the paths by what it found, and routes every job to its
     /// path until the queue is closed and drained. The calling thread is the router.
     fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<HybridStats, RunError> {
-        let mut first = jobs.next_batch(FIRST_BATCH, &mut out);
+        let first = jobs.next_batch(FIRST_BATCH, &mut out);
         let probe = CacheProbe::of(&first);
         let tuned = tune(&self.settings, &probe);
         let split = SplitReader {
@@ -428,38 +453,46 @@ impl Schedule for HybridReader {
         };
         let tallies = Tallies::default();
         let mut router = Router::new(self.threshold, self.split_at, probe);
-        // Cached, the cores decide and the pool reads everything as well as any path; a file
-        // of unknown size goes to the pool, so no size is looked up (a second name lookup a
-        // file). Large files are mapped there (BENCHMARKS.md, "reader-hybrid").
-        let by_size = probe.cold() || self.routing_set;
+        // Cached, the cores decide and the pool reads everything as well as any path; cold,
+        // the rings of io_uring do (where the kernel allows them). Either way no size is
+        // looked up (a second name lookup a file, and on a cold tree a wait for its inode)
+        // unless the caller set the threshold or the split size (BENCHMARKS.md,
+        // "reader-hybrid", "io_uring, and a hybrid for any tree").
+        let rings = tuned.lanes.chosen_runtime() == Runtime::IoUring
+            && reader_async::io_uring_refusal().is_none();
+        let routing = Routing::of(&probe, self.routing_set, rings);
         let sized = |batch: &mut Vec<FileJob>| {
-            if by_size {
+            if routing == Routing::Sizes {
                 look_up_sizes(batch, tuned.sizers);
             }
         };
-        // Not routed by size, a huge file is found by the pool thread that opens it, which
-        // hands it, unread, to a splitter of its own (see `ThreadedReader::hand_off_from`).
-        let large = (!by_size && self.timeout.is_none())
-            .then(|| jobs.sub_queue(out.clone().counting(&tallies[2])));
+        // Not routed by size, a huge file is found by the pool thread or the ring that opens
+        // it, which hands it, unread, to a splitter of its own (`hand_off_from`).
+        let large = match routing {
+            Routing::Pool => self.timeout.is_none(),
+            Routing::Ring => true,
+            Routing::Sizes => false,
+        }
+        .then(|| jobs.sub_queue(out.clone().counting(&tallies[2])));
         let (large_tx, large_jobs) = match large {
             Some((tx, rx)) => (Some(Arc::new(Mutex::new(Some(tx)))), Some(rx)),
             None => (None, None),
         };
-        let pool = match &large_tx {
-            Some(tx) => {
-                let tx = Arc::clone(tx);
-                tuned.pool.clone().hand_off_from(
-                    self.split_at,
-                    Arc::new(move |job| {
-                        if let Some(tx) = lock(&tx).as_mut() {
-                            tx.push(job);
-                            tx.flush();
-                        }
-                    }),
-                )
-            }
-            None => tuned.pool.clone(),
+        let hand_off = |tx: &Arc<Mutex<Option<JobSender>>>| -> HandOff {
+            let tx = Arc::clone(tx);
+            Arc::new(move |job| {
+                if let Some(tx) = lock(&tx).as_mut() {
+                    tx.push(job);
+                    tx.flush();
+                }
+            })
         };
+        let (mut pool, mut lanes) = (tuned.pool.clone(), tuned.lanes.clone());
+        match (&large_tx, routing) {
+            (Some(tx), Routing::Pool) => pool = pool.hand_off_from(self.split_at, hand_off(tx)),
+            (Some(tx), Routing::Ring) => lanes = lanes.hand_off_from(self.split_at, hand_off(tx)),
+            _ => {}
+        }
         let (failure, lane_stats) = thread::scope(|scope| {
             let large = large_jobs.map(|large| {
                 spawn_schedule(
@@ -470,18 +503,26 @@ impl Schedule for HybridReader {
                     out.clone().counting(&tallies[2]),
                 )
             });
-            let readers = (&tuned.lanes, &pool, &split);
+            let readers = (&lanes, &pool, &split);
             let mut paths = Paths::new(scope, jobs, &out, readers, &tallies);
-            paths.start_pool();
-            sized(&mut first);
-            paths.send(router.route(first));
+            let mut send = |paths: &mut Paths<'_, '_, _, _, _>, mut batch: Vec<FileJob>| {
+                if routing == Routing::Ring {
+                    paths.send(batch.into_iter().map(|job| (Route::Async, job)));
+                } else {
+                    sized(&mut batch);
+                    paths.send(router.route(batch));
+                }
+            };
+            if routing != Routing::Ring {
+                paths.start_pool();
+            }
+            send(&mut paths, first);
             loop {
-                let mut batch = jobs.next_batch(ROUTE_BATCH, &mut out);
+                let batch = jobs.next_batch(ROUTE_BATCH, &mut out);
                 if batch.is_empty() {
                     break;
                 }
-                sized(&mut batch);
-                paths.send(router.route(batch));
+                send(&mut paths, batch);
             }
             let (failure, lane_stats) = paths.finish();
             // The pool has ended: no more hand-offs; the splitter drains what it was given.
@@ -516,10 +557,40 @@ impl Schedule for HybridReader {
             in_flight: tuned.lanes.in_flight(),
             pool_threads: tuned.pool.threads(),
             cache_probe: probe,
-            routing: if by_size { "sizes" } else { "pool" },
+            routing: routing.as_str(),
             async_runtime: lane_stats.as_ref().map(|stats| stats.runtime),
             async_fallback: lane_stats.and_then(|stats| stats.fallback),
         })
+    }
+}
+
+/// How a run sends files to its paths, decided once the cache probe has answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Routing {
+    /// By size, looked up first (the caller set the threshold or the split size, or the tree
+    /// is cold and io_uring is refused).
+    Sizes,
+    /// Cached: every file to the pool, sizes unknown.
+    Pool,
+    /// Cold with io_uring: every file to the async path's rings, sizes unknown.
+    Ring,
+}
+
+impl Routing {
+    fn of(probe: &CacheProbe, routing_set: bool, rings: bool) -> Routing {
+        match (routing_set, probe.cold(), rings) {
+            (true, _, _) | (false, true, false) => Routing::Sizes,
+            (false, false, _) => Routing::Pool,
+            (false, true, true) => Routing::Ring,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Routing::Sizes => "sizes",
+            Routing::Pool => "pool",
+            Routing::Ring => "ring",
+        }
     }
 }
 

@@ -305,8 +305,9 @@ fn evict(dir: &Path) {
     }
 }
 
-/// A tree out of the page cache is routed by size, its small files read through io_uring
-/// (tokio where the kernel refuses io_uring), and the summary says what was decided and why.
+/// A tree out of the page cache is read through io_uring without a size look-up (routed by
+/// size, its small files on tokio, where the kernel refuses io_uring), and the summary says
+/// what was decided and why.
 #[test]
 fn a_cold_tree_reads_its_small_files_through_io_uring() {
     let tree = mixed_tree();
@@ -318,14 +319,21 @@ fn a_cold_tree_reads_its_small_files_through_io_uring() {
         eprintln!("skipped: this file system keeps the tree cached ({probe})");
         return;
     }
-    assert_eq!(summary["routing"], "sizes", "{summary}");
     assert_eq!(summary["in_flight"], 256, "{summary}");
-    assert_eq!(summary["routes"]["async"]["files"], 40, "{summary}");
     match reader_async::io_uring_refusal() {
-        None => assert_eq!(summary["async_runtime"], "io-uring", "{summary}"),
+        // Every file through the rings, no size looked up.
+        None => {
+            assert_eq!(summary["routing"], "ring", "{summary}");
+            assert_eq!(summary["async_runtime"], "io-uring", "{summary}");
+            assert_eq!(summary["routes"]["async"]["files"], 63, "{summary}");
+            assert_eq!(summary["jobs"], 256, "{summary}");
+        }
+        // By size, the small files on tokio.
         Some(why) => {
+            assert_eq!(summary["routing"], "sizes", "{summary}");
             assert_eq!(summary["async_runtime"], "tokio", "{summary}");
             assert_eq!(summary["async_fallback"], why.as_str(), "{summary}");
+            assert_eq!(summary["routes"]["async"]["files"], 40, "{summary}");
         }
     }
     let counts = |records: &HashMap<String, Value>| {
@@ -381,5 +389,44 @@ fn a_cached_huge_file_is_split_without_routing_by_size() {
             .as_str()
             .is_some_and(|w| w.starts_with("split-")),
         "{record}"
+    );
+}
+
+/// Cold and read through io_uring, a huge file is still split: the ring that finds it large
+/// hands it to the splitter, unread.
+#[test]
+fn a_cold_huge_file_is_split_from_the_rings() {
+    if reader_async::io_uring_refusal().is_some() {
+        eprintln!("skipped: no io_uring here (the cold tree is routed by size, tested above)");
+        return;
+    }
+    let tree = tempfile::tempdir().expect("tempdir");
+    let mut content = b"one two\n".to_vec();
+    content.resize(64 << 20, b'y');
+    std::fs::write(tree.path().join("huge.bin"), &content).expect("write");
+    for i in 0..20 {
+        std::fs::write(tree.path().join(format!("s{i}.txt")), "a b c\n").expect("write");
+    }
+    evict(tree.path());
+    let (files, summary) = json_run(&[], tree.path());
+    let probe = &summary["cache_probe"];
+    if probe["cached"] == probe["probed"] {
+        eprintln!("skipped: this file system keeps the tree cached ({probe})");
+        return;
+    }
+    assert_eq!(summary["routing"], "ring", "{summary}");
+    assert_eq!(summary["routes"]["split"]["files"], 1, "{summary}");
+    assert_eq!(summary["routes"]["async"]["files"], 20, "{summary}");
+    assert_eq!(files.len(), 21);
+    let huge = files
+        .iter()
+        .find(|(path, _)| path.ends_with("huge.bin"))
+        .map(|(_, r)| r)
+        .expect("huge.bin");
+    let (bytes, lines, words) = reader_testkit::oracle(&content);
+    assert_eq!(
+        (&huge["size"], &huge["lines"], &huge["words"]),
+        (&bytes.into(), &lines.into(), &words.into()),
+        "{huge}"
     );
 }

@@ -46,7 +46,6 @@
 struct ReadmeDoctests;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
@@ -55,8 +54,7 @@ use reader_core::{
     read_job_below, timed_pool,
 };
 
-/// Where a pool sends the files it finds large ([`ThreadedReader::hand_off_from`]).
-pub type HandOff = Arc<dyn Fn(FileJob) + Send + Sync>;
+pub use reader_core::HandOff;
 
 /// Files of at least `from` bytes go to `to`, unread.
 #[derive(Clone)]
