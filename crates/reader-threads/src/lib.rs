@@ -160,13 +160,16 @@ impl ThreadedReader {
         let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
         let mut buf = vec![0; self.buffer_size];
         while let Some(job) = jobs.next(&mut out) {
-            // With other files waiting the pool's threads are busy anyway, and the file is read
-            // here (through a mapping when large): a hand-off pays only for a file left alone.
-            let large = self.large.as_ref().filter(|_| jobs.queued() == 0);
-            match large {
+            match &self.large {
                 None => out.emit(read_job(&job, &mut buf, worker)),
                 Some(large) => match read_job_below(&job, large.from, &mut buf, worker) {
                     Below::Read(result) => out.emit(result),
+                    // With other files waiting the pool's threads are busy anyway, and the
+                    // file is read here (through a mapping): a hand-off pays only for a file
+                    // left alone. Asked only of a large file: the queue's lock costs a little.
+                    Below::Larger(job) if jobs.queued() > 0 => {
+                        out.emit(read_job(&job, &mut buf, worker));
+                    }
                     Below::Larger(job) => (large.to)(job),
                 },
             }
