@@ -234,6 +234,29 @@ struct Reading {
     on_thread: bool,
 }
 
+impl Reading {
+    /// `job`, at `path`, not started: its size as the walk found it (0 says nothing).
+    fn new(job: FileJob, path: CString) -> Reading {
+        Reading {
+            path,
+            started: Instant::now(),
+            fd: None,
+            counter: Counter::new(),
+            size: job.size.filter(|&size| size > 0),
+            stat: Look::Not,
+            ended: false,
+            reading_since: None,
+            then: None,
+            ops: 0,
+            abandoned: false,
+            stuck: None,
+            hold: None,
+            on_thread: false,
+            job,
+        }
+    }
+}
+
 /// Whether the ring has looked at a file with `statx` (forced onto an io-wq worker by the
 /// kernel, so only when something is odd: see [`Reading::needs_look`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,24 +543,7 @@ impl<'a> RingThread<'a> {
                 .map(|payload| FileError::panicked(&job.path, payload.as_ref())),
         };
         let to_thread = to_thread || path.is_none();
-        let known_size = job.size.filter(|&size| size > 0);
-        let reading = Reading {
-            path: path.unwrap_or_default(),
-            job,
-            started: Instant::now(),
-            fd: None,
-            counter: Counter::new(),
-            size: known_size,
-            stat: Look::Not,
-            ended: false,
-            reading_since: None,
-            then: None,
-            ops: 0,
-            abandoned: false,
-            stuck: None,
-            hold: None,
-            on_thread: false,
-        };
+        let reading = Reading::new(job, path.unwrap_or_default());
         let open = opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), reading.path.as_ptr())
             .flags(libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
             .build()
@@ -1173,21 +1179,8 @@ mod tests {
         let mut job = FileJob::new("f.txt", size);
         job.max_bytes = cap;
         Reading {
-            job,
-            path: CString::default(),
-            started: Instant::now(),
             fd: Some(3),
-            counter: Counter::new(),
-            size,
-            stat: Look::Not,
-            ended: false,
-            reading_since: None,
-            then: None,
-            ops: 0,
-            abandoned: false,
-            stuck: None,
-            hold: None,
-            on_thread: false,
+            ..Reading::new(job, CString::default())
         }
     }
 

@@ -305,6 +305,19 @@ fn evict(dir: &Path) {
     }
 }
 
+/// The records and summary of a run on `tree` evicted from the page cache; `None` (said on
+/// stderr) where the file system keeps it cached.
+fn cold_run(tree: &Path) -> Option<(HashMap<String, Value>, Value)> {
+    evict(tree);
+    let (files, summary) = json_run(&[], tree);
+    let probe = &summary["cache_probe"];
+    if probe["cached"] == probe["probed"] {
+        eprintln!("skipped: this file system keeps the tree cached ({probe})");
+        return None;
+    }
+    Some((files, summary))
+}
+
 /// A tree out of the page cache is read through io_uring without a size look-up (routed by
 /// size, its small files on tokio, where the kernel refuses io_uring), and the summary says
 /// what was decided and why.
@@ -312,13 +325,9 @@ fn evict(dir: &Path) {
 fn a_cold_tree_reads_its_small_files_through_io_uring() {
     let tree = mixed_tree();
     let (warm, _) = json_run(&[], tree.path());
-    evict(tree.path());
-    let (files, summary) = json_run(&[], tree.path());
-    let probe = &summary["cache_probe"];
-    if probe["cached"] == probe["probed"] {
-        eprintln!("skipped: this file system keeps the tree cached ({probe})");
+    let Some((files, summary)) = cold_run(tree.path()) else {
         return;
-    }
+    };
     assert_eq!(summary["in_flight"], 256, "{summary}");
     match reader_async::io_uring_refusal() {
         // Every file through the rings, no size looked up.
@@ -407,13 +416,9 @@ fn a_cold_huge_file_is_split_from_the_rings() {
     for i in 0..20 {
         std::fs::write(tree.path().join(format!("s{i}.txt")), "a b c\n").expect("write");
     }
-    evict(tree.path());
-    let (files, summary) = json_run(&[], tree.path());
-    let probe = &summary["cache_probe"];
-    if probe["cached"] == probe["probed"] {
-        eprintln!("skipped: this file system keeps the tree cached ({probe})");
+    let Some((files, summary)) = cold_run(tree.path()) else {
         return;
-    }
+    };
     assert_eq!(summary["routing"], "ring", "{summary}");
     assert_eq!(summary["routes"]["split"]["files"], 1, "{summary}");
     assert_eq!(summary["routes"]["async"]["files"], 20, "{summary}");
