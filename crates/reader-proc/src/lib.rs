@@ -86,6 +86,7 @@ mod schedule;
 pub mod signals;
 pub mod worker;
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -93,8 +94,8 @@ use std::time::Duration;
 use reader_core::{Emitter, Jobs, RunError, Schedule, StartError, Stats, defaults};
 use serde::Serialize;
 
-use crate::process::Process;
 pub use crate::process::{ConnectFailure, WorkerError};
+use crate::process::{Process, Workers};
 
 /// The environment variable naming the worker program, when the builder does not.
 pub const WORKER_ENV: &str = "READER_PROC_WORKER";
@@ -260,8 +261,8 @@ impl ProcReader {
     /// The pool, its workers not started yet: a run starts them while discovery already walks
     /// ([`Schedule::prepare`]), and fails as [`ProcReader::start`] would if none can start —
     /// before anything is reported. Fails now only if the worker program is missing. This is
-    /// what the `reader-proc` binary runs: starting two workers takes about 2 ms, which the
-    /// walk no longer waits for.
+    /// what the `reader-proc` binary runs: starting a worker takes about a millisecond, which
+    /// the walk does not wait for, and reading begins as soon as the first has connected.
     pub fn pool(&self) -> Result<ProcPool, StartError> {
         Ok(ProcPool {
             settings: Settings {
@@ -270,7 +271,7 @@ impl ProcReader {
                 connect_timeout: self.connect_timeout,
             },
             jobs: self.jobs,
-            started: Mutex::new(Vec::new()),
+            started: Mutex::new(Workers::default()),
         })
     }
 }
@@ -282,7 +283,7 @@ impl ProcReader {
 pub struct ProcPool {
     settings: Settings,
     jobs: usize,
-    started: Mutex<Vec<Process>>,
+    started: Mutex<Workers>,
 }
 
 impl Schedule for ProcPool {
@@ -292,7 +293,8 @@ impl Schedule for ProcPool {
         "proc"
     }
 
-    /// Starts the workers unless some are waiting already (those of [`ProcReader::start`]).
+    /// Starts the workers unless some are waiting already (those of [`ProcReader::start`]),
+    /// and waits for the first to connect: the others connect while the run reads.
     fn prepare(&self) -> Result<(), StartError> {
         let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
         if started.is_empty() {
@@ -322,19 +324,19 @@ impl Schedule for ProcPool {
     }
 }
 
-/// Starts `count` workers at once; the pool runs with those that connect, and fails only if
-/// none does.
+/// Starts `count` workers at once and waits for the first that connects; the others connect
+/// while the run already reads ([`Workers::starting`]). Fails only if none connects.
 fn start_pool(
     program: &Path,
     count: usize,
     connect_timeout: Duration,
-) -> Result<Vec<Process>, StartError> {
+) -> Result<Workers, StartError> {
     warm_up_ipc()?;
-    let mut starting = Vec::with_capacity(count);
+    let mut starting = VecDeque::with_capacity(count);
     let mut last_error = None;
     for _ in 0..count {
         match Process::spawn(program) {
-            Ok(worker) => starting.push(worker),
+            Ok(worker) => starting.push_back(worker),
             Err(e) => {
                 // A program that cannot run once will not run the next time either.
                 last_error = Some(e);
@@ -342,17 +344,20 @@ fn start_pool(
             }
         }
     }
-    let mut pool = Vec::with_capacity(starting.len());
-    for worker in starting {
+    while let Some(worker) = starting.pop_front() {
         match worker.connect(connect_timeout) {
-            Ok(process) => pool.push(process),
+            Ok(process) => {
+                return Ok(Workers {
+                    ready: vec![process],
+                    starting: starting.into(),
+                });
+            }
             Err(e) => last_error = Some(e),
         }
     }
-    match (pool.is_empty(), last_error) {
-        (true, Some(e)) => Err(StartError::Model(Box::new(e))),
-        (true, None) => Err(StartError::Invalid("no worker was asked for".into())),
-        (false, _) => Ok(pool),
+    match last_error {
+        Some(e) => Err(StartError::Model(Box::new(e))),
+        None => Err(StartError::Invalid("no worker was asked for".into())),
     }
 }
 

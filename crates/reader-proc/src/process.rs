@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -249,6 +250,20 @@ impl Drop for Process {
     }
 }
 
+/// The workers a run begins with: those connected, and those started that are still
+/// connecting, which the run takes as they connect.
+#[derive(Debug, Default)]
+pub(crate) struct Workers {
+    pub ready: Vec<Process>,
+    pub starting: Vec<Starting>,
+}
+
+impl Workers {
+    pub fn is_empty(&self) -> bool {
+        self.ready.is_empty() && self.starting.is_empty()
+    }
+}
+
 /// A worker process that was started but has not connected yet; killed and reaped if dropped.
 pub(crate) struct Starting {
     child: Option<Child>,
@@ -439,12 +454,15 @@ fn reap_within(mut child: Child, kill: bool, grace: Duration) -> String {
     }
 }
 
-/// Polls `child` for at most `limit`; how it ended, if it did. A child reaped here leaves
-/// the registry in the same step, under its lock, so its pid is never signalled once freed.
+/// Waits at most `limit` for `child` to end; how it ended, if it did. It is woken the moment
+/// the child exits where the kernel gives a pidfd (Linux 5.3), else it looks in short naps. A
+/// child reaped here leaves the registry in the same step, under its lock, so its pid is never
+/// signalled once freed.
 fn wait_for(child: &mut Child, limit: Duration) -> Option<String> {
     let deadline = Instant::now() + limit;
     let mut pause = Duration::from_micros(100);
     let pid = child.id();
+    let mut exits: Option<Option<OwnedFd>> = None;
     loop {
         {
             let mut live = live();
@@ -453,22 +471,53 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<String> {
                     live.retain(|&p| p != pid);
                     return Some(describe(status));
                 }
-                Ok(None) => {}
+                // Not reaped, so the pid is still this child's: the pidfd is of the child.
+                Ok(None) => {
+                    exits.get_or_insert_with(|| pidfd(pid));
+                }
                 Err(e) => {
                     live.retain(|&p| p != pid);
                     return Some(format!("could not be waited for: {e}"));
                 }
             }
         }
-        if Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return None;
         }
-        thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
+        match exits.as_ref().and_then(Option::as_ref) {
+            Some(exits) => until_readable(exits, left),
+            None => {
+                thread::sleep(pause.min(left));
+                pause = (pause * 2).min(Duration::from_millis(5));
+            }
+        }
     }
 }
 
-/// How a worker ended, for messages: "exited with status 3", "was killed by signal 6 (SIGABRT)".
+/// A descriptor that becomes readable when process `pid` exits, if the kernel gives one.
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open takes a pid and flags, and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: the descriptor was just made for us and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Waits at most `limit` (and at least a millisecond) for `fd` to become readable; an
+/// interrupted wait returns early, which the caller's loop allows for.
+fn until_readable(fd: &OwnedFd, limit: Duration) {
+    let mut ready = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(limit.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd, for the duration of the call.
+    unsafe { libc::poll(&mut ready, 1, ms) };
+}
+
 pub(crate) fn describe(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");

@@ -3,7 +3,10 @@
 //!
 //! Threads: a *dispatcher* takes jobs from the shared queue when the loop asks for them (so the
 //! loop itself never blocks on discovery); one *listener* per worker turns its replies into
-//! events; the loop waits on those events with the nearest timeout deadline.
+//! events; the loop waits on those events with the nearest timeout deadline. The run starts
+//! with the first worker that connected; each one still starting is waited for by the thread
+//! that goes on to listen to it, and joins when it connects. The batches are sized for every
+//! worker, connected or not, so the first does not take the others' share.
 //!
 //! Work: each worker has at most two batches outstanding, so it never waits for the parent
 //! between batches; idle workers are served first; [`crate::batching`] sizes the batches.
@@ -33,7 +36,7 @@ use reader_core::{Emitter, FileError, FileJob, FileResult, Jobs, RunError, Worke
 
 use crate::attribution::{InFlight, attribute};
 use crate::batching::{Batcher, MAX_BATCH, OUTSTANDING};
-use crate::process::{GRACE, Process, WorkerError};
+use crate::process::{GRACE, Process, Starting, WorkerError, Workers};
 use crate::protocol::{self, Batch, PathBytes, Reply, WireError, WireOutcome};
 use crate::{ProcStats, Settings};
 
@@ -55,6 +58,12 @@ enum Event {
     },
     /// A worker's channel closed: it died or was killed.
     Gone { slot: usize, generation: u64 },
+    /// A worker that was still starting when the run began connected (its listener is the
+    /// thread that waited for it), or failed to.
+    Connected {
+        slot: usize,
+        process: Result<Process, WorkerError>,
+    },
 }
 
 /// One worker and what it holds.
@@ -69,6 +78,19 @@ struct Slot {
     doomed: Option<(Failure, Instant)>,
 }
 
+impl Slot {
+    fn new(generation: u64, process: Process) -> Slot {
+        Slot {
+            generation,
+            process,
+            inflight: VecDeque::new(),
+            last_progress: Instant::now(),
+            reading: None,
+            doomed: None,
+        }
+    }
+}
+
 /// Why a worker is being replaced.
 enum Failure {
     Died,
@@ -78,7 +100,7 @@ enum Failure {
 
 /// Runs the pool over `jobs` until the queue is closed and every file is reported.
 pub(crate) fn run(
-    pool: Vec<Process>,
+    workers: Workers,
     jobs: &Jobs,
     out: Emitter,
     settings: &Settings,
@@ -105,6 +127,7 @@ pub(crate) fn run(
             events_tx,
             asks: Some(asks),
             slots: Vec::new(),
+            connecting: 0,
             fresh: VecDeque::new(),
             suspects: VecDeque::new(),
             asked_for_jobs: false,
@@ -114,10 +137,15 @@ pub(crate) fn run(
             out,
             stats: ProcStats::default(),
         };
-        for process in pool {
+        for process in workers.ready {
             central.slots.push(None);
             let index = central.slots.len() - 1;
             central.install(index, 0, process);
+        }
+        for starting in workers.starting {
+            central.slots.push(None);
+            let index = central.slots.len() - 1;
+            central.wait_for_connection(index, starting);
         }
         central.stats.workers = central.live();
         let gave_up = central.run(&events);
@@ -180,6 +208,8 @@ struct Central<'env> {
     /// Asks the dispatcher for jobs; dropped to let it go.
     asks: Option<Sender<usize>>,
     slots: Vec<Option<Slot>>,
+    /// Workers started before the run that have not connected yet, each in an empty slot.
+    connecting: usize,
     /// Jobs not yet given to a worker (new, or from a batch a failed worker had not started).
     fresh: VecDeque<FileJob>,
     /// Jobs held by a worker that failed while on their batch: retried once, carefully.
@@ -214,14 +244,16 @@ impl Central<'_> {
                 self.suspects.clear();
             }
             self.fill();
+            // Workers still connecting are waited for, so that each is closed and reaped.
             if self.exhausted
                 && self.fresh.is_empty()
                 && self.suspects.is_empty()
                 && self.slots.iter().flatten().all(|s| s.inflight.is_empty())
+                && self.connecting == 0
             {
                 break;
             }
-            if self.slots.iter().all(Option::is_none) {
+            if self.slots.iter().all(Option::is_none) && self.connecting == 0 {
                 // Killed by the signal thread, which is about to end the program.
                 crate::signals::yield_to_signal();
                 let why = match &self.start_error {
@@ -290,8 +322,10 @@ impl Central<'_> {
         }
     }
 
+    /// A batch for a worker, its share counting the workers still connecting.
     fn take_batch(&mut self, live: usize) -> Option<InFlight> {
-        self.batcher.take(&mut self.suspects, &mut self.fresh, live)
+        self.batcher
+            .take(&mut self.suspects, &mut self.fresh, live + self.connecting)
     }
 
     fn progress_every(&self) -> Duration {
@@ -362,6 +396,16 @@ impl Central<'_> {
             Event::Gone { slot, generation } => {
                 if self.is_current(slot, generation) {
                     self.settle(slot, Failure::Died);
+                }
+            }
+            Event::Connected { slot, process } => {
+                self.connecting -= 1;
+                match process {
+                    Ok(process) => {
+                        self.slots[slot] = Some(Slot::new(0, process));
+                        self.stats.workers += 1;
+                    }
+                    Err(e) => self.start_error = Some(e),
                 }
             }
         }
@@ -570,16 +614,43 @@ impl Central<'_> {
             .name(format!("listen-{}", process.pid))
             .spawn(move || listen(replies, index, generation, &events));
         match listener {
-            Ok(_) => {
-                self.slots[index] = Some(Slot {
-                    generation,
-                    process,
-                    inflight: VecDeque::new(),
-                    last_progress: Instant::now(),
-                    reading: None,
-                    doomed: None,
-                });
-            }
+            Ok(_) => self.slots[index] = Some(Slot::new(generation, process)),
+            Err(e) => self.start_error = Some(WorkerError::Thread(e)),
+        }
+    }
+
+    /// Waits for a worker that is still starting on a thread that then listens to it, so the
+    /// run reads with the others meanwhile; it joins slot `index` when it connects
+    /// ([`Event::Connected`]).
+    fn wait_for_connection(&mut self, index: usize, starting: Starting) {
+        let events = self.events_tx.clone();
+        let timeout = self.settings.connect_timeout;
+        // Not a thread of the run either, for the same reason as a listener.
+        let waiting = thread::Builder::new()
+            .name("connect".into())
+            .spawn(move || match starting.connect(timeout) {
+                Ok(mut process) => {
+                    let replies = process.replies.take();
+                    let connected = Event::Connected {
+                        slot: index,
+                        process: Ok(process),
+                    };
+                    // A run that has ended drops the worker with the event: killed and reaped.
+                    if events.send(connected).is_ok()
+                        && let Some(replies) = replies
+                    {
+                        listen(replies, index, 0, &events);
+                    }
+                }
+                Err(e) => {
+                    let _ = events.send(Event::Connected {
+                        slot: index,
+                        process: Err(e),
+                    });
+                }
+            });
+        match waiting {
+            Ok(_) => self.connecting += 1,
             Err(e) => self.start_error = Some(WorkerError::Thread(e)),
         }
     }
