@@ -28,6 +28,8 @@ pub(crate) const OUTSTANDING: usize = 2;
 pub(crate) struct Batcher {
     /// Running average of the time a worker takes per file.
     per_file: Duration,
+    /// Whether `per_file` is measured yet, or still the guess.
+    measured: bool,
     next_id: u64,
 }
 
@@ -35,6 +37,7 @@ impl Default for Batcher {
     fn default() -> Self {
         Batcher {
             per_file: FIRST_GUESS_PER_FILE,
+            measured: false,
             next_id: 0,
         }
     }
@@ -73,14 +76,20 @@ impl Batcher {
         })
     }
 
-    /// Takes note of a reply's files that took `spent` in all.
+    /// Takes note of a reply's files that took `spent` in all. The first measurement replaces
+    /// the guess outright: a guess ten times off would otherwise take a dozen replies to fade.
     pub(crate) fn observe(&mut self, files: usize, spent: Duration) {
         if let Some(this) = u32::try_from(files)
             .ok()
             .filter(|&n| n > 0)
             .map(|n| spent / n)
         {
-            self.per_file = (self.per_file * 3 + this) / 4;
+            self.per_file = if self.measured {
+                (self.per_file * 3 + this) / 4
+            } else {
+                this
+            };
+            self.measured = true;
         }
     }
 }
@@ -121,6 +130,25 @@ mod tests {
                 .take(&mut suspects, &mut fresh, 2)
                 .map(|b| b.jobs.len()),
             Some(1)
+        );
+    }
+
+    #[test]
+    fn the_first_measurement_replaces_the_guess() {
+        let mut batcher = Batcher::default();
+        let (mut suspects, mut fresh) = (VecDeque::new(), waiting(10_000));
+        // 15 µs a file, measured once: the next batch is as large as a batch gets, not the
+        // guess's 40 files nudged a quarter of the way.
+        batcher.observe(40, Duration::from_micros(600));
+        let next = batcher.take(&mut suspects, &mut fresh, 2).expect("a batch");
+        assert_eq!(next.jobs.len(), MAX_BATCH);
+        // Later measurements are averaged in.
+        batcher.observe(1, Duration::from_millis(4));
+        let next = batcher.take(&mut suspects, &mut fresh, 2).expect("a batch");
+        assert!(
+            next.jobs.len() < MAX_BATCH && next.jobs.len() > 1,
+            "{}",
+            next.jobs.len()
         );
     }
 
