@@ -518,6 +518,7 @@ fn until_readable(fd: &OwnedFd, limit: Duration) {
     unsafe { libc::poll(&mut ready, 1, ms) };
 }
 
+/// How a worker ended, for messages: "exited with status 3", "was killed by signal 6 (SIGABRT)".
 pub(crate) fn describe(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with status {code}");
