@@ -628,25 +628,18 @@ impl Central<'_> {
         // Not a thread of the run either, for the same reason as a listener.
         let waiting = thread::Builder::new()
             .name("connect".into())
-            .spawn(move || match starting.connect(timeout) {
-                Ok(mut process) => {
-                    let replies = process.replies.take();
-                    let connected = Event::Connected {
-                        slot: index,
-                        process: Ok(process),
-                    };
-                    // A run that has ended drops the worker with the event: killed and reaped.
-                    if events.send(connected).is_ok()
-                        && let Some(replies) = replies
-                    {
-                        listen(replies, index, 0, &events);
-                    }
-                }
-                Err(e) => {
-                    let _ = events.send(Event::Connected {
-                        slot: index,
-                        process: Err(e),
-                    });
+            .spawn(move || {
+                let mut process = starting.connect(timeout);
+                let replies = process.as_mut().ok().and_then(|p| p.replies.take());
+                let connected = Event::Connected {
+                    slot: index,
+                    process,
+                };
+                // A run that has ended drops the worker with the event: killed and reaped.
+                if events.send(connected).is_ok()
+                    && let Some(replies) = replies
+                {
+                    listen(replies, index, 0, &events);
                 }
             });
         match waiting {
