@@ -6,7 +6,8 @@
 //! reported as skipped and never opened. Symbolic links are reported as skipped unless links
 //! are followed; when they are, a loop is reported as a `symlink_loop` failure and never
 //! walked twice. PATHs that overlap (the same directory twice, or one inside another) are
-//! walked once.
+//! walked once, and a name that a directory's listing gives twice (procfs does, for a
+//! directory that changes while it is listed) is reported once.
 //!
 //! By default every regular file is read. The filters narrow that down:
 //!
@@ -19,6 +20,8 @@
 //!
 //! Invalid lines of ignore files are passed over, as git passes over them.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::ops::ControlFlow;
@@ -310,6 +313,7 @@ impl Walk {
             walk: self.clone(),
             current: None,
             listing: Vec::new(),
+            seen: Seen::default(),
         }
     }
 
@@ -549,6 +553,8 @@ pub struct Entries {
     /// The directories the walk is in, by depth: the one at `depth - 1` is being listed when
     /// an error of that depth comes (a listing that fails half-way names no path).
     listing: Vec<PathBuf>,
+    /// What the directories being listed have listed so far.
+    seen: Seen,
 }
 
 impl std::fmt::Debug for Entries {
@@ -569,17 +575,23 @@ impl Iterator for Entries {
             roots,
             current,
             listing,
+            seen,
         } = self;
         loop {
             if let Some((root, entries)) = current {
                 let found = match entries.next() {
                     Some(Ok(entry)) => {
-                        if entry.file_type().is_some_and(|t| t.is_dir()) {
+                        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                        if !seen.first(entry.depth(), entry.path(), is_dir) {
+                            continue;
+                        }
+                        if is_dir {
                             listing.truncate(entry.depth());
                             listing.push(entry.path().to_path_buf());
                         }
                         walk.classify(&entry)
                     }
+                    Some(Err(err)) if seen.beneath_repeated(&err) => continue,
                     Some(Err(err)) => {
                         let listed = err
                             .depth()
@@ -607,6 +619,68 @@ impl Iterator for Entries {
             let entries = walk.walker(&root);
             *current = Some((root, entries));
         }
+    }
+}
+
+/// The names each directory being walked has listed so far, so that a name its listing gives
+/// twice is reported once. A file system lists each name once while a directory stays as it
+/// is, but a listing that changes while it is read need not: procfs lists
+/// `/proc/PID/map_files` by position, so a mapping made half-way through lists an entry again,
+/// and a network or FUSE file system can repeat names too. A directory listed twice is walked
+/// once: the second listing of it, and everything beneath that, is left out.
+#[derive(Debug, Default)]
+struct Seen {
+    /// At index `d`, the names the directory at depth `d` (whose entries have depth `d + 1`)
+    /// has listed so far.
+    names: Vec<HashSet<OsString>>,
+    /// A directory listed again, with its depth: what the walker finds beneath it (entries
+    /// deeper than it, and the failure to list it) is not reported again.
+    repeated: Option<(usize, PathBuf)>,
+}
+
+impl Seen {
+    /// Whether the entry at `path`, of `depth`, is reported: not listed before by its
+    /// directory, nor beneath a directory listed twice. A root (depth 0) always is, and starts
+    /// afresh.
+    fn first(&mut self, depth: usize, path: &Path, is_dir: bool) -> bool {
+        if self.repeated.as_ref().is_some_and(|(at, _)| depth > *at) {
+            return false;
+        }
+        self.repeated = None;
+        let Some(name) = path.file_name().filter(|_| depth > 0) else {
+            self.names.clear();
+            return true;
+        };
+        self.names.truncate(depth);
+        self.names.resize_with(depth, HashSet::new);
+        let first = self.names[depth - 1].insert(name.to_os_string());
+        if !first && is_dir {
+            self.repeated = Some((depth, path.to_path_buf()));
+        }
+        first
+    }
+
+    /// Whether the walker's error `err` is about what is beneath a directory listed twice.
+    fn beneath_repeated(&self, err: &ignore::Error) -> bool {
+        let Some((at, dir)) = &self.repeated else {
+            return false;
+        };
+        match err.depth() {
+            Some(depth) if depth > *at => true,
+            Some(depth) => depth == *at && error_path(err) == Some(dir.as_path()),
+            None => false,
+        }
+    }
+}
+
+/// The path the walker's error `err` names, if it names one.
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
     }
 }
 
@@ -982,5 +1056,46 @@ mod tests {
             .check()
             .expect_err("missing");
         assert!(err.to_string().starts_with("/no/such/path/here: "), "{err}");
+    }
+
+    #[test]
+    fn a_name_listed_twice_is_reported_once_and_a_directory_walked_once() {
+        let mut seen = Seen::default();
+        let walked: Vec<bool> = [
+            (0, "/r", true),
+            (1, "/r/a", false),
+            (1, "/r/d", true),
+            (2, "/r/d/x", false),
+            (1, "/r/a", false),
+            (1, "/r/d", true),
+            (2, "/r/d/x", false),
+            (1, "/r/b", false),
+            (0, "/s", true),
+            (1, "/s/a", false),
+        ]
+        .into_iter()
+        .map(|(depth, path, is_dir)| seen.first(depth, Path::new(path), is_dir))
+        .collect();
+        let expected = [
+            true, true, true, true, false, false, false, true, true, true,
+        ];
+        assert_eq!(walked, expected);
+
+        seen.first(1, Path::new("/s/d"), true);
+        assert!(!seen.first(1, Path::new("/s/d"), true));
+        let unlisted = |depth, path: &str| ignore::Error::WithDepth {
+            depth,
+            err: Box::new(ignore::Error::WithPath {
+                path: PathBuf::from(path),
+                err: Box::new(ignore::Error::Io(io::Error::from_raw_os_error(
+                    libc::EACCES,
+                ))),
+            }),
+        };
+        assert!(seen.beneath_repeated(&unlisted(1, "/s/d")));
+        assert!(seen.beneath_repeated(&unlisted(2, "/s/d/e")));
+        assert!(!seen.beneath_repeated(&unlisted(1, "/s/other")));
+        assert!(seen.first(1, Path::new("/s/b"), false));
+        assert!(!seen.beneath_repeated(&unlisted(1, "/s/d")));
     }
 }
