@@ -1648,7 +1648,8 @@ fn assert_hostile(records: &HashMap<String, Value>, expected: &[(PathBuf, Expect
 }
 
 /// The hostile FUSE file system ([`HostileFs`]: a file whose read never returns, one whose read
-/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing).
+/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing, a
+/// listing that gives a file and a subdirectory twice).
 ///
 /// Without its stalled file every other entry is reported once with the right counts or kind,
 /// with no time limit. Whole, with `--timeout 500ms`: every record and the summary are written
@@ -1668,6 +1669,7 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         hostile::SIZE_SMALLER,
         hostile::LISTING_FAILS,
         hostile::SLOW_LISTING,
+        hostile::REPEATS_NAMES,
     ]
     .iter()
     .map(|name| fs.join(name))

@@ -2,7 +2,9 @@
 //! `fuser` crate, mounted without libfuse) whose entries fail the way real trees fail in the
 //! field — a file whose read never returns (a stalled NFS server), one whose read fails with
 //! `EIO` half-way, one whose `stat` size is larger than its content and one whose size is
-//! smaller, a directory whose listing fails after some entries, and one that is slow to list.
+//! smaller, a directory whose listing fails after some entries, one that is slow to list, and
+//! one whose listing gives some names twice (as `/proc/self/map_files` does when the process
+//! maps memory while it is listed).
 //!
 //! [`HostileFs::mount`] mounts it in a temporary folder, or says on stderr why it cannot (no
 //! `/dev/fuse`, not allowed to mount) and returns `None`, so that a case skips visibly. The
@@ -41,6 +43,10 @@ pub const LISTING_FAILS: &str = "listing-fails";
 /// A directory that answers each part of its listing only after [`SLOW_LISTING_STEP`].
 pub const SLOW_LISTING: &str = "slow-listing";
 
+/// A directory whose listing goes back one entry at each reply, so that a file and a
+/// subdirectory (with a file of its own) are listed twice.
+pub const REPEATS_NAMES: &str = "repeats-names";
+
 /// How long the slow directory takes for each part of its listing (it is listed in four).
 pub const SLOW_LISTING_STEP: Duration = Duration::from_millis(60);
 
@@ -50,6 +56,9 @@ const HALF_WAY: u64 = 64 * 1024;
 const CLAIMED_LARGER: u64 = 128 << 20;
 /// Entries a reply of the slow directory's listing holds.
 const SLOW_BATCH: usize = 2;
+/// Entries a reply of the repeating directory's listing holds; the next reply starts again at
+/// the last of them.
+const REPEAT_BATCH: usize = 3;
 /// Attributes and entries stay valid this long in the kernel: the whole of a case.
 const TTL: Duration = Duration::from_secs(300);
 
@@ -84,6 +93,9 @@ enum Listing {
     FailsAfterFirst,
     /// [`SLOW_BATCH`] entries a reply, each after [`SLOW_LISTING_STEP`].
     Slow,
+    /// [`REPEAT_BATCH`] entries a reply, the last of them again first in the next reply, as
+    /// procfs lists a directory whose entries move while it is listed.
+    Repeats,
 }
 
 #[derive(Debug, Clone)]
@@ -154,9 +166,11 @@ fn tree() -> Vec<Entry> {
         },
         dir(LISTING_FAILS, Listing::FailsAfterFirst),
         dir(SLOW_LISTING, Listing::Slow),
+        dir(REPEATS_NAMES, Listing::Repeats),
     ];
     let failing = inode_of(&entries, LISTING_FAILS);
     let slow = inode_of(&entries, SLOW_LISTING);
+    let repeats = inode_of(&entries, REPEATS_NAMES);
     for i in 0..3 {
         entries.push(file(
             failing,
@@ -170,6 +184,28 @@ fn tree() -> Vec<Entry> {
             slow,
             &format!("slow-{i}.txt"),
             text("slowly listed\n", i + 1),
+            Reads::Cached,
+        ));
+    }
+    // Listed after the dots, three a reply, each reply going back one: `again` and
+    // `repeated-1.txt` are listed twice.
+    entries.push(Entry {
+        parent: repeats,
+        name: "again".into(),
+        node: Node::Dir(Listing::Plain),
+    });
+    let again = inode_of(&entries, "again");
+    entries.push(file(
+        again,
+        "inside.txt",
+        text("listed twice\n", 2),
+        Reads::Cached,
+    ));
+    for i in 0..4 {
+        entries.push(file(
+            repeats,
+            &format!("repeated-{i}.txt"),
+            text("maybe twice\n", i + 1),
             Reads::Cached,
         ));
     }
@@ -358,17 +394,26 @@ impl Filesystem for Hostile {
                     SLOW_BATCH
                 }
             }
+            Listing::Repeats => REPEAT_BATCH,
             Listing::Plain | Listing::FailsAfterFirst => usize::MAX,
         };
-        let listed = self
-            .children(ino)
-            .into_iter()
-            .enumerate()
-            .skip(start)
-            .take(batch);
+        // Where the listing goes on after the entry at `i`: the next one, or, for the last of
+        // a repeating reply, that entry again.
+        let next = |i: usize, last: bool| {
+            if *listing == Listing::Repeats && last {
+                i
+            } else {
+                i + 1
+            }
+        };
+        let children = self.children(ino);
+        let total = children.len();
+        let end = start.saturating_add(batch).min(total);
+        let listed = children.into_iter().enumerate().skip(start).take(batch);
         for (i, (child, kind, name)) in listed {
             // The offset of an entry is where the listing goes on after it.
-            if reply.add(child, i as u64 + 1, kind, name) {
+            let offset = next(i, i + 1 == end && end < total);
+            if reply.add(child, offset as u64, kind, name) {
                 break;
             }
         }
