@@ -171,22 +171,14 @@ fn tree() -> Vec<Entry> {
     let failing = inode_of(&entries, LISTING_FAILS);
     let slow = inode_of(&entries, SLOW_LISTING);
     let repeats = inode_of(&entries, REPEATS_NAMES);
-    for i in 0..3 {
-        entries.push(file(
-            failing,
-            &format!("listed-{i}.txt"),
-            text("listed\n", i + 1),
-            Reads::Cached,
-        ));
-    }
-    for i in 0..2 * SLOW_BATCH + 1 {
-        entries.push(file(
-            slow,
-            &format!("slow-{i}.txt"),
-            text("slowly listed\n", i + 1),
-            Reads::Cached,
-        ));
-    }
+    numbered(&mut entries, failing, "listed", "listed\n", 3);
+    numbered(
+        &mut entries,
+        slow,
+        "slow",
+        "slowly listed\n",
+        2 * SLOW_BATCH + 1,
+    );
     // Listed after the dots, three a reply, each reply going back one: `again` and
     // `repeated-1.txt` are listed twice.
     entries.push(Entry {
@@ -201,15 +193,24 @@ fn tree() -> Vec<Entry> {
         text("listed twice\n", 2),
         Reads::Cached,
     ));
-    for i in 0..4 {
-        entries.push(file(
-            repeats,
-            &format!("repeated-{i}.txt"),
-            text("maybe twice\n", i + 1),
-            Reads::Cached,
-        ));
-    }
+    numbered(&mut entries, repeats, "repeated", "maybe twice\n", 4);
     entries
+}
+
+/// Adds `count` plain files to directory `parent`: `{stem}-{i}.txt`, holding `line` `i + 1`
+/// times.
+fn numbered(entries: &mut Vec<Entry>, parent: u64, stem: &str, line: &str, count: usize) {
+    for i in 0..count {
+        entries.push(Entry {
+            parent,
+            name: format!("{stem}-{i}.txt"),
+            node: Node::File {
+                content: line.repeat(i + 1).into_bytes(),
+                size: (line.len() * (i + 1)) as u64,
+                reads: Reads::Cached,
+            },
+        });
+    }
 }
 
 fn inode_of(entries: &[Entry], name: &str) -> u64 {
