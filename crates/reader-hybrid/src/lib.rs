@@ -46,7 +46,12 @@
 //! Before the paths start, the router probes whether the first files are in the page cache
 //! ([`CacheProbe`]: a `preadv2(RWF_NOWAIT)` of one byte, which never does I/O), and sizes the
 //! paths by the answer: many reads in flight when the device decides the speed, few threads
-//! when the cores do. With [`Threshold::Auto`] the threshold is chosen from the tree's own
+//! when the cores do. A tree can be half cached, so where the routing is the pool's or the
+//! rings' the router looks again every 1,024 files, at a few of the files it is about to
+//! send, and turns the rest of the tree the other way when most of them disagree with the
+//! routing in force; the summary lists each turn (`"revised"`, `"revisions"`, [`Revision`]).
+//! On a tree whose first half was cached and second half not, that made the hybrid 3.3×
+//! faster (BENCHMARKS.md, "reader-hybrid: a half-cached tree"). With [`Threshold::Auto`] the threshold is chosen from the tree's own
 //! sizes and the same probe: a quantile of the first sizes, low when cached, high when not.
 //! What the routing costs and gains, measured, is in
 //! the project's BENCHMARKS.md ("reader-hybrid").
@@ -85,6 +90,7 @@
 
 mod auto;
 mod paths;
+mod revise;
 mod router;
 mod sizes;
 mod split;
@@ -107,11 +113,13 @@ use serde::Serialize;
 
 pub use crate::auto::Choice;
 use crate::paths::{Paths, Tallies};
+use crate::revise::Reviser;
+pub use crate::revise::Revision;
 use crate::router::Router;
 use crate::sizes::look_up_sizes;
 use crate::split::SplitReader;
 pub use crate::tune::CacheProbe;
-use crate::tune::{Settings, fit_descriptors, tune};
+use crate::tune::{Settings, fit_descriptors, tune, tune_for};
 
 /// Jobs the router takes from discovery's queue at once.
 const ROUTE_BATCH: usize = 256;
@@ -211,11 +219,18 @@ pub struct HybridStats {
     pub pool_threads: usize,
     /// What the cache probe of the first files found.
     pub cache_probe: CacheProbe,
-    /// Whether files were routed by their sizes (`"sizes"`), or all sent without a size
-    /// look-up, the caller having set no routing: to the thread pool because the tree is
+    /// Whether files were routed at the start by their sizes (`"sizes"`), or all sent
+    /// without a size look-up, the caller having set no routing: to the thread pool because the tree is
     /// cached (`"pool"`), or through io_uring because it is not (`"ring"`; see
     /// [`HybridReader`]).
     pub routing: &'static str,
+    /// How many times the routing changed during the run, the cache state having changed
+    /// from one part of the tree to the next (see `revisions`).
+    pub revised: usize,
+    /// The first of those changes, in order: after how many files, to which routing, and what
+    /// the look at the cache found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<Revision>,
     /// The runtime the async path ran on, if it ran: `io-uring` on a cold tree where the
     /// kernel allows it, else `tokio`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -299,6 +314,35 @@ impl Stats for HybridStats {
                 ),
             ),
         ];
+        if self.revised > 0 {
+            let listed: Vec<String> = self
+                .revisions
+                .iter()
+                .map(|revision| {
+                    let (state, path) = match revision.routing {
+                        "ring" => ("not cached", "the rest through io_uring"),
+                        _ => ("cached", "the rest to the thread pool"),
+                    };
+                    format!(
+                        "after {} files the tree was {state} ({} of {} probed files were): {path}",
+                        grouped(revision.after_files as u64),
+                        if state == "cached" {
+                            revision.cached
+                        } else {
+                            revision.probed - revision.cached
+                        },
+                        revision.probed
+                    )
+                })
+                .collect();
+            let more = self.revised - self.revisions.len();
+            let tail = if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            };
+            lines.push(("revised", format!("{}{tail}", listed.join("; "))));
+        }
         if let Some(runtime) = self.async_runtime {
             let why = self
                 .async_fallback
@@ -461,6 +505,10 @@ impl Schedule for HybridReader {
         let rings = tuned.lanes.chosen_runtime() == Runtime::IoUring
             && reader_async::io_uring_refusal().is_none();
         let routing = Routing::of(&probe, self.routing_set, rings);
+        // Between the pool and the rings the routing is revised as the run goes (`revise.rs`):
+        // the path the first routing leaves idle stands by, tuned for the other cache state.
+        let revisable = routing != Routing::Sizes;
+        let standby = revisable.then(|| tune_for(&self.settings, !probe.cold()));
         let sized = |batch: &mut Vec<FileJob>| {
             if routing == Routing::Sizes {
                 look_up_sizes(batch, tuned.sizers);
@@ -468,12 +516,7 @@ impl Schedule for HybridReader {
         };
         // Not routed by size, a huge file is found by the pool thread or the ring that opens
         // it, which hands it, unread, to a splitter of its own (`hand_off_from`).
-        let large = match routing {
-            Routing::Pool => self.timeout.is_none(),
-            Routing::Ring => true,
-            Routing::Sizes => false,
-        }
-        .then(|| jobs.sub_queue(out.clone().counting(&tallies[2])));
+        let large = revisable.then(|| jobs.sub_queue(out.clone().counting(&tallies[2])));
         let (large_tx, large_jobs) = match large {
             Some((tx, rx)) => (Some(Arc::new(Mutex::new(Some(tx)))), Some(rx)),
             None => (None, None),
@@ -487,12 +530,23 @@ impl Schedule for HybridReader {
                 }
             })
         };
-        let (mut pool, mut lanes) = (tuned.pool.clone(), tuned.lanes.clone());
-        match (&large_tx, routing) {
-            (Some(tx), Routing::Pool) => pool = pool.hand_off_from(self.split_at, hand_off(tx)),
-            (Some(tx), Routing::Ring) => lanes = lanes.hand_off_from(self.split_at, hand_off(tx)),
-            _ => {}
+        let (mut pool, mut lanes) = match (&standby, routing) {
+            (Some(standby), Routing::Pool) => (tuned.pool.clone(), standby.lanes.clone()),
+            (Some(standby), Routing::Ring) => (standby.pool.clone(), tuned.lanes.clone()),
+            _ => (tuned.pool.clone(), tuned.lanes.clone()),
+        };
+        if let Some(tx) = &large_tx {
+            // With a time limit the pool reads a huge file itself, through a mapping.
+            if self.timeout.is_none() {
+                pool = pool.hand_off_from(self.split_at, hand_off(tx));
+            }
+            lanes = lanes.hand_off_from(self.split_at, hand_off(tx));
         }
+        let rings_allowed = || {
+            lanes.chosen_runtime() == Runtime::IoUring && reader_async::io_uring_refusal().is_none()
+        };
+        let mut reviser = revisable.then(|| Reviser::new(routing == Routing::Ring));
+        let mut routing_now = routing;
         let (failure, lane_stats) = thread::scope(|scope| {
             let large = large_jobs.map(|large| {
                 spawn_schedule(
@@ -506,7 +560,13 @@ impl Schedule for HybridReader {
             let readers = (&lanes, &pool, &split);
             let mut paths = Paths::new(scope, jobs, &out, readers, &tallies);
             let mut send = |paths: &mut Paths<'_, '_, _, _, _>, mut batch: Vec<FileJob>| {
-                if routing == Routing::Ring {
+                let probe = |batch: &[FileJob]| CacheProbe::of_some(batch, revise::PROBES);
+                if let Some(reviser) = &mut reviser
+                    && let Some(cold) = reviser.observe(&batch, probe, rings_allowed)
+                {
+                    routing_now = if cold { Routing::Ring } else { Routing::Pool };
+                }
+                if routing_now == Routing::Ring {
                     paths.send(batch.into_iter().map(|job| (Route::Async, job)));
                 } else {
                     sized(&mut batch);
@@ -545,6 +605,8 @@ impl Schedule for HybridReader {
             return Err(err);
         }
         let (threshold, auto) = router.finish();
+        let (revised, revisions) = reviser.map(Reviser::finish).unwrap_or_default();
+        let lanes_ran = lane_stats.is_some();
         Ok(HybridStats {
             routes: Routes::of(&tallies),
             threshold,
@@ -554,10 +616,16 @@ impl Schedule for HybridReader {
             },
             auto,
             split_at: self.split_at,
-            in_flight: tuned.lanes.in_flight(),
-            pool_threads: tuned.pool.threads(),
+            in_flight: if lanes_ran {
+                lanes.in_flight()
+            } else {
+                tuned.lanes.in_flight()
+            },
+            pool_threads: pool.threads(),
             cache_probe: probe,
             routing: routing.as_str(),
+            revised,
+            revisions,
             async_runtime: lane_stats.as_ref().map(|stats| stats.runtime),
             async_fallback: lane_stats.and_then(|stats| stats.fallback),
         })

@@ -60,8 +60,13 @@ pub struct CacheProbe {
 impl CacheProbe {
     /// Probes up to [`PROBES`] files spread over `batch`.
     pub(crate) fn of(batch: &[FileJob]) -> CacheProbe {
+        CacheProbe::of_some(batch, PROBES)
+    }
+
+    /// Probes up to `files` files spread over `batch`.
+    pub(crate) fn of_some(batch: &[FileJob], files: usize) -> CacheProbe {
         let started = Instant::now();
-        let step = batch.len().div_ceil(PROBES).max(1);
+        let step = batch.len().div_ceil(files.max(1)).max(1);
         let answers: Vec<bool> = batch
             .iter()
             .step_by(step)
@@ -146,7 +151,11 @@ pub(crate) struct Tuned {
 
 /// The paths for a tree the probe describes (see the module docs).
 pub(crate) fn tune(settings: &Settings, probe: &CacheProbe) -> Tuned {
-    let cold = probe.cold();
+    tune_for(settings, probe.cold())
+}
+
+/// The paths for a tree that is `cold` (not cached) or cached.
+pub(crate) fn tune_for(settings: &Settings, cold: bool) -> Tuned {
     let lanes = if cold {
         // The device decides: the async path reads through io_uring, many files in flight
         // and no thread blocked in a read (tokio's blocking pool where io_uring is refused).

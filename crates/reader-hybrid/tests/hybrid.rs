@@ -291,18 +291,36 @@ fn a_cached_tree_gets_few_async_lanes_unless_they_are_set() {
 /// Drops the pages of every file under `dir` from the page cache (written back first): the
 /// tree reads as cold, where the file system lets them go (not tmpfs).
 fn evict(dir: &Path) {
+    // SAFETY: no arguments; writes every file system's dirty pages back.
+    unsafe { libc::sync() };
+    drop_pages(dir);
+}
+
+fn drop_pages(dir: &Path) {
     use std::os::unix::io::AsRawFd;
     for entry in std::fs::read_dir(dir).expect("list") {
         let path = entry.expect("entry").path();
         if path.is_dir() {
-            evict(&path);
+            drop_pages(&path);
         } else {
             let file = std::fs::File::open(&path).expect("open");
-            file.sync_all().expect("sync");
             // SAFETY: advice on a descriptor open for the call; no memory is passed.
             unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
         }
     }
+}
+
+/// Whether the first byte of `path` is in the page cache, asked without doing I/O.
+fn is_cached(path: &Path) -> bool {
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::File::open(path).expect("open");
+    let mut byte = [0u8; 1];
+    let iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: `iov` describes one writable byte that outlives the call.
+    unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, 0, libc::RWF_NOWAIT) == 1 }
 }
 
 /// The records and summary of a run on `tree` evicted from the page cache; `None` (said on
@@ -434,4 +452,61 @@ fn a_cold_huge_file_is_split_from_the_rings() {
         (&bytes.into(), &lines.into(), &words.into()),
         "{huge}"
     );
+}
+
+/// Half of a tree cached and half not (one directory just written, the other dropped from the
+/// page cache): whichever comes first, the routing starts as the first files say and turns
+/// when the walk reaches the other half, and the summary says when and why. Where io_uring is
+/// refused the routing cannot turn to the rings, and stays.
+#[test]
+fn a_half_cached_tree_turns_its_routing_where_the_cache_state_changes() {
+    const HALF: usize = 3000;
+    let tree = tempfile::tempdir().expect("tempdir");
+    for half in ["cold", "warm"] {
+        let dir = tree.path().join(half);
+        std::fs::create_dir(&dir).expect("mkdir");
+        for i in 0..HALF {
+            std::fs::write(dir.join(format!("{i}.txt")), format!("{half} {i}\n")).expect("write");
+        }
+    }
+    evict(&tree.path().join("cold"));
+    if is_cached(&tree.path().join("cold/0.txt")) {
+        eprintln!("skipped: this file system keeps the tree cached");
+        return;
+    }
+    let (files, summary) = json_run(&[], tree.path());
+    assert_eq!(files.len(), 2 * HALF);
+    for (path, record) in &files {
+        let name = Path::new(path);
+        let half = name.parent().and_then(Path::file_name).expect("half");
+        let i = name.file_stem().expect("stem");
+        let text = format!("{} {}\n", half.to_string_lossy(), i.to_string_lossy());
+        assert_eq!(record["size"], text.len(), "{record}");
+        assert_eq!((&record["lines"], &record["words"]), (&1.into(), &2.into()));
+    }
+    let (async_files, _) = route(&summary, "async");
+    let (pool_files, _) = route(&summary, "threads");
+    assert_eq!(async_files + pool_files, 2 * HALF as u64, "{summary}");
+    if let Some(why) = reader_async::io_uring_refusal() {
+        // A cold start is routed by size; a cached one stays on the pool.
+        assert_eq!(summary["revised"], 0, "{why}: {summary}");
+        return;
+    }
+    let first = summary["routing"].as_str().expect("routing");
+    let turned = &summary["revisions"][0];
+    let expected = if first == "pool" { "ring" } else { "pool" };
+    assert_eq!(turned["routing"], expected, "{summary}");
+    assert!(summary["revised"].as_u64() >= Some(1), "{summary}");
+    // Each half went mostly its own way: the turn came within a few batches of the border.
+    assert!(async_files >= HALF as u64 / 2, "{summary}");
+    assert!(pool_files >= HALF as u64 / 2, "{summary}");
+    // Read once, the cold half is cached now.
+    evict(&tree.path().join("cold"));
+    let human = hybrid().run(&[
+        "--progress".as_ref(),
+        "never".as_ref(),
+        tree.path().as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&human.stdout);
+    assert!(stdout.contains("  revised: after "), "{stdout}");
 }
