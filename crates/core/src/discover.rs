@@ -9,6 +9,10 @@
 //! walked once, and a name that a directory's listing gives twice (procfs does, for a
 //! directory that changes while it is listed) is reported once.
 //!
+//! The walk is one walker, in one order. When its listings come from the device rather than
+//! the page cache, threads list the directories ahead of it and throw what they read away, so
+//! that the walker finds them cached (`ahead.rs`).
+//!
 //! By default every regular file is read. The filters narrow that down:
 //!
 //! * names — [`Walk::extensions`], [`Walk::exclude`] (gitignore globs), [`Walk::skip_hidden`]
@@ -29,8 +33,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+use crate::ahead::{Pace, Prune, ReadAhead};
 
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
@@ -314,6 +321,7 @@ impl Walk {
             current: None,
             listing: Vec::new(),
             seen: Seen::default(),
+            ahead: Ahead::default(),
         }
     }
 
@@ -387,6 +395,21 @@ impl Walk {
             });
         }
         builder.build()
+    }
+
+    /// Whether directories may be listed ahead of the walk: not under the repository's ignore
+    /// rules, which only the walker applies (the threads would list ignored directories).
+    fn reads_ahead(&self) -> bool {
+        !self.gitignore
+    }
+
+    /// What the threads listing ahead of the walk of `root` leave out, as the walker does.
+    fn prune(&self, root: &Path) -> Prune {
+        Prune {
+            hidden: self.skip_hidden,
+            excludes: excludes_under(root, &self.excludes).ok().flatten(),
+            max_depth: self.max_depth,
+        }
     }
 
     /// What to do with one entry of the walk; `None` for directories and filtered-out names.
@@ -555,6 +578,18 @@ pub struct Entries {
     listing: Vec<PathBuf>,
     /// What the directories being listed have listed so far.
     seen: Seen,
+    /// Listing the root's directories ahead of the walk, when the tree is not cached.
+    ahead: Ahead,
+}
+
+/// The walk's side of listing ahead (`ahead.rs`): how fast its listings are, and the threads
+/// once started.
+#[derive(Debug, Default)]
+struct Ahead {
+    pace: Pace,
+    /// The last entry was a directory: the walker's next call lists it.
+    after_dir: bool,
+    running: Option<ReadAhead>,
 }
 
 impl std::fmt::Debug for Entries {
@@ -576,15 +611,26 @@ impl Iterator for Entries {
             current,
             listing,
             seen,
+            ahead,
         } = self;
         loop {
             if let Some((root, entries)) = current {
-                let found = match entries.next() {
+                let timed = ahead.after_dir && ahead.running.is_none() && walk.reads_ahead();
+                let started = timed.then(Instant::now);
+                let next = entries.next();
+                if let Some(started) = started
+                    && ahead.pace.listed(started.elapsed())
+                {
+                    ahead.running = ReadAhead::start(root, walk.prune(root));
+                }
+                ahead.after_dir = false;
+                let found = match next {
                     Some(Ok(entry)) => {
                         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                         if !seen.first(entry.depth(), entry.path(), is_dir) {
                             continue;
                         }
+                        ahead.after_dir = is_dir;
                         if is_dir {
                             listing.truncate(entry.depth());
                             listing.push(entry.path().to_path_buf());
@@ -601,6 +647,7 @@ impl Iterator for Entries {
                     }
                     None => {
                         *current = None;
+                        *ahead = Ahead::default();
                         continue;
                     }
                 };

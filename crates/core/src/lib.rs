@@ -29,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod ahead;
 mod count;
 mod deadline;
 pub mod defaults;
