@@ -56,7 +56,7 @@ pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
-pub use mapped::{MAP_FROM, size_is_trusted};
+pub use mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use queue::{JobSender, Jobs};
 pub use read::{
     Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized,

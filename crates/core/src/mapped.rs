@@ -78,19 +78,71 @@ const LOCAL: [libc::__fsword_t; 9] = [
 /// under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or the file is
 /// not on a local file system ([`LOCAL`]).
 pub(crate) fn count(file: &File, want: u64, counter: &mut Counter) -> Mapped {
-    if !size_is_trusted(file) || !take_lease(file) {
-        return Mapped::Declined;
+    match Lease::take(file) {
+        Some(lease) if lease.len.min(want) > 0 => lease.count(0, want, counter),
+        _ => Mapped::Declined,
     }
-    let breaks = BREAKS.load(Ordering::Acquire);
-    // The size now that nobody can shrink it unannounced.
-    let len = file.metadata().map_or(0, |meta| meta.len()).min(want);
-    let ended = if len > 0 {
-        count_mapping(file, len, breaks, counter)
-    } else {
-        Mapped::Declined
-    };
-    give_back_lease(file);
-    ended
+}
+
+/// A file held under a read lease (module docs), so that byte ranges of it can be counted
+/// through mappings, by several threads at once ([`count_range`](crate::count_range)). The
+/// lease is given back when this is dropped.
+///
+/// ```
+/// use std::io::Write;
+/// let mut file = tempfile::NamedTempFile::new()?;
+/// file.write_all(b"one two\nthree\n")?;
+/// let reader = std::fs::File::open(file.path())?;
+/// // Granted on a local file system to the file's owner, when nobody has it open for writing.
+/// drop(file);
+/// let lease = reader_core::Lease::take(&reader);
+/// let mut buf = [0; 4];
+/// let range = reader_core::count_range(&reader, "f".as_ref(), 0, 14, lease.as_ref(), &mut buf)?;
+/// assert_eq!((range.counts().lines, range.counts().words), (2, 3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Lease<'f> {
+    file: &'f File,
+    /// The file's size once leased: nobody can shrink it unannounced.
+    len: u64,
+    /// Lease breaks signalled before it was taken.
+    breaks: u64,
+}
+
+impl<'f> Lease<'f> {
+    /// Takes a read lease on `file`; `None` where the kernel refuses one (module docs) or the
+    /// file is not on a local file system ([`LOCAL`]): its ranges are then read with `read`.
+    pub fn take(file: &'f File) -> Option<Lease<'f>> {
+        if !size_is_trusted(file) || !take_lease(file) {
+            return None;
+        }
+        let breaks = BREAKS.load(Ordering::Acquire);
+        let len = file.metadata().map_or(0, |meta| meta.len());
+        Some(Lease { file, len, breaks })
+    }
+
+    /// Counts the bytes `start..end` of the file that it had when leased through a mapping,
+    /// into `counter`. `start` must be a multiple of the page size, else nothing is mapped.
+    pub(crate) fn count(&self, start: u64, end: u64, counter: &mut Counter) -> Mapped {
+        if !start.is_multiple_of(page_size()) || start >= self.len.min(end) {
+            return Mapped::Declined;
+        }
+        count_mapping(self.file, start, end.min(self.len), self.breaks, counter)
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        give_back_lease(self.file);
+    }
+}
+
+/// The size of a page of memory: mappings start at multiples of it.
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096).max(1)
 }
 
 /// Whether the size the kernel gives for `file` is its content's size: the file lives on one
@@ -131,20 +183,22 @@ fn give_back_lease(file: &File) {
     }
 }
 
-/// Maps `len` bytes of `file` (leased) a [`WINDOW`] at a time and counts them chunk by chunk
-/// while the lease holds. One window is mapped at once, so the file's pages never add more
-/// than a window to the process's resident memory.
-fn count_mapping(file: &File, len: u64, breaks: u64, counter: &mut Counter) -> Mapped {
-    let mut at = 0;
-    while at < len {
-        let Ok(size) = usize::try_from((len - at).min(WINDOW as u64)) else {
+/// Maps the bytes `start..end` of `file` (leased; `start` a multiple of the page size) a
+/// [`WINDOW`] at a time and counts them chunk by chunk while the lease holds. One window is
+/// mapped at once, so the file's pages never add more than a window a thread to the process's
+/// resident memory.
+fn count_mapping(file: &File, start: u64, end: u64, breaks: u64, counter: &mut Counter) -> Mapped {
+    let mut at = start;
+    while at < end {
+        let Ok(size) = usize::try_from((end - at).min(WINDOW as u64)) else {
             return Mapped::Declined;
         };
         let Ok(offset) = libc::off_t::try_from(at) else {
             return Mapped::Broken(at);
         };
         // SAFETY: a new private read-only mapping of an open descriptor at a page-aligned
-        // offset (a multiple of WINDOW); the kernel picks the address, nothing aliases it.
+        // offset (`start` is one, and WINDOW a multiple of the page size); the kernel picks
+        // the address, nothing aliases it.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -156,7 +210,7 @@ fn count_mapping(file: &File, len: u64, breaks: u64, counter: &mut Counter) -> M
             )
         };
         if base == libc::MAP_FAILED {
-            return if at == 0 {
+            return if at == start {
                 Mapped::Declined
             } else {
                 Mapped::Broken(at)
@@ -171,14 +225,14 @@ fn count_mapping(file: &File, len: u64, breaks: u64, counter: &mut Counter) -> M
             if BREAKS.load(Ordering::Acquire) != breaks && !still_leased(file) {
                 break;
             }
-            let end = (done + CHUNK).min(size);
-            // SAFETY: `done..end` lies inside the mapping, whose pages all exist: the file
-            // had at least `len` bytes when the lease was taken, and cannot have shrunk since
+            let stop = (done + CHUNK).min(size);
+            // SAFETY: `done..stop` lies inside the mapping, whose pages all exist: the file
+            // had at least `end` bytes when the lease was taken, and cannot have shrunk since
             // without the lease being broken, which was looked at just now (module docs).
             let chunk =
-                unsafe { std::slice::from_raw_parts(base.cast::<u8>().add(done), end - done) };
+                unsafe { std::slice::from_raw_parts(base.cast::<u8>().add(done), stop - done) };
             counter.update(chunk);
-            done = end;
+            done = stop;
         }
         // SAFETY: unmaps exactly the mapping made above; the chunks borrowed from it are gone.
         unsafe {
@@ -189,7 +243,7 @@ fn count_mapping(file: &File, len: u64, breaks: u64, counter: &mut Counter) -> M
             return Mapped::Broken(at);
         }
     }
-    Mapped::Done(len)
+    Mapped::Done(end)
 }
 
 /// Whether `file`'s read lease still holds (a lease being broken reads as `F_UNLCK`).
@@ -305,7 +359,7 @@ mod tests {
         }
         assert!(!still_leased(&file), "the truncation breaks the lease");
         let mut counter = Counter::new();
-        let ended = count_mapping(&file, data.len() as u64, breaks, &mut counter);
+        let ended = count_mapping(&file, 0, data.len() as u64, breaks, &mut counter);
         assert_eq!(
             ended,
             Mapped::Broken(0),

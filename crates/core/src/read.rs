@@ -32,7 +32,7 @@ use crate::dirfd::{self, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
 use crate::faults;
-use crate::mapped::{self, Mapped};
+use crate::mapped::{self, Lease, Mapped};
 use crate::record::{FileResult, Worker};
 use crate::shard::Part;
 
@@ -152,7 +152,11 @@ enum Whole {
 fn count_part(path: &Path, part: &Part, buf: &mut [u8]) -> Result<RangeCounts, FileError> {
     let (file, _) = open_regular(path)?;
     let end = if part.is_last() { u64::MAX } else { part.end };
-    count_range(&file, path, part.start, end, buf)
+    // A large part is counted through a mapping, as a large file is.
+    let lease = (part.end - part.start >= mapped::MAP_FROM)
+        .then(|| Lease::take(&file))
+        .flatten();
+    count_range(&file, path, part.start, end, lease.as_ref(), buf)
 }
 
 /// The largest file [`read_cached`] takes: above it a hand-off to a blocking thread costs
@@ -606,18 +610,27 @@ fn count_mapped(
     }
 }
 
-/// Counts the byte range `start..end` of the open file at `path` with positioned reads
-/// through `buf`; several threads may count ranges of the same file at once. Stops early at
-/// end of file.
+/// Counts the byte range `start..end` of the open file at `path`; several threads may count
+/// ranges of the same file at once. Stops early at end of file. Under a [`Lease`] of the file
+/// the bytes it had when leased are counted through a mapping, without a copy (a range that
+/// starts on a page boundary); the rest, and every range without a lease, with positioned
+/// reads through `buf`.
 pub fn count_range(
     file: &File,
     path: &Path,
     start: u64,
     end: u64,
+    lease: Option<&Lease<'_>>,
     buf: &mut [u8],
 ) -> Result<RangeCounts, FileError> {
     let mut counter = Counter::new();
     let mut at = start;
+    if let Some(lease) = lease {
+        match lease.count(start, end, &mut counter) {
+            Mapped::Declined => {}
+            Mapped::Done(to) | Mapped::Broken(to) => at = to,
+        }
+    }
     while at < end {
         let want = usize::try_from(end - at).map_or(buf.len(), |w| w.min(buf.len()));
         match file.read_at(&mut buf[..want], at) {
@@ -706,8 +719,30 @@ mod tests {
         let cuts = [0, 5, 777, 778, 9000, len, len + 50];
         let joined = cuts
             .windows(2)
-            .map(|w| count_range(&file, &path, w[0], w[1], &mut buf).expect("range"))
+            .map(|w| count_range(&file, &path, w[0], w[1], None, &mut buf).expect("range"))
             .fold(RangeCounts::default(), RangeCounts::join);
+        assert_eq!(joined.counts(), Counts::of(&data));
+    }
+
+    #[test]
+    fn leased_ranges_are_mapped_from_page_boundaries_and_join_to_the_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let data: Vec<u8> = b"a mapped word\tand another\n".repeat(3000);
+        fs::write(&path, &data).expect("write");
+        let file = File::open(&path).expect("open");
+        let Some(lease) = Lease::take(&file) else {
+            eprintln!("skipped: no read lease on this file system");
+            return;
+        };
+        let mut buf = vec![0; 100];
+        let len = data.len() as u64;
+        // Page-aligned starts are mapped, the others read; the last range runs past the end.
+        let cuts = [0, 4096, 4100, 3 * 4096, 8 * 4096, 50_001, len, u64::MAX];
+        let ranges = cuts
+            .windows(2)
+            .map(|w| count_range(&file, &path, w[0], w[1], Some(&lease), &mut buf).expect("range"));
+        let joined = ranges.fold(RangeCounts::default(), RangeCounts::join);
         assert_eq!(joined.counts(), Counts::of(&data));
     }
 
