@@ -109,8 +109,12 @@ impl Splitter {
                 1
             };
             used = self.threads.min(ranges);
-            // Held until every range is counted: no thread's mapping outlives it.
-            let lease = Lease::take(&file);
+            // A cached file is counted through mappings, under a lease held until every range
+            // is counted; a cold one with reads, which keep the device busier than the page
+            // faults of a mapping. Asked of its middle: the router's probe of its start may
+            // have started the read-ahead there.
+            let cached = crate::tune::probe(&file, size / 2) == Some(true);
+            let lease = cached.then(|| Lease::take(&file)).flatten();
             let buffers = &mut self.buffers[..used];
             let counts = count_ranges(&file, &job.path, lease.as_ref(), ranges, buffers)?;
             // It grew past the cap while its last range was read.

@@ -108,10 +108,15 @@ pub(crate) fn is_cached(path: &Path) -> Option<bool> {
     if file.metadata().ok()?.len() == 0 {
         return None;
     }
-    probe(&file)
+    probe(&file, 0)
 }
 
-fn probe(file: &File) -> Option<bool> {
+/// Whether the byte at `offset` of the open `file` is in the page cache, asked without I/O;
+/// `None` if that cannot be told. Asking can start the kernel's read-ahead of the pages there
+/// (a refused read still counts as one), so a second look at the same place may find it
+/// cached.
+pub(crate) fn probe(file: &File, offset: u64) -> Option<bool> {
+    let offset = libc::off_t::try_from(offset).ok()?;
     let mut byte = [0u8; 1];
     let iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
@@ -119,7 +124,7 @@ fn probe(file: &File) -> Option<bool> {
     };
     // SAFETY: `iov` describes one valid, writable byte that outlives the call; the descriptor is
     // open for its duration.
-    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, 0, libc::RWF_NOWAIT) };
+    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, libc::RWF_NOWAIT) };
     if n >= 0 {
         return Some(true);
     }
