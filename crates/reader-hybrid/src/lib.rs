@@ -51,8 +51,9 @@
 //! send, and turns the rest of the tree the other way when most of them disagree with the
 //! routing in force; the summary lists each turn (`"revised"`, `"revisions"`, [`Revision`]).
 //! On a tree whose first half was cached and second half not, that made the hybrid 3.3×
-//! faster (BENCHMARKS.md, "reader-hybrid: a half-cached tree"). With [`Threshold::Auto`] the threshold is chosen from the tree's own
-//! sizes and the same probe: a quantile of the first sizes, low when cached, high when not.
+//! faster (BENCHMARKS.md, "reader-hybrid", "A half-cached tree"). With [`Threshold::Auto`]
+//! the threshold is chosen from the tree's own sizes and the same probe: a quantile of the
+//! first sizes, low when cached, high when not.
 //! What the routing costs and gains, measured, is in
 //! the project's BENCHMARKS.md ("reader-hybrid").
 //!
@@ -220,8 +221,8 @@ pub struct HybridStats {
     /// What the cache probe of the first files found.
     pub cache_probe: CacheProbe,
     /// Whether files were routed at the start by their sizes (`"sizes"`), or all sent
-    /// without a size look-up, the caller having set no routing: to the thread pool because the tree is
-    /// cached (`"pool"`), or through io_uring because it is not (`"ring"`; see
+    /// without a size look-up, the caller having set no routing: to the thread pool because
+    /// the tree is cached (`"pool"`), or through io_uring because it is not (`"ring"`; see
     /// [`HybridReader`]).
     pub routing: &'static str,
     /// How many times the routing changed during the run, the cache state having changed
@@ -319,18 +320,18 @@ impl Stats for HybridStats {
                 .revisions
                 .iter()
                 .map(|revision| {
-                    let (state, path) = match revision.routing {
-                        "ring" => ("not cached", "the rest through io_uring"),
-                        _ => ("cached", "the rest to the thread pool"),
+                    let (state, agreed, path) = match revision.routing {
+                        "ring" => (
+                            "not cached",
+                            revision.probed - revision.cached,
+                            "the rest through io_uring",
+                        ),
+                        _ => ("cached", revision.cached, "the rest to the thread pool"),
                     };
                     format!(
-                        "after {} files the tree was {state} ({} of {} probed files were): {path}",
+                        "after {} files the tree was {state} ({agreed} of {} probed files \
+                         were): {path}",
                         grouped(revision.after_files as u64),
-                        if state == "cached" {
-                            revision.cached
-                        } else {
-                            revision.probed - revision.cached
-                        },
                         revision.probed
                     )
                 })
