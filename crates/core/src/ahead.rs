@@ -108,7 +108,8 @@ struct Queue {
 
 impl ReadAhead {
     /// Starts listing every directory beneath `root` ahead of the walk; `None` if no thread
-    /// could be started (the walk goes on without).
+    /// could be started, or the open-files limit is too low to spare descriptors for them (the
+    /// walk goes on without).
     pub(crate) fn start(root: &Path, prune: Prune) -> Option<ReadAhead> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
@@ -119,7 +120,9 @@ impl ReadAhead {
             stop: AtomicBool::new(false),
             prune,
         });
-        let threads = defaults::clamp_to_address_space(THREADS);
+        // Each holds a directory open while it lists it, out of the descriptors kept for what
+        // is not a file being read: none where the open-files limit leaves little room.
+        let threads = defaults::clamp_to_address_space(THREADS).min(defaults::fd_budget() / 32);
         let started = (0..threads)
             .filter(|_| {
                 let shared = Arc::clone(&shared);

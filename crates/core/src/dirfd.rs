@@ -4,7 +4,10 @@
 //! instead of every component of the path (measured in BENCHMARKS.md, "The per-file path").
 //!
 //! A thread that moves to a file in another directory lets the old one go, so a tree of one
-//! file a directory pays nothing but a comparison of names; a thread that ends closes it. The
+//! file a directory pays nothing but a comparison of names; a thread that ends closes it. These
+//! descriptors come out of those kept for what is not a file being read, so at most
+//! [`held_at_most`] threads keep one at once; the others open by path (a model with hundreds
+//! of blocking threads under a low open-files limit ran out of descriptors otherwise). The
 //! descriptor names the directory as it was when it was opened: should the directory be
 //! renamed or replaced meanwhile, the relative open fails or finds the old directory's file,
 //! and the caller opens the path as it is now.
@@ -16,6 +19,47 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::defaults;
+
+/// Directory descriptors the threads keep now.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// Threads that may keep a directory descriptor at once: a quarter of the descriptors a run
+/// may hold open for reading (at least 1).
+fn held_at_most() -> usize {
+    (defaults::fd_budget() / 4).max(1)
+}
+
+/// A directory descriptor a thread keeps, counted in [`HELD`] while it is open.
+struct HeldDir(OwnedFd);
+
+impl HeldDir {
+    /// Opens the directory at `path`, if fewer than [`held_at_most`] are kept now.
+    fn open(path: &[u8]) -> Option<HeldDir> {
+        HeldDir::open_within(path, held_at_most())
+    }
+
+    /// Opens the directory at `path`, if fewer than `most` are kept now.
+    fn open_within(path: &[u8], most: usize) -> Option<HeldDir> {
+        if HELD.fetch_add(1, Ordering::AcqRel) >= most {
+            HELD.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let Some(fd) = open_dir(path) else {
+            HELD.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        };
+        Some(HeldDir(fd))
+    }
+}
+
+impl Drop for HeldDir {
+    fn drop(&mut self) {
+        HELD.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// What [`relative`] did.
 #[derive(Debug)]
@@ -38,7 +82,7 @@ struct LastDir {
     /// Its path, as the files' paths spell it.
     path: Vec<u8>,
     /// Open once a second file in a row lives there.
-    fd: Option<OwnedFd>,
+    fd: Option<HeldDir>,
 }
 
 thread_local! {
@@ -106,9 +150,9 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
             return Relative::NotTried;
         }
         if last.fd.is_none() {
-            last.fd = open_dir(parent);
+            last.fd = HeldDir::open(parent);
         }
-        let Some(dir) = &last.fd else {
+        let Some(HeldDir(dir)) = &last.fd else {
             return Relative::NotTried;
         };
         match call(dir.as_raw_fd(), &name) {
@@ -180,6 +224,17 @@ mod tests {
             }
         }
         assert!(matches!(open(Path::new("bare")), Relative::NotTried));
+    }
+
+    #[test]
+    fn no_directory_is_kept_past_the_limit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().as_os_str().as_bytes();
+        assert!(HeldDir::open_within(path, 0).is_none());
+        let kept = HeldDir::open_within(path, usize::MAX).expect("no limit");
+        assert!(kept.0.as_raw_fd() >= 0);
+        assert!(HeldDir::open_within(b"/no/such/directory", usize::MAX).is_none());
+        assert!(held_at_most() >= 1);
     }
 
     #[test]

@@ -536,6 +536,14 @@ impl Schedule for HybridReader {
             (Some(standby), Routing::Ring) => (standby.pool.clone(), tuned.lanes.clone()),
             _ => (tuned.pool.clone(), tuned.lanes.clone()),
         };
+        if standby.is_some() {
+            // After a turn both paths may hold files open at once.
+            let (threads, in_flight) = fit_descriptors(pool.threads(), lanes.in_flight());
+            if (threads, in_flight) != (pool.threads(), lanes.in_flight()) {
+                pool = pool.jobs(threads);
+                lanes = lanes.max_in_flight(in_flight);
+            }
+        }
         if let Some(tx) = &large_tx {
             // With a time limit the pool reads a huge file itself, through a mapping.
             if self.timeout.is_none() {
