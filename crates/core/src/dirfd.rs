@@ -19,6 +19,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::defaults;
@@ -27,9 +28,10 @@ use crate::defaults;
 static HELD: AtomicUsize = AtomicUsize::new(0);
 
 /// Threads that may keep a directory descriptor at once: a quarter of the descriptors a run
-/// may hold open for reading (at least 1).
+/// may hold open for reading (at least 1), from the open-files limit when first asked.
 fn held_at_most() -> usize {
-    (defaults::fd_budget() / 4).max(1)
+    static MOST: OnceLock<usize> = OnceLock::new();
+    *MOST.get_or_init(|| (defaults::fd_budget() / 4).max(1))
 }
 
 /// A directory descriptor a thread keeps, counted in [`HELD`] while it is open.
@@ -67,8 +69,8 @@ pub(crate) enum Relative<T> {
     /// No directory is kept for this path (the first file of a directory, a bare name): use
     /// the path itself.
     NotTried,
-    /// Done relative to the directory.
-    Done(T),
+    /// Done relative to the directory, which is on a local file system ([`Local`]) or not.
+    Done(T, Local),
     /// The relative call failed; the path itself may still work (the directory was replaced).
     Failed,
 }
@@ -76,17 +78,38 @@ pub(crate) enum Relative<T> {
 /// What [`open_relative`] did.
 pub(crate) type Opened = Relative<File>;
 
+/// Whether a directory is on one of the local file systems whose sizes are trusted
+/// ([`crate::size_is_trusted`]). There a read of a regular file that comes back short has
+/// reached its end, so a file that fits in one read needs neither its size looked up nor a
+/// read that returns 0. A file mounted on its own over a name of such a directory (a bind
+/// mount of one file, as containers do for `/etc/hosts`) is taken to be local too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Local {
+    Yes,
+    No,
+}
+
 /// The directory the calling thread opened last files in.
-#[derive(Default)]
 struct LastDir {
     /// Its path, as the files' paths spell it.
     path: Vec<u8>,
     /// Open once a second file in a row lives there.
     fd: Option<HeldDir>,
+    /// Where `fd` is, looked up once when it is opened.
+    local: Local,
+    /// The name being opened there, NUL-terminated: one buffer for every file.
+    name: Vec<u8>,
 }
 
 thread_local! {
-    static LAST_DIR: RefCell<LastDir> = RefCell::new(LastDir::default());
+    static LAST_DIR: RefCell<LastDir> = const {
+        RefCell::new(LastDir {
+            path: Vec::new(),
+            fd: None,
+            local: Local::No,
+            name: Vec::new(),
+        })
+    };
 }
 
 /// Opens `path` with `open(dir, name)` relative to its directory (see [`relative`]).
@@ -123,7 +146,7 @@ pub fn file_size(path: &Path) -> Option<u64> {
         u64::try_from(stat.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
     };
     match relative(path, stat) {
-        Relative::Done(size) => Some(size),
+        Relative::Done(size, _) => Some(size),
         Relative::NotTried | Relative::Failed => std::fs::metadata(path).ok().map(|m| m.len()),
     }
 }
@@ -132,17 +155,24 @@ pub fn file_size(path: &Path) -> Option<u64> {
 /// component — if the calling thread keeps that directory, or opens it now because the
 /// previous file was there too.
 fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) -> Relative<T> {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+    // Split at the last `/` in the path's bytes: this runs for every file read.
+    let bytes = path.as_os_str().as_bytes();
+    let Some(slash) = bytes.iter().rposition(|&b| b == b'/') else {
         return Relative::NotTried;
     };
-    let parent = parent.as_os_str().as_bytes();
-    let Ok(name) = CString::new(name.as_bytes()) else {
-        return Relative::NotTried;
-    };
-    if parent.is_empty() {
+    // A file of `/` itself has `/` for its directory.
+    let parent = &bytes[..slash.max(1)];
+    let name = &bytes[slash + 1..];
+    if matches!(name, b"" | b"." | b"..") {
         return Relative::NotTried;
     }
     LAST_DIR.with_borrow_mut(|last| {
+        last.name.clear();
+        last.name.extend_from_slice(name);
+        last.name.push(0);
+        let Ok(name) = CStr::from_bytes_with_nul(&last.name) else {
+            return Relative::NotTried;
+        };
         if last.path != parent {
             last.path.clear();
             last.path.extend_from_slice(parent);
@@ -151,12 +181,16 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
         }
         if last.fd.is_none() {
             last.fd = HeldDir::open(parent);
+            last.local = match &last.fd {
+                Some(HeldDir(dir)) if on_local_file_system(dir.as_raw_fd()) => Local::Yes,
+                _ => Local::No,
+            };
         }
         let Some(HeldDir(dir)) = &last.fd else {
             return Relative::NotTried;
         };
-        match call(dir.as_raw_fd(), &name) {
-            Ok(done) => Relative::Done(done),
+        match call(dir.as_raw_fd(), name) {
+            Ok(done) => Relative::Done(done, last.local),
             Err(e) => {
                 if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
                     // Give our descriptor back before the path itself is tried.
@@ -180,6 +214,11 @@ fn open_dir(path: &[u8]) -> Option<OwnedFd> {
     };
     // SAFETY: a descriptor open has just returned to us; the OwnedFd owns it now.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether the descriptor `fd` (an `O_PATH` one will do) is on a local file system.
+fn on_local_file_system(fd: RawFd) -> bool {
+    crate::read::file_system_of(fd).is_some_and(crate::mapped::is_local)
 }
 
 /// `openat(dir, name, flags)` read-only, as a [`File`].
@@ -219,7 +258,7 @@ mod tests {
         assert!(matches!(open(&dir.path().join("a")), Relative::NotTried));
         for name in ["b", "c"] {
             match open(&dir.path().join(name)) {
-                Relative::Done(file) => assert_eq!(read(file), name),
+                Relative::Done(file, _) => assert_eq!(read(file), name),
                 other => panic!("{name}: {other:?}"),
             }
         }
@@ -261,7 +300,7 @@ mod tests {
         fs::write(sub.join("a"), "old").expect("write");
         fs::write(sub.join("b"), "old").expect("write");
         assert!(matches!(open(&sub.join("a")), Relative::NotTried));
-        assert!(matches!(open(&sub.join("b")), Relative::Done(_)));
+        assert!(matches!(open(&sub.join("b")), Relative::Done(..)));
         fs::rename(&sub, dir.path().join("gone")).expect("rename");
         fs::create_dir(&sub).expect("mkdir");
         fs::write(sub.join("new"), "new").expect("write");
@@ -281,7 +320,7 @@ mod tests {
         let opened = open(&sub.join("b"));
         fs::set_permissions(&sub, fs::Permissions::from_mode(0o755)).expect("chmod back");
         match opened {
-            Relative::Done(file) => assert_eq!(read(file), "b"),
+            Relative::Done(file, _) => assert_eq!(read(file), "b"),
             other => panic!("{other:?}"),
         }
     }

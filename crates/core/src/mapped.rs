@@ -158,7 +158,12 @@ fn page_size() -> u64 {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn size_is_trusted(file: &File) -> bool {
-    crate::read::file_system(file).is_some_and(|kind| LOCAL.contains(&kind))
+    crate::read::file_system(file).is_some_and(is_local)
+}
+
+/// Whether the file system of type `kind` (`statfs`'s `f_type`) is one of [`LOCAL`].
+pub(crate) fn is_local(kind: libc::__fsword_t) -> bool {
+    LOCAL.contains(&kind)
 }
 
 /// Takes a read lease on `file`, its breaks signalled with [`lease_signal`]; false if the

@@ -21,14 +21,14 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::count::{Counter, Counts, RangeCounts};
-use crate::dirfd::{self, Opened, open_relative};
+use crate::dirfd::{self, Local, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
 use crate::faults;
@@ -216,61 +216,89 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
     {
         return None;
     }
-    let file = open_cached(&job.path)?;
-    let size = match job.size {
-        Some(size) if size > 0 => size,
-        _ => {
-            let meta = file.metadata().ok()?;
+    let (file, local) = open_cached(&job.path)?;
+    let mut counter = Counter::new();
+    let known = job.size.filter(|&size| size > 0);
+    // A file that fits in one read on a local file system needs no size: as in
+    // `whole_unless`, a short read is its end.
+    let fits = job.max_bytes.is_none_or(|cap| cap >= buf.len() as u64);
+    if known.is_none() && local == Local::Yes && fits {
+        match read_nowait(&file, buf)? {
+            n if n > 0 && n < buf.len() => {
+                counter.update(&buf[..n]);
+                return Some(counter.counts());
+            }
+            n => counter.update(&buf[..n]),
+        }
+    }
+    let size = match known {
+        Some(size) => size,
+        None => {
+            let stat = fstat(file.as_raw_fd()).ok()?;
+            let size = u64::try_from(stat.st_size).ok()?;
             // Not a regular file, or one whose size 0 may say nothing: the blocking path
             // knows what to report.
-            if !meta.is_file() || (meta.len() == 0 && on_pseudo_file_system(&file)) {
+            if stat.st_mode & libc::S_IFMT != libc::S_IFREG
+                || (size == 0 && on_pseudo_file_system(&file))
+            {
                 return None;
             }
-            meta.len()
+            size
         }
     };
     // Too large to take here, or capped: the blocking path reports it.
     if size > CACHED_READ_LIMIT || job.max_bytes.is_some_and(|cap| size > cap) {
         return None;
     }
-    let mut counter = Counter::new();
-    let mut left = size;
+    // More than its size already: it grew; the blocking path reads it to its end.
+    let mut left = size.checked_sub(counter.counts().bytes)?;
     while left > 0 {
         let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
         let chunk = &mut buf[..want];
-        let iov = libc::iovec {
-            iov_base: chunk.as_mut_ptr().cast(),
-            iov_len: chunk.len(),
-        };
-        // SAFETY: the descriptor is open for the whole call and `iov` describes `chunk`,
-        // writable memory of `iov_len` bytes that nothing else uses meanwhile.
-        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
-        match usize::try_from(n) {
+        match read_nowait(&file, chunk)? {
             // Ended early: it shrank, or is no longer a regular file; the blocking path checks.
-            Ok(0) => return None,
-            Ok(n) => {
+            0 => return None,
+            n => {
                 counter.update(&chunk[..n]);
                 left -= n as u64;
             }
-            Err(_) if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            // EAGAIN (not all cached), EOPNOTSUPP (the file system cannot tell), or a failure
-            // the blocking read will report.
-            Err(_) => return None,
         }
     }
     Some(counter.counts())
 }
 
+/// One read of `file` into `chunk` from its position, only from the page cache
+/// (`preadv2` with `RWF_NOWAIT`); `None` when it would wait (EAGAIN), when the file system
+/// cannot tell (EOPNOTSUPP), or on a failure the blocking read will report.
+fn read_nowait(file: &File, chunk: &mut [u8]) -> Option<usize> {
+    let iov = libc::iovec {
+        iov_base: chunk.as_mut_ptr().cast(),
+        iov_len: chunk.len(),
+    };
+    loop {
+        // SAFETY: the descriptor is open for the whole call and `iov` describes `chunk`,
+        // writable memory of `iov_len` bytes that nothing else uses meanwhile.
+        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+        match usize::try_from(n) {
+            Ok(n) => return Some(n),
+            Err(_) if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Opens `path` as [`open_regular`] does (relative to the thread's last directory, as
 /// [`open_nonblocking`] does), but only if every component resolves from the dentry cache;
 /// `None` if that would wait or anything fails.
-fn open_cached(path: &Path) -> Option<File> {
+fn open_cached(path: &Path) -> Option<(File, Local)> {
     match open_relative(path, openat2_cached) {
-        Opened::Done(file) => Some(file),
+        Opened::Done(file, local) => Some((file, local)),
         Opened::Failed => None,
         Opened::NotTried => {
             let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-            openat2_cached(libc::AT_FDCWD, &name).ok()
+            openat2_cached(libc::AT_FDCWD, &name)
+                .ok()
+                .map(|file| (file, Local::No))
         }
     }
 }
@@ -322,36 +350,53 @@ pub(crate) fn isolated<T>(
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal, and checks that it
 /// is a regular file. Returns the file and its size at open time.
 pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
-    let file = open_nonblocking(path)?;
+    let (file, _) = open_nonblocking(path)?;
     let size = check_regular(&file, path)?;
     Ok((file, size))
 }
 
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal; no check of its type.
 /// Relative to the directory of the thread's previous file when it is the same ([`dirfd`]);
-/// should that fail, the path itself is opened, and its error is the one reported.
-fn open_nonblocking(path: &Path) -> Result<File, FileError> {
+/// should that fail, the path itself is opened, and its error is the one reported. Says whether
+/// the directory is known to be on a local file system (never when opened by path).
+fn open_nonblocking(path: &Path) -> Result<(File, Local), FileError> {
     const FLAGS: libc::c_int = libc::O_NONBLOCK | libc::O_NOCTTY;
-    if let Opened::Done(file) = open_relative(path, |dir, name| dirfd::openat(dir, name, FLAGS)) {
-        return Ok(file);
+    if let Opened::Done(file, local) =
+        open_relative(path, |dir, name| dirfd::openat(dir, name, FLAGS))
+    {
+        return Ok((file, local));
     }
     OpenOptions::new()
         .read(true)
         .custom_flags(FLAGS)
         .open(path)
+        .map(|file| (file, Local::No))
         .map_err(|e| FileError::io(path, e))
 }
 
 /// The size of the open `file` if it is a regular file; otherwise why it will not be read.
+/// A plain `fstat`: `File::metadata` asks `statx` for the birth time too, which costs ext4
+/// several times as much.
 fn check_regular(file: &File, path: &Path) -> Result<u64, FileError> {
-    let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
-    if meta.is_dir() {
-        return Err(FileError::is_directory(path));
+    let stat = fstat(file.as_raw_fd()).map_err(|e| FileError::io(path, e))?;
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFREG => u64::try_from(stat.st_size)
+            .map_err(|_| FileError::io(path, io::Error::from(io::ErrorKind::InvalidData))),
+        libc::S_IFDIR => Err(FileError::is_directory(path)),
+        _ => Err(FileError::no_longer_regular(path)),
     }
-    if !meta.is_file() {
-        return Err(FileError::no_longer_regular(path));
+}
+
+/// `fstat` of the open descriptor `fd`.
+fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: the caller keeps `fd` open for the whole call, and `stat` is writable memory
+    // the size of a stat.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
     }
-    Ok(meta.len())
+    // SAFETY: fstat filled it in when it returned 0 (and it was zeroed anyway).
+    Ok(unsafe { stat.assume_init() })
 }
 
 /// The most a reader takes from a file of a pseudo file system (procfs, sysfs…) whose size
@@ -380,10 +425,15 @@ fn on_pseudo_file_system(file: &File) -> bool {
 /// The type of the file system the open `file` is on (`statfs`'s `f_type`, a magic number of
 /// `<linux/magic.h>`), if the kernel tells.
 pub(crate) fn file_system(file: &File) -> Option<libc::__fsword_t> {
+    file_system_of(file.as_raw_fd())
+}
+
+/// [`file_system`] of the open descriptor `fd`.
+pub(crate) fn file_system_of(fd: RawFd) -> Option<libc::__fsword_t> {
     let mut stat = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    // SAFETY: the descriptor is open for the whole call and `stat` is writable memory the
-    // size of a statfs.
-    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) };
+    // SAFETY: the caller keeps `fd` open for the whole call, and `stat` is writable memory
+    // the size of a statfs.
+    let rc = unsafe { libc::fstatfs(fd, stat.as_mut_ptr()) };
     if rc != 0 {
         return None;
     }
@@ -425,7 +475,26 @@ fn whole_unless(
     larger: Option<u64>,
     buf: &mut [u8],
 ) -> Result<Whole, FileError> {
-    let (mut file, size) = open_regular(path)?;
+    let (mut file, local) = open_nonblocking(path)?;
+    let mut counter = Counter::new();
+    // On a local file system a read that comes back short has reached the end of a regular
+    // file, so a file that fits in one read is counted without its size (and its type: the
+    // walk saw a regular file) being looked up. Only where the answer does not hang on the
+    // size: no cap, and no size asked about, below the buffer's.
+    let fits = |limit: Option<u64>| limit.is_none_or(|limit| limit >= buf.len() as u64);
+    if local == Local::Yes && fits(cap) && fits(larger) {
+        match file.read(buf) {
+            Ok(n) if n > 0 && n < buf.len() => {
+                counter.update(&buf[..n]);
+                return Ok(Whole::Counted(counter.counts()));
+            }
+            // Empty, a buffer full, or failed: looked at below like any file, and read on
+            // from here (a failure comes again, or the check says why).
+            Ok(n) => counter.update(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    let size = check_regular(&file, path)?;
     if let Some(cap) = cap.filter(|&cap| size > cap) {
         return Err(FileError::over_cap(path, cap));
     }
@@ -438,8 +507,13 @@ fn whole_unless(
     // Only a file whose size says nothing can run on for ever: look at its file system.
     let pseudo = size == 0 && on_pseudo_file_system(&file);
     let limit = Limit::of(cap, pseudo);
-    let mut counter = Counter::new();
     let want = cap.map_or(u64::MAX, |cap| cap.saturating_add(1));
+    if size >= mapped::MAP_FROM && counter.counts().bytes > 0 {
+        // The mapping counts the file from its start.
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| FileError::io(path, e))?;
+        counter = Counter::new();
+    }
     if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, want, &mut counter)? {
         return Limit::check(limit, path, counter.counts()).map(Whole::Counted);
     }
@@ -547,7 +621,7 @@ fn sized(path: &Path, size: u64, cap: Option<u64>, buf: &mut [u8]) -> Result<Cou
     if let Some(cap) = cap.filter(|&cap| size > cap) {
         return Err(FileError::over_cap(path, cap));
     }
-    let mut file = open_nonblocking(path)?;
+    let (mut file, _) = open_nonblocking(path)?;
     if size > buf.len() as u64 {
         advise_sequential(&file);
     }
@@ -778,6 +852,61 @@ mod tests {
             err.to_string(),
             "p: the reader panicked: injected while reading"
         );
+    }
+
+    #[test]
+    fn files_opened_beside_their_neighbours_are_counted_whole_at_every_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data: Vec<u8> = b"one two\nthree\t".repeat(8);
+        let buf_len = 16;
+        // The first file of a directory is opened by its path; the ones after it relative to
+        // the directory, where a short read ends a file on a local file system.
+        fs::write(dir.path().join("0-first"), "x").expect("write");
+        let sizes = [
+            0,
+            1,
+            buf_len - 1,
+            buf_len,
+            buf_len + 1,
+            2 * buf_len,
+            data.len(),
+        ];
+        for len in sizes {
+            fs::write(dir.path().join(format!("{len}")), &data[..len]).expect("write");
+        }
+        let mut buf = vec![0; buf_len];
+        count_file(&dir.path().join("0-first"), &mut buf).expect("first");
+        let (_, local) = open_nonblocking(&dir.path().join("0")).expect("open beside the first");
+        let on_local = mapped::size_is_trusted(&File::open(dir.path()).expect("open the dir"));
+        assert_eq!(local == Local::Yes, on_local, "where the directory is");
+        for len in sizes {
+            let path = dir.path().join(format!("{len}"));
+            assert_eq!(
+                count_file(&path, &mut buf).expect("read"),
+                Counts::of(&data[..len]),
+                "{len} bytes"
+            );
+            assert_eq!(
+                whole(&path, Some(buf_len as u64), &mut buf).map(|c| c.bytes),
+                if len <= buf_len {
+                    Ok(len as u64)
+                } else {
+                    Err(FileError::over_cap(&path, buf_len as u64))
+                },
+                "{len} bytes, capped"
+            );
+        }
+        // What is not a regular file fails with its kind there too.
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).expect("mkdir");
+        let err = count_file(&sub, &mut buf).expect_err("a directory");
+        assert_eq!(err.kind(), ErrorKind::IsDirectory);
+        let pipe = dir.path().join("pipe");
+        let name = std::ffi::CString::new(pipe.as_os_str().as_bytes()).expect("no NUL");
+        // SAFETY: `name` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        let err = count_file(&pipe, &mut buf).expect_err("a FIFO");
+        assert_eq!(err.kind(), ErrorKind::NotRegular);
     }
 
     #[test]
