@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ignore::gitignore::Gitignore;
 
@@ -40,25 +40,53 @@ const QUEUE: usize = 1 << 16;
 const STACK: usize = 128 << 10;
 
 /// How fast the walk's own listings are; says when to start listing ahead.
+///
+/// A listing is slow when it took longer than [`SLOW`] *and* the walker slept meanwhile (a
+/// voluntary context switch: it waited for the device or a server). A listing of a cached
+/// directory that took long only because the walker was put off its core — every core busy
+/// reading — is not slow: on a warm tree with two cores that happened in one run of six.
 #[derive(Debug, Default)]
 pub(crate) struct Pace {
     slow: u32,
 }
 
 impl Pace {
-    /// Takes note of one listing call that took `took`; true once, when enough in a row
-    /// were slow.
-    pub(crate) fn listed(&mut self, took: Duration) -> bool {
+    /// Runs `list`, one listing call of the walker, and takes note of how it went; says
+    /// (true, once) when enough in a row were slow.
+    pub(crate) fn time<T>(&mut self, list: impl FnOnce() -> T) -> (T, bool) {
+        let slept_before = voluntary_switches();
+        let started = Instant::now();
+        let listed = list();
+        let took = started.elapsed();
+        let slept = took >= SLOW && voluntary_switches() != slept_before;
+        (listed, self.listed(took, slept))
+    }
+
+    /// Takes note of one listing call that took `took`, during which the walker `slept` or
+    /// not; true once, when enough in a row were slow.
+    fn listed(&mut self, took: Duration, slept: bool) -> bool {
         if self.slow >= SLOW_LISTINGS {
             return false;
         }
-        if took < SLOW {
+        if took < SLOW || !slept {
             self.slow = 0;
             return false;
         }
         self.slow += 1;
         self.slow == SLOW_LISTINGS
     }
+}
+
+/// How many times the calling thread has given up its core to wait (`ru_nvcsw` of
+/// `RUSAGE_THREAD`); 0 if the kernel does not say.
+fn voluntary_switches() -> i64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` is writable memory the size of a rusage, for the whole call.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) } != 0 {
+        return 0;
+    }
+    // SAFETY: getrusage filled it in when it returned 0 (and it was zeroed anyway).
+    unsafe { usage.assume_init() }.ru_nvcsw
 }
 
 /// What the threads leave unlisted, as the walker would.
@@ -218,16 +246,37 @@ mod tests {
     fn it_starts_after_enough_slow_listings_in_a_row_and_only_once() {
         let mut pace = Pace::default();
         let (slow, fast) = (SLOW * 2, Duration::from_micros(5));
-        assert!(!pace.listed(fast));
+        assert!(!pace.listed(fast, true));
         for _ in 1..SLOW_LISTINGS {
-            assert!(!pace.listed(slow));
+            assert!(!pace.listed(slow, true));
         }
-        assert!(!pace.listed(fast), "a fast listing breaks the row");
+        assert!(!pace.listed(fast, true), "a fast listing breaks the row");
         for _ in 1..SLOW_LISTINGS {
-            assert!(!pace.listed(slow));
+            assert!(!pace.listed(slow, true));
         }
-        assert!(pace.listed(slow));
-        assert!(!pace.listed(slow));
+        assert!(
+            !pace.listed(slow, false),
+            "a listing that did not wait breaks the row"
+        );
+        for _ in 1..SLOW_LISTINGS {
+            assert!(!pace.listed(slow, true));
+        }
+        assert!(pace.listed(slow, true));
+        assert!(!pace.listed(slow, true));
+    }
+
+    #[test]
+    fn a_thread_that_sleeps_is_seen_to_have_waited() {
+        let mut pace = Pace::default();
+        let ((), _) = pace.time(|| thread::sleep(SLOW * 4));
+        assert_eq!(pace.slow, 1, "slept for longer than a slow listing");
+        let ((), _) = pace.time(|| {
+            let spin = Instant::now();
+            while spin.elapsed() < SLOW * 4 {
+                std::hint::spin_loop();
+            }
+        });
+        assert_eq!(pace.slow, 0, "busy all along: it never waited");
     }
 
     #[test]

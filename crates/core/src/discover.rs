@@ -33,7 +33,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
@@ -413,7 +412,7 @@ impl Walk {
     }
 
     /// What to do with one entry of the walk; `None` for directories and filtered-out names.
-    fn classify(&self, entry: &ignore::DirEntry) -> Option<Discovered> {
+    fn classify(&self, entry: ignore::DirEntry) -> Option<Discovered> {
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
             return None;
@@ -422,7 +421,8 @@ impl Walk {
         if !explicit && !self.wanted(entry.path()) {
             return None;
         }
-        let size = || {
+        // Looked up before the entry gives its path away, when it is wanted at all.
+        let size = self.needs_size(file_type).then(|| {
             entry.metadata().map(|meta| meta.len()).map_err(|err| {
                 walk_error(entry.path(), err, true).unwrap_or_else(|| {
                     FileError::io(
@@ -431,8 +431,8 @@ impl Walk {
                     )
                 })
             })
-        };
-        Some(self.found(entry.path().to_path_buf(), file_type, size))
+        });
+        Some(self.found(entry.into_path(), file_type, size))
     }
 
     /// A root that is not a directory, classified from one `stat` (a root's links are
@@ -441,30 +441,28 @@ impl Walk {
     fn explicit(&self, root: &Path) -> Option<Discovered> {
         match fs::metadata(root) {
             Ok(meta) if meta.is_dir() => None,
-            Ok(meta) => Some(self.found(root.to_path_buf(), meta.file_type(), || Ok(meta.len()))),
+            Ok(meta) => {
+                let size = self.needs_size(meta.file_type()).then_some(Ok(meta.len()));
+                Some(self.found(root.to_path_buf(), meta.file_type(), size))
+            }
             Err(err) => Some(Discovered::Failed(FileError::io(root, err))),
         }
     }
 
     /// What becomes of a non-directory entry of type `file_type` at `path`: a file to read
-    /// (with its size, looked up by `size`, when sizes are asked for or a size filter needs
-    /// it), or skipped, with the reason.
+    /// (with its `size`, looked up when [`Walk::needs_size`] says so, `None` otherwise), or
+    /// skipped, with the reason.
     fn found(
         &self,
         path: PathBuf,
         file_type: fs::FileType,
-        size: impl FnOnce() -> Result<u64, FileError>,
+        size: Option<Result<u64, FileError>>,
     ) -> Discovered {
         let reason = if file_type.is_file() {
-            let bounded = self.min_size.is_some() || self.max_size.is_some();
-            let split = self.shard.is_some() && self.split_above.is_some();
-            let size = if self.sizes || bounded || split {
-                match size() {
-                    Ok(len) => Some(len),
-                    Err(failed) => return Discovered::Failed(failed),
-                }
-            } else {
-                None
+            let size = match size {
+                Some(Ok(len)) => Some(len),
+                Some(Err(failed)) => return Discovered::Failed(failed),
+                None => None,
             };
             match size {
                 Some(len) if self.min_size.is_some_and(|min| len < min) => SkipReason::TooSmall,
@@ -488,6 +486,14 @@ impl Walk {
             SkipReason::CharDevice
         };
         Discovered::Skipped(Skipped { path, reason })
+    }
+
+    /// Whether [`Walk::found`] looks up the size of an entry of type `file_type`: a regular
+    /// file's, when sizes are asked for or a size filter or a split needs them.
+    fn needs_size(&self, file_type: fs::FileType) -> bool {
+        let bounded = self.min_size.is_some() || self.max_size.is_some();
+        let split = self.shard.is_some() && self.split_above.is_some();
+        file_type.is_file() && (self.sizes || bounded || split)
     }
 
     /// Does the name at the end of `path` have one of the wanted extensions? Found in the
@@ -616,13 +622,15 @@ impl Iterator for Entries {
         loop {
             if let Some((root, entries)) = current {
                 let timed = ahead.after_dir && ahead.running.is_none() && walk.reads_ahead();
-                let started = timed.then(Instant::now);
-                let next = entries.next();
-                if let Some(started) = started
-                    && ahead.pace.listed(started.elapsed())
-                {
-                    ahead.running = ReadAhead::start(root, walk.prune(root));
-                }
+                let next = if timed {
+                    let (next, slow) = ahead.pace.time(|| entries.next());
+                    if slow {
+                        ahead.running = ReadAhead::start(root, walk.prune(root));
+                    }
+                    next
+                } else {
+                    entries.next()
+                };
                 ahead.after_dir = false;
                 let found = match next {
                     Some(Ok(entry)) => {
@@ -635,7 +643,7 @@ impl Iterator for Entries {
                             listing.truncate(entry.depth());
                             listing.push(entry.path().to_path_buf());
                         }
-                        walk.classify(&entry)
+                        walk.classify(entry)
                     }
                     Some(Err(err)) if seen.beneath_repeated(&err) => continue,
                     Some(Err(err)) => {
