@@ -25,8 +25,9 @@
 //! Invalid lines of ignore files are passed over, as git passes over them.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
+use std::collections::hash_map::{Entry, HashMap, RandomState};
 use std::fs;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io;
 use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
@@ -686,8 +687,11 @@ impl Iterator for Entries {
 #[derive(Debug, Default)]
 struct Seen {
     /// At index `d`, the names the directory at depth `d` (whose entries have depth `d + 1`)
-    /// has listed so far.
-    names: Vec<HashSet<OsString>>,
+    /// has listed so far; the first `used` are in use, the rest empty and kept for reuse.
+    names: Vec<Listed>,
+    used: usize,
+    /// The key of the names' hashes, one for the whole walk.
+    keys: RandomState,
     /// A directory listed again, with its depth: what the walker finds beneath it (entries
     /// deeper than it, and the failure to list it) is not reported again.
     repeated: Option<(usize, PathBuf)>,
@@ -702,13 +706,25 @@ impl Seen {
             return false;
         }
         self.repeated = None;
-        let Some(name) = path.file_name().filter(|_| depth > 0) else {
-            self.names.clear();
+        // The directories deeper than this entry's have been listed to their end.
+        let done = depth.min(self.used);
+        self.names[done..self.used]
+            .iter_mut()
+            .for_each(Listed::clear);
+        self.used = depth;
+        if depth == 0 {
             return true;
-        };
-        self.names.truncate(depth);
-        self.names.resize_with(depth, HashSet::new);
-        let first = self.names[depth - 1].insert(name.to_os_string());
+        }
+        if self.names.len() < depth {
+            self.names.resize_with(depth, Listed::default);
+        }
+        // The walker's paths end in the entry's name: the bytes after the last `/`.
+        let bytes = path.as_os_str().as_bytes();
+        let name = bytes
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(bytes, |slash| &bytes[slash + 1..]);
+        let first = self.names[depth - 1].insert(name, &self.keys);
         if !first && is_dir {
             self.repeated = Some((depth, path.to_path_buf()));
         }
@@ -725,6 +741,63 @@ impl Seen {
             Some(depth) => depth == *at && error_path(err) == Some(dir.as_path()),
             None => false,
         }
+    }
+}
+
+/// The names one directory has listed so far, one after another in one buffer, so that a name
+/// costs no allocation of its own: this runs for every entry of the walk.
+#[derive(Debug, Default)]
+struct Listed {
+    bytes: Vec<u8>,
+    /// Where each name is in `bytes`, by its hash.
+    spans: HashMap<u64, (usize, usize), BuildHasherDefault<Hashed>>,
+    /// The names whose hash another name has already (one in 2^64 pairs).
+    collided: HashSet<Vec<u8>>,
+}
+
+impl Listed {
+    /// Adds `name`, hashed with `keys`; false if it was listed before.
+    fn insert(&mut self, name: &[u8], keys: &RandomState) -> bool {
+        match self.spans.entry(keys.hash_one(name)) {
+            Entry::Vacant(vacant) => {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(name);
+                vacant.insert((start, self.bytes.len()));
+                true
+            }
+            Entry::Occupied(listed) => {
+                let (start, end) = *listed.get();
+                self.bytes[start..end] != *name && self.collided.insert(name.to_vec())
+            }
+        }
+    }
+
+    /// Forgets every name, keeping the memory.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+        self.collided.clear();
+    }
+}
+
+/// The hasher of keys that are hashes already: a `u64` is its own hash.
+#[derive(Debug, Default)]
+struct Hashed(u64);
+
+impl Hasher for Hashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else folds in, byte by byte (FNV-1a).
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -1111,6 +1184,21 @@ mod tests {
             .check()
             .expect_err("missing");
         assert!(err.to_string().starts_with("/no/such/path/here: "), "{err}");
+    }
+
+    #[test]
+    fn names_of_the_same_hash_are_told_apart() {
+        let keys = RandomState::new();
+        let mut listed = Listed::default();
+        assert!(listed.insert(b"a", &keys));
+        // Make "b" hash as "a" does: its key points at the bytes of "a".
+        let span = listed.spans[&keys.hash_one(b"a")];
+        listed.spans.insert(keys.hash_one(b"b"), span);
+        assert!(listed.insert(b"b", &keys), "a name of its own");
+        assert!(!listed.insert(b"b", &keys), "listed again");
+        assert!(!listed.insert(b"a", &keys));
+        listed.clear();
+        assert!(listed.insert(b"a", &keys) && listed.insert(b"b", &keys));
     }
 
     #[test]
