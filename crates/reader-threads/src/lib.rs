@@ -159,23 +159,36 @@ impl ThreadedReader {
     fn work(&self, index: usize, jobs: &Jobs, mut out: Emitter) {
         let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
         let mut buf = vec![0; self.buffer_size];
-        while let Some(job) = jobs.next(&mut out) {
-            match &self.large {
-                None => out.emit(read_job(&job, &mut buf, worker)),
-                Some(large) => match read_job_below(&job, large.from, &mut buf, worker) {
-                    Below::Read(result) => out.emit(result),
-                    // With other files waiting the pool's threads are busy anyway, and the
-                    // file is read here (through a mapping): a hand-off pays only for a file
-                    // left alone. Asked only of a large file: the queue's lock costs a little.
-                    Below::Larger(job) if jobs.queued() > 0 => {
-                        out.emit(read_job(&job, &mut buf, worker));
-                    }
-                    Below::Larger(job) => (large.to)(job),
-                },
+        loop {
+            // A share of what waits at a time, so the queue's lock is taken once a batch rather
+            // than once a file; few waiting go one to a thread (`Jobs::share`).
+            let batch = jobs.next_batch(jobs.share(self.jobs, BATCH), &mut out);
+            if batch.is_empty() {
+                return;
+            }
+            let mut left = batch.len();
+            for job in batch {
+                left -= 1;
+                match &self.large {
+                    None => out.emit(read_job(&job, &mut buf, worker)),
+                    Some(large) => match read_job_below(&job, large.from, &mut buf, worker) {
+                        Below::Read(result) => out.emit(result),
+                        // With other files waiting the pool's threads are busy anyway, and the
+                        // file is read here (through a mapping): a hand-off pays only for a
+                        // file left alone. Asked only of a large file: the lock costs a little.
+                        Below::Larger(job) if left > 0 || jobs.queued() > 0 => {
+                            out.emit(read_job(&job, &mut buf, worker));
+                        }
+                        Below::Larger(job) => (large.to)(job),
+                    },
+                }
             }
         }
     }
 }
+
+/// The most files a thread takes from the queue at once.
+const BATCH: usize = 16;
 
 impl Schedule for ThreadedReader {
     type Stats = Concurrency;
