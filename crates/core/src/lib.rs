@@ -60,7 +60,7 @@ pub use mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use queue::{JobSender, Jobs};
 pub use read::{
     Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized,
-    open_regular, read_cached, read_job, read_job_below,
+    open_regular, read_cached, read_job, read_job_below, read_uncounted,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};

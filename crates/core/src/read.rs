@@ -475,26 +475,19 @@ fn whole_unless(
     larger: Option<u64>,
     buf: &mut [u8],
 ) -> Result<Whole, FileError> {
-    let (mut file, local) = open_nonblocking(path)?;
-    let mut counter = Counter::new();
-    // On a local file system a read that comes back short has reached the end of a regular
-    // file, so a file that fits in one read is counted without its size (and its type: the
-    // walk saw a regular file) being looked up. Only where the answer does not hang on the
-    // size: no cap, and no size asked about, below the buffer's.
     let fits = |limit: Option<u64>| limit.is_none_or(|limit| limit >= buf.len() as u64);
-    if local == Local::Yes && fits(cap) && fits(larger) {
-        match file.read(buf) {
-            Ok(n) if n > 0 && n < buf.len() => {
-                counter.update(&buf[..n]);
-                return Ok(Whole::Counted(counter.counts()));
-            }
-            // Empty, a buffer full, or failed: looked at below like any file, and read on
-            // from here (a failure comes again, or the check says why).
-            Ok(n) => counter.update(&buf[..n]),
-            Err(_) => {}
+    let may_end_early = fits(cap) && fits(larger);
+    let mut counter = Counter::new();
+    let (mut file, size) = match start_whole(path, buf, may_end_early)? {
+        Start::Whole(n) => {
+            counter.update(&buf[..n]);
+            return Ok(Whole::Counted(counter.counts()));
         }
-    }
-    let size = check_regular(&file, path)?;
+        Start::Open { file, size, read } => {
+            counter.update(&buf[..read]);
+            (file, size)
+        }
+    };
     if let Some(cap) = cap.filter(|&cap| size > cap) {
         return Err(FileError::over_cap(path, cap));
     }
@@ -539,6 +532,69 @@ fn whole_unless(
         }
     }
     Ok(Whole::Counted(counter.counts()))
+}
+
+/// How [`start_whole`] began a read of a whole file.
+enum Start {
+    /// The file's first read came back short: it held these bytes, now in the buffer.
+    Whole(usize),
+    /// The file is open, a regular file of `size` bytes at open time, and its first `read`
+    /// bytes are in the buffer (0, or a buffer full): read on from there.
+    Open { file: File, size: u64, read: usize },
+}
+
+/// Opens the file at `path` for a read of all of it. On a local file system a read that comes
+/// back short has reached the end of a regular file, so when `may_end_early` (the caller needs
+/// no size beforehand) the first read comes first there, and a file that fits in it is read
+/// without its size (or its type: the walk saw a regular file) being looked up. Otherwise, and
+/// for a file larger than `buf`, the open file is checked with one `fstat`.
+fn start_whole(path: &Path, buf: &mut [u8], may_end_early: bool) -> Result<Start, FileError> {
+    let (mut file, local) = open_nonblocking(path)?;
+    let mut read = 0;
+    if local == Local::Yes && may_end_early {
+        match file.read(buf) {
+            Ok(n) if n > 0 && n < buf.len() => return Ok(Start::Whole(n)),
+            // Empty, a buffer full, or failed: checked below like any file, and read on from
+            // here (a failure comes again, or the check says why).
+            Ok(n) => read = n,
+            Err(_) => {}
+        }
+    }
+    let size = check_regular(&file, path)?;
+    Ok(Start::Open { file, size, read })
+}
+
+/// Reads the file at `path` to its end through `buf` as the readers read a whole file (opened
+/// beside the thread's last one, one read for a file that fits in it on a local file system)
+/// but counts nothing; returns how many bytes it held. What the system calls alone cost: the
+/// benchmark's read-only reference.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "two words\n")?;
+/// assert_eq!(reader_core::read_uncounted(&path, &mut vec![0; 4])?, 10);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_uncounted(path: &Path, buf: &mut [u8]) -> Result<u64, FileError> {
+    let (mut file, size, mut bytes) = match start_whole(path, buf, true)? {
+        Start::Whole(n) => return Ok(n as u64),
+        Start::Open { file, size, read } => (file, size, read as u64),
+    };
+    loop {
+        match file.read(buf) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => {
+                bytes += n as u64;
+                // As in `whole_unless`: a short read that reaches the size is the end.
+                if n < buf.len() && bytes == size {
+                    return Ok(bytes);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FileError::io(path, e)),
+        }
+    }
 }
 
 /// Where a read of a whole file must stop, and why.
