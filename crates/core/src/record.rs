@@ -186,7 +186,7 @@ impl Serialize for FileResult {
         map.serialize_entry("lines", &counts.map(|c| c.lines))?;
         map.serialize_entry("words", &counts.map(|c| c.words))?;
         map.serialize_entry("elapsed_us", &duration_us(self.elapsed))?;
-        map.serialize_entry("worker", &self.worker.to_string())?;
+        map.serialize_entry("worker", &Shown(&self.worker))?;
         match &self.outcome {
             Ok(_) => map.serialize_entry("error", &())?,
             Err(err) => map.serialize_entry(
@@ -207,6 +207,16 @@ impl Serialize for FileResult {
             map.serialize_entry("ends_in_word", &part.edges.ends_in_word)?;
         }
         map.end()
+    }
+}
+
+/// A value serialized as the text its `Display` writes, without a `String` in between (one
+/// record a file is serialized).
+struct Shown<'a, T>(&'a T);
+
+impl<T: fmt::Display> Serialize for Shown<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
     }
 }
 
