@@ -11,6 +11,10 @@ use std::sync::OnceLock;
 /// for file data is jobs × this.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
+/// The most files a pool's thread takes from the queue at once ([`crate::Jobs::next_share`]):
+/// the queue's lock is taken once a batch rather than once a file.
+pub const FILES_PER_TAKE: usize = 16;
+
 /// File descriptors kept free for what is not a file being read: standard streams, the
 /// directory handles of the walk (walkdir keeps up to 10), channels, the runtime's own.
 pub(crate) const RESERVED_FDS: u64 = 32;

@@ -418,9 +418,22 @@ impl Jobs {
     /// Up to `max` jobs at once (at least one unless the queue is closed and drained); waits
     /// and flushes like [`Jobs::next`].
     pub fn next_batch(&self, max: usize, out: &mut Emitter) -> Vec<FileJob> {
+        self.next_sized(out, |_| max)
+    }
+
+    /// [`Jobs::next_batch`] of one reader's share of what waits when it takes them, as
+    /// [`Jobs::share`] sizes it, with the queue's lock taken once: the way a pool's thread
+    /// takes its next files.
+    pub fn next_share(&self, parts: usize, max: usize, out: &mut Emitter) -> Vec<FileJob> {
+        self.next_sized(out, |waiting| share_of(waiting, parts, max))
+    }
+
+    /// [`Jobs::next_batch`] of `size(waiting)` jobs, `waiting` the number in the queue once
+    /// there are some (0 when discovery runs on the reader's thread).
+    fn next_sized(&self, out: &mut Emitter, size: impl Fn(usize) -> usize) -> Vec<FileJob> {
         let queue = match &self.reading.source {
             Source::Queue(queue) => queue,
-            Source::Walk(walk) => return lock(walk).take(max, out),
+            Source::Walk(walk) => return lock(walk).take(size(0), out),
         };
         let mut state = queue.lock();
         if state.jobs.is_empty() && !state.closed {
@@ -433,6 +446,7 @@ impl Jobs {
                 return Vec::new();
             }
             if !state.jobs.is_empty() {
+                let max = size(state.jobs.len());
                 return take(queue, state, max);
             }
             if state.closed {
@@ -477,7 +491,7 @@ impl Jobs {
     /// }
     /// ```
     pub fn share(&self, parts: usize, max: usize) -> usize {
-        (self.queued() / parts.max(1)).clamp(1, max.max(1))
+        share_of(self.queued(), parts, max)
     }
 
     /// Whether the run was stopped (its output is gone): a reader holding jobs of its own
@@ -508,6 +522,11 @@ impl Jobs {
             Source::Walk(_) => {}
         }
     }
+}
+
+/// One of `parts` readers' share of `waiting` jobs: at least 1, at most `max`.
+fn share_of(waiting: usize, parts: usize, max: usize) -> usize {
+    (waiting / parts.max(1)).clamp(1, max.max(1))
 }
 
 fn take(queue: &Queue, mut state: MutexGuard<'_, QueueState>, max: usize) -> Vec<FileJob> {
@@ -575,6 +594,10 @@ mod tests {
         let mut out = out;
         assert_eq!(jobs.next_batch(2, &mut out).len(), 2);
         assert_eq!(jobs.queued(), 38);
+        assert_eq!(jobs.next_share(4, 16, &mut out).len(), 9, "a quarter of 38");
+        assert_eq!(jobs.next_share(4, 4, &mut out).len(), 4, "at most 4");
+        assert_eq!(jobs.next_share(100, 16, &mut out).len(), 1, "at least 1");
+        assert_eq!(jobs.queued(), 24);
     }
 
     #[test]

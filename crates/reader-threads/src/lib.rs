@@ -160,9 +160,8 @@ impl ThreadedReader {
         let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
         let mut buf = vec![0; self.buffer_size];
         loop {
-            // A share of what waits at a time, so the queue's lock is taken once a batch rather
-            // than once a file; few waiting go one to a thread (`Jobs::share`).
-            let batch = jobs.next_batch(jobs.share(self.jobs, BATCH), &mut out);
+            // A share of what waits at a time; few waiting go one to a thread.
+            let batch = jobs.next_share(self.jobs, defaults::FILES_PER_TAKE, &mut out);
             if batch.is_empty() {
                 return;
             }
@@ -186,9 +185,6 @@ impl ThreadedReader {
         }
     }
 }
-
-/// The most files a thread takes from the queue at once.
-const BATCH: usize = 16;
 
 impl Schedule for ThreadedReader {
     type Stats = Concurrency;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use reader_cli::{Binary, NoFlags};
-use reader_core::defaults::BUFFER_SIZE;
+use reader_core::defaults::{BUFFER_SIZE, FILES_PER_TAKE};
 use reader_core::{
     Concurrency, Counts, Emitter, FileResult, Jobs, RunError, Schedule, StartError, Worker,
     read_uncounted,
@@ -21,8 +21,6 @@ const BINARY: Binary = Binary {
 /// The reference's threads, as the issue that asked for it measured: one per core of the
 /// benchmark machine.
 const THREADS: usize = 2;
-/// The most files a thread takes from the queue at once, as in reader-threads.
-const BATCH: usize = 16;
 
 /// A pool of threads that read and count nothing.
 #[derive(Debug, Clone, Copy)]
@@ -35,8 +33,8 @@ impl ReadOnly {
         let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
         let mut buf = vec![0; BUFFER_SIZE];
         loop {
-            // As reader-threads takes them: a share of what waits, one lock a batch.
-            let batch = jobs.next_batch(jobs.share(self.threads, BATCH), &mut out);
+            // As reader-threads takes them: a share of what waits.
+            let batch = jobs.next_share(self.threads, FILES_PER_TAKE, &mut out);
             if batch.is_empty() {
                 return;
             }
