@@ -115,7 +115,7 @@ struct Pool<M> {
 ///         let threads = timed_pool(2, Duration::from_secs(1), jobs, out, |index| {
 ///             let worker = Worker::Thread(index as u32);
 ///             let mut buf = vec![0; 64 * 1024];
-///             (worker, move |job: &reader_core::FileJob| read_job(job, &mut buf, worker))
+///             (worker, move |job: &reader_core::FileJob| read_job(job.clone(), &mut buf, worker))
 ///         })?;
 ///         Ok(Concurrency(threads))
 ///     }
@@ -185,7 +185,7 @@ where
             live.retain(|s| !Arc::ptr_eq(s, &slot));
             let (mut taken, elapsed) = taken;
             let timeout = FileError::timeout(&job.path, limit, "the read was abandoned");
-            taken.emit(FileResult::of(&job, Err(timeout), elapsed, worker));
+            taken.emit(FileResult::of(job, Err(timeout), elapsed, worker));
             drop(live);
             let replaced = start(&pool, next, taken);
             next += 1;
@@ -295,7 +295,7 @@ impl<M> Drop for Ending<'_, M> {
             {
                 let crashed = FileError::crashed(&job.path, "the reading thread died");
                 let worker = state.worker.unwrap_or(Worker::Main);
-                out.emit(FileResult::of(&job, Err(crashed), since.elapsed(), worker));
+                out.emit(FileResult::of(job, Err(crashed), since.elapsed(), worker));
             }
         }
         let mut live = lock(&self.pool.live);
@@ -349,7 +349,7 @@ mod tests {
                                 done = wake.wait(done).unwrap_or_else(PoisonError::into_inner);
                             }
                         }
-                        crate::read::read_job(job, &mut buf, worker)
+                        crate::read::read_job(job.clone(), &mut buf, worker)
                     })
                 },
             )?;

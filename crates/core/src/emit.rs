@@ -1,19 +1,20 @@
 //! Where a worker sends its records: an [`Emitter`] gathers them in a small batch that goes to
-//! the run's caller when it is full, when a record joins it after it has waited a while, when
-//! the worker is about to wait for work, or when the emitter is dropped (even by a panic). A [`Tally`] counts what one part of a
-//! schedule reported.
+//! the run's caller when it is full, when the reads of its files have taken a while, when the
+//! worker is about to wait for work, or when the emitter is dropped (even by a panic). A
+//! [`Tally`] counts what one part of a schedule reported.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::record::{FileResult, Record};
 
 /// Records a worker gathers before sending them on.
 const EMIT_BATCH: usize = 64;
-/// A batch older than this goes with the next record added to it (a worker busy on one long
-/// file sends what it has once that file is done).
+/// A batch whose files took this long to read goes at once (a worker busy on one long file
+/// sends what it has once that file is done). Their reads were timed already: the batch's age
+/// costs no clock read of its own.
 const EMIT_DELAY: Duration = Duration::from_millis(50);
 
 /// Where a worker sends its records. Clone one per worker; records reach the caller in order
@@ -21,7 +22,8 @@ const EMIT_DELAY: Duration = Duration::from_millis(50);
 pub struct Emitter {
     tx: SyncSender<Vec<Record>>,
     batch: Vec<Record>,
-    oldest: Instant,
+    /// How long the reads of the batch's files took, together.
+    read_for: Duration,
     tally: Option<Tally>,
 }
 
@@ -47,7 +49,7 @@ impl Emitter {
         Emitter {
             tx,
             batch: Vec::with_capacity(EMIT_BATCH),
-            oldest: Instant::now(),
+            read_for: Duration::ZERO,
             tally: None,
         }
     }
@@ -66,14 +68,14 @@ impl Emitter {
 
     /// Sends one record on its way.
     pub fn record(&mut self, record: Record) {
-        if let (Some(tally), Record::File(file)) = (&self.tally, &record) {
-            tally.add(file);
-        }
-        if self.batch.is_empty() {
-            self.oldest = Instant::now();
+        if let Record::File(file) = &record {
+            if let Some(tally) = &self.tally {
+                tally.add(file);
+            }
+            self.read_for += file.elapsed;
         }
         self.batch.push(record);
-        if self.batch.len() >= EMIT_BATCH || self.oldest.elapsed() >= EMIT_DELAY {
+        if self.batch.len() >= EMIT_BATCH || self.read_for >= EMIT_DELAY {
             self.flush();
         }
     }
@@ -81,6 +83,7 @@ impl Emitter {
     /// Sends what is pending now.
     pub fn flush(&mut self) {
         if !self.batch.is_empty() {
+            self.read_for = Duration::ZERO;
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(EMIT_BATCH));
             // The receiver lives until every emitter is gone; an error means the caller is
             // unwinding, and then there is nobody left to tell.
@@ -187,5 +190,39 @@ mod tests {
         drop((counted, clone, plain));
         assert_eq!(received.collect().len(), 4);
         assert_eq!((tally.files(), tally.bytes()), (3, 15));
+    }
+
+    #[test]
+    fn a_batch_goes_when_full_or_when_its_reads_took_long_and_not_before() {
+        let (mut out, received) = channel();
+        let waiting =
+            |received: &Received| received.0.try_iter().map(|b| b.len()).collect::<Vec<_>>();
+        for _ in 0..EMIT_BATCH - 1 {
+            out.emit(file(1, true));
+        }
+        assert_eq!(
+            waiting(&received),
+            [0; 0],
+            "a batch short of full, read quickly, waits"
+        );
+        out.emit(file(1, true));
+        assert_eq!(waiting(&received), [EMIT_BATCH]);
+        out.emit(file(1, true));
+        let slow = FileResult {
+            elapsed: EMIT_DELAY / 2,
+            ..file(1, true)
+        };
+        out.emit(slow.clone());
+        assert_eq!(waiting(&received), [0; 0], "half the delay is not enough");
+        out.emit(slow);
+        assert_eq!(waiting(&received), [3], "two slow reads make up the delay");
+        out.emit(file(1, true));
+        assert_eq!(
+            waiting(&received),
+            [0; 0],
+            "the count of time starts afresh"
+        );
+        drop(out);
+        assert_eq!(received.collect().len(), 1);
     }
 }

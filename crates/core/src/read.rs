@@ -46,11 +46,11 @@ use crate::shard::Part;
 /// let path = dir.path().join("a.txt");
 /// std::fs::write(&path, "one two\n")?;
 /// let job = FileJob::new(path, None);
-/// let result = read_job(&job, &mut vec![0; 4096], Worker::Thread(0));
+/// let result = read_job(job, &mut vec![0; 4096], Worker::Thread(0));
 /// assert_eq!(result.outcome?.words, 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
+pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
     let mut part = job.part;
     // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
@@ -70,9 +70,10 @@ pub fn read_job(job: &FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
         }
     };
     let outcome = isolated(&job.path, read);
+    let elapsed = started.elapsed();
     FileResult {
         part,
-        ..FileResult::of(job, outcome, started.elapsed(), worker)
+        ..FileResult::of(job, outcome, elapsed, worker)
     }
 }
 
@@ -102,20 +103,21 @@ pub enum Below {
 /// std::fs::write(&path, "one two\n")?;
 /// let job = FileJob::new(&path, None);
 /// let mut buf = vec![0; 4096];
-/// assert!(matches!(read_job_below(&job, 1 << 20, &mut buf, Worker::Thread(0)), Below::Read(_)));
-/// let Below::Larger(larger) = read_job_below(&job, 4, &mut buf, Worker::Thread(0)) else {
+/// let small = read_job_below(job.clone(), 1 << 20, &mut buf, Worker::Thread(0));
+/// assert!(matches!(small, Below::Read(_)));
+/// let Below::Larger(larger) = read_job_below(job, 4, &mut buf, Worker::Thread(0)) else {
 ///     panic!("8 bytes are at least 4");
 /// };
 /// assert_eq!(larger.size, Some(8));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_job_below(job: &FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> Below {
+pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> Below {
     if job.part.is_some() {
         return Below::Read(read_job(job, buf, worker));
     }
     if let Some(size) = job.size.filter(|&size| size > 0) {
         if size >= larger {
-            return Below::Larger(job.clone());
+            return Below::Larger(job);
         }
         return Below::Read(read_job(job, buf, worker));
     }
@@ -134,9 +136,12 @@ pub fn read_job_below(job: &FileJob, larger: u64, buf: &mut [u8], worker: Worker
     match found {
         Some(size) => Below::Larger(FileJob {
             size: Some(size),
-            ..job.clone()
+            ..job
         }),
-        None => Below::Read(FileResult::of(job, outcome, started.elapsed(), worker)),
+        None => {
+            let elapsed = started.elapsed();
+            Below::Read(FileResult::of(job, outcome, elapsed, worker))
+        }
     }
 }
 
@@ -166,7 +171,7 @@ pub const CACHED_READ_LIMIT: u64 = 1 << 20;
 /// Reads and counts `job` only if that cannot wait for a device or a server: its path resolves
 /// from the kernel's dentry cache (`openat2` with `RESOLVE_CACHED`) and every byte comes from
 /// the page cache (`preadv2` with `RWF_NOWAIT`), as io_uring tries a request inline before it
-/// hands it to a worker. Returns `None` — and has reported nothing — when a step would wait,
+/// hands it to a worker. Gives the job back — and has reported nothing — when a step would wait,
 /// when anything fails (the blocking read that follows reports it with its usual kind), for a
 /// file larger than [`CACHED_READ_LIMIT`], and when the kernel or the file system cannot say
 /// (kernels before 5.12, FUSE, NFS, procfs): the caller then reads the job the blocking way,
@@ -183,24 +188,29 @@ pub const CACHED_READ_LIMIT: u64 = 1 << 20;
 /// std::fs::write(&path, "one two\n")?;
 /// let job = FileJob::new(path, None);
 /// // Just written, so cached: on Linux 5.12 or later it is read here and now.
-/// if let Some(result) = read_cached(&job, &mut vec![0; 4096], Worker::Task(0)) {
+/// if let Ok(result) = read_cached(job, &mut vec![0; 4096], Worker::Task(0)) {
 ///     assert_eq!(result.outcome?.words, 2);
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_cached(job: &FileJob, buf: &mut [u8], worker: Worker) -> Option<FileResult> {
+pub fn read_cached(job: FileJob, buf: &mut [u8], worker: Worker) -> Result<FileResult, FileJob> {
     if faults::blocks(&job.path) {
         // An injected stall stands for a read that would wait: declined, as the probe would.
-        return None;
+        return Err(job);
     }
     let started = Instant::now();
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        Ok(count_cached(job, buf))
+        Ok(count_cached(&job, buf))
     });
     // Declined (`Ok(None)`): nothing to report; a panic is this file's error.
-    let outcome = outcome.transpose()?;
-    Some(FileResult::of(job, outcome, started.elapsed(), worker))
+    match outcome.transpose() {
+        None => Err(job),
+        Some(outcome) => {
+            let elapsed = started.elapsed();
+            Ok(FileResult::of(job, outcome, elapsed, worker))
+        }
+    }
 }
 
 /// The kernel refused `openat2` with `RESOLVE_CACHED` once (too old, or a seccomp filter):

@@ -83,15 +83,15 @@ pub struct FileResult {
 }
 
 impl FileResult {
-    /// The result of reading `job`: its path and part, with `outcome`.
+    /// The result of reading `job`: its path (moved, not copied) and part, with `outcome`.
     pub fn of(
-        job: &FileJob,
+        job: FileJob,
         outcome: Result<Counts, FileError>,
         elapsed: Duration,
         worker: Worker,
     ) -> FileResult {
         FileResult {
-            path: job.path.clone(),
+            path: job.path,
             outcome,
             elapsed,
             worker,

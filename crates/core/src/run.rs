@@ -51,7 +51,7 @@ const RECORD_CHANNEL: usize = 256;
 ///     fn schedule(&self, jobs: &Jobs, mut out: Emitter) -> Result<Concurrency, RunError> {
 ///         let mut buf = vec![0; 64 * 1024];
 ///         while let Some(job) = jobs.next(&mut out) {
-///             out.emit(read_job(&job, &mut buf, Worker::Thread(0)));
+///             out.emit(read_job(job, &mut buf, Worker::Thread(0)));
 ///         }
 ///         Ok(Concurrency(1))
 ///     }
@@ -339,7 +339,7 @@ fn discover(walk: &Walk, mut sender: JobSender, mut out: Emitter) {
 ///         let threads = reader_core::pool(4, jobs, out, |index, jobs, mut out| {
 ///             let mut buf = vec![0; 64 * 1024];
 ///             while let Some(job) = jobs.next(&mut out) {
-///                 out.emit(read_job(&job, &mut buf, Worker::Thread(index as u32)));
+///                 out.emit(read_job(job, &mut buf, Worker::Thread(index as u32)));
 ///             }
 ///         });
 ///         Ok(Concurrency(threads))
@@ -485,7 +485,7 @@ mod tests {
                             let Some(job) = jobs.next(&mut out) else {
                                 break;
                             };
-                            out.emit(read_job(&job, &mut buf, Worker::Thread(i)));
+                            out.emit(read_job(job, &mut buf, Worker::Thread(i)));
                         }
                     });
                 }

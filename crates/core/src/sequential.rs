@@ -87,13 +87,15 @@ impl Schedule for SequentialReader {
             timed_pool(1, limit, jobs, out, move |index| {
                 let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
                 let mut buf = vec![0; buffer_size];
-                (worker, move |job: &FileJob| read_job(job, &mut buf, worker))
+                (worker, move |job: &FileJob| {
+                    read_job(job.clone(), &mut buf, worker)
+                })
             })?;
             return Ok(Concurrency(1));
         }
         let mut buf = vec![0; self.buffer_size];
         while let Some(job) = jobs.next(&mut out) {
-            out.emit(read_job(&job, &mut buf, Worker::Main));
+            out.emit(read_job(job, &mut buf, Worker::Main));
         }
         Ok(Concurrency(1))
     }

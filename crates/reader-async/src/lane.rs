@@ -295,7 +295,7 @@ async fn lane<E: Exec>(exec: E, shared: Arc<Shared>, index: usize, out: Emitter)
                 let mut out = out.unwrap_or_else(|| held.out.clone());
                 let limit = shared.plan.timeout.unwrap_or_default();
                 let timeout = FileError::timeout(&job.path, limit, "the read was abandoned");
-                out.emit(FileResult::of(&job, Err(timeout), elapsed, worker));
+                out.emit(FileResult::of(job, Err(timeout), elapsed, worker));
                 held.slot = Slot::new(out, pending);
                 // The old buffer is still being read into by the abandoned hop.
                 buf = vec![0; shared.plan.buffer_size];
@@ -341,13 +341,13 @@ fn read_inline_with(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker
     }
     let mut read = 0;
     while let Some(job) = pending.pop_front() {
-        match read_cached(&job, buf, worker) {
-            Some(result) => {
+        match read_cached(job, buf, worker) {
+            Ok(result) => {
                 out.emit(result);
                 read += 1;
             }
-            None => {
-                pending.push_front(job);
+            Err(declined) => {
+                pending.push_front(declined);
                 break;
             }
         }
@@ -434,7 +434,7 @@ fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker, waiter:
             state.out = out.take();
             job
         };
-        let result = read_job(&job, buf, worker);
+        let result = read_job(job, buf, worker);
         {
             let mut state = slot.lock();
             if state.abandoned {

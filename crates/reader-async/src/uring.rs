@@ -837,12 +837,8 @@ impl<'a> RingThread<'a> {
             let filled = counts.bytes.min(self.rings.buffer_size as u64);
             self.recent_bytes = (self.recent_bytes * 7 + filled) / 8;
         }
-        let result = FileResult::of(
-            &reading.job,
-            outcome,
-            reading.started.elapsed(),
-            self.worker(slot),
-        );
+        let elapsed = reading.started.elapsed();
+        let result = FileResult::of(reading.job, outcome, elapsed, self.worker(slot));
         self.out.emit(result);
     }
 
@@ -889,7 +885,7 @@ impl<'a> RingThread<'a> {
         let spawned = thread::Builder::new()
             .name("reader-ring-file".into())
             .spawn(move || {
-                let result = read_job(&job, &mut vec![0; size], worker);
+                let result = read_job(job, &mut vec![0; size], worker);
                 // Abandoned meanwhile: the read is no longer stuck.
                 drop(lock(&hold).take());
                 let _ = back.send((slot, result));
@@ -902,7 +898,7 @@ impl<'a> RingThread<'a> {
                 ..
             } = &mut self.slots[slot]
         {
-            let result = read_job(&reading.job, buf, worker);
+            let result = read_job(reading.job.clone(), buf, worker);
             let _ = self.back_tx.send((slot, result));
             wake(self.wake.fd);
         }
@@ -1004,7 +1000,7 @@ impl<'a> RingThread<'a> {
             }
             let timeout = FileError::timeout(&reading.job.path, limit, "the read was abandoned");
             let result = FileResult::of(
-                &reading.job,
+                reading.job.clone(),
                 Err(timeout),
                 reading.started.elapsed(),
                 worker,

@@ -57,13 +57,13 @@ impl Schedule for SplitReader {
             timed_pool(1, limit, jobs, out, move |_| {
                 let mut splitter = Splitter::new(threads, buffer_size);
                 let worker = Worker::Split(u32::try_from(threads).unwrap_or(u32::MAX));
-                (worker, move |job: &FileJob| splitter.read(job))
+                (worker, move |job: &FileJob| splitter.read(job.clone()))
             })?;
             return Ok(Concurrency(self.threads));
         }
         let mut splitter = Splitter::new(self.threads, self.buffer_size);
         while let Some(job) = jobs.next(&mut out) {
-            out.emit(splitter.read(&job));
+            out.emit(splitter.read(job));
         }
         Ok(Concurrency(self.threads))
     }
@@ -89,7 +89,7 @@ impl Splitter {
 
     /// Reads `job` as ranges in parallel and returns its one record. A panic while reading
     /// costs this file only (`worker_crashed`).
-    pub(crate) fn read(&mut self, job: &FileJob) -> FileResult {
+    pub(crate) fn read(&mut self, job: FileJob) -> FileResult {
         let started = Instant::now();
         if self.buffers.is_empty() {
             self.buffers = vec![vec![0; self.buffer_size]; self.threads];
@@ -129,7 +129,8 @@ impl Splitter {
             Err(FileError::panicked(&job.path, payload.as_ref()))
         });
         let worker = Worker::Split(u32::try_from(used).unwrap_or(u32::MAX));
-        FileResult::of(job, outcome, started.elapsed(), worker)
+        let elapsed = started.elapsed();
+        FileResult::of(job, outcome, elapsed, worker)
     }
 }
 
@@ -244,7 +245,7 @@ mod tests {
         std::fs::write(&path, &data).expect("write");
         for threads in [1, 2, 3, 5] {
             let mut splitter = Splitter::new(threads, 4096);
-            let result = splitter.read(&job(&path));
+            let result = splitter.read(job(&path));
             assert_eq!(result.outcome, Ok(Counts::of(&data)), "{threads} threads");
             assert_eq!(result.worker, Worker::Split(threads.min(4) as u32));
         }
@@ -254,7 +255,7 @@ mod tests {
     fn a_missing_file_fails_with_its_path() {
         let dir = tempfile::tempdir().expect("tempdir");
         let gone = dir.path().join("gone");
-        let result = Splitter::new(2, 64).read(&job(&gone));
+        let result = Splitter::new(2, 64).read(job(&gone));
         let err = result.outcome.expect_err("missing");
         assert_eq!(err.kind(), reader_core::ErrorKind::NotFound);
         assert_eq!(err.path(), gone);

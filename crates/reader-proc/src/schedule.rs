@@ -578,7 +578,7 @@ impl Central<'_> {
             };
             self.stats.charged += 1;
             self.out.emit(FileResult::of(
-                &culprit,
+                culprit,
                 Err(err),
                 Duration::ZERO,
                 Worker::Process(pid),

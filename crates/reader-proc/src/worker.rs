@@ -303,7 +303,7 @@ fn serve(
         if let Some(watch) = watch {
             watch.start(id, at);
         }
-        let result = read_job(&job, buf, me);
+        let result = read_job(job, buf, me);
         if let Some(watch) = watch {
             watch.end();
         }

@@ -169,14 +169,14 @@ impl ThreadedReader {
             for job in batch {
                 left -= 1;
                 match &self.large {
-                    None => out.emit(read_job(&job, &mut buf, worker)),
-                    Some(large) => match read_job_below(&job, large.from, &mut buf, worker) {
+                    None => out.emit(read_job(job, &mut buf, worker)),
+                    Some(large) => match read_job_below(job, large.from, &mut buf, worker) {
                         Below::Read(result) => out.emit(result),
                         // With other files waiting the pool's threads are busy anyway, and the
                         // file is read here (through a mapping): a hand-off pays only for a
                         // file left alone. Asked only of a large file: the lock costs a little.
                         Below::Larger(job) if left > 0 || jobs.queued() > 0 => {
-                            out.emit(read_job(&job, &mut buf, worker));
+                            out.emit(read_job(job, &mut buf, worker));
                         }
                         Below::Larger(job) => (large.to)(job),
                     },
@@ -201,7 +201,9 @@ impl Schedule for ThreadedReader {
             let threads = timed_pool(self.jobs, limit, jobs, out, move |index| {
                 let worker = Worker::Thread(u32::try_from(index).unwrap_or(u32::MAX));
                 let mut buf = vec![0; buffer_size];
-                (worker, move |job: &FileJob| read_job(job, &mut buf, worker))
+                (worker, move |job: &FileJob| {
+                    read_job(job.clone(), &mut buf, worker)
+                })
             })?;
             return Ok(Concurrency(threads));
         }

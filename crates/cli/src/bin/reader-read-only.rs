@@ -44,7 +44,8 @@ impl ReadOnly {
                     bytes,
                     ..Counts::default()
                 });
-                out.emit(FileResult::of(&job, outcome, started.elapsed(), worker));
+                let elapsed = started.elapsed();
+                out.emit(FileResult::of(job, outcome, elapsed, worker));
             }
         }
     }
