@@ -1,20 +1,23 @@
 //! Where a worker sends its records: an [`Emitter`] gathers them in a small batch that goes to
-//! the run's caller when it is full, when the reads of its files have taken a while, when the
-//! worker is about to wait for work, or when the emitter is dropped (even by a panic). A
-//! [`Tally`] counts what one part of a schedule reported.
+//! the run's caller when it is full, when the reads of its files have taken a while (or a
+//! record without a read has waited a while), when the worker is about to wait for work, or
+//! when the emitter is dropped (even by a panic). A [`Tally`] counts what one part of a
+//! schedule reported.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::record::{FileResult, Record};
 
 /// Records a worker gathers before sending them on.
 const EMIT_BATCH: usize = 64;
 /// A batch whose files took this long to read goes at once (a worker busy on one long file
-/// sends what it has once that file is done). Their reads were timed already: the batch's age
-/// costs no clock read of its own.
+/// sends what it has once that file is done). Their reads were timed already, so a batch of
+/// read files costs no clock read of its own; one that holds a record without a read (a
+/// skipped entry, a failure of discovery) is timed from that record on, and goes with the
+/// first record that joins it this long after.
 const EMIT_DELAY: Duration = Duration::from_millis(50);
 
 /// Where a worker sends its records. Clone one per worker; records reach the caller in order
@@ -24,6 +27,8 @@ pub struct Emitter {
     batch: Vec<Record>,
     /// How long the reads of the batch's files took, together.
     read_for: Duration,
+    /// When the batch's first record without a read joined it.
+    unread_since: Option<Instant>,
     tally: Option<Tally>,
 }
 
@@ -50,6 +55,7 @@ impl Emitter {
             tx,
             batch: Vec::with_capacity(EMIT_BATCH),
             read_for: Duration::ZERO,
+            unread_since: None,
             tally: None,
         }
     }
@@ -68,14 +74,27 @@ impl Emitter {
 
     /// Sends one record on its way.
     pub fn record(&mut self, record: Record) {
-        if let Record::File(file) = &record {
-            if let Some(tally) = &self.tally {
-                tally.add(file);
+        let read_for = match &record {
+            Record::File(file) => {
+                if let Some(tally) = &self.tally {
+                    tally.add(file);
+                }
+                file.elapsed
             }
-            self.read_for += file.elapsed;
+            Record::Skipped(_) => Duration::ZERO,
+        };
+        self.read_for += read_for;
+        if read_for.is_zero() {
+            self.unread_since.get_or_insert_with(Instant::now);
         }
         self.batch.push(record);
-        if self.batch.len() >= EMIT_BATCH || self.read_for >= EMIT_DELAY {
+        let waited = || {
+            self.read_for >= EMIT_DELAY
+                || self
+                    .unread_since
+                    .is_some_and(|since| since.elapsed() >= EMIT_DELAY)
+        };
+        if self.batch.len() >= EMIT_BATCH || waited() {
             self.flush();
         }
     }
@@ -84,6 +103,7 @@ impl Emitter {
     pub fn flush(&mut self) {
         if !self.batch.is_empty() {
             self.read_for = Duration::ZERO;
+            self.unread_since = None;
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(EMIT_BATCH));
             // The receiver lives until every emitter is gone; an error means the caller is
             // unwinding, and then there is nobody left to tell.
@@ -222,7 +242,26 @@ mod tests {
             [0; 0],
             "the count of time starts afresh"
         );
+        let skipped = || {
+            Record::Skipped(crate::record::Skipped {
+                path: "fifo".into(),
+                reason: crate::record::SkipReason::Fifo,
+            })
+        };
+        out.record(skipped());
+        assert_eq!(
+            waiting(&received),
+            [0; 0],
+            "a record without a read waits a while"
+        );
+        std::thread::sleep(EMIT_DELAY);
+        out.record(skipped());
+        assert_eq!(
+            waiting(&received),
+            [3],
+            "and goes with the next one after the delay"
+        );
         drop(out);
-        assert_eq!(received.collect().len(), 1);
+        assert_eq!(received.collect().len(), 0);
     }
 }
