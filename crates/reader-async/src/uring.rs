@@ -11,9 +11,10 @@
 //! pages, opens that miss the dentry cache go to the kernel's io-wq workers.
 //!
 //! How many slots are busy is revised after every round ([`RingThread::adapt`]): all of the
-//! thread's share while operations wait for the device, and back to a few — as many as fit
-//! four buffers — once every operation completes as it is submitted (a cached tree), where
+//! thread's share while most operations wait for the device, and back to a few — as many as
+//! fit four buffers — once every operation completes as it is submitted (a cached tree), where
 //! more files in flight only spread the copies over more memory than the core's cache holds.
+//! The few files of a cached tree that must come from the device get a slot each beside those.
 //!
 //! `statx` goes to an io-wq worker whatever the caches hold, so a file is looked at only when
 //! something is odd, as reader-core's `count_sized` does ([`after_read`]): it is empty, its
@@ -218,6 +219,8 @@ struct Reading {
     ended: bool,
     /// When its read in flight was sent, if one is.
     reading_since: Option<Instant>,
+    /// The round ([`RingThread::round`]) its open or read in flight was sent in, if one is.
+    sent_in: Option<u64>,
     /// What to do once its operations in flight have ended (they were cancelled).
     then: Option<Next>,
     /// Operations of this file the kernel has not completed yet.
@@ -246,6 +249,7 @@ impl Reading {
             stat: Look::Not,
             ended: false,
             reading_since: None,
+            sent_in: None,
             then: None,
             ops: 0,
             abandoned: false,
@@ -310,6 +314,8 @@ struct RingThread<'a> {
     recent_bytes: u64,
     /// Opens and reads of files sent and not completed.
     waiting: usize,
+    /// Rounds of submitting and reaping so far.
+    round: u64,
     first_task: usize,
     jobs: Jobs,
     out: Emitter,
@@ -436,6 +442,7 @@ impl<'a> RingThread<'a> {
             share,
             window: MIN_WINDOW.min(share),
             waiting: 0,
+            round: 0,
             recent_bytes: rings.buffer_size as u64,
             first_task,
             jobs,
@@ -483,9 +490,10 @@ impl<'a> RingThread<'a> {
                 self.arm_wake();
             }
             let sent = self.waiting;
+            self.round += 1;
             self.submit_and_wait()?;
-            let completed = self.reap();
-            self.adapt(sent.saturating_sub(completed));
+            self.reap();
+            self.adapt(sent);
             self.take_back();
             self.check_slow_reads();
             self.check_deadlines();
@@ -568,6 +576,7 @@ impl<'a> RingThread<'a> {
             // A `statx` always goes to an io-wq worker: it says nothing of the caches.
             if decode(entry.get_user_data()).1 != Op::Stat as u64 {
                 self.waiting += 1;
+                reading.sent_in = Some(self.round);
             }
         }
         self.queue(entry);
@@ -659,28 +668,22 @@ impl<'a> RingThread<'a> {
         limit
     }
 
-    /// Handles the completions that have come; returns how many were of files' opens and
-    /// reads.
-    fn reap(&mut self) -> usize {
+    /// Handles the completions that have come.
+    fn reap(&mut self) {
         let done: Vec<(u64, i32)> = self
             .ring
             .completion()
             .map(|cqe| (cqe.user_data(), cqe.result()))
             .collect();
-        let mut of_files = 0;
         for (data, result) in done {
             let (slot, op) = decode(data);
             match op {
                 op if op == Op::Close as u64 => self.closing -= 1,
                 op if op == Op::Wake as u64 => self.wake.armed = false,
                 op if op == Op::Cancel as u64 => {}
-                op => {
-                    of_files += usize::from(op != Op::Stat as u64);
-                    self.complete(slot, op, result);
-                }
+                op => self.complete(slot, op, result),
             }
         }
-        of_files
     }
 
     /// An operation of `slot` has completed with `result`.
@@ -697,6 +700,7 @@ impl<'a> RingThread<'a> {
         reading.ops -= 1;
         if op != Op::Stat as u64 {
             self.waiting -= 1;
+            reading.sent_in = None;
         }
         if op == Op::Open as u64 && result >= 0 {
             reading.fd = Some(result);
@@ -937,20 +941,20 @@ impl<'a> RingThread<'a> {
         }
     }
 
-    /// Revises the window after a round: operations sent before it that are still in flight
-    /// once the ring has returned wait for the device (or a server), and then every file in
-    /// flight the share allows pays (at once: growing by steps cost a cold `small` 25 %);
-    /// a round where every one completed at once was served from the caches, where more
-    /// files in flight only spread the reads over more buffers than the core's cache holds.
-    fn adapt(&mut self, still_waiting: usize) {
-        let least = self.least_window();
-        if still_waiting > 0 {
-            self.window = self.share;
-        } else if self.window > least {
-            self.window -= 1;
-        } else {
-            self.window = least;
-        }
+    /// Revises the window after a round in which `sent` opens and reads were in flight
+    /// ([`revised_window`]). Those that wait for the device are the ones still in flight a
+    /// whole round after the one that sent them: an operation the kernel finishes without the
+    /// device but not at once (a read that passes a read-ahead mark completes from a task
+    /// work item, at the next round) has ended by then.
+    fn adapt(&mut self, sent: usize) {
+        let round = self.round;
+        let device = self
+            .slots
+            .iter()
+            .filter_map(|slot| slot.reading.as_ref())
+            .filter(|reading| reading.sent_in.is_some_and(|sent_in| sent_in + 1 < round))
+            .count();
+        self.window = revised_window(self.window, self.least_window(), self.share, sent, device);
     }
 
     /// The window on a cached tree: as many files as fit [`CACHED_WINDOW_BYTES`] of buffer
@@ -1044,6 +1048,23 @@ impl<'a> RingThread<'a> {
             unsafe { libc::close(self.wake.fd) };
         }
     }
+}
+
+/// A ring thread's window after a round: how many files it may have in flight, from `least`
+/// (a cached tree's, [`RingThread::least_window`]) to `share` (all it may have), when `device`
+/// of the `sent` operations that were in flight wait for the device (or a server).
+///
+/// When a quarter of them or more wait, the tree is read at the device's pace, and then every
+/// file in flight the share allows pays, at once (growing by steps cost a cold `small` 25 %).
+/// When fewer wait — files of a cached tree that the kernel has let go of — they get slots
+/// beside the cached tree's window, and the rest goes on as cached. When none waits, the
+/// window shrinks by one.
+fn revised_window(window: usize, least: usize, share: usize, sent: usize, device: usize) -> usize {
+    if device > 0 && device * 4 >= sent {
+        return share;
+    }
+    let cached = (least + device).min(share);
+    if window > cached { window - 1 } else { cached }
 }
 
 /// Files in flight a ring thread starts with, and comes back to on a cached tree of large
@@ -1225,6 +1246,22 @@ mod tests {
             panic!("not failed");
         };
         assert_eq!(err.kind(), reader_core::ErrorKind::SizeLimit);
+    }
+
+    #[test]
+    fn the_window_opens_for_the_device_and_not_for_a_file_or_two_of_a_cached_tree() {
+        let (least, share) = (8, 128);
+        // A quarter of what was in flight waits or more: a cold tree, all of the share at once.
+        assert_eq!(revised_window(8, least, share, 8, 2), share);
+        assert_eq!(revised_window(share, least, share, 100, 90), share);
+        // One file of sixteen waits: a slot for it beside the cached window.
+        assert_eq!(revised_window(8, least, share, 16, 1), 9);
+        // Nothing waits: back towards the cached window, one at a time.
+        assert_eq!(revised_window(share, least, share, 20, 0), share - 1);
+        assert_eq!(revised_window(9, least, share, 8, 0), 8);
+        assert_eq!(revised_window(8, least, share, 8, 0), 8);
+        // Never past the share.
+        assert_eq!(revised_window(8, least, 10, 80, 12), 10);
     }
 
     #[test]
