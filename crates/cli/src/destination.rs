@@ -106,9 +106,9 @@ mod tests {
         fs::write(&target, "old\n").expect("write");
         let (pending, mut writer) = Pending::create(&target).expect("create");
         writer.write_all(b"new\n").expect("write");
-        assert_eq!(fs::read_to_string(&target).expect("read"), "old\n");
+        assert_eq!(fs::read_to_string(&target).expect("read"), "old\n"); // whole-file read ok: four bytes
         pending.commit().expect("commit");
-        assert_eq!(fs::read_to_string(&target).expect("read"), "new\n");
+        assert_eq!(fs::read_to_string(&target).expect("read"), "new\n"); // whole-file read ok: four bytes
         let left: Vec<_> = fs::read_dir(dir.path()).expect("list").collect();
         assert_eq!(left.len(), 1, "no temporary file is left");
     }

@@ -11,10 +11,11 @@
 //! pages, opens that miss the dentry cache go to the kernel's io-wq workers.
 //!
 //! How many slots are busy is revised after every round ([`RingThread::adapt`]): all of the
-//! thread's share while most operations wait for the device, and back to a few — as many as
-//! fit four buffers — once every operation completes as it is submitted (a cached tree), where
-//! more files in flight only spread the copies over more memory than the core's cache holds.
-//! The few files of a cached tree that must come from the device get a slot each beside those.
+//! thread's share while a quarter of its operations or more wait for the device, and back to
+//! a few — as many as fit four buffers — once every operation completes as it is submitted (a
+//! cached tree), where more files in flight only spread the copies over more memory than the
+//! core's cache holds. The few files of a cached tree that must come from the device get a
+//! slot each beside those.
 //!
 //! `statx` goes to an io-wq worker whatever the caches hold, so a file is looked at only when
 //! something is odd, as reader-core's `count_sized` does ([`after_read`]): it is empty, its

@@ -674,7 +674,7 @@ pub fn shards_together_are_the_whole_run(reader: &Reader) {
         assert!(run.stdout.is_empty(), "--output leaves stdout empty");
         let written = Run {
             status: run.status,
-            stdout: fs::read(out.path().join(format!("{k}.jsonl"))).expect("the shard's file"),
+            stdout: fs::read(out.path().join(format!("{k}.jsonl"))).expect("the shard's file"), // whole-file read ok: a shard's output, checked whole
             stderr: run.stderr,
         };
         let summary = written.summary();
