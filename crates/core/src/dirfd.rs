@@ -79,9 +79,9 @@ pub(crate) enum Relative<T> {
 pub(crate) type Opened = Relative<File>;
 
 /// Whether a directory is on one of the local file systems whose sizes are trusted
-/// ([`crate::size_is_trusted`]). There a read of a regular file that comes back short has
-/// reached its end, so a file that fits in one read needs neither its size looked up nor a
-/// read that returns 0. A file mounted on its own over a name of such a directory (a bind
+/// ([`crate::size_is_trusted`]). There a read of a regular file that comes back short off a
+/// page boundary has reached its end (`read::stops_at_end`), so most files that fit in one
+/// read need neither their size looked up nor a read that returns 0. A file mounted on its own over a name of such a directory (a bind
 /// mount of one file, as containers do for `/etc/hosts`) is taken to be local too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Local {

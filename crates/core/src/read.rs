@@ -16,6 +16,29 @@
 //! [`read_cached`] is the one read that never waits: it takes a file only if the kernel can
 //! serve it from its caches, for a scheduler whose threads must not block (the async model's
 //! runtime threads).
+//!
+//! # Where a file ends
+//!
+//! A read that returns fewer bytes than asked is not, by itself, the end of a file: a
+//! non-blocking read stops where the cached pages stop, and a blocking one where a page could
+//! not be had (an I/O error, no memory). Each place where a read's length ends a file, and
+//! why its rule is sound:
+//! - the first read of a whole file, blocking ([`start_whole`]) or not ([`count_cached`]):
+//!   short off a page boundary, since every other stop falls on one ([`stops_at_end`]); short
+//!   on one, the end only once `fstat` says that is the size;
+//! - the reads after it ([`whole_unless`], [`read_uncounted`]): a short read that reaches the
+//!   size `fstat` gave, or a read that returns 0;
+//! - a file whose size the walk looked up ([`sized`], [`count_cached`]): a short read that
+//!   reaches that size (what lies past it was written since), or a read that returns 0; a
+//!   non-blocking read short of it reads on, or gives the file to the blocking read;
+//! - a mapped file ([`mapped`]): the size `fstat` gave under a read lease, which no one can
+//!   shrink without breaking the lease first, and then the rest is read with `read`;
+//! - a byte range of a split file or a shard's part ([`count_range`]): the range's end, or a
+//!   read that returns 0 — a short read reads on;
+//! - io_uring (reader-async's `uring::after_read`): a short read that reaches the known size,
+//!   or a read that returns 0; one that completes short from task work or under memory
+//!   pressure reads on from where it stopped;
+//! - reader-proc's workers and the hybrid's pool read with [`read_job`], under the rules above.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -229,16 +252,15 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
     let (file, local) = open_cached(&job.path)?;
     let mut counter = Counter::new();
     let known = job.size.filter(|&size| size > 0);
-    // A file that fits in one read on a local file system needs no size: as in
-    // `whole_unless`, a short read is its end.
+    // A file that fits in one read on a local file system needs no size when its read stops
+    // off a page boundary ([`stops_at_end`]). A read stopped on one may only have met the
+    // end of what is cached: its size is looked up below, and it is read on from there.
     let fits = job.max_bytes.is_none_or(|cap| cap >= buf.len() as u64);
     if known.is_none() && local == Local::Yes && fits {
-        match read_nowait(&file, buf)? {
-            n if n > 0 && n < buf.len() => {
-                counter.update(&buf[..n]);
-                return Some(counter.counts());
-            }
-            n => counter.update(&buf[..n]),
+        let n = read_nowait(&file, buf)?;
+        counter.update(&buf[..n]);
+        if n > 0 && n < buf.len() && stops_at_end(n) {
+            return Some(counter.counts());
         }
     }
     let size = match known {
@@ -553,26 +575,45 @@ enum Start {
     Open { file: File, size: u64, read: usize },
 }
 
-/// Opens the file at `path` for a read of all of it. On a local file system a read that comes
-/// back short has reached the end of a regular file, so when `may_end_early` (the caller needs
-/// no size beforehand) the first read comes first there, and a file that fits in it is read
-/// without its size (or its type: the walk saw a regular file) being looked up. Otherwise, and
-/// for a file larger than `buf`, the open file is checked with one `fstat`.
+/// Opens the file at `path` for a read of all of it. On a local file system a read of a
+/// regular file that comes back short off a page boundary has reached its end
+/// ([`stops_at_end`]), so when `may_end_early` (the caller needs no size beforehand) the first
+/// read comes first there, and a file that fits in it is read without its size (or its type:
+/// the walk saw a regular file) being looked up. Otherwise, and for a file larger than `buf`,
+/// the open file is checked with one `fstat`, and a first read that reached its size is its end.
 fn start_whole(path: &Path, buf: &mut [u8], may_end_early: bool) -> Result<Start, FileError> {
     let (mut file, local) = open_nonblocking(path)?;
     let mut read = 0;
     if local == Local::Yes && may_end_early {
         match file.read(buf) {
-            Ok(n) if n > 0 && n < buf.len() => return Ok(Start::Whole(n)),
-            // Empty, a buffer full, or failed: checked below like any file, and read on from
-            // here (a failure comes again, or the check says why).
+            Ok(n) if n > 0 && n < buf.len() && stops_at_end(n) => return Ok(Start::Whole(n)),
+            // Empty, short on a page boundary, a buffer full, or failed: checked below like any
+            // file, and read on from here (a failure comes again, or the check says why).
             Ok(n) => read = n,
             Err(_) => {}
         }
     }
     let size = check_regular(&file, path)?;
+    if read > 0 && read < buf.len() && read as u64 == size {
+        return Ok(Start::Whole(read));
+    }
     Ok(Start::Open { file, size, read })
 }
+
+/// Whether a read from the start of a regular file on a local file system that came back
+/// short with `n` bytes has met the end of the file, with no size looked up. The page cache
+/// holds a file in pages, each filled from the device (in sectors) and dropped as a whole, so a
+/// read that stops for another reason than the end — the next page is not cached (a
+/// non-blocking read), or could not be read (an I/O error, no memory for it) — stops on a
+/// multiple of [`STOP_GRAIN`] from the start. Only the end of a file stops anywhere. A short
+/// read on such a multiple says nothing: its caller looks up the size.
+fn stops_at_end(n: usize) -> bool {
+    !n.is_multiple_of(STOP_GRAIN)
+}
+
+/// The finest grain a read from the page cache stops on short of the end of a file: a sector,
+/// the smallest block of any file system, and a divisor of every page size.
+const STOP_GRAIN: usize = 512;
 
 /// Reads the file at `path` to its end through `buf` as the readers read a whole file (opened
 /// beside the thread's last one, one read for a file that fits in it on a local file system)
@@ -973,6 +1014,51 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
         let err = count_file(&pipe, &mut buf).expect_err("a FIFO");
         assert_eq!(err.kind(), ErrorKind::NotRegular);
+    }
+
+    /// A read that stops where the cached pages stop is not the end of the file: every state
+    /// of a partly cached file is counted whole by the read that never waits (or declined, and
+    /// then counted whole by the blocking read), by the blocking read, and by the reference.
+    #[test]
+    fn partly_cached_files_are_counted_whole_by_every_read() {
+        use reader_testkit::cache::{self, Pages};
+        let dir = cache::tempdir();
+        let page = cache::page_size();
+        let mut buf = vec![0; crate::defaults::BUFFER_SIZE];
+        // The files after the first are opened beside it, where a short read may end a file.
+        fs::write(dir.path().join("0-first"), "x").expect("write");
+        count_file(&dir.path().join("0-first"), &mut buf).expect("first");
+        for (i, size) in [page, 3 * page + 100, buf.len() + 1, 100_000]
+            .into_iter()
+            .enumerate()
+        {
+            for pages in Pages::PARTLY {
+                let path = dir.path().join(format!("{i}-{pages:?}"));
+                let data = reader_testkit::noise(size, i as u64 + 1);
+                fs::write(&path, &data).expect("write");
+                let whole = Counts::of(&data);
+                let state = |what: &str| format!("{what}: {size} bytes cached {pages:?}");
+                cache::cache_only(&path, pages).expect("a disk-backed folder");
+                let job = FileJob::new(&path, None);
+                match read_cached(job, &mut buf, Worker::Task(0)) {
+                    Ok(result) => assert_eq!(result.outcome, Ok(whole), "{}", state("cached")),
+                    Err(job) => {
+                        let result = read_job(job, &mut buf, Worker::Thread(0));
+                        assert_eq!(result.outcome, Ok(whole), "{}", state("declined"));
+                    }
+                }
+                cache::cache_only(&path, pages).expect("a disk-backed folder");
+                assert_eq!(
+                    count_file(&path, &mut buf),
+                    Ok(whole),
+                    "{}",
+                    state("blocking")
+                );
+                cache::cache_only(&path, pages).expect("a disk-backed folder");
+                let bytes = read_uncounted(&path, &mut buf);
+                assert_eq!(bytes, Ok(size as u64), "{}", state("uncounted"));
+            }
+        }
     }
 
     #[test]

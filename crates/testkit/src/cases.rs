@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::hostile::{self, Expected, HostileFs};
 use crate::run::{Reader, Run, finish, wait_or_kill};
 use crate::tree::{Tree, bytes_path};
-use crate::{HANG, fixtures_dir, oracle, procfs};
+use crate::{HANG, fixtures_dir, noise, oracle, procfs};
 
 fn key(path: &Path) -> String {
     crate::path_key(path)
@@ -102,19 +102,6 @@ fn in_bash(
     let mut cmd = Command::new("bash");
     cmd.args(["-c", &script(reader.shell_words(&all))]);
     finish(cmd)
-}
-
-/// A deterministic byte generator (xorshift64*).
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"  \t\n\x0b\x0c\r\0abcXYZ\x80\xff.,";
-    (0..len)
-        .map(|_| {
-            seed ^= seed >> 12;
-            seed ^= seed << 25;
-            seed ^= seed >> 27;
-            ALPHABET[(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 59) as usize % ALPHABET.len()]
-        })
-        .collect()
 }
 
 /// The committed tricky tree gives exactly the committed oracle counts, file by file.
@@ -1844,4 +1831,82 @@ fn shared_tree(
         }
     }
     done
+}
+
+/// Files partly in the page cache are counted whole, wherever the cached pages stop: a read
+/// that ends where the cache ends (a non-blocking read, a read from the page cache before a
+/// read from the device) is not the end of the file. Every state of [`cache::Pages::PARTLY`]
+/// at the sizes where the readers change their way of reading: a page, a few pages, just over
+/// one read's buffer, just under and over the largest file read only from the cache (1 MiB),
+/// and above the size from which files are mapped (64 MiB). The tree lives in `scratch`, on a
+/// disk, where pages can be dropped; a file system that keeps them fails the case, saying so,
+/// rather than letting it pass with every file cached.
+pub fn partly_cached_files_are_read_whole(reader: &Reader, scratch: &Path) {
+    use crate::cache::{self, Pages};
+    fs::create_dir_all(scratch).expect("create the scratch folder");
+    let tree = tempfile::Builder::new()
+        .prefix("partly-cached-")
+        .tempdir_in(scratch)
+        .expect("a folder on the build's disk");
+    let page = cache::page_size();
+    const MIB: usize = 1 << 20;
+    let sizes = [
+        page,
+        3 * page + 100,
+        64 * 1024 + 1,
+        100_000,
+        MIB - 1,
+        MIB + 1,
+    ];
+    let mut files = Vec::new();
+    for (i, &size) in sizes.iter().enumerate() {
+        for (j, pages) in Pages::PARTLY.into_iter().enumerate() {
+            // Several of each: a read that races the device's completion may miss one.
+            for copy in 0..3 {
+                files.push((
+                    format!("{size}/{j}-{copy}.txt"),
+                    size,
+                    pages,
+                    (i * 10 + j) as u64,
+                ));
+            }
+        }
+    }
+    for pages in [Pages::First, Pages::EveryOther] {
+        let size = 64 * MIB + page + 1;
+        files.push((format!("large/{pages:?}.txt"), size, pages, 99));
+    }
+    let mut expected = HashMap::new();
+    for (rel, size, pages, seed) in &files {
+        let path = tree.path().join(rel);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        let data = noise(*size, seed + 1);
+        fs::write(&path, &data).expect("write");
+        expected.insert(key(&path), (oracle(&data), *pages));
+    }
+    for (rel, _, pages, _) in &files {
+        cache::cache_only(&tree.path().join(rel), *pages)
+            .unwrap_or_else(|e| panic!("this case needs a disk-backed scratch folder: {e}"));
+    }
+    let run = reader.json(&[tree.path()]);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), expected.len());
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter_map(|(path, (want, pages))| {
+            let Some(record) = records.get(path) else {
+                return Some(format!("{path} cached {pages:?}: no record"));
+            };
+            let exact = record["error"].is_null() && counts(record) == *want;
+            (!exact).then(|| format!("{path} cached {pages:?}: {record}, not {want:?}"))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} files wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

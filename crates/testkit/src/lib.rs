@@ -17,12 +17,13 @@
 //!
 //! Besides the cases, it is the one home of what the readers' own test suites need: running a
 //! reader binary and checking its JSON run ([`Reader`], [`Run`]), temporary trees with special
-//! entries ([`Tree`]), a look at `/proc` for child processes ([`procfs`]), and the oracle.
+//! entries ([`Tree`]), files in chosen page-cache states ([`cache`]), a look at `/proc` for child processes ([`procfs`]), and the oracle.
 //!
 //! The oracle ([`oracle`]) is the counting rule written the plainest way, independent of
 //! reader-core's vectorised counter.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod cases;
 pub mod hostile;
 pub mod procfs;
@@ -44,6 +45,20 @@ pub fn oracle(data: &[u8]) -> (u64, u64, u64) {
         .filter(|w| !w.is_empty())
         .count() as u64;
     (data.len() as u64, lines, words)
+}
+
+/// `len` deterministic bytes from `seed` (xorshift64*), rich in every kind of separator and
+/// in bytes that are not ASCII.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"  \t\n\x0b\x0c\r\0abcXYZ\x80\xff.,";
+    (0..len)
+        .map(|_| {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            ALPHABET[(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 59) as usize % ALPHABET.len()]
+        })
+        .collect()
 }
 
 /// The committed fixtures folder of the repository.
@@ -103,6 +118,11 @@ macro_rules! conformance {
         fn hundred_thousand_files() {
             let reader = $crate::conformance!(@reader $bin, $args, $processes);
             $crate::cases::hundred_thousand_files(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+        }
+        #[test]
+        fn partly_cached_files_are_read_whole() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::cases::partly_cached_files_are_read_whole(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
         }
     };
     (@cases $bin:expr, $args:tt, $processes:expr; $($case:ident),* $(,)?) => {
