@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use reader_testkit::cache::{self, Pages};
 use reader_testkit::{Reader, Value};
 
 fn hybrid() -> Reader {
@@ -291,36 +292,12 @@ fn a_cached_tree_gets_few_async_lanes_unless_they_are_set() {
 /// Drops the pages of every file under `dir` from the page cache (written back first): the
 /// tree reads as cold, where the file system lets them go (not tmpfs).
 fn evict(dir: &Path) {
-    // SAFETY: no arguments; writes every file system's dirty pages back.
-    unsafe { libc::sync() };
-    drop_pages(dir);
+    cache::evict_tree(dir).expect("evict");
 }
 
-fn drop_pages(dir: &Path) {
-    use std::os::unix::io::AsRawFd;
-    for entry in std::fs::read_dir(dir).expect("list") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            drop_pages(&path);
-        } else {
-            let file = std::fs::File::open(&path).expect("open");
-            // SAFETY: advice on a descriptor open for the call; no memory is passed.
-            unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-        }
-    }
-}
-
-/// Whether the first byte of `path` is in the page cache, asked without doing I/O.
+/// Whether the first page of `path` is in the page cache.
 fn is_cached(path: &Path) -> bool {
-    use std::os::unix::io::AsRawFd;
-    let file = std::fs::File::open(path).expect("open");
-    let mut byte = [0u8; 1];
-    let iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: `iov` describes one writable byte that outlives the call.
-    unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, 0, libc::RWF_NOWAIT) == 1 }
+    cache::resident(path).expect("mincore").first() == Some(&true)
 }
 
 /// The records and summary of a run on `tree` evicted from the page cache; `None` (said on
@@ -509,4 +486,55 @@ fn a_half_cached_tree_turns_its_routing_where_the_cache_state_changes() {
     ]);
     let stdout = String::from_utf8_lossy(&human.stdout);
     assert!(stdout.contains("  revised: after "), "{stdout}");
+}
+
+/// A tree whose cached part is followed by files partly in the page cache, some with their
+/// first page cached (which the probe reads, so they look cached) and some with every page
+/// but the first (so they look cold), is read exactly wherever the routing sends each file:
+/// a read that stops where the cached pages stop ends nothing, on the pool or on the rings.
+#[test]
+fn a_tree_turning_partly_cached_part_way_is_read_exactly() {
+    const EACH: usize = 1500;
+    let tree = cache::tempdir();
+    let page = cache::page_size();
+    let mut files = Vec::new();
+    // Each part's files, and the pages each keeps cached (none left out: cached whole).
+    let looks_cached = [Pages::First, Pages::EveryOther, Pages::AllButLast];
+    let parts: [(&str, &[Pages]); 3] = [
+        ("1-cached", &[]),
+        ("2-first-page-cached", &looks_cached),
+        ("3-first-page-cold", &[Pages::AllButFirst]),
+    ];
+    for (part, states) in parts {
+        let dir = tree.path().join(part);
+        std::fs::create_dir(&dir).expect("mkdir");
+        for i in 0..EACH {
+            let path = dir.join(format!("{i}.txt"));
+            let data = reader_testkit::noise(3 * page + 100, i as u64 + 1);
+            std::fs::write(&path, &data).expect("write");
+            let pages = (!states.is_empty()).then(|| states[i % states.len()]);
+            files.push((path, reader_testkit::oracle(&data), pages));
+        }
+    }
+    evict(tree.path());
+    for (path, _, pages) in &files {
+        match pages {
+            Some(pages) => cache::cache_only(path, *pages).expect("a disk-backed folder"),
+            None => drop(std::fs::read(path).expect("cache it whole")), // whole-file read ok: a test's small file
+        }
+    }
+    let (records, summary) = json_run(&[], tree.path());
+    assert_eq!(records.len(), files.len());
+    for (path, (bytes, lines, words), pages) in &files {
+        let record = &records[&reader_testkit::path_key(path)];
+        assert_eq!(
+            (&record["size"], &record["lines"], &record["words"]),
+            (&(*bytes).into(), &(*lines).into(), &(*words).into()),
+            "cached {pages:?}: {record}"
+        );
+    }
+    if reader_async::io_uring_refusal().is_none() {
+        // The probe saw the first pages turn cold, whichever part came first.
+        assert!(summary["revised"].as_u64() >= Some(1), "{summary}");
+    }
 }
