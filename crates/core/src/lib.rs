@@ -1,8 +1,9 @@
 //! # reader-core
 //!
 //! The engine every concurrent file reader shares — everything that is not a concurrency
-//! model: discovery ([`Walk`]), the streaming counter ([`Counter`]), reading one file
-//! ([`read_job`]), the records and errors a run reports, the job queue ([`Jobs`]) and the
+//! model: discovery ([`Walk`]), reading one file ([`read_job`], [`read_file`]) apart from
+//! the work done on its bytes ([`Work`]: counting with the streaming [`Counter`], or your
+//! own), the records and errors a run reports, the job queue ([`Jobs`]) and the
 //! record channel ([`Emitter`]), the per-file time limit of the models that read on threads of
 //! their own ([`timed_pool`], [`stuck_reads`]), the hybrid's routing policy, defaults derived
 //! from the machine, and the sequential baseline ([`SequentialReader`]).
@@ -49,6 +50,7 @@ mod sequential;
 mod shard;
 mod too_long;
 pub mod units;
+mod work;
 
 pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
 pub use deadline::{StuckRead, stuck_reads, timed_pool};
@@ -60,10 +62,11 @@ pub use mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use queue::{JobSender, Jobs};
 pub use read::{
     Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized,
-    open_regular, read_cached, read_job, read_job_below, read_uncounted,
+    open_regular, read_cached, read_file, read_job, read_job_below,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
 pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, spawn_schedule};
 pub use sequential::SequentialReader;
 pub use shard::{Part, Shard, key_hash};
+pub use work::{Count, CountRange, FileWork, JoinRanges, Length, ReadOnly, Work};

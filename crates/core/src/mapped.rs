@@ -27,7 +27,7 @@ use std::os::unix::io::AsRawFd;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::count::Counter;
+use crate::work::FileWork;
 
 /// Files of at least this many bytes are mapped when a lease allows it: below it a copy into
 /// a buffer that stays in the core's cache costs less than the mapping's page faults
@@ -74,12 +74,12 @@ const LOCAL: [libc::__fsword_t; 9] = [
     0x794c_7630, // overlayfs (its layers are local)
 ];
 
-/// Counts the first `want` bytes of `file` (fewer if it is shorter now) through a mapping held
-/// under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or the file is
-/// not on a local file system ([`LOCAL`]).
-pub(crate) fn count(file: &File, want: u64, counter: &mut Counter) -> Mapped {
+/// Gives the first `want` bytes of `file` (fewer if it is shorter now) to `state` through a
+/// mapping held under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or
+/// the file is not on a local file system ([`LOCAL`]).
+pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped {
     match Lease::take(file) {
-        Some(lease) if lease.len.min(want) > 0 => lease.count(0, want, counter),
+        Some(lease) if lease.len.min(want) > 0 => lease.count(0, want, state),
         _ => Mapped::Declined,
     }
 }
@@ -123,12 +123,12 @@ impl<'f> Lease<'f> {
     }
 
     /// Counts the bytes `start..end` of the file that it had when leased through a mapping,
-    /// into `counter`. `start` must be a multiple of the page size, else nothing is mapped.
-    pub(crate) fn count(&self, start: u64, end: u64, counter: &mut Counter) -> Mapped {
+    /// into `state`. `start` must be a multiple of the page size, else nothing is mapped.
+    pub(crate) fn count(&self, start: u64, end: u64, state: &mut impl FileWork) -> Mapped {
         if !start.is_multiple_of(page_size()) || start >= self.len.min(end) {
             return Mapped::Declined;
         }
-        count_mapping(self.file, start, end.min(self.len), self.breaks, counter)
+        count_mapping(self.file, start, end.min(self.len), self.breaks, state)
     }
 }
 
@@ -189,10 +189,16 @@ fn give_back_lease(file: &File) {
 }
 
 /// Maps the bytes `start..end` of `file` (leased; `start` a multiple of the page size) a
-/// [`WINDOW`] at a time and counts them chunk by chunk while the lease holds. One window is
-/// mapped at once, so the file's pages never add more than a window a thread to the process's
-/// resident memory.
-fn count_mapping(file: &File, start: u64, end: u64, breaks: u64, counter: &mut Counter) -> Mapped {
+/// [`WINDOW`] at a time and gives them to `state` chunk by chunk while the lease holds. One
+/// window is mapped at once, so the file's pages never add more than a window a thread to the
+/// process's resident memory; a panic inside the work unmaps it too ([`Window`]).
+fn count_mapping(
+    file: &File,
+    start: u64,
+    end: u64,
+    breaks: u64,
+    state: &mut impl FileWork,
+) -> Mapped {
     let mut at = start;
     while at < end {
         let Ok(size) = usize::try_from((end - at).min(WINDOW as u64)) else {
@@ -221,6 +227,7 @@ fn count_mapping(file: &File, start: u64, end: u64, breaks: u64, counter: &mut C
                 Mapped::Broken(at)
             };
         }
+        let window = Window { base, size };
         // SAFETY: `base..base + size` is the mapping made above; advice is only a hint.
         unsafe {
             libc::madvise(base, size, libc::MADV_SEQUENTIAL);
@@ -236,19 +243,33 @@ fn count_mapping(file: &File, start: u64, end: u64, breaks: u64, counter: &mut C
             // without the lease being broken, which was looked at just now (module docs).
             let chunk =
                 unsafe { std::slice::from_raw_parts(base.cast::<u8>().add(done), stop - done) };
-            counter.update(chunk);
+            state.update(chunk);
             done = stop;
         }
-        // SAFETY: unmaps exactly the mapping made above; the chunks borrowed from it are gone.
-        unsafe {
-            libc::munmap(base, size);
-        }
+        drop(window);
         at += done as u64;
         if done < size {
             return Mapped::Broken(at);
         }
     }
     Mapped::Done(end)
+}
+
+/// One window of a file mapped by [`count_mapping`], unmapped when dropped, also when the
+/// work that was given its bytes panics.
+struct Window {
+    base: *mut libc::c_void,
+    size: usize,
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly a mapping `count_mapping` made; the chunks it lent the work
+        // were borrowed for one `update` each and are gone.
+        unsafe {
+            libc::munmap(self.base, self.size);
+        }
+    }
 }
 
 /// Whether `file`'s read lease still holds (a lease being broken reads as `F_UNLCK`).
@@ -291,7 +312,7 @@ extern "C" fn on_lease_break(_: libc::c_int) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Counts;
+    use crate::{Counter, Counts};
     use std::fs;
     use std::time::{Duration, Instant};
 

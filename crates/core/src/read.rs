@@ -1,4 +1,5 @@
-//! Reading one file: open it safely, stream it through the [`Counter`] in fixed-size chunks
+//! Reading one file: open it safely, decide where it ends, and stream it to a [`Work`] (the
+//! [`Counter`](crate::Counter) of [`Count`], for every reader binary) in fixed-size chunks
 //! with the caller's reused buffer, never holding more than one chunk.
 //!
 //! Files are opened non-blocking and checked with `fstat` before the first read, so an entry
@@ -26,8 +27,8 @@
 //! - the first read of a whole file, blocking ([`start_whole`]) or not ([`count_cached`]):
 //!   short off a page boundary, since every other stop falls on one ([`stops_at_end`]); short
 //!   on one, the end only once `fstat` says that is the size;
-//! - the reads after it ([`whole_unless`], [`read_uncounted`]): a short read that reaches the
-//!   size `fstat` gave, or a read that returns 0;
+//! - the reads after it ([`whole_unless`]): a short read that reaches the size `fstat` gave,
+//!   or a read that returns 0;
 //! - a file whose size the walk looked up ([`sized`], [`count_cached`]): a short read that
 //!   reaches that size (what lies past it was written since), or a read that returns 0; a
 //!   non-blocking read short of it reads on, or gives the file to the blocking read;
@@ -50,7 +51,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::count::{Counter, Counts, RangeCounts};
+use crate::count::{Counts, RangeCounts};
 use crate::dirfd::{self, Local, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
@@ -58,6 +59,7 @@ use crate::faults;
 use crate::mapped::{self, Lease, Mapped};
 use crate::record::{FileResult, Worker};
 use crate::shard::Part;
+use crate::work::{Count, FileWork, JoinRanges, Work};
 
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
 /// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
@@ -88,8 +90,8 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
             return Ok(range.counts());
         }
         match job.size {
-            Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf),
-            _ => whole(&job.path, job.max_bytes, buf),
+            Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf, &Count),
+            _ => whole(&job.path, job.max_bytes, buf, &Count),
         }
     };
     let outcome = isolated(&job.path, read);
@@ -148,8 +150,8 @@ pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker)
     let mut found = None;
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        match whole_unless(&job.path, job.max_bytes, Some(larger), buf)? {
-            Whole::Counted(counts) => Ok(counts),
+        match whole_unless(&job.path, job.max_bytes, Some(larger), buf, &Count)? {
+            Whole::Read(counts) => Ok(counts),
             Whole::Larger(size) => {
                 found = Some(size);
                 Ok(Counts::default())
@@ -169,8 +171,9 @@ pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker)
 }
 
 /// What [`whole_unless`] did.
-enum Whole {
-    Counted(Counts),
+enum Whole<O> {
+    /// The work's output for the whole file.
+    Read(O),
     /// The file was this large, at least the size asked about: not read.
     Larger(u64),
 }
@@ -224,7 +227,7 @@ pub fn read_cached(job: FileJob, buf: &mut [u8], worker: Worker) -> Result<FileR
     let started = Instant::now();
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        Ok(count_cached(&job, buf))
+        Ok(count_cached(&job, buf, &Count))
     });
     // Declined (`Ok(None)`): nothing to report; a panic is this file's error.
     match outcome.transpose() {
@@ -240,8 +243,9 @@ pub fn read_cached(job: FileJob, buf: &mut [u8], worker: Worker) -> Result<FileR
 /// [`read_cached`] declines everything from then on, without asking again.
 static NO_CACHED_OPEN: AtomicBool = AtomicBool::new(false);
 
-/// The counts of `job` if every step is served from the kernel's caches; `None` otherwise.
-fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
+/// What `work` makes of `job` if every step is served from the kernel's caches; `None`
+/// otherwise.
+fn count_cached<W: Work>(job: &FileJob, buf: &mut [u8], work: &W) -> Option<W::Output> {
     // A byte range of a split file is left to the blocking path, which reads ranges.
     if NO_CACHED_OPEN.load(Ordering::Relaxed)
         || job.part.is_some()
@@ -250,7 +254,8 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
         return None;
     }
     let (file, local) = open_cached(&job.path)?;
-    let mut counter = Counter::new();
+    let mut state = work.start();
+    let mut read = 0;
     let known = job.size.filter(|&size| size > 0);
     // A file that fits in one read on a local file system needs no size when its read stops
     // off a page boundary ([`stops_at_end`]). A read stopped on one may only have met the
@@ -258,9 +263,10 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
     let fits = job.max_bytes.is_none_or(|cap| cap >= buf.len() as u64);
     if known.is_none() && local == Local::Yes && fits {
         let n = read_nowait(&file, buf)?;
-        counter.update(&buf[..n]);
+        state.update(&buf[..n]);
+        read = n as u64;
         if n > 0 && n < buf.len() && stops_at_end(n) {
-            return Some(counter.counts());
+            return Some(state.finish());
         }
     }
     let size = match known {
@@ -283,7 +289,7 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
         return None;
     }
     // More than its size already: it grew; the blocking path reads it to its end.
-    let mut left = size.checked_sub(counter.counts().bytes)?;
+    let mut left = size.checked_sub(read)?;
     while left > 0 {
         let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
         let chunk = &mut buf[..want];
@@ -291,12 +297,12 @@ fn count_cached(job: &FileJob, buf: &mut [u8]) -> Option<Counts> {
             // Ended early: it shrank, or is no longer a regular file; the blocking path checks.
             0 => return None,
             n => {
-                counter.update(&chunk[..n]);
+                state.update(&chunk[..n]);
                 left -= n as u64;
             }
         }
     }
-    Some(counter.counts())
+    Some(state.finish())
 }
 
 /// One read of `file` into `chunk` from its position, only from the page cache
@@ -489,35 +495,58 @@ pub(crate) fn file_system_of(fd: RawFd) -> Option<libc::__fsword_t> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn count_file(path: &Path, buf: &mut [u8]) -> Result<Counts, FileError> {
-    whole(path, None, buf)
+    read_file(path, buf, &Count)
 }
 
-/// [`count_file`], reading at most `cap` bytes ([`FileJob::max_bytes`]).
-fn whole(path: &Path, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileError> {
-    match whole_unless(path, cap, None, buf)? {
-        Whole::Counted(counts) => Ok(counts),
+/// Reads the file at `path` to its end through `buf`, as [`count_file`] does, and gives its
+/// bytes to `work`: what the work makes of the file, or why it could not be read.
+///
+/// ```
+/// use reader_core::{Count, Counts, ReadOnly, read_file};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "two words\n")?;
+/// let mut buf = vec![0; 4];
+/// assert_eq!(read_file(&path, &mut buf, &ReadOnly)?, 10);
+/// assert_eq!(read_file(&path, &mut buf, &Count)?, Counts { bytes: 10, lines: 1, words: 2 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_file<W: Work>(path: &Path, buf: &mut [u8], work: &W) -> Result<W::Output, FileError> {
+    whole(path, None, buf, work)
+}
+
+/// [`read_file`], reading at most `cap` bytes ([`FileJob::max_bytes`]).
+fn whole<W: Work>(
+    path: &Path,
+    cap: Option<u64>,
+    buf: &mut [u8],
+    work: &W,
+) -> Result<W::Output, FileError> {
+    match whole_unless(path, cap, None, buf, work)? {
+        Whole::Read(output) => Ok(output),
         Whole::Larger(_) => unreachable!("no size was asked about"),
     }
 }
 
 /// [`whole`], but a file of at least `larger` bytes (at open time) is left unread.
-fn whole_unless(
+fn whole_unless<W: Work>(
     path: &Path,
     cap: Option<u64>,
     larger: Option<u64>,
     buf: &mut [u8],
-) -> Result<Whole, FileError> {
+    work: &W,
+) -> Result<Whole<W::Output>, FileError> {
     let fits = |limit: Option<u64>| limit.is_none_or(|limit| limit >= buf.len() as u64);
     let may_end_early = fits(cap) && fits(larger);
-    let mut counter = Counter::new();
-    let (mut file, size) = match start_whole(path, buf, may_end_early)? {
+    let mut state = work.start();
+    let (mut file, size, mut pos) = match start_whole(path, buf, may_end_early)? {
         Start::Whole(n) => {
-            counter.update(&buf[..n]);
-            return Ok(Whole::Counted(counter.counts()));
+            state.update(&buf[..n]);
+            return Ok(Whole::Read(state.finish()));
         }
         Start::Open { file, size, read } => {
-            counter.update(&buf[..read]);
-            (file, size)
+            state.update(&buf[..read]);
+            (file, size, read as u64)
         }
     };
     if let Some(cap) = cap.filter(|&cap| size > cap) {
@@ -533,29 +562,28 @@ fn whole_unless(
     let pseudo = size == 0 && on_pseudo_file_system(&file);
     let limit = Limit::of(cap, pseudo);
     let want = cap.map_or(u64::MAX, |cap| cap.saturating_add(1));
-    if size >= mapped::MAP_FROM && counter.counts().bytes > 0 {
-        // The mapping counts the file from its start.
+    if size >= mapped::MAP_FROM && pos > 0 {
+        // The mapping reads the file from its start.
         file.seek(SeekFrom::Start(0))
             .map_err(|e| FileError::io(path, e))?;
-        counter = Counter::new();
+        state = work.start();
+        pos = 0;
     }
-    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, want, &mut counter)? {
-        return Limit::check(limit, path, counter.counts()).map(Whole::Counted);
+    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, want, &mut state, &mut pos)? {
+        Limit::check(limit, path, pos)?;
+        return Ok(Whole::Read(state.finish()));
     }
     loop {
         match file.read(buf) {
             Ok(0) => break,
             Ok(n) => {
-                counter.update(&buf[..n]);
-                if let Some(limit) = limit
-                    && counter.counts().bytes > limit.bytes()
-                {
-                    return Err(limit.error(path));
-                }
+                state.update(&buf[..n]);
+                pos += n as u64;
+                Limit::check(limit, path, pos)?;
                 // A short read that reaches the size seen at open time is the end of a file
                 // that is not growing: skip the read that would return 0. Files whose size says
                 // nothing (`/proc`, size 0) are read until a read returns 0.
-                if n < buf.len() && counter.counts().bytes == size {
+                if n < buf.len() && pos == size {
                     break;
                 }
             }
@@ -563,7 +591,7 @@ fn whole_unless(
             Err(e) => return Err(FileError::io(path, e)),
         }
     }
-    Ok(Whole::Counted(counter.counts()))
+    Ok(Whole::Read(state.finish()))
 }
 
 /// How [`start_whole`] began a read of a whole file.
@@ -615,39 +643,6 @@ fn stops_at_end(n: usize) -> bool {
 /// the smallest block of any file system, and a divisor of every page size.
 const STOP_GRAIN: usize = 512;
 
-/// Reads the file at `path` to its end through `buf` as the readers read a whole file (opened
-/// beside the thread's last one, one read for a file that fits in it on a local file system)
-/// but counts nothing; returns how many bytes it held. What the system calls alone cost: the
-/// benchmark's read-only reference.
-///
-/// ```
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("a.txt");
-/// std::fs::write(&path, "two words\n")?;
-/// assert_eq!(reader_core::read_uncounted(&path, &mut vec![0; 4])?, 10);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn read_uncounted(path: &Path, buf: &mut [u8]) -> Result<u64, FileError> {
-    let (mut file, size, mut bytes) = match start_whole(path, buf, true)? {
-        Start::Whole(n) => return Ok(n as u64),
-        Start::Open { file, size, read } => (file, size, read as u64),
-    };
-    loop {
-        match file.read(buf) {
-            Ok(0) => return Ok(bytes),
-            Ok(n) => {
-                bytes += n as u64;
-                // As in `whole_unless`: a short read that reaches the size is the end.
-                if n < buf.len() && bytes == size {
-                    return Ok(bytes);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FileError::io(path, e)),
-        }
-    }
-}
-
 /// Where a read of a whole file must stop, and why.
 #[derive(Debug, Clone, Copy)]
 enum Limit {
@@ -690,11 +685,11 @@ impl Limit {
         }
     }
 
-    /// `counts`, unless they are past `limit`.
-    fn check(limit: Option<Limit>, path: &Path, counts: Counts) -> Result<Counts, FileError> {
+    /// The failure of `path` once `read` bytes are past `limit`.
+    fn check(limit: Option<Limit>, path: &Path, read: u64) -> Result<(), FileError> {
         match limit {
-            Some(limit) if counts.bytes > limit.bytes() => Err(limit.error(path)),
-            _ => Ok(counts),
+            Some(limit) if read > limit.bytes() => Err(limit.error(path)),
+            _ => Ok(()),
         }
     }
 }
@@ -719,12 +714,18 @@ impl Limit {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, FileError> {
-    sized(path, size, None, buf)
+    sized(path, size, None, buf, &Count)
 }
 
 /// [`count_sized`], reading at most `cap` bytes ([`FileJob::max_bytes`]): a file already known
 /// to be larger is not even opened.
-fn sized(path: &Path, size: u64, cap: Option<u64>, buf: &mut [u8]) -> Result<Counts, FileError> {
+fn sized<W: Work>(
+    path: &Path,
+    size: u64,
+    cap: Option<u64>,
+    buf: &mut [u8],
+    work: &W,
+) -> Result<W::Output, FileError> {
     if let Some(cap) = cap.filter(|&cap| size > cap) {
         return Err(FileError::over_cap(path, cap));
     }
@@ -732,22 +733,24 @@ fn sized(path: &Path, size: u64, cap: Option<u64>, buf: &mut [u8]) -> Result<Cou
     if size > buf.len() as u64 {
         advise_sequential(&file);
     }
-    let mut counter = Counter::new();
-    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, size, &mut counter)? {
-        return Ok(counter.counts());
+    let mut state = work.start();
+    let mut pos = 0;
+    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, size, &mut state, &mut pos)? {
+        return Ok(state.finish());
     }
     let mut checked = false;
     loop {
         match file.read(buf) {
             Ok(0) => {
-                if counter.counts().bytes < size {
+                if pos < size {
                     check_regular(&file, path)?;
                 }
                 break;
             }
             Ok(n) => {
-                counter.update(&buf[..n]);
-                let past = counter.counts().bytes;
+                state.update(&buf[..n]);
+                pos += n as u64;
+                let past = pos;
                 if let Some(cap) = cap.filter(|&cap| past > cap) {
                     return Err(FileError::over_cap(path, cap));
                 }
@@ -767,25 +770,30 @@ fn sized(path: &Path, size: u64, cap: Option<u64>, buf: &mut [u8]) -> Result<Cou
             }
         }
     }
-    Ok(counter.counts())
+    Ok(state.finish())
 }
 
-/// Counts up to `want` bytes of a large `file` through a mapping ([`mapped`]) into
-/// `counter`. Returns whether the caller must read on with `read`: the mapping was declined
-/// (nothing counted), or the lease broke, and then the file is positioned where counting
-/// stopped.
+/// Gives up to `want` bytes of a large `file` from its start to `state` through a mapping
+/// ([`mapped`]), and sets `pos` to where that stopped. Returns whether the caller must read on
+/// with `read`: the mapping was declined (nothing given), or the lease broke, and then the file
+/// is positioned at `pos`.
 fn count_mapped(
     file: &mut File,
     path: &Path,
     want: u64,
-    counter: &mut Counter,
+    state: &mut impl FileWork,
+    pos: &mut u64,
 ) -> Result<bool, FileError> {
-    match mapped::count(file, want, counter) {
+    match mapped::count(file, want, state) {
         Mapped::Declined => Ok(true),
-        Mapped::Done(_) => Ok(false),
+        Mapped::Done(end) => {
+            *pos = end;
+            Ok(false)
+        }
         Mapped::Broken(at) => {
             file.seek(SeekFrom::Start(at))
                 .map_err(|e| FileError::io(path, e))?;
+            *pos = at;
             Ok(true)
         }
     }
@@ -804,10 +812,24 @@ pub fn count_range(
     lease: Option<&Lease<'_>>,
     buf: &mut [u8],
 ) -> Result<RangeCounts, FileError> {
-    let mut counter = Counter::new();
+    let mut range = Count.start_range(start);
+    read_range(file, path, start, end, lease, buf, &mut range)?;
+    Ok(range.finish())
+}
+
+/// [`count_range`], its bytes given to `state`.
+fn read_range(
+    file: &File,
+    path: &Path,
+    start: u64,
+    end: u64,
+    lease: Option<&Lease<'_>>,
+    buf: &mut [u8],
+    state: &mut impl FileWork,
+) -> Result<(), FileError> {
     let mut at = start;
     if let Some(lease) = lease {
-        match lease.count(start, end, &mut counter) {
+        match lease.count(start, end, state) {
             Mapped::Declined => {}
             Mapped::Done(to) | Mapped::Broken(to) => at = to,
         }
@@ -817,14 +839,14 @@ pub fn count_range(
         match file.read_at(&mut buf[..want], at) {
             Ok(0) => break,
             Ok(n) => {
-                counter.update(&buf[..n]);
+                state.update(&buf[..n]);
                 at += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(FileError::io(path, e)),
         }
     }
-    Ok(counter.range())
+    Ok(())
 }
 
 /// Tells the kernel the file will be read front to back, so it reads ahead further.
@@ -849,26 +871,26 @@ mod tests {
         let mut buf = vec![0; 8];
         let kind = |result: Result<Counts, FileError>| result.map_err(|e| e.kind());
         assert_eq!(
-            kind(whole(&path, Some(50), &mut buf)).map(|c| c.bytes),
+            kind(whole(&path, Some(50), &mut buf, &Count)).map(|c| c.bytes),
             Ok(50)
         );
         assert_eq!(
-            kind(whole(&path, Some(49), &mut buf)),
+            kind(whole(&path, Some(49), &mut buf, &Count)),
             Err(ErrorKind::SizeLimit)
         );
         // A size that said less than the file holds: the cap still holds while it is read.
         assert_eq!(
-            kind(sized(&path, 10, Some(20), &mut buf)),
+            kind(sized(&path, 10, Some(20), &mut buf, &Count)),
             Err(ErrorKind::SizeLimit)
         );
         assert_eq!(
-            kind(sized(&path, 10, Some(50), &mut buf)).map(|c| c.bytes),
+            kind(sized(&path, 10, Some(50), &mut buf, &Count)).map(|c| c.bytes),
             Ok(50)
         );
         // A size known to be over the cap: failed without opening anything.
         let gone = dir.path().join("gone");
         assert_eq!(
-            kind(sized(&gone, 100, Some(50), &mut buf)),
+            kind(sized(&gone, 100, Some(50), &mut buf, &Count)),
             Err(ErrorKind::SizeLimit)
         );
     }
@@ -994,7 +1016,7 @@ mod tests {
                 "{len} bytes"
             );
             assert_eq!(
-                whole(&path, Some(buf_len as u64), &mut buf).map(|c| c.bytes),
+                whole(&path, Some(buf_len as u64), &mut buf, &Count).map(|c| c.bytes),
                 if len <= buf_len {
                     Ok(len as u64)
                 } else {
@@ -1055,10 +1077,64 @@ mod tests {
                     state("blocking")
                 );
                 cache::cache_only(&path, pages).expect("a disk-backed folder");
-                let bytes = read_uncounted(&path, &mut buf);
+                let bytes = read_file(&path, &mut buf, &crate::ReadOnly);
                 assert_eq!(bytes, Ok(size as u64), "{}", state("uncounted"));
             }
         }
+    }
+
+    /// A work that panics once it has been given more than a MiB.
+    struct Panics;
+    struct Given(u64);
+
+    impl Work for Panics {
+        type Output = u64;
+        type File = Given;
+        fn start(&self) -> Given {
+            Given(0)
+        }
+    }
+
+    impl FileWork for Given {
+        type Output = u64;
+        fn update(&mut self, chunk: &[u8]) {
+            self.0 += chunk.len() as u64;
+            assert!(self.0 <= 1 << 20, "the work gave up");
+        }
+        fn finish(self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_panic_inside_the_work_leaves_no_mapping_no_descriptor_and_no_lease() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("large");
+        File::create(&path)
+            .and_then(|f| f.set_len(mapped::MAP_FROM))
+            .expect("a sparse file large enough to map");
+        let mapped = Lease::take(&File::open(&path).expect("open")).is_some();
+        let caught = panic::catch_unwind(|| read_file(&path, &mut vec![0; 4096], &Panics));
+        assert!(caught.is_err(), "the work panicked");
+        let maps = fs::read_to_string("/proc/self/maps").expect("maps"); // whole-file read ok: a small pseudo-file
+        let name = path.to_string_lossy();
+        assert!(!maps.contains(&*name), "still mapped (mapped: {mapped})");
+        for fd in fs::read_dir("/proc/self/fd").expect("fds").flatten() {
+            let target = fs::read_link(fd.path()).unwrap_or_default();
+            assert_ne!(target, path, "descriptor {:?} still open", fd.file_name());
+        }
+        // The lease was given back: a writer does not wait for it.
+        let started = std::time::Instant::now();
+        drop(
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .expect("open for writing"),
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "a lease held it"
+        );
     }
 
     #[test]

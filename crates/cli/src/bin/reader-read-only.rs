@@ -10,7 +10,7 @@ use reader_cli::{Binary, NoFlags};
 use reader_core::defaults::{BUFFER_SIZE, FILES_PER_TAKE};
 use reader_core::{
     Concurrency, Counts, Emitter, FileResult, Jobs, RunError, Schedule, StartError, Worker,
-    read_uncounted,
+    read_file,
 };
 
 const BINARY: Binary = Binary {
@@ -40,10 +40,11 @@ impl ReadOnly {
             }
             for job in batch {
                 let started = Instant::now();
-                let outcome = read_uncounted(&job.path, &mut buf).map(|bytes| Counts {
-                    bytes,
-                    ..Counts::default()
-                });
+                let outcome =
+                    read_file(&job.path, &mut buf, &reader_core::ReadOnly).map(|bytes| Counts {
+                        bytes,
+                        ..Counts::default()
+                    });
                 let elapsed = started.elapsed();
                 out.emit(FileResult::of(job, outcome, elapsed, worker));
             }
