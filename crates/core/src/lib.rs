@@ -34,6 +34,7 @@ mod ahead;
 mod count;
 mod deadline;
 pub mod defaults;
+mod digest;
 mod dirfd;
 mod discover;
 mod emit;
@@ -54,6 +55,10 @@ mod work;
 
 pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
 pub use deadline::{StuckRead, stuck_reads, timed_pool};
+pub use digest::{
+    Algorithm, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256, Sha256File, Xxh3,
+    Xxh3File,
+};
 pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};

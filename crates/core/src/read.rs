@@ -812,7 +812,7 @@ pub fn count_range(
     lease: Option<&Lease<'_>>,
     buf: &mut [u8],
 ) -> Result<RangeCounts, FileError> {
-    let mut range = Count.start_range(start);
+    let mut range = Count.start_range(start, end);
     read_range(file, path, start, end, lease, buf, &mut range)?;
     Ok(range.finish())
 }

@@ -77,9 +77,12 @@ pub trait JoinRanges: Work {
     type Range: Send + 'static;
     /// The state of the work on one byte range.
     type RangeWork: FileWork<Output = Self::Range>;
+    /// What every range's start (and so every end but the file's) must be a multiple of.
+    const RANGE_ALIGN: u64 = 1;
 
-    /// A state for the range of the file that begins at byte `start`.
-    fn start_range(&self, start: u64) -> Self::RangeWork;
+    /// A state for the range of the file from byte `start` to byte `end` (`u64::MAX`: to the
+    /// end of the file, wherever that is).
+    fn start_range(&self, start: u64, end: u64) -> Self::RangeWork;
 
     /// `left` joined with the range that follows it, `right`.
     fn join(&self, left: Self::Range, right: Self::Range) -> Self::Range;
@@ -143,7 +146,7 @@ impl JoinRanges for Count {
     type Range = RangeCounts;
     type RangeWork = CountRange;
 
-    fn start_range(&self, _start: u64) -> CountRange {
+    fn start_range(&self, _start: u64, _end: u64) -> CountRange {
         CountRange(Counter::new())
     }
 
@@ -239,7 +242,7 @@ mod tests {
     impl JoinRanges for Shape {
         type Range = String;
         type RangeWork = Named;
-        fn start_range(&self, start: u64) -> Named {
+        fn start_range(&self, start: u64, _end: u64) -> Named {
             Named(start.to_string())
         }
         fn join(&self, left: String, right: String) -> String {
@@ -251,7 +254,9 @@ mod tests {
     }
 
     fn joined(n: u64) -> Option<String> {
-        let ranges = (0..n).map(|i| Shape.start_range(i).finish()).collect();
+        let ranges = (0..n)
+            .map(|i| Shape.start_range(i, i + 1).finish())
+            .collect();
         Shape.join_all(ranges)
     }
 
@@ -272,7 +277,7 @@ mod tests {
         for cut in [0, 1, 3, 4, 9, 17, data.len()] {
             let mut parts = Vec::new();
             for (start, part) in [(0, &data[..cut]), (cut, &data[cut..])] {
-                let mut range = Count.start_range(start as u64);
+                let mut range = Count.start_range(start as u64, u64::MAX);
                 range.update(part);
                 parts.push(range.finish());
             }

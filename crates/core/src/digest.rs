@@ -1,0 +1,525 @@
+//! Content digests as [`Work`]s: BLAKE3 ([`Blake3`]), SHA-256 ([`Sha256`]) and XXH3-128
+//! ([`Xxh3`]), each giving the [`Digest`] that `b3sum`, `sha256sum` and `xxhsum -H2` print.
+//!
+//! BLAKE3 is a tree hash, so a file's byte ranges can be hashed apart (by threads, or by
+//! shards on other machines) and joined ([`JoinRanges`]): each range is cut into the subtrees
+//! of BLAKE3's tree that it holds, hashed with `blake3::hazmat`, and joined as BLAKE3's own
+//! hasher merges its stack of subtrees. Ranges must start on a multiple of a chunk (1 KiB,
+//! [`JoinRanges::RANGE_ALIGN`]). SHA-256 and XXH3 are sequential: a file is hashed front to back
+//! on one thread.
+//!
+//! ```
+//! use reader_core::{Blake3, Sha256, Xxh3, read_file};
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("a.txt");
+//! std::fs::write(&path, "abc")?;
+//! let mut buf = vec![0; 4096];
+//! assert_eq!(
+//!     read_file(&path, &mut buf, &Sha256)?.to_string(),
+//!     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+//! );
+//! assert_eq!(
+//!     read_file(&path, &mut buf, &Blake3)?.to_string(),
+//!     "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+//! );
+//! assert_eq!(
+//!     read_file(&path, &mut buf, &Xxh3)?.to_string(),
+//!     "06b05ab6733a618578af5f94892f3950"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use blake3::hazmat::{ChainingValue, HasherExt, Mode, max_subtree_len};
+use sha2::Digest as _;
+
+use crate::work::{FileWork, JoinRanges, Work};
+
+/// A digest algorithm, by the name the command line and the JSON records use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Algorithm {
+    /// BLAKE3, 256 bits (`b3sum`).
+    Blake3,
+    /// SHA-256 (`sha256sum`).
+    Sha256,
+    /// XXH3, 128 bits (`xxhsum -H2`): fast, not cryptographic.
+    Xxh3,
+}
+
+impl Algorithm {
+    /// Every algorithm, in the order of their names.
+    pub const ALL: [Algorithm; 3] = [Algorithm::Blake3, Algorithm::Sha256, Algorithm::Xxh3];
+
+    /// Its name: `blake3`, `sha256` or `xxh3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Blake3 => "blake3",
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Xxh3 => "xxh3",
+        }
+    }
+
+    /// How many bytes its digest has.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Algorithm::Blake3 | Algorithm::Sha256 => 32,
+            Algorithm::Xxh3 => 16,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = String;
+
+    /// An algorithm by its name, in any case.
+    ///
+    /// ```
+    /// use reader_core::Algorithm;
+    /// assert_eq!("SHA256".parse(), Ok(Algorithm::Sha256));
+    /// assert!("md4".parse::<Algorithm>().unwrap_err().contains("blake3, sha256, xxh3"));
+    /// ```
+    fn from_str(name: &str) -> Result<Algorithm, String> {
+        Algorithm::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                format!("unknown digest {name:?}; known: {}", names.join(", "))
+            })
+    }
+}
+
+/// The digest of a file's content, shown in lower-case hexadecimal as the reference tools
+/// print it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest {
+    algorithm: Algorithm,
+    bytes: [u8; 32],
+}
+
+impl Digest {
+    /// `bytes` (as many as the algorithm's digest has; the rest ignored) as a digest.
+    fn new(algorithm: Algorithm, bytes: &[u8]) -> Digest {
+        let mut all = [0; 32];
+        all[..algorithm.digest_len()].copy_from_slice(&bytes[..algorithm.digest_len()]);
+        Digest {
+            algorithm,
+            bytes: all,
+        }
+    }
+
+    /// The algorithm that made it.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Its bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.algorithm.digest_len()]
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_bytes()
+            .iter()
+            .try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{self}", self.algorithm)
+    }
+}
+
+/// BLAKE3 of each file; the states of its byte ranges join ([`JoinRanges`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Blake3;
+
+/// [`Blake3`]'s state of a whole file.
+#[derive(Debug, Clone, Default)]
+pub struct Blake3File(blake3::Hasher);
+
+impl Work for Blake3 {
+    type Output = Digest;
+    type File = Blake3File;
+
+    fn start(&self) -> Blake3File {
+        Blake3File(blake3::Hasher::new())
+    }
+}
+
+impl FileWork for Blake3File {
+    type Output = Digest;
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.0.update(chunk);
+    }
+
+    fn finish(self) -> Digest {
+        Digest::new(Algorithm::Blake3, self.0.finalize().as_bytes())
+    }
+}
+
+/// A subtree of BLAKE3's tree held by a range: where it starts, and its hasher until it is
+/// reduced to a chaining value (which it can no longer be the root).
+#[derive(Debug, Clone)]
+struct Subtree {
+    start: u64,
+    len: u64,
+    node: Node,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Hasher(Box<blake3::Hasher>),
+    Chaining(ChainingValue),
+}
+
+impl Subtree {
+    fn chaining_value(&self) -> ChainingValue {
+        match &self.node {
+            Node::Hasher(hasher) => hasher.finalize_non_root(),
+            Node::Chaining(cv) => *cv,
+        }
+    }
+}
+
+/// What [`Blake3`] makes of a byte range, or of several joined: the subtrees of BLAKE3's tree
+/// that it holds, in order, merged as far as they can be before the end of the file is known.
+#[derive(Debug, Clone, Default)]
+pub struct Blake3Range(Vec<Subtree>);
+
+impl Blake3Range {
+    /// Appends `next`, which starts where the last subtree ends, merging before it the
+    /// subtrees that now have more input after them, as BLAKE3's hasher merges its stack.
+    fn push(&mut self, next: Subtree) {
+        while let [.., left, right] = &self.0[..] {
+            if left.len != right.len || !left.start.is_multiple_of(2 * left.len) {
+                break;
+            }
+            let cv = blake3::hazmat::merge_subtrees_non_root(
+                &left.chaining_value(),
+                &right.chaining_value(),
+                Mode::Hash,
+            );
+            let merged = Subtree {
+                start: left.start,
+                len: 2 * left.len,
+                node: Node::Chaining(cv),
+            };
+            self.0.truncate(self.0.len() - 2);
+            self.0.push(merged);
+        }
+        self.0.push(next);
+    }
+}
+
+/// [`Blake3`]'s state of a byte range: the range cut into the subtrees of BLAKE3's tree, each
+/// hashed with its own hasher set at its offset.
+#[derive(Debug, Clone)]
+pub struct Blake3RangeFile {
+    done: Blake3Range,
+    current: Subtree,
+    /// Bytes the current subtree has taken.
+    held: u64,
+    /// Where the range ends (`u64::MAX`: at the end of the file).
+    end: u64,
+}
+
+impl Blake3RangeFile {
+    /// A fresh subtree at `start`, as large as its offset allows, and no larger than the
+    /// largest power of two of chunks left before `end` unless the range runs to the end of
+    /// the file (where BLAKE3's tree takes what is left).
+    fn subtree_at(start: u64, end: u64) -> Subtree {
+        let chunk = blake3::CHUNK_LEN as u64;
+        let mut len = max_subtree_len(start).unwrap_or(u64::MAX);
+        if end != u64::MAX {
+            let chunks_left = (end - start) / chunk;
+            if chunks_left > 0 {
+                len = len.min((1 << chunks_left.ilog2()) * chunk);
+            }
+        }
+        let mut hasher = blake3::Hasher::new();
+        if start > 0 {
+            hasher.set_input_offset(start);
+        }
+        Subtree {
+            start,
+            len,
+            node: Node::Hasher(Box::new(hasher)),
+        }
+    }
+}
+
+impl FileWork for Blake3RangeFile {
+    type Output = Blake3Range;
+
+    fn update(&mut self, mut chunk: &[u8]) {
+        while !chunk.is_empty() {
+            if self.held == self.current.len {
+                let start = self.current.start + self.held;
+                let next = Blake3RangeFile::subtree_at(start, self.end);
+                let full = std::mem::replace(&mut self.current, next);
+                self.done.push(full);
+                self.held = 0;
+            }
+            let room = usize::try_from(self.current.len - self.held).unwrap_or(usize::MAX);
+            let (now, rest) = chunk.split_at(room.min(chunk.len()));
+            if let Node::Hasher(hasher) = &mut self.current.node {
+                hasher.update(now);
+            }
+            self.held += now.len() as u64;
+            chunk = rest;
+        }
+    }
+
+    fn finish(mut self) -> Blake3Range {
+        if self.held > 0 || self.done.0.is_empty() {
+            self.current.len = self.held;
+            self.done.push(self.current);
+        }
+        self.done
+    }
+}
+
+impl JoinRanges for Blake3 {
+    type Range = Blake3Range;
+    type RangeWork = Blake3RangeFile;
+    const RANGE_ALIGN: u64 = blake3::CHUNK_LEN as u64;
+
+    fn start_range(&self, start: u64, end: u64) -> Blake3RangeFile {
+        Blake3RangeFile {
+            done: Blake3Range::default(),
+            current: Blake3RangeFile::subtree_at(start, end),
+            held: 0,
+            end,
+        }
+    }
+
+    fn join(&self, mut left: Blake3Range, right: Blake3Range) -> Blake3Range {
+        for subtree in right.0 {
+            // An empty range (a file that ended before it) holds nothing to join.
+            if subtree.len > 0 || left.0.is_empty() {
+                left.push(subtree);
+            }
+        }
+        left
+    }
+
+    fn finish_joined(&self, whole: Blake3Range) -> Digest {
+        let mut subtrees = whole.0;
+        let Some(last) = subtrees.pop() else {
+            return Digest::new(Algorithm::Blake3, blake3::hash(b"").as_bytes());
+        };
+        if subtrees.is_empty() {
+            // One subtree is the whole file: its hasher finalizes the root.
+            let hash = match last.node {
+                Node::Hasher(hasher) => hasher.finalize(),
+                Node::Chaining(_) => unreachable!("a merged subtree always has one before it"),
+            };
+            return Digest::new(Algorithm::Blake3, hash.as_bytes());
+        }
+        // The right edge of the tree, merged from the end; the last merge is the root.
+        let mut right = last.chaining_value();
+        while subtrees.len() > 1 {
+            let left = subtrees.pop().map(|s| s.chaining_value()).unwrap_or(right);
+            right = blake3::hazmat::merge_subtrees_non_root(&left, &right, Mode::Hash);
+        }
+        let first = subtrees[0].chaining_value();
+        let root = blake3::hazmat::merge_subtrees_root(&first, &right, Mode::Hash);
+        Digest::new(Algorithm::Blake3, root.as_bytes())
+    }
+}
+
+/// SHA-256 of each file, front to back.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sha256;
+
+/// [`Sha256`]'s state of a file.
+#[derive(Debug, Clone, Default)]
+pub struct Sha256File(sha2::Sha256);
+
+impl Work for Sha256 {
+    type Output = Digest;
+    type File = Sha256File;
+
+    fn start(&self) -> Sha256File {
+        Sha256File(sha2::Sha256::new())
+    }
+}
+
+impl FileWork for Sha256File {
+    type Output = Digest;
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.0.update(chunk);
+    }
+
+    fn finish(self) -> Digest {
+        Digest::new(Algorithm::Sha256, &self.0.finalize())
+    }
+}
+
+/// XXH3-128 of each file, front to back, printed as `xxhsum -H2` prints it (big-endian).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Xxh3;
+
+/// [`Xxh3`]'s state of a file.
+#[derive(Clone, Default)]
+pub struct Xxh3File(twox_hash::XxHash3_128);
+
+impl fmt::Debug for Xxh3File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Xxh3File")
+    }
+}
+
+impl Work for Xxh3 {
+    type Output = Digest;
+    type File = Xxh3File;
+
+    fn start(&self) -> Xxh3File {
+        Xxh3File(twox_hash::XxHash3_128::new())
+    }
+}
+
+impl FileWork for Xxh3File {
+    type Output = Digest;
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.0.write(chunk);
+    }
+
+    fn finish(self) -> Digest {
+        Digest::new(Algorithm::Xxh3, &self.0.finish_128().to_be_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `work` makes of `data` fed in `chunks`-byte pieces.
+    fn fed<W: Work>(work: &W, data: &[u8], chunks: usize) -> W::Output {
+        let mut state = work.start();
+        data.chunks(chunks.max(1)).for_each(|c| state.update(c));
+        state.finish()
+    }
+
+    /// BLAKE3 of `data` cut at `cuts` (sorted offsets, multiples of a chunk), each range hashed
+    /// apart, fed in `chunks`-byte pieces, and joined; the last range runs to the end.
+    fn blake3_of_ranges(data: &[u8], cuts: &[usize], chunks: usize) -> Digest {
+        let mut bounds = vec![0];
+        bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < data.len()));
+        bounds.dedup();
+        let ranges = bounds
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = bounds.get(i + 1).copied();
+                let mut state =
+                    Blake3.start_range(start as u64, end.map_or(u64::MAX, |e| e as u64));
+                data[start..end.unwrap_or(data.len())]
+                    .chunks(chunks.max(1))
+                    .for_each(|c| state.update(c));
+                state.finish()
+            })
+            .collect();
+        let joined = Blake3.join_all(ranges).expect("at least one range");
+        Blake3.finish_joined(joined)
+    }
+
+    fn blake3(data: &[u8]) -> Digest {
+        Digest::new(Algorithm::Blake3, blake3::hash(data).as_bytes())
+    }
+
+    #[test]
+    fn each_digest_is_the_reference_crates_whatever_the_chunks() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in [
+            0,
+            1,
+            1023,
+            1024,
+            1025,
+            4096,
+            65_535,
+            65_536,
+            65_537,
+            data.len(),
+        ] {
+            let data = &data[..len];
+            let sha = Digest::new(Algorithm::Sha256, &sha2::Sha256::digest(data));
+            let xxh = twox_hash::XxHash3_128::oneshot(data).to_be_bytes();
+            for chunks in [1, 7, 1024, 65_536] {
+                assert_eq!(
+                    fed(&Blake3, data, chunks),
+                    blake3(data),
+                    "{len} by {chunks}"
+                );
+                assert_eq!(fed(&Sha256, data, chunks), sha, "{len} by {chunks}");
+                let xxh3 = fed(&Xxh3, data, chunks);
+                assert_eq!(xxh3.as_bytes(), xxh, "{len} by {chunks}");
+            }
+        }
+    }
+
+    #[test]
+    fn blake3_ranges_join_at_every_shape_of_the_tree() {
+        let data: Vec<u8> = (0..20 * 1024 + 100).map(|i| (i % 253) as u8).collect();
+        let k = 1024;
+        for cuts in [
+            vec![],
+            vec![k],
+            vec![3 * k],
+            vec![k, 2 * k, 3 * k],
+            vec![5 * k, 6 * k, 13 * k],
+            vec![8 * k, 16 * k],
+            vec![20 * k],
+        ] {
+            for len in [0, 1, k, k + 1, 3 * k, 8 * k, 16 * k, 17 * k + 5, data.len()] {
+                let data = &data[..len];
+                let joined = blake3_of_ranges(data, &cuts, 1000);
+                assert_eq!(joined, blake3(data), "{len} bytes cut at {cuts:?}");
+            }
+        }
+    }
+
+    proptest! {
+        /// Ranges cut at random chunk boundaries, hashed apart and joined, give what one pass
+        /// over the whole gives.
+        #[test]
+        fn blake3_ranges_cut_at_random_chunks_join_to_the_hash_of_the_whole(
+            data in prop::collection::vec(any::<u8>(), 0..40_000),
+            cuts in prop::collection::btree_set(1usize..40, 0..8),
+            chunks in 1usize..5000,
+        ) {
+            let cuts: Vec<usize> = cuts.into_iter().map(|c| c * 1024).collect();
+            prop_assert_eq!(blake3_of_ranges(&data, &cuts, chunks), blake3(&data));
+        }
+    }
+
+    #[test]
+    fn names_parse_and_show() {
+        for algorithm in Algorithm::ALL {
+            assert_eq!(algorithm.name().parse(), Ok(algorithm));
+            assert_eq!(algorithm.to_string(), algorithm.name());
+        }
+        let digest = fed(&Xxh3, b"abc", 2);
+        assert_eq!(
+            format!("{digest:?}"),
+            "xxh3:06b05ab6733a618578af5f94892f3950"
+        );
+    }
+}
