@@ -1,14 +1,19 @@
 //! The frame every reader binary runs in: parse the command line, build the reader, read with
-//! it into the report, and return the exit status (see docs/CONTRACT.md: 0, 1, 2).
+//! it into the report, and return the exit status (see docs/CONTRACT.md: 0, 1, 2). Parsing
+//! answers `--help`, `--version` and `--generate` on its own, for `reader-merge` too.
 
 use std::ffi::OsString;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{Args as ClapArgs, Command, FromArgMatches};
+use clap::error::ErrorKind;
+use clap::{ArgMatches, Args as ClapArgs, Command, FromArgMatches};
 use reader_core::{Schedule, StartError};
 
 use crate::args::{Args, one_line};
+use crate::generate::{self, Generate};
 use crate::report::Report;
+use crate::version::{self, Uses};
 
 /// What a reader binary says of itself in `--help` and `--version`.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +22,9 @@ pub struct Binary {
     pub name: &'static str,
     /// One line on what it does.
     pub about: &'static str,
+    /// What it can use on this machine, a line each of `--version`: `[Uses::Counter]` for a
+    /// reader that counts.
+    pub uses: &'static [Uses],
 }
 
 /// The flags of a binary that has none beyond the shared [`Args`].
@@ -27,16 +35,20 @@ pub struct NoFlags {}
 /// binary's own flags `F`, builds the reader with `build`, reads everything the PATHs name,
 /// and writes the records and summary as the arguments ask.
 ///
-/// `--help` and `--version` print and give status 0. Usage errors, a PATH that does not
-/// exist, and a reader that cannot start are one line on stderr and status 2, before anything
-/// is written to stdout.
+/// `--help`, `--version` and `--generate` print and give status 0. Usage errors, a PATH that
+/// does not exist, and a reader that cannot start are one line on stderr and status 2, before
+/// anything is written to stdout.
 ///
 /// ```no_run
-/// use reader_cli::{Binary, NoFlags};
+/// use reader_cli::{Binary, NoFlags, Uses};
 /// use reader_core::SequentialReader;
 ///
 /// fn main() -> std::process::ExitCode {
-///     let binary = Binary { name: "my-reader", about: "Reads every file, one after another." };
+///     let binary = Binary {
+///         name: "my-reader",
+///         about: "Reads every file, one after another.",
+///         uses: &[Uses::Counter],
+///     };
 ///     reader_cli::main(binary, |_, _: &NoFlags| Ok(SequentialReader::new()))
 /// }
 /// ```
@@ -111,35 +123,74 @@ fn let_go_of_stuck_reads(program: &str) {
 fn command<F: ClapArgs>(binary: Binary) -> Command {
     // The flags' doc comments would name the command's purpose: say it last.
     F::augment_args(Args::augment_args(Command::new(binary.name)))
-        .version(env!("CARGO_PKG_VERSION"))
+        .version(version::VERSION)
         .about(binary.about)
 }
 
-/// Parses `argv` (the first is the program name) for `binary`. Help and version go to stdout
-/// with status 0; any usage error is one line on stderr (`<bin>: error: …`) and status 2.
+/// Parses `argv` (the first is the program name) for `binary`; see [`matches`].
 fn parse<F, I>(binary: Binary, argv: I) -> Result<(Args, F), ExitCode>
 where
     F: ClapArgs + FromArgMatches,
     I: IntoIterator,
     I::Item: Into<OsString> + Clone,
 {
-    let parsed = command::<F>(binary)
-        .try_get_matches_from(argv)
-        .and_then(|matches| {
-            Ok((
-                Args::from_arg_matches(&matches)?,
-                F::from_arg_matches(&matches)?,
-            ))
-        });
-    parsed.map_err(|err| {
-        if err.use_stderr() {
-            eprintln!("{}: {}", binary.name, one_line(&err.to_string()));
-            ExitCode::from(2)
-        } else {
-            let _ = err.print();
-            ExitCode::SUCCESS
+    let matches = matches(command::<F>(binary), binary.uses, argv)?;
+    let parsed = Args::from_arg_matches(&matches)
+        .and_then(|args| Ok((args, F::from_arg_matches(&matches)?)));
+    parsed.map_err(|err| usage_error(binary.name, &err))
+}
+
+/// Parses `argv` (the first is the program name) with `cmd`, a binary's whole command line,
+/// to which it adds `--generate`. What the program has to do no more after is `Err` with its
+/// status: help, the version (with what `uses` says of this machine) and what `--generate`
+/// asks for go to stdout with status 0; a usage error is one line on stderr (`<bin>: error:
+/// …`) and status 2.
+pub(crate) fn matches<I>(cmd: Command, uses: &[Uses], argv: I) -> Result<ArgMatches, ExitCode>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString> + Clone,
+{
+    let mut cmd = cmd.arg(generate::arg());
+    let name = cmd.get_name().to_string();
+    let matches = match cmd.try_get_matches_from_mut(argv) {
+        Ok(matches) => matches,
+        Err(err) if err.kind() == ErrorKind::DisplayVersion => {
+            return Err(print(&name, |out| {
+                out.write_all(version::text(&name, uses).as_bytes())
+            }));
         }
-    })
+        Err(err) => return Err(usage_error(&name, &err)),
+    };
+    match matches.get_one::<Generate>(generate::ARG_ID) {
+        Some(&kind) => Err(print(&name, |out| generate::write(kind, &mut cmd, out))),
+        None => Ok(matches),
+    }
+}
+
+/// Writes to stdout with `write`: status 0 once written (or when the reader of our output has
+/// closed it), else one line on stderr and status 2.
+fn print(name: &str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> ExitCode {
+    let mut out = io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{name}: error: cannot write to stdout: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// What a clap error ends in: help goes to stdout with status 0; a usage error is one line on
+/// stderr and status 2.
+pub(crate) fn usage_error(name: &str, err: &clap::Error) -> ExitCode {
+    if err.use_stderr() {
+        eprintln!("{name}: {}", one_line(&err.to_string()));
+        ExitCode::from(2)
+    } else {
+        let _ = err.print();
+        ExitCode::SUCCESS
+    }
 }
 
 /// The name this binary was started as (`reader-threads`…), for messages.
@@ -166,6 +217,7 @@ mod tests {
     const BINARY: Binary = Binary {
         name: "reader-test",
         about: "A test.",
+        uses: &[Uses::Counter],
     };
 
     /// A binary's own flags.
@@ -201,6 +253,8 @@ mod tests {
         assert_eq!(help, Err(ExitCode::SUCCESS));
         let bad = try_parse::<NoFlags>(&["--jobs", "x", "p"]).map(|_| ());
         assert_eq!(bad, Err(ExitCode::from(2)));
+        let both = try_parse::<NoFlags>(&["--generate", "man", "dir"]).map(|_| ());
+        assert_eq!(both, Err(ExitCode::from(2)), "--generate goes alone");
         let command = command::<Flags>(BINARY);
         assert_eq!(command.get_name(), "reader-test");
         assert_eq!(

@@ -30,7 +30,7 @@ use reader_core::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::args::{Format, one_line};
+use crate::args::Format;
 use crate::report::Report;
 
 /// The command line of `reader-merge`.
@@ -53,17 +53,15 @@ struct MergeArgs {
 /// Runs `reader-merge`: see the module docs. Exit status as for the readers: 0, 1 when a
 /// file failed, 2 when the inputs are not the whole of one run or cannot be read.
 pub fn main() -> ExitCode {
-    use clap::Parser;
-    let args = match MergeArgs::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed =
+        crate::app::matches(MergeArgs::command(), &[], std::env::args_os()).and_then(|matches| {
+            MergeArgs::from_arg_matches(&matches)
+                .map_err(|err| crate::app::usage_error("reader-merge", &err))
+        });
+    let args = match parsed {
         Ok(args) => args,
-        Err(err) if err.use_stderr() => {
-            eprintln!("reader-merge: {}", one_line(&err.to_string()));
-            return ExitCode::from(2);
-        }
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
+        Err(status) => return status,
     };
     let shards = match check_shards(&args.inputs) {
         Ok(shards) => shards,

@@ -4,12 +4,19 @@
 use std::process::ExitCode;
 
 use reader_async::{AsyncReader, Runtime};
-use reader_cli::Binary;
+use reader_cli::{Binary, Uses};
 
 const BINARY: Binary = Binary {
     name: "reader-async",
     about: "Reads every file of the PATHs with an async runtime and a bounded number of files in \
             flight, and reports bytes, lines and words.",
+    uses: &[
+        Uses::Counter,
+        Uses::Refusable {
+            name: "io_uring",
+            refusal: reader_async::io_uring_refusal,
+        },
+    ],
 };
 
 /// The async model's own flags.

@@ -374,3 +374,20 @@ fn io_uring_reads_through_rings_where_the_kernel_allows_it() {
         assert_eq!(summary[field], tokio[field], "{field}");
     }
 }
+
+#[test]
+fn version_says_whether_io_uring_can_be_used_here() {
+    let run = Reader::new(BIN, &[]).run(&["--version"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let version = String::from_utf8_lossy(&run.stdout).into_owned();
+    let io_uring = match reader_async::io_uring_refusal() {
+        None => "io_uring: yes".to_string(),
+        Some(why) => format!("io_uring: no ({why})"),
+    };
+    let lines: Vec<&str> = version.lines().skip(1).collect();
+    assert!(version.starts_with("reader-async "), "{version}");
+    assert!(
+        lines.len() == 2 && lines[0].starts_with("counter: ") && lines[1] == io_uring,
+        "{version}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use reader_cli::Binary;
+use reader_cli::{Binary, Uses};
 use reader_core::units::parse_size;
 use reader_hybrid::{HybridReader, Threshold};
 
@@ -11,6 +11,13 @@ const BINARY: Binary = Binary {
     name: "reader-hybrid",
     about: "Reads every file of the PATHs — small ones on an async runtime, larger ones with a \
             thread pool, huge ones as byte ranges in parallel — and reports bytes, lines and words.",
+    uses: &[
+        Uses::Counter,
+        Uses::Refusable {
+            name: "io_uring",
+            refusal: reader_async::io_uring_refusal,
+        },
+    ],
 };
 
 /// The hybrid model's own flags.

@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use reader_cli::Binary;
+use reader_cli::{Binary, Uses};
 use reader_proc::ProcReader;
 
 const BINARY: Binary = Binary {
     name: "reader-proc",
     about: "Reads every file of the PATHs with a pool of worker processes and reports bytes, \
             lines and words. A worker that crashes or hangs costs the file it was on, never the run.",
+    uses: &[Uses::Counter],
 };
 
 /// The process model's own flags.

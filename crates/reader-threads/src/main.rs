@@ -3,12 +3,13 @@
 
 use std::process::ExitCode;
 
-use reader_cli::{Binary, NoFlags};
+use reader_cli::{Binary, NoFlags, Uses};
 use reader_threads::ThreadedReader;
 
 const BINARY: Binary = Binary {
     name: "reader-threads",
     about: "Reads every file of the PATHs with a pool of OS threads and reports bytes, lines and words.",
+    uses: &[Uses::Counter],
 };
 
 fn main() -> ExitCode {

@@ -17,7 +17,8 @@
 //!
 //! Besides the cases, it is the one home of what the readers' own test suites need: running a
 //! reader binary and checking its JSON run ([`Reader`], [`Run`]), temporary trees with special
-//! entries ([`Tree`]), files in chosen page-cache states ([`cache`]), a look at `/proc` for child processes ([`procfs`]), and the oracle.
+//! entries ([`Tree`]), files in chosen page-cache states ([`cache`]), a look at `/proc` for child processes ([`procfs`]),
+//! the shell and `man` for completion scripts and man pages ([`tools`]), and the oracle.
 //!
 //! The oracle ([`oracle`]) is the counting rule written the plainest way, independent of
 //! reader-core's vectorised counter.
@@ -28,6 +29,7 @@ pub mod cases;
 pub mod hostile;
 pub mod procfs;
 mod run;
+pub mod tools;
 mod tree;
 
 pub use run::{

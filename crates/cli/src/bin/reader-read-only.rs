@@ -16,6 +16,7 @@ use reader_core::{
 const BINARY: Binary = Binary {
     name: "reader-read-only",
     about: "Reads every byte of every file and counts nothing: the benchmark's reference for what the system calls cost (lines and words are reported as 0).",
+    uses: &[],
 };
 
 /// The reference's threads, as the issue that asked for it measured: one per core of the

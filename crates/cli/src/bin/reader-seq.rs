@@ -3,12 +3,13 @@
 
 use std::process::ExitCode;
 
-use reader_cli::{Binary, NoFlags};
+use reader_cli::{Binary, NoFlags, Uses};
 use reader_core::SequentialReader;
 
 const BINARY: Binary = Binary {
     name: "reader-seq",
     about: "Reads every file of the PATHs one after another and reports bytes, lines and words.",
+    uses: &[Uses::Counter],
 };
 
 fn main() -> ExitCode {

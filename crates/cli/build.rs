@@ -1,0 +1,67 @@
+//! Tells `--version` which git revision the readers are built from: `READER_GIT_REVISION`,
+//! from the checkout this crate is tracked in, else from the `.cargo_vcs_info.json` that
+//! `cargo package` writes into a packaged crate. A build from neither (a tarball of the
+//! sources) has none, and says nothing of it.
+
+use std::path::Path;
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let dir = Path::new(&manifest_dir);
+    if let Some(revision) = checkout_revision(dir).or_else(|| packaged_revision(dir)) {
+        println!("cargo:rustc-env=READER_GIT_REVISION={revision}");
+    }
+}
+
+/// The short hash of HEAD, when this crate's manifest is tracked by the checkout around it
+/// (a crate unpacked inside some other repository is not), and the files whose change means
+/// a new HEAD, for cargo to watch.
+fn checkout_revision(dir: &Path) -> Option<String> {
+    git(dir, &["ls-files", "--error-unmatch", "Cargo.toml"])?;
+    let revision = git(dir, &["rev-parse", "--short=12", "HEAD"])?;
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
+        // The branch's own file, or its folder until a commit writes the file there.
+        watched.push(branch.clone());
+        if let Some((folder, _)) = branch.rsplit_once('/') {
+            watched.push(folder.to_string());
+        }
+    }
+    for name in watched {
+        if let Some(path) = git(dir, &["rev-parse", "--git-path", &name]) {
+            let path = dir.join(path);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+    }
+    Some(revision)
+}
+
+/// The revision `cargo package` recorded (`"sha1": "<hash>"`), shortened as git shortens it.
+fn packaged_revision(dir: &Path) -> Option<String> {
+    let info = dir.join(".cargo_vcs_info.json");
+    let text = std::fs::read_to_string(&info).ok()?;
+    println!("cargo:rerun-if-changed={}", info.display());
+    let (_, after) = text.split_once("\"sha1\"")?;
+    let hash: String = after
+        .trim_start_matches([' ', ':', '"'])
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .take(12)
+        .collect();
+    (hash.len() == 12).then_some(hash)
+}
+
+/// What `git -C dir ARGS` prints, trimmed, if it succeeds (and git is there at all).
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    (output.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+}
