@@ -1,8 +1,11 @@
 //! `cargo xtask`: the project's automation — `fixtures` writes the seeded test trees with their
 //! manifests, `bench` builds every reader and runs them side by side with `wc`, then writes a
-//! report with charts under `target/bench/<timestamp>/`.
+//! report with charts under `target/bench/<timestamp>/`, and `dist` lays out what an
+//! installation needs under `target/dist/`.
 
 mod bench;
+mod build;
+mod dist;
 mod fixtures;
 
 use std::path::PathBuf;
@@ -103,6 +106,19 @@ enum Task {
         #[arg(long, conflicts_with_all = ["dir", "profile", "quick", "jobs", "readers"])]
         study: bool,
     },
+    /// Writes what an installation needs into target/dist/, laid out as a prefix: the release
+    /// binaries in bin/, a man page for each command in share/man/man1/, and its completions
+    /// for bash, zsh, fish, elvish and PowerShell under share/ (see README, "Install").
+    ///
+    /// Fails if a release binary is 6 MB or more (debug information crept back in).
+    Dist {
+        /// Build with the dev profile: quicker, for tests; not what users get.
+        #[arg(long)]
+        dev: bool,
+        /// Write into this folder instead (absent or empty) of target/dist.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -131,7 +147,7 @@ fn run(cli: Cli) -> Result<()> {
             if out.is_some() && names.len() != 1 {
                 bail!("--out takes exactly one --profile");
             }
-            let ws = bench::workspace()?;
+            let ws = build::workspace()?;
             for name in names {
                 let p = fixtures::profile(&name)?;
                 let (dir, owner) = match &out {
@@ -229,6 +245,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             bench::bench(&opts)
         }
+        Task::Dist { dev, out } => dist::dist(&dist::Options { dev, out }),
     }
 }
 

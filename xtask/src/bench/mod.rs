@@ -2,7 +2,6 @@
 //! interleaved (A B C … A B C …) through a [`Runner`], judges and ranks the runs, prints the
 //! tables and writes the report.
 
-mod build;
 mod host;
 mod html;
 pub mod measure;
@@ -18,9 +17,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::build::{self, BuildProfile};
 use crate::fixtures;
-use build::BuildProfile;
-pub use build::workspace;
 pub use run::{CacheDrop, Measurement, ProcessRunner, Program, Runner, Target, Variant};
 use stats::{Cache, Expected, Rules, RunRecord, Table, Verdict};
 

@@ -1,6 +1,7 @@
-//! Building the reader binaries before a benchmark: the whole workspace in release mode, or —
-//! when a half-written crate breaks that — each package that does build, one at a time, so
-//! the bench runs whatever readers exist and says which are missing.
+//! Building the reader binaries, the same for the benchmark and for `dist`: the whole
+//! workspace's binaries (xtask's aside) with the profile users install. The benchmark goes on
+//! when a half-written crate breaks that, building each package that does build, one at a
+//! time, so that it runs whatever readers exist and says which are missing; `dist` does not.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,13 +96,29 @@ impl BuildProfile {
     }
 }
 
-/// Builds the readers and returns the binaries this build produced (by name → path).
-/// Binaries of packages that failed to build are left out, even if an old copy exists.
-pub fn build(ws: &Workspace, profile: BuildProfile) -> Result<Vec<(String, PathBuf)>> {
+/// The arguments of `cargo` that build every binary of the workspace with `profile`.
+fn build_all_args(profile: BuildProfile) -> Vec<&'static str> {
     let mut args = vec!["build", "--workspace", "--bins", "--exclude", "xtask"];
     if profile == BuildProfile::Release {
         args.push("--release");
     }
+    args
+}
+
+/// Builds every binary of the workspace, or fails; returns them (by name → path).
+pub fn build_all(ws: &Workspace, profile: BuildProfile) -> Result<Vec<(String, PathBuf)>> {
+    let args = build_all_args(profile);
+    eprintln!("dist: cargo {}", args.join(" "));
+    if !run_cargo(&ws.root, &args)? {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(existing(ws, profile))
+}
+
+/// Builds the readers and returns the binaries this build produced (by name → path).
+/// Binaries of packages that failed to build are left out, even if an old copy exists.
+pub fn build(ws: &Workspace, profile: BuildProfile) -> Result<Vec<(String, PathBuf)>> {
+    let args = build_all_args(profile);
     eprintln!("bench: cargo {}", args.join(" "));
     let started = std::time::Instant::now();
     let all_ok = run_cargo(&ws.root, &args)?;
