@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{ArgMatches, Args as ClapArgs, Command, FromArgMatches};
+use clap::{Arg, ArgAction, ArgMatches, Args as ClapArgs, Command, FromArgMatches};
 use reader_core::{Schedule, StartError};
 
 use crate::args::{Args, one_line};
@@ -141,16 +141,24 @@ where
 }
 
 /// Parses `argv` (the first is the program name) with `cmd`, a binary's whole command line,
-/// to which it adds `--generate`. What the program has to do no more after is `Err` with its
-/// status: help, the version (with what `uses` says of this machine) and what `--generate`
-/// asks for go to stdout with status 0; a usage error is one line on stderr (`<bin>: error:
-/// …`) and status 2.
+/// to which it adds `--version` and `--generate`. When the program has nothing more to do,
+/// the result is `Err` with its exit status: help, the version (with what `uses` says of this
+/// machine) and what `--generate` asks for go to stdout with status 0; a usage error is one
+/// line on stderr (`<bin>: error: …`) and status 2.
 pub(crate) fn matches<I>(cmd: Command, uses: &[Uses], argv: I) -> Result<ArgMatches, ExitCode>
 where
     I: IntoIterator,
     I::Item: Into<OsString> + Clone,
 {
-    let mut cmd = cmd.arg(generate::arg());
+    let version = Arg::new("version")
+        .short('V')
+        .long("version")
+        .action(ArgAction::Version)
+        .help("Print the version, the git revision and what this program can use on this machine");
+    let mut cmd = cmd
+        .disable_version_flag(true)
+        .arg(version)
+        .arg(generate::arg());
     let name = cmd.get_name().to_string();
     let matches = match cmd.try_get_matches_from_mut(argv) {
         Ok(matches) => matches,
