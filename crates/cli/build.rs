@@ -20,21 +20,20 @@ fn main() {
 fn checkout_revision(dir: &Path) -> Option<String> {
     git(dir, &["ls-files", "--error-unmatch", "Cargo.toml"])?;
     let revision = git(dir, &["rev-parse", "--short=12", "HEAD"])?;
-    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    let git_path = |name: &str| git(dir, &["rev-parse", "--git-path", name]).map(|p| dir.join(p));
+    let mut watched = vec![git_path("HEAD"), git_path("packed-refs")];
     if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-        // The branch's own file, or its folder until a commit writes the file there.
-        watched.push(branch.clone());
-        if let Some((folder, _)) = branch.rsplit_once('/') {
-            watched.push(folder.to_string());
+        // The branch's own file; while it has none (its commit is in packed-refs), the folder
+        // a commit will write it in.
+        let file = git_path(&branch);
+        if file.as_ref().is_some_and(|file| file.exists()) {
+            watched.push(file);
+        } else {
+            watched.push(file.and_then(|file| file.parent().map(Path::to_path_buf)));
         }
     }
-    for name in watched {
-        if let Some(path) = git(dir, &["rev-parse", "--git-path", &name]) {
-            let path = dir.join(path);
-            if path.exists() {
-                println!("cargo:rerun-if-changed={}", path.display());
-            }
-        }
+    for path in watched.into_iter().flatten().filter(|path| path.exists()) {
+        println!("cargo:rerun-if-changed={}", path.display());
     }
     Some(revision)
 }
