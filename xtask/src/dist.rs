@@ -35,6 +35,7 @@ struct Generated {
     name: &'static str,
 }
 
+/// What each command gets beside its binary.
 const GENERATED: &[Generated] = &[
     Generated {
         kind: "man",
@@ -154,6 +155,7 @@ fn generate(binary: &Path, kind: &str) -> Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
+/// Makes `dir` and the folders above it.
 fn create(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))
 }
