@@ -41,7 +41,7 @@ fn checkout_revision(dir: &Path) -> Option<String> {
 /// The revision `cargo package` recorded (`"sha1": "<hash>"`), shortened as git shortens it.
 fn packaged_revision(dir: &Path) -> Option<String> {
     let info = dir.join(".cargo_vcs_info.json");
-    let text = std::fs::read_to_string(&info).ok()?;
+    let text = std::fs::read_to_string(&info).ok()?; // whole-file read ok: cargo's few-line VCS note
     println!("cargo:rerun-if-changed={}", info.display());
     let (_, after) = text.split_once("\"sha1\"")?;
     let hash: String = after

@@ -132,6 +132,16 @@ impl Reader {
             .join(" ")
     }
 
+    /// What `--version` says the binary uses here, a line each after the first, which must
+    /// name the binary `name`; the run must exit 0.
+    pub fn version_uses(&self, name: &str) -> Vec<String> {
+        let run = self.run(&["--version"]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+        let version = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(version.starts_with(&format!("{name} ")), "{version}");
+        version.lines().skip(1).map(str::to_string).collect()
+    }
+
     /// Runs with `args` and waits (at most [`HANG`]).
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
         finish(self.command(args))
