@@ -813,23 +813,9 @@ pub fn count_range(
     buf: &mut [u8],
 ) -> Result<RangeCounts, FileError> {
     let mut range = Count.start_range(start, end);
-    read_range(file, path, start, end, lease, buf, &mut range)?;
-    Ok(range.finish())
-}
-
-/// [`count_range`], its bytes given to `state`.
-fn read_range(
-    file: &File,
-    path: &Path,
-    start: u64,
-    end: u64,
-    lease: Option<&Lease<'_>>,
-    buf: &mut [u8],
-    state: &mut impl FileWork,
-) -> Result<(), FileError> {
     let mut at = start;
     if let Some(lease) = lease {
-        match lease.count(start, end, state) {
+        match lease.count(start, end, &mut range) {
             Mapped::Declined => {}
             Mapped::Done(to) | Mapped::Broken(to) => at = to,
         }
@@ -839,14 +825,14 @@ fn read_range(
         match file.read_at(&mut buf[..want], at) {
             Ok(0) => break,
             Ok(n) => {
-                state.update(&buf[..n]);
+                range.update(&buf[..n]);
                 at += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(FileError::io(path, e)),
         }
     }
-    Ok(())
+    Ok(range.finish())
 }
 
 /// Tells the kernel the file will be read front to back, so it reads ahead further.

@@ -378,10 +378,7 @@ fn io_uring_reads_through_rings_where_the_kernel_allows_it() {
 #[test]
 fn version_says_whether_io_uring_can_be_used_here() {
     let uses = Reader::new(BIN, &[]).version_uses("reader-async");
-    let io_uring = match reader_async::io_uring_refusal() {
-        None => "io_uring: yes".to_string(),
-        Some(why) => format!("io_uring: no ({why})"),
-    };
+    let io_uring = Reader::refusable_line("io_uring", reader_async::io_uring_refusal());
     assert!(
         uses.len() == 2 && uses[0].starts_with("counter: ") && uses[1] == io_uring,
         "{uses:?}"

@@ -542,10 +542,7 @@ fn a_tree_turning_partly_cached_part_way_is_read_exactly() {
 #[test]
 fn version_says_whether_io_uring_can_be_used_here() {
     let uses = hybrid().version_uses("reader-hybrid");
-    let io_uring = match reader_async::io_uring_refusal() {
-        None => "io_uring: yes".to_string(),
-        Some(why) => format!("io_uring: no ({why})"),
-    };
+    let io_uring = Reader::refusable_line("io_uring", reader_async::io_uring_refusal());
     assert!(
         uses.len() == 2 && uses[0].starts_with("counter: ") && uses[1] == io_uring,
         "{uses:?}"

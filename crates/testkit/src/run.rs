@@ -142,6 +142,15 @@ impl Reader {
         version.lines().skip(1).map(str::to_string).collect()
     }
 
+    /// The line `--version` gives a facility the kernel may refuse (`io_uring`): `NAME: yes`,
+    /// or `NAME: no (WHY)` with the reason the kernel gave.
+    pub fn refusable_line(name: &str, refusal: Option<String>) -> String {
+        match refusal {
+            None => format!("{name}: yes"),
+            Some(why) => format!("{name}: no ({why})"),
+        }
+    }
+
     /// Runs with `args` and waits (at most [`HANG`]).
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
         finish(self.command(args))
