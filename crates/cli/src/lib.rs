@@ -41,6 +41,7 @@ pub mod merge;
 mod output;
 mod report;
 mod resources;
+pub mod sums;
 mod version;
 mod views;
 
