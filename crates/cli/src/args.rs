@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use reader_core::units::{parse_size, parse_timeout};
-use reader_core::{Shard, StartError, Walk};
+use reader_core::{Algorithms, Shard, StartError, Walk};
 
 use crate::views::{GroupBy, SortKey, View};
 
@@ -47,10 +47,22 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_bytes: Option<u64>,
 
-    /// Output: a summary for people, JSON Lines, or CSV with one row a file (default: human,
-    /// or what the `--output` file's name ends in: `.jsonl`/`.json`, `.csv`).
+    /// Output: a summary for people, JSON Lines, CSV with one row a file, or a checksum
+    /// manifest of the --digest (default: human, or what the `--output` file's name ends in:
+    /// `.jsonl`/`.json`, `.csv`).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+
+    /// Also compute these digests of every file, in the same read: blake3, sha256, xxh3
+    /// (XXH3-128), comma-separated. JSON records get a field each, CSV a column each, and the
+    /// summary one digest of the whole tree.
+    #[arg(long, value_name = "ALGO,...", value_parser = parse_digests, help_heading = "Digests")]
+    pub digest: Option<Algorithms>,
+
+    /// With --format sums: lines in the BSD form `SHA256 (NAME) = HEX`, which name their
+    /// algorithm (needed for more than one digest), instead of coreutils' `HEX  NAME`.
+    #[arg(long, requires = "digest", help_heading = "Digests")]
+    pub tag: bool,
 
     /// A progress bar on stderr (auto: only when stderr is a terminal).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, value_name = "WHEN")]
@@ -198,6 +210,7 @@ impl Args {
     /// The discovery these arguments ask for: the PATHs, or the list of `--files0-from`
     /// (which fails to start when the list cannot be read).
     pub fn walk(&self) -> Result<Walk, StartError> {
+        self.check_digests()?;
         if self.shard_split.is_some() {
             if self.shard.is_none() {
                 return Err(StartError::Invalid(
@@ -224,8 +237,45 @@ impl Args {
             .size_range(self.min_size, self.max_size)
             .shard(self.shard()?)
             .split_above(self.shard_split)
-            .max_bytes(self.max_bytes))
+            .max_bytes(self.max_bytes)
+            .digests(self.digests()))
     }
+
+    /// The digests `--digest` asks for (none without it).
+    pub fn digests(&self) -> Algorithms {
+        self.digest.unwrap_or_default()
+    }
+
+    /// `--format sums` writes the digests of `--digest`, one line each, which must say their
+    /// algorithm (`--tag`) when there are several; it has no groups.
+    fn check_digests(&self) -> Result<(), StartError> {
+        if self.format() != Format::Sums {
+            return Ok(());
+        }
+        let invalid = |why: &str| Err(StartError::Invalid(why.into()));
+        match self.digests().iter().count() {
+            0 => {
+                invalid("--format sums writes the digests of --digest: name one (--digest sha256)")
+            }
+            1 => Ok(()),
+            _ if self.tag => Ok(()),
+            _ => invalid(
+                "--format sums with several digests needs --tag, so that each line names its algorithm",
+            ),
+        }?;
+        if self.by.is_some() {
+            return invalid("--format sums lists files, not groups: it has no --by");
+        }
+        Ok(())
+    }
+}
+
+fn parse_digests(text: &str) -> Result<Algorithms, String> {
+    let digests: Algorithms = text.parse()?;
+    if digests.is_empty() {
+        return Err("name at least one digest: blake3, sha256, xxh3".into());
+    }
+    Ok(digests)
 }
 
 /// What `--output` replaces with the shard's number.
@@ -274,6 +324,9 @@ pub enum Format {
     Json,
     /// CSV: a header, then one row for every entry.
     Csv,
+    /// A checksum manifest of the --digest, as `sha256sum` and `b3sum` write it (`HEX  NAME`,
+    /// or `ALGO (NAME) = HEX` with --tag), that they and --check verify; failures on stderr.
+    Sums,
 }
 
 /// When to draw the progress bar.
@@ -466,7 +519,7 @@ mod tests {
         );
         let value = line(&["--format", "xml", "x"]);
         assert!(
-            value.contains("[possible values: human, json, csv]"),
+            value.contains("[possible values: human, json, csv, sums]"),
             "{value}"
         );
     }

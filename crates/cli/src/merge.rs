@@ -24,8 +24,8 @@ use std::time::Duration;
 use std::collections::HashMap;
 
 use reader_core::{
-    Counts, Edges, ErrorKind, FileError, FileResult, Finished, Part, RangeCounts, Record, RunError,
-    Shard, SkipReason, Skipped, Stats, Summary, Worker, names,
+    Algorithm, Algorithms, Counts, Digest, Edges, ErrorKind, FileError, FileResult, Finished, Part,
+    RangeCounts, Record, RunError, Shard, SkipReason, Skipped, Stats, Summary, Worker, names,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -45,9 +45,15 @@ struct MergeArgs {
     #[arg(value_name = "FILE", required = true)]
     inputs: Vec<PathBuf>,
 
-    /// Output: a summary for people, JSON Lines, or CSV with one row a file.
+    /// Output: a summary for people, JSON Lines, CSV with one row a file, or a checksum
+    /// manifest of the run's --digest.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+
+    /// With --format sums: lines in the BSD form `SHA256 (NAME) = HEX` (needed when the run
+    /// computed several digests).
+    #[arg(long)]
+    tag: bool,
 }
 
 /// Runs `reader-merge`: see the module docs. Exit status as for the readers: 0, 1 when a
@@ -70,12 +76,32 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Every shard of one run computed the same digests (`check_shards`).
+    let digests: Algorithms = shards
+        .first()
+        .and_then(|s| s.summary["shard"]["digests"].as_str())
+        .and_then(|names| names.parse().ok())
+        .unwrap_or_default();
+    if args.format == Format::Sums
+        && (digests.is_empty() || (digests.iter().count() > 1 && !args.tag))
+    {
+        eprintln!(
+            "reader-merge: error: --format sums needs a run with one --digest, or --tag for several (the run computed: {})",
+            if digests.is_empty() {
+                "none".to_string()
+            } else {
+                digests.to_string()
+            }
+        );
+        return ExitCode::from(2);
+    }
     let mut report = Report::to_writers(
         "reader-merge",
         args.format,
         Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())),
         Box::new(io::stderr()),
-    );
+    )
+    .with_digests(digests, args.tag);
     let mut merged = Summary::new("merge");
     let mut joins = Joins::default();
     let mut error = None;
@@ -411,9 +437,19 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 Some("part") => Some(part_of(value)?),
                 _ => None,
             };
+            let mut digests = Vec::new();
+            for algorithm in Algorithm::ALL {
+                if let Some(text) = value[algorithm.name()].as_str() {
+                    let digest = hex_bytes(text)
+                        .and_then(|bytes| Digest::from_bytes(algorithm, &bytes))
+                        .ok_or_else(|| format!("a {algorithm} digest that is not one: {text:?}"))?;
+                    digests.push(digest);
+                }
+            }
             Ok(Record::File(FileResult {
                 path,
                 outcome,
+                digests,
                 elapsed,
                 worker,
                 part,
@@ -421,6 +457,17 @@ fn record_of(value: &Value) -> Result<Record, String> {
         }
         other => Err(format!("an unknown record type {other:?}")),
     }
+}
+
+/// The bytes written in hexadecimal as `text`; `None` if it is not.
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
 }
 
 /// The range a `part` record says it is.
@@ -545,6 +592,7 @@ fn join(path: PathBuf, parts: impl Iterator<Item = FileResult>) -> FileResult {
     }
     FileResult {
         outcome: joined.map(|range| range.counts()),
+        digests: Vec::new(),
         path,
         elapsed,
         worker: Worker::Split(count),

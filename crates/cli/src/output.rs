@@ -1,4 +1,5 @@
-//! The three output formats, one [`Output`] each: a summary for people, JSON Lines, CSV.
+//! The output formats, one [`Output`] each: a summary for people, JSON Lines, CSV, and a
+//! checksum manifest (`--format sums`).
 //!
 //! A format writes each record as it arrives and the summary at the end; the report around it
 //! (see [`crate::Report`]) decides everything else — progress, log lines, what a write error
@@ -7,7 +8,7 @@
 use std::io::{self, Write};
 
 use reader_core::units::{bytes as human_bytes, grouped, millis};
-use reader_core::{Counts, Record, Shard, Summary, Worker, names};
+use reader_core::{Algorithms, Counts, Digest, Record, Shard, Summary, Worker, names};
 use serde::Serialize;
 
 use crate::args::{Args, Format};
@@ -24,6 +25,42 @@ pub(crate) struct SummaryLine<'a> {
     pub(crate) described: Vec<(&'static str, String)>,
     /// Which shard of which run this is, with `--shard`.
     pub(crate) shard: Option<&'a ShardRun>,
+    /// The digest of the whole tree, with `--digest`.
+    pub(crate) tree: Tree,
+}
+
+/// The digest of the whole tree ([`reader_core::TreeDigest`]) a summary carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Tree {
+    /// No digest was asked for.
+    NotAsked,
+    /// These digests were asked for, but some file could not be read: the tree has none.
+    Incomplete(Algorithms),
+    /// The tree's digest for each algorithm asked for.
+    Digests(Vec<Digest>),
+}
+
+impl Serialize for Tree {
+    /// `null` when incomplete, else `{"blake3":"<hex>",…}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Tree::NotAsked | Tree::Incomplete(_) => s.serialize_none(),
+            Tree::Digests(digests) => {
+                let mut map = s.serialize_map(Some(digests.len()))?;
+                for digest in digests {
+                    map.serialize_entry(digest.algorithm().name(), &digest.to_string())?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl Tree {
+    fn is_not_asked(&self) -> bool {
+        *self == Tree::NotAsked
+    }
 }
 
 /// What a shard's summary says of the run it belongs to, so that `reader-merge` can tell the
@@ -65,7 +102,8 @@ impl Serialize for ShardRun {
             "max_size": a.max_size,
             "max_bytes": a.max_bytes,
         });
-        let mut map = s.serialize_map(Some(7))?;
+        let digests = (a.digest.is_some()).then(|| a.digests().to_string());
+        let mut map = s.serialize_map(Some(8))?;
         map.serialize_entry("index", &self.shard.index())?;
         map.serialize_entry("count", &self.shard.count())?;
         map.serialize_entry("roots", &roots)?;
@@ -75,6 +113,7 @@ impl Serialize for ShardRun {
         )?;
         map.serialize_entry("filters", &filters)?;
         map.serialize_entry("split_above", &a.shard_split)?;
+        map.serialize_entry("digests", &digests)?;
         map.serialize_entry("version", env!("CARGO_PKG_VERSION"))?;
         map.end()
     }
@@ -97,12 +136,14 @@ pub(crate) trait Output {
     fn summary(&mut self, line: &SummaryLine<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
-/// The format `format` names.
-pub(crate) fn for_format(format: Format) -> Box<dyn Output> {
+/// The format `format` names, for a run computing `digests` (CSV has a column for each;
+/// `--format sums` writes a line for each, `tagged` with `--tag`).
+pub(crate) fn for_format(format: Format, digests: Algorithms, tagged: bool) -> Box<dyn Output> {
     match format {
         Format::Human => Box::new(Human),
         Format::Json => Box::new(Json::default()),
-        Format::Csv => Box::new(Csv),
+        Format::Csv => Box::new(Csv { digests }),
+        Format::Sums => Box::new(Sums { tagged }),
     }
 }
 
@@ -166,6 +207,13 @@ fn plain_file_json(record: &Record, line: &mut Vec<u8>) -> bool {
     decimal(counts.lines, line);
     line.extend_from_slice(br#","words":"#);
     decimal(counts.words, line);
+    for digest in &file.digests {
+        line.extend_from_slice(br#",""#);
+        line.extend_from_slice(digest.algorithm().name().as_bytes());
+        line.extend_from_slice(br#"":""#);
+        hex(digest.as_bytes(), line);
+        line.push(b'"');
+    }
     line.extend_from_slice(br#","elapsed_us":"#);
     decimal(
         u64::try_from(file.elapsed.as_micros()).unwrap_or(u64::MAX),
@@ -188,6 +236,15 @@ fn plain_file_json(record: &Record, line: &mut Vec<u8>) -> bool {
     }
     line.extend_from_slice(br#"","error":null}"#);
     true
+}
+
+/// Appends `bytes` in lower-case hexadecimal.
+fn hex(bytes: &[u8], line: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        line.push(DIGITS[usize::from(byte >> 4)]);
+        line.push(DIGITS[usize::from(byte & 15)]);
+    }
 }
 
 /// Appends `n` in decimal.
@@ -218,6 +275,8 @@ struct SummaryJson<'a> {
     stats: &'a serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<&'a ShardRun>,
+    #[serde(skip_serializing_if = "Tree::is_not_asked")]
+    tree_digest: &'a Tree,
 }
 
 /// A group of `--by`: `{"type":"group","by":"ext","key":"rs","files":…,"bytes":…}`.
@@ -270,6 +329,7 @@ impl Output for Json {
             resources: &line.resources,
             stats: &line.stats,
             shard: line.shard,
+            tree_digest: &line.tree,
         };
         self.write(&json, out)
     }
@@ -278,27 +338,36 @@ impl Output for Json {
 /// CSV (RFC 4180): a header, then one row for every entry, then the `group` rows of `--by`
 /// (`path` is the group's key, `files` its files); no summary row. A name that is not UTF-8 is
 /// shown with `\xHH` escapes in `path` and given exactly, in base64, in `path_bytes` (see
-/// `reader_core::names`).
-struct Csv;
+/// `reader_core::names`). With `--digest`, a column for each digest follows, empty where a
+/// file was not read.
+struct Csv {
+    digests: Algorithms,
+}
 
 impl Output for Csv {
     fn header(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(
-            b"type,path,size,lines,words,elapsed_us,worker,error_kind,error_message,path_bytes,files\n",
-        )
+        let mut header = String::from(
+            "type,path,size,lines,words,elapsed_us,worker,error_kind,error_message,path_bytes,files",
+        );
+        for algorithm in self.digests.iter() {
+            header.push(',');
+            header.push_str(algorithm.name());
+        }
+        header.push('\n');
+        out.write_all(header.as_bytes())
     }
 
     fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(csv_row(record).as_bytes())
+        out.write_all(csv_row(record, self.digests).as_bytes())
     }
 
     fn listing(&mut self, listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
         for file in &listing.files {
-            out.write_all(csv_row(&Record::File(file.clone())).as_bytes())?;
+            out.write_all(csv_row(&Record::File(file.clone()), self.digests).as_bytes())?;
         }
         for group in &listing.groups {
             let c = group.counts;
-            let fields = [
+            let mut fields = vec![
                 "group".to_string(),
                 names::escaped(&group.key).into_owned(),
                 c.bytes.to_string(),
@@ -311,6 +380,7 @@ impl Output for Csv {
                 names::raw_base64(&group.key).unwrap_or_default(),
                 group.files.to_string(),
             ];
+            fields.extend(self.digests.iter().map(|_| String::new()));
             out.write_all(csv_line(&fields).as_bytes())?;
         }
         Ok(())
@@ -321,9 +391,9 @@ impl Output for Csv {
     }
 }
 
-/// One CSV row for a record.
-fn csv_row(record: &Record) -> String {
-    let fields: Vec<String> = match record {
+/// One CSV row for a record, with a column for each of `digests`.
+fn csv_row(record: &Record, digests: Algorithms) -> String {
+    let mut fields: Vec<String> = match record {
         Record::File(f) => {
             let counts = f.outcome.as_ref().ok();
             let num =
@@ -360,7 +430,64 @@ fn csv_row(record: &Record) -> String {
             String::new(),
         ],
     };
+    let of_file = match record {
+        Record::File(file) => &file.digests[..],
+        Record::Skipped(_) => &[],
+    };
+    fields.extend(digests.iter().map(|algorithm| {
+        of_file
+            .iter()
+            .find(|digest| digest.algorithm() == algorithm)
+            .map(Digest::to_string)
+            .unwrap_or_default()
+    }));
     csv_line(&fields)
+}
+
+/// A checksum manifest (`--format sums`): for every file read, a line for each of its digests
+/// as `sha256sum` and `b3sum` write it (see [`crate::sums`]); nothing else. Failed and skipped
+/// entries never become lines: failures go to stderr, as in the human format.
+struct Sums {
+    tagged: bool,
+}
+
+impl Sums {
+    fn lines(&self, file: &reader_core::FileResult, mut out: &mut dyn Write) -> io::Result<()> {
+        if file.outcome.is_err() || file.part.is_some() {
+            return Ok(());
+        }
+        let name = std::os::unix::ffi::OsStrExt::as_bytes(file.path.as_os_str());
+        for digest in &file.digests {
+            crate::sums::write_line(
+                &mut out,
+                digest.algorithm(),
+                digest.as_bytes(),
+                name,
+                self.tagged,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Output for Sums {
+    fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()> {
+        match record {
+            Record::File(file) => self.lines(file, out),
+            Record::Skipped(_) => Ok(()),
+        }
+    }
+
+    fn listing(&mut self, listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
+        listing
+            .files
+            .iter()
+            .try_for_each(|file| self.lines(file, out))
+    }
+
+    fn summary(&mut self, _: &SummaryLine<'_>, _: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One CSV line of `fields`, quoted where needed.
@@ -411,6 +538,18 @@ fn human_summary(line: &SummaryLine<'_>) -> String {
     }
     if let Some(run) = line.shard {
         text.push_str(&format!("  shard: {}\n", run.shard()));
+    }
+    match &line.tree {
+        Tree::NotAsked => {}
+        Tree::Incomplete(digests) => text.push_str(&format!(
+            "  digests: {digests}; no digest of the tree: {} files could not be read\n",
+            grouped(s.failed)
+        )),
+        Tree::Digests(digests) => {
+            for digest in digests {
+                text.push_str(&format!("  tree {}: {digest}\n", digest.algorithm()));
+            }
+        }
     }
     text
 }
@@ -525,6 +664,7 @@ mod tests {
         worker: Worker,
     ) -> Record {
         Record::File(FileResult {
+            digests: Vec::new(),
             path: path.to_path_buf(),
             outcome,
             elapsed: Duration::from_nanos(1_234_567),
@@ -578,6 +718,7 @@ mod tests {
                 _ => Worker::Split(n),
             };
             let record = Record::File(FileResult {
+                digests: Vec::new(),
                 path: path.into(),
                 outcome: Ok(Counts { bytes, lines, words }),
                 elapsed: Duration::from_micros(micros),

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reader_core::units::bytes as human_bytes;
-use reader_core::{FileResult, Finished, Record, Sink, StartError, Stats};
+use std::os::unix::ffi::OsStrExt;
+
+use reader_core::{Algorithms, FileResult, Finished, Record, Sink, StartError, Stats, TreeDigest};
 
 use crate::args::{Args, Format, ProgressMode};
 use crate::destination::Pending;
-use crate::output::{self, Output, ShardRun, SummaryLine};
+use crate::output::{self, Output, ShardRun, SummaryLine, Tree};
 use crate::resources;
 use crate::views::View;
 
@@ -61,6 +63,9 @@ pub struct Report {
     pending: Option<Pending>,
     /// The shard this run is, for the summary.
     shard: Option<ShardRun>,
+    /// The digests of every file read so far, for the digest of the tree (`--digest`).
+    tree: Option<TreeDigest>,
+    digests: Algorithms,
 }
 
 impl std::fmt::Debug for Report {
@@ -105,7 +110,8 @@ impl Report {
                 .with_target(false)
                 .try_init();
         }
-        let mut report = Report::to_writers(program, args.format(), out, Box::new(io::stderr()));
+        let mut report = Report::to_writers(program, args.format(), out, Box::new(io::stderr()))
+            .with_digests(args.digests(), args.tag);
         report.pending = pending;
         report.shard = shard.map(|shard| ShardRun::new(shard, args));
         report.verbose = args.verbose;
@@ -128,7 +134,7 @@ impl Report {
         Report {
             program: program.to_string(),
             format,
-            output: output::for_format(format),
+            output: output::for_format(format, Algorithms::NONE, false),
             out,
             err,
             begun: false,
@@ -146,7 +152,19 @@ impl Report {
             view: None,
             pending: None,
             shard: None,
+            tree: None,
+            digests: Algorithms::NONE,
         }
+    }
+
+    /// The report of a run that computes `digests` (`--digest`): a column for each in CSV,
+    /// a line for each in `--format sums` (`tagged`: `--tag`), and the digest of the tree in
+    /// the summary.
+    pub fn with_digests(mut self, digests: Algorithms, tagged: bool) -> Report {
+        self.output = output::for_format(self.format, digests, tagged);
+        self.tree = (!digests.is_empty()).then(|| TreeDigest::new(digests));
+        self.digests = digests;
+        self
     }
 
     /// Takes one record: writes it, logs it, shows it on the progress bar. Stops the run if
@@ -159,7 +177,7 @@ impl Report {
         match &record {
             Record::File(file) => {
                 if let Err(err) = &file.outcome
-                    && self.format == Format::Human
+                    && matches!(self.format, Format::Human | Format::Sums)
                 {
                     if err.is_not_read() {
                         self.unread += 1;
@@ -172,6 +190,9 @@ impl Report {
                 }
                 if self.verbose {
                     log(file);
+                }
+                if let (Some(tree), Ok(_), None) = (&mut self.tree, &file.outcome, &file.part) {
+                    tree.add(file.path.as_os_str().as_bytes(), &file.digests);
                 }
                 self.bytes += file.outcome.as_ref().map_or(0, |c| c.bytes);
                 if let Some(bar) = &self.progress {
@@ -235,12 +256,18 @@ impl Report {
                 }
             };
             let shard = self.shard.take();
+            let tree = match self.tree.take() {
+                None => Tree::NotAsked,
+                Some(_) if finished.summary.failed > 0 => Tree::Incomplete(self.digests),
+                Some(tree) => Tree::Digests(tree.finish()),
+            };
             let line = SummaryLine {
                 summary: &finished.summary,
                 resources,
                 stats: figures,
                 described: stats.map(Stats::describe).unwrap_or_default(),
                 shard: shard.as_ref(),
+                tree,
             };
             let listing = self.view.take().map(View::finish);
             let written = self
@@ -435,6 +462,7 @@ mod tests {
     fn records() -> Vec<Record> {
         vec![
             Record::File(FileResult {
+                digests: Vec::new(),
                 path: "a,\"b\"\nc.txt".into(),
                 outcome: Ok(Counts {
                     bytes: 10,
@@ -446,6 +474,7 @@ mod tests {
                 part: None,
             }),
             Record::File(FileResult {
+                digests: Vec::new(),
                 path: "gone".into(),
                 outcome: Err(FileError::new(ErrorKind::NotFound, "gone", "vanished")),
                 elapsed: Duration::ZERO,

@@ -280,6 +280,7 @@ mod tests {
             words: lines * 2,
         };
         let result = FileResult {
+            digests: Vec::new(),
             path: path.into(),
             outcome: Ok(counts),
             elapsed: Duration::ZERO,

@@ -33,12 +33,15 @@ use std::fmt;
 use std::str::FromStr;
 
 use blake3::hazmat::{ChainingValue, HasherExt, Mode, max_subtree_len};
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+use crate::measure::Measure;
 use crate::work::{FileWork, JoinRanges, Work};
 
 /// A digest algorithm, by the name the command line and the JSON records use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Algorithm {
     /// BLAKE3, 256 bits (`b3sum`).
     Blake3,
@@ -67,6 +70,16 @@ impl Algorithm {
             Algorithm::Blake3 | Algorithm::Sha256 => 32,
             Algorithm::Xxh3 => 16,
         }
+    }
+
+    /// Whether the digests of a file's byte ranges can be joined ([`JoinRanges`]), so that
+    /// one file can be hashed by several threads or shards: BLAKE3 only.
+    pub fn joins_ranges(self) -> bool {
+        self == Algorithm::Blake3
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
     }
 }
 
@@ -97,9 +110,92 @@ impl FromStr for Algorithm {
     }
 }
 
+/// A set of digest algorithms: those a run computes for every file ([`Measure`]).
+///
+/// ```
+/// use reader_core::{Algorithm, Algorithms};
+/// let set: Algorithms = "sha256,BLAKE3".parse()?;
+/// assert_eq!(set.iter().collect::<Vec<_>>(), [Algorithm::Blake3, Algorithm::Sha256]);
+/// assert_eq!(set.to_string(), "blake3,sha256");
+/// assert!(!set.joins_ranges());
+/// assert!(Algorithms::from(Algorithm::Blake3).joins_ranges());
+/// assert!("".parse::<Algorithms>()?.is_empty());
+/// # Ok::<(), String>(())
+/// ```
+///
+/// [`Measure`]: crate::Measure
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Algorithms(u8);
+
+impl Algorithms {
+    /// No digest.
+    pub const NONE: Algorithms = Algorithms(0);
+
+    /// Whether the set holds no algorithm.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether the set holds `algorithm`.
+    pub fn contains(self, algorithm: Algorithm) -> bool {
+        self.0 & algorithm.bit() != 0
+    }
+
+    /// The set with `algorithm` added.
+    pub fn with(self, algorithm: Algorithm) -> Algorithms {
+        Algorithms(self.0 | algorithm.bit())
+    }
+
+    /// Its algorithms, in the order of [`Algorithm::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = Algorithm> {
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |a| self.contains(*a))
+    }
+
+    /// Whether every algorithm of the set joins ranges ([`Algorithm::joins_ranges`]); true
+    /// of the empty set, since counting does.
+    pub fn joins_ranges(self) -> bool {
+        self.iter().all(Algorithm::joins_ranges)
+    }
+}
+
+impl From<Algorithm> for Algorithms {
+    fn from(algorithm: Algorithm) -> Algorithms {
+        Algorithms::NONE.with(algorithm)
+    }
+}
+
+impl FromIterator<Algorithm> for Algorithms {
+    fn from_iter<I: IntoIterator<Item = Algorithm>>(iter: I) -> Algorithms {
+        iter.into_iter().fold(Algorithms::NONE, Algorithms::with)
+    }
+}
+
+impl fmt::Display for Algorithms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Algorithm::name).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl FromStr for Algorithms {
+    type Err = String;
+
+    /// Algorithms by name, separated by commas; the empty string is the empty set.
+    fn from_str(names: &str) -> Result<Algorithms, String> {
+        names
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::parse::<Algorithm>)
+            .collect()
+    }
+}
+
 /// The digest of a file's content, shown in lower-case hexadecimal as the reference tools
 /// print it.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Digest {
     algorithm: Algorithm,
     bytes: [u8; 32],
@@ -114,6 +210,18 @@ impl Digest {
             algorithm,
             bytes: all,
         }
+    }
+
+    /// `bytes` as a digest of `algorithm`, if they are as many as its digests have.
+    ///
+    /// ```
+    /// use reader_core::{Algorithm, Digest};
+    /// let digest = Digest::from_bytes(Algorithm::Xxh3, &[0xab; 16]).expect("16 bytes");
+    /// assert_eq!(digest.to_string(), "ab".repeat(16));
+    /// assert_eq!(Digest::from_bytes(Algorithm::Sha256, &[0xab; 16]), None);
+    /// ```
+    pub fn from_bytes(algorithm: Algorithm, bytes: &[u8]) -> Option<Digest> {
+        (bytes.len() == algorithm.digest_len()).then(|| Digest::new(algorithm, bytes))
     }
 
     /// The algorithm that made it.
@@ -138,6 +246,75 @@ impl fmt::Display for Digest {
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{self}", self.algorithm)
+    }
+}
+
+/// One digest of a whole tree for each algorithm: the same files with the same contents
+/// under the same paths give the same digest, whatever read them, in whatever order, with
+/// however many threads or shards.
+///
+/// For an algorithm A it is A over, for each file read, sorted by the bytes of its path (as
+/// reported): the path's bytes, one NUL byte, and the bytes of the file's A digest. In Python:
+///
+/// ```text
+/// h = hashlib.sha256()
+/// for path, digest in sorted(files):   # (path bytes, digest bytes) pairs
+///     h.update(path + b"\0" + digest)
+/// ```
+///
+/// ```
+/// use reader_core::{Algorithm, Algorithms, Measure, TreeDigest, Work, FileWork};
+/// let sha256 = |data: &[u8]| {
+///     let mut state = Measure::new(Algorithm::Sha256.into()).start();
+///     state.update(data);
+///     state.finish().digests
+/// };
+/// let mut one = TreeDigest::new(Algorithm::Sha256.into());
+/// one.add(b"b", &sha256(b"two"));
+/// one.add(b"a", &sha256(b"one"));
+/// let mut other = TreeDigest::new(Algorithm::Sha256.into());
+/// other.add(b"a", &sha256(b"one"));
+/// other.add(b"b", &sha256(b"two"));
+/// assert_eq!(one.finish(), other.finish());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TreeDigest {
+    algorithms: Algorithms,
+    files: Vec<(Vec<u8>, Vec<Digest>)>,
+}
+
+impl TreeDigest {
+    /// A tree of no file yet, for the digests of `algorithms`.
+    pub fn new(algorithms: Algorithms) -> TreeDigest {
+        TreeDigest {
+            algorithms,
+            files: Vec::new(),
+        }
+    }
+
+    /// Adds the file at `path` (its bytes) with its digests.
+    pub fn add(&mut self, path: &[u8], digests: &[Digest]) {
+        self.files.push((path.to_vec(), digests.to_vec()));
+    }
+
+    /// The tree's digest for each algorithm, in the order of [`Algorithm::ALL`].
+    pub fn finish(mut self) -> Vec<Digest> {
+        self.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let files = &self.files;
+        self.algorithms
+            .iter()
+            .filter_map(|algorithm| {
+                let mut state = Measure::new(algorithm.into()).start();
+                for (path, digests) in files {
+                    if let Some(digest) = digests.iter().find(|d| d.algorithm() == algorithm) {
+                        state.update(path);
+                        state.update(&[0]);
+                        state.update(digest.as_bytes());
+                    }
+                }
+                state.finish().digests.pop()
+            })
+            .collect()
     }
 }
 

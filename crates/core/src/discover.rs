@@ -39,6 +39,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::ahead::{Pace, Prune, ReadAhead};
 
+use crate::digest::Algorithms;
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
 use crate::shard::{Part, Shard};
@@ -57,6 +58,8 @@ pub struct FileJob {
     /// The most bytes to read of it ([`Walk::max_bytes`]): a file found larger fails as
     /// `size_limit` instead of being counted. `None`: no cap.
     pub max_bytes: Option<u64>,
+    /// The digests to compute of it besides its counts ([`Walk::digests`]).
+    pub digests: Algorithms,
 }
 
 impl FileJob {
@@ -67,6 +70,7 @@ impl FileJob {
             size,
             part: None,
             max_bytes: None,
+            digests: Algorithms::NONE,
         }
     }
 }
@@ -114,6 +118,7 @@ pub struct Walk {
     shard: Option<Shard>,
     split_above: Option<u64>,
     max_bytes: Option<u64>,
+    digests: Algorithms,
 }
 
 impl Walk {
@@ -252,7 +257,9 @@ impl Walk {
     /// With a [`shard`](Walk::shard), cut every file larger than `unit` bytes into byte ranges
     /// spread over the shards (see [`Shard::part`]), so that one huge file is read by many
     /// instances: this shard's range of it comes as a job with its [`FileJob::part`] set.
-    /// Sizes are then looked up during discovery. `None` (the default) splits nothing.
+    /// Sizes are then looked up during discovery. `None` (the default) splits nothing. With
+    /// [`digests`](Walk::digests), files are not split: each is read whole by the shard that
+    /// owns it.
     pub fn split_above(mut self, unit: Option<u64>) -> Walk {
         self.split_above = unit.map(|unit| unit.max(1));
         self
@@ -273,6 +280,23 @@ impl Walk {
     /// ```
     pub fn max_bytes(mut self, cap: Option<u64>) -> Walk {
         self.max_bytes = cap;
+        self
+    }
+
+    /// Computes these digests of every file besides its counts, in the same read
+    /// ([`FileJob::digests`]).
+    ///
+    /// ```
+    /// use reader_core::{Algorithm, Discovered, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.txt"), "abc")?;
+    /// let walk = Walk::new([dir.path()]).digests(Algorithm::Sha256.into());
+    /// let jobs: Vec<_> = walk.entries().collect();
+    /// assert!(matches!(&jobs[..], [Discovered::File(job)] if job.digests == Algorithm::Sha256.into()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn digests(mut self, digests: Algorithms) -> Walk {
+        self.digests = digests;
         self
     }
 
@@ -471,6 +495,7 @@ impl Walk {
                 _ => {
                     return Discovered::File(FileJob {
                         max_bytes: self.max_bytes,
+                        digests: self.digests,
                         ..FileJob::new(path, size)
                     });
                 }
@@ -534,8 +559,9 @@ impl Walk {
             _ => path,
         };
         let key = key.as_os_str().as_bytes();
+        // A file whose digests are asked for is read whole, by the shard that owns it.
         let part = match (&found, self.split_above) {
-            (Discovered::File(job), Some(unit)) => job
+            (Discovered::File(job), Some(unit)) if job.digests.is_empty() => job
                 .size
                 .filter(|&size| shard.parts_of(size, unit) > 1)
                 .map(|size| shard.part(key, size, unit)),

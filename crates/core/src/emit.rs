@@ -181,6 +181,7 @@ mod tests {
 
     fn file(bytes: u64, ok: bool) -> FileResult {
         FileResult {
+            digests: Vec::new(),
             path: "f".into(),
             outcome: if ok {
                 Ok(Counts {
@@ -229,6 +230,7 @@ mod tests {
         assert_eq!(waiting(&received), [EMIT_BATCH]);
         out.emit(file(1, true));
         let slow = FileResult {
+            digests: Vec::new(),
             elapsed: EMIT_DELAY / 2,
             ..file(1, true)
         };

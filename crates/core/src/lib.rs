@@ -41,6 +41,7 @@ mod emit;
 mod error;
 pub mod faults;
 mod mapped;
+mod measure;
 pub mod names;
 mod queue;
 mod read;
@@ -56,18 +57,19 @@ mod work;
 pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
 pub use deadline::{StuckRead, stuck_reads, timed_pool};
 pub use digest::{
-    Algorithm, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256, Sha256File, Xxh3,
-    Xxh3File,
+    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256,
+    Sha256File, TreeDigest, Xxh3, Xxh3File,
 };
 pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use mapped::{Lease, MAP_FROM, size_is_trusted};
+pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};
 pub use queue::{JobSender, Jobs};
 pub use read::{
-    Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_range, count_sized,
-    open_regular, read_cached, read_file, read_job, read_job_below,
+    Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_sized, open_regular,
+    read_cached, read_file, read_job, read_job_below, read_range,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};

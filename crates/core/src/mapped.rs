@@ -84,8 +84,8 @@ pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped
     }
 }
 
-/// A file held under a read lease (module docs), so that byte ranges of it can be counted
-/// through mappings, by several threads at once ([`count_range`](crate::count_range)). The
+/// A file held under a read lease (module docs), so that byte ranges of it can be read
+/// through mappings, by several threads at once ([`read_range`](crate::read_range)). The
 /// lease is given back when this is dropped.
 ///
 /// ```
@@ -97,7 +97,8 @@ pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped
 /// drop(file);
 /// let lease = reader_core::Lease::take(&reader);
 /// let mut buf = [0; 4];
-/// let range = reader_core::count_range(&reader, "f".as_ref(), 0, 14, lease.as_ref(), &mut buf)?;
+/// let work = reader_core::Count;
+/// let range = reader_core::read_range(&reader, "f".as_ref(), 0, 14, lease.as_ref(), &mut buf, &work)?;
 /// assert_eq!((range.counts().lines, range.counts().words), (2, 3));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

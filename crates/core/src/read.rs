@@ -34,7 +34,7 @@
 //!   non-blocking read short of it reads on, or gives the file to the blocking read;
 //! - a mapped file ([`mapped`]): the size `fstat` gave under a read lease, which no one can
 //!   shrink without breaking the lease first, and then the rest is read with `read`;
-//! - a byte range of a split file or a shard's part ([`count_range`]): the range's end, or a
+//! - a byte range of a split file or a shard's part ([`read_range`]): the range's end, or a
 //!   read that returns 0 — a short read reads on;
 //! - io_uring (reader-async's `uring::after_read`): a short read that reaches the known size,
 //!   or a read that returns 0; one that completes short from task work or under memory
@@ -57,6 +57,7 @@ use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
 use crate::faults;
 use crate::mapped::{self, Lease, Mapped};
+use crate::measure::{Measure, Measured};
 use crate::record::{FileResult, Worker};
 use crate::shard::Part;
 use crate::work::{Count, FileWork, JoinRanges, Work};
@@ -78,6 +79,7 @@ use crate::work::{Count, FileWork, JoinRanges, Work};
 pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
     let mut part = job.part;
+    let work = Measure::new(job.digests);
     // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
     let read = || {
         faults::before_read(&job.path);
@@ -87,18 +89,21 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
             }
             let range = count_part(&job.path, part, buf)?;
             part.edges = range.edges();
-            return Ok(range.counts());
+            return Ok(Measured {
+                counts: range.counts(),
+                digests: Vec::new(),
+            });
         }
         match job.size {
-            Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf, &Count),
-            _ => whole(&job.path, job.max_bytes, buf, &Count),
+            Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf, &work),
+            _ => whole(&job.path, job.max_bytes, buf, &work),
         }
     };
     let outcome = isolated(&job.path, read);
     let elapsed = started.elapsed();
     FileResult {
         part,
-        ..FileResult::of(job, outcome, elapsed, worker)
+        ..FileResult::measured(job, outcome, elapsed, worker)
     }
 }
 
@@ -119,7 +124,10 @@ pub enum Below {
 /// [`read_job`], but a whole file found to hold at least `larger` bytes is not read: it comes
 /// back as [`Below::Larger`], its size filled in, for a reader that splits large files. A
 /// file whose size is unknown is opened once, as [`read_job`] opens it, and its size looked at
-/// there: no size is looked up beforehand. A byte range ([`FileJob::part`]) is always read.
+/// there: no size is looked up beforehand. A byte range ([`FileJob::part`]) is always read,
+/// and so is a file whose digests cannot be split across threads
+/// ([`Algorithms::joins_ranges`](crate::Algorithms::joins_ranges)): SHA-256 and XXH3 hash a
+/// file front to back.
 ///
 /// ```
 /// use reader_core::{read_job_below, Below, FileJob, Worker};
@@ -137,7 +145,7 @@ pub enum Below {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> Below {
-    if job.part.is_some() {
+    if job.part.is_some() || !job.digests.joins_ranges() {
         return Below::Read(read_job(job, buf, worker));
     }
     if let Some(size) = job.size.filter(|&size| size > 0) {
@@ -148,13 +156,14 @@ pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker)
     }
     let started = Instant::now();
     let mut found = None;
+    let work = Measure::new(job.digests);
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        match whole_unless(&job.path, job.max_bytes, Some(larger), buf, &Count)? {
-            Whole::Read(counts) => Ok(counts),
+        match whole_unless(&job.path, job.max_bytes, Some(larger), buf, &work)? {
+            Whole::Read(measured) => Ok(measured),
             Whole::Larger(size) => {
                 found = Some(size);
-                Ok(Counts::default())
+                Ok(Measured::default())
             }
         }
     });
@@ -165,7 +174,7 @@ pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker)
         }),
         None => {
             let elapsed = started.elapsed();
-            Below::Read(FileResult::of(job, outcome, elapsed, worker))
+            Below::Read(FileResult::measured(job, outcome, elapsed, worker))
         }
     }
 }
@@ -187,7 +196,7 @@ fn count_part(path: &Path, part: &Part, buf: &mut [u8]) -> Result<RangeCounts, F
     let lease = (part.end - part.start >= mapped::MAP_FROM)
         .then(|| Lease::take(&file))
         .flatten();
-    count_range(&file, path, part.start, end, lease.as_ref(), buf)
+    read_range(&file, path, part.start, end, lease.as_ref(), buf, &Count)
 }
 
 /// The largest file [`read_cached`] takes: above it a hand-off to a blocking thread costs
@@ -227,14 +236,14 @@ pub fn read_cached(job: FileJob, buf: &mut [u8], worker: Worker) -> Result<FileR
     let started = Instant::now();
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        Ok(count_cached(&job, buf, &Count))
+        Ok(count_cached(&job, buf, &Measure::new(job.digests)))
     });
     // Declined (`Ok(None)`): nothing to report; a panic is this file's error.
     match outcome.transpose() {
         None => Err(job),
         Some(outcome) => {
             let elapsed = started.elapsed();
-            Ok(FileResult::of(job, outcome, elapsed, worker))
+            Ok(FileResult::measured(job, outcome, elapsed, worker))
         }
     }
 }
@@ -799,20 +808,26 @@ fn count_mapped(
     }
 }
 
-/// Counts the byte range `start..end` of the open file at `path`; several threads may count
-/// ranges of the same file at once. Stops early at end of file. Under a [`Lease`] of the file
-/// the bytes it had when leased are counted through a mapping, without a copy (a range that
-/// starts on a page boundary); the rest, and every range without a lease, with positioned
-/// reads through `buf`.
-pub fn count_range(
+/// Gives the byte range `start..end` of the open file at `path` to a range state of `work`
+/// ([`JoinRanges::start_range`]); several threads may read ranges of the same file at once.
+/// Stops early at end of file. Under a [`Lease`] of the file the bytes it had when leased
+/// are given through a mapping, without a copy (a range that starts on a page boundary); the
+/// rest, and every range without a lease, with positioned reads through `buf`. `start` must
+/// be a multiple of the work's [`JoinRanges::RANGE_ALIGN`].
+pub fn read_range<W: JoinRanges>(
     file: &File,
     path: &Path,
     start: u64,
     end: u64,
     lease: Option<&Lease<'_>>,
     buf: &mut [u8],
-) -> Result<RangeCounts, FileError> {
-    let mut range = Count.start_range(start, end);
+    work: &W,
+) -> Result<W::Range, FileError> {
+    debug_assert!(
+        start.is_multiple_of(W::RANGE_ALIGN),
+        "a range starts on the work's grain"
+    );
+    let mut range = work.start_range(start, end);
     let mut at = start;
     if let Some(lease) = lease {
         match lease.count(start, end, &mut range) {
@@ -910,7 +925,7 @@ mod tests {
         };
         let mut buf = vec![0; 100];
         let ranges = cuts.windows(2).map(|w| {
-            count_range(&file, &path, w[0], w[1], lease.as_ref(), &mut buf).expect("range")
+            read_range(&file, &path, w[0], w[1], lease.as_ref(), &mut buf, &Count).expect("range")
         });
         Some(
             ranges

@@ -11,8 +11,10 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::count::Counts;
+use crate::digest::Digest;
 use crate::discover::FileJob;
 use crate::error::FileError;
+use crate::measure::Measured;
 use crate::names::Lossless;
 use crate::shard::Part;
 
@@ -73,6 +75,9 @@ pub struct FileResult {
     pub path: PathBuf,
     /// Its counts, or why it could not be read.
     pub outcome: Result<Counts, FileError>,
+    /// Its digests ([`FileJob::digests`]), in the order of [`Algorithm::ALL`](crate::Algorithm::ALL);
+    /// none when it was not read, or when none were asked for.
+    pub digests: Vec<Digest>,
     /// Time spent reading it.
     pub elapsed: Duration,
     /// Who read it.
@@ -93,9 +98,27 @@ impl FileResult {
         FileResult {
             path: job.path,
             outcome,
+            digests: Vec::new(),
             elapsed,
             worker,
             part: job.part,
+        }
+    }
+
+    /// The result of reading `job` with [`Measure`](crate::Measure): its counts and its
+    /// digests.
+    pub fn measured(
+        job: FileJob,
+        outcome: Result<Measured, FileError>,
+        elapsed: Duration,
+        worker: Worker,
+    ) -> FileResult {
+        match outcome {
+            Ok(Measured { counts, digests }) => FileResult {
+                digests,
+                ..FileResult::of(job, Ok(counts), elapsed, worker)
+            },
+            Err(err) => FileResult::of(job, Err(err), elapsed, worker),
         }
     }
 
@@ -105,6 +128,7 @@ impl FileResult {
         FileResult {
             path: err.path().to_path_buf(),
             outcome: Err(err),
+            digests: Vec::new(),
             elapsed: Duration::ZERO,
             worker: Worker::Main,
             part: None,
@@ -116,6 +140,7 @@ impl FileResult {
     pub fn abandoned(job: FileJob, why: &str) -> FileResult {
         let part = job.part;
         FileResult {
+            digests: Vec::new(),
             part,
             ..FileResult::failed(FileError::not_read(job.path, why))
         }
@@ -182,12 +207,16 @@ pub enum Record {
 impl Serialize for FileResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let counts = self.outcome.as_ref().ok();
-        let mut map = s.serialize_map(Some(if self.part.is_some() { 15 } else { 8 }))?;
+        let fields = if self.part.is_some() { 15 } else { 8 } + self.digests.len();
+        let mut map = s.serialize_map(Some(fields))?;
         map.serialize_entry("type", if self.part.is_some() { "part" } else { "file" })?;
         map.serialize_entry("path", &Lossless(&self.path))?;
         map.serialize_entry("size", &counts.map(|c| c.bytes))?;
         map.serialize_entry("lines", &counts.map(|c| c.lines))?;
         map.serialize_entry("words", &counts.map(|c| c.words))?;
+        for digest in &self.digests {
+            map.serialize_entry(digest.algorithm().name(), &Shown(digest))?;
+        }
         map.serialize_entry("elapsed_us", &duration_us(self.elapsed))?;
         map.serialize_entry("worker", &Shown(&self.worker))?;
         match &self.outcome {
@@ -342,6 +371,7 @@ mod tests {
     #[test]
     fn file_json_has_the_contract_fields_in_order() {
         let ok = FileResult {
+            digests: Vec::new(),
             path: "docs/a.txt".into(),
             outcome: Ok(Counts {
                 bytes: 1234,
@@ -357,6 +387,7 @@ mod tests {
             r#"{"type":"file","path":"docs/a.txt","size":1234,"lines":40,"words":210,"elapsed_us":35,"worker":"thread-2","error":null}"#
         );
         let failed = FileResult {
+            digests: Vec::new(),
             path: "docs/gone.txt".into(),
             outcome: Err(FileError::new(
                 ErrorKind::NotFound,
@@ -378,6 +409,7 @@ mod tests {
         let mut part = Part::new(1, 3, 300);
         part.edges.starts_in_word = true;
         let result = FileResult {
+            digests: Vec::new(),
             path: "big.log".into(),
             outcome: Ok(Counts {
                 bytes: 100,

@@ -53,8 +53,8 @@ use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
 use reader_core::{
-    Counter, Counts, Emitter, FileError, FileJob, FileResult, HandOff, Jobs, MAP_FROM, RunError,
-    StuckRead, Worker, faults, read_job, size_is_trusted,
+    Emitter, FileError, FileJob, FileResult, FileWork, HandOff, Jobs, MAP_FROM, Measure,
+    MeasureFile, RunError, StuckRead, Work, Worker, faults, read_job, size_is_trusted,
 };
 
 /// What a ring slot is doing, in the low bits of an operation's `user_data`.
@@ -211,7 +211,10 @@ struct Reading {
     started: Instant,
     /// The open descriptor, once `openat` has returned it.
     fd: Option<i32>,
-    counter: Counter,
+    /// The work on its bytes so far.
+    work: MeasureFile,
+    /// How many bytes of it have been read: where the next read starts.
+    read: u64,
     /// Its size: as the walk found it (a size of 0 says nothing), then as `statx` told it.
     size: Option<u64>,
     /// Where its look at the file (`statx`) stands.
@@ -245,7 +248,8 @@ impl Reading {
             path,
             started: Instant::now(),
             fd: None,
-            counter: Counter::new(),
+            work: Measure::new(job.digests).start(),
+            read: 0,
             size: job.size.filter(|&size| size > 0),
             stat: Look::Not,
             ended: false,
@@ -290,8 +294,8 @@ enum Next {
     Thread,
     /// Hand the file, unread, to whoever takes large ones ([`LargeFiles`]).
     HandOff,
-    /// Its result is known.
-    Done(Result<Counts, FileError>),
+    /// The file is done: read to its end, or failed.
+    Done(Result<(), FileError>),
 }
 
 /// A file read on a thread, coming back: its slot and its result.
@@ -526,6 +530,7 @@ impl<'a> RingThread<'a> {
     fn start(&mut self, job: FileJob) {
         if let Some(large) = &self.rings.large
             && job.part.is_none()
+            && job.digests.joins_ranges()
             && job.size.is_some_and(|size| size >= large.from)
         {
             self.tally.handed_off += 1;
@@ -724,14 +729,18 @@ impl<'a> RingThread<'a> {
             opened(reading, result)
         } else if op == Op::Stat as u64 {
             reading.stat = Look::Done;
-            let large = self.rings.large.as_ref().map(|large| large.from);
+            // A file whose work cannot be split is read here, however large.
+            let large = (self.rings.large.as_ref())
+                .filter(|_| reading.job.digests.joins_ranges())
+                .map(|large| large.from);
             // SAFETY: statx filled it in if it returned 0 (and it is zeroed before).
             stated(reading, result, unsafe { statx.assume_init_ref() }, large)
         } else if result < 0 {
             read_error(reading, result)
         } else {
             let n = usize::try_from(result).unwrap_or(0);
-            reading.counter.update(&buf[..n]);
+            reading.work.update(&buf[..n]);
+            reading.read += n as u64;
             after_read(reading, n, len)
         };
         self.follow(slot, next);
@@ -830,7 +839,7 @@ impl<'a> RingThread<'a> {
     }
 
     /// Reports the slot's file and frees the slot (nothing of it is in flight).
-    fn done(&mut self, slot: usize, outcome: Result<Counts, FileError>) {
+    fn done(&mut self, slot: usize, outcome: Result<(), FileError>) {
         self.close_fd(slot);
         let Some(reading) = self.slots[slot].reading.take() else {
             return;
@@ -838,12 +847,13 @@ impl<'a> RingThread<'a> {
         self.free.push(slot);
         self.active -= 1;
         self.tally.ring_files += 1;
-        if let Ok(counts) = &outcome {
-            let filled = counts.bytes.min(self.rings.buffer_size as u64);
+        if outcome.is_ok() {
+            let filled = reading.read.min(self.rings.buffer_size as u64);
             self.recent_bytes = (self.recent_bytes * 7 + filled) / 8;
         }
         let elapsed = reading.started.elapsed();
-        let result = FileResult::of(reading.job, outcome, elapsed, self.worker(slot));
+        let outcome = outcome.map(|()| reading.work.finish());
+        let result = FileResult::measured(reading.job, outcome, elapsed, self.worker(slot));
         self.out.emit(result);
     }
 
@@ -1121,7 +1131,7 @@ fn stated(reading: &mut Reading, result: i32, stat: &libc::statx, large: Option<
         _ => return Next::Done(Err(FileError::no_longer_regular(&reading.job.path))),
     }
     let size = stat.stx_size;
-    let bytes = reading.counter.counts().bytes;
+    let bytes = reading.read;
     if large.is_some_and(|large| size >= large) {
         reading.size = Some(size);
         return Next::HandOff;
@@ -1136,7 +1146,7 @@ fn stated(reading: &mut Reading, result: i32, stat: &libc::statx, large: Option<
     }
     reading.size = Some(size);
     if reading.ended {
-        Next::Done(Ok(reading.counter.counts()))
+        Next::Done(Ok(()))
     } else {
         Next::Wait
     }
@@ -1164,7 +1174,7 @@ fn read_error(reading: &Reading, result: i32) -> Next {
 /// a short read that reaches its known size is its end; without a size, the read that
 /// returns 0 is.
 fn after_read(reading: &mut Reading, n: usize, len: usize) -> Next {
-    let bytes = reading.counter.counts().bytes;
+    let bytes = reading.read;
     if let Some(cap) = reading.job.max_bytes.filter(|&cap| bytes > cap) {
         return Next::Done(Err(FileError::over_cap(&reading.job.path, cap)));
     }
@@ -1176,7 +1186,7 @@ fn after_read(reading: &mut Reading, n: usize, len: usize) -> Next {
     let next = if ends {
         reading.ended = true;
         if reading.stat == Look::Not && !odd || reading.stat == Look::Done {
-            return Next::Done(Ok(reading.counter.counts()));
+            return Next::Done(Ok(()));
         }
         Next::Wait
     } else {
@@ -1204,21 +1214,24 @@ mod tests {
 
     /// Feeds `n` bytes as one read into a buffer of `len` and says what follows.
     fn read(reading: &mut Reading, n: usize, len: usize) -> Next {
-        reading.counter.update(&vec![b'a'; n]);
+        reading.work.update(&vec![b'a'; n]);
+        reading.read += n as u64;
         after_read(reading, n, len)
     }
 
     #[test]
     fn a_file_of_known_size_ends_at_its_size_without_a_look() {
         let mut file = reading(Some(100), None);
-        assert!(matches!(read(&mut file, 100, 4096), Next::Done(Ok(c)) if c.bytes == 100));
+        assert!(matches!(read(&mut file, 100, 4096), Next::Done(Ok(()))));
+        assert_eq!(file.work.finish().counts.bytes, 100);
     }
 
     #[test]
     fn without_a_size_the_read_that_returns_nothing_ends_it() {
         let mut file = reading(None, None);
         assert!(matches!(read(&mut file, 100, 4096), Next::ReadAt(100)));
-        assert!(matches!(read(&mut file, 0, 4096), Next::Done(Ok(c)) if c.bytes == 100));
+        assert!(matches!(read(&mut file, 0, 4096), Next::Done(Ok(()))));
+        assert_eq!(file.work.finish().counts.bytes, 100);
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl Router {
 
     /// Where each job of `batch` (sizes looked up) goes, in order. A file whose size could not
     /// be looked up goes to the pool, which says why it cannot be read. A byte range of a file
-    /// split over shards goes by its length, and never to the splitter: it is one range.
+    /// split over shards goes by its length, and never to the splitter: it is one range. Nor
+    /// does a file whose digests cannot be joined from ranges (SHA-256, XXH3): the pool reads
+    /// it whole, on one thread.
     pub(crate) fn route(
         &mut self,
         batch: Vec<FileJob>,
@@ -60,11 +62,13 @@ impl Router {
         self.routed += batch.len();
         let policy = self.policy;
         batch.into_iter().map(move |job| {
+            let whole = |route| match route {
+                Route::Split => Route::Threads,
+                route => route,
+            };
             let route = match (job.part, job.size) {
-                (Some(part), _) => match policy.route(part.end - part.start) {
-                    Route::Split => Route::Threads,
-                    route => route,
-                },
+                (Some(part), _) => whole(policy.route(part.end - part.start)),
+                (None, Some(size)) if !job.digests.joins_ranges() => whole(policy.route(size)),
                 (None, Some(size)) => policy.route(size),
                 (None, None) => Route::Threads,
             };
@@ -108,6 +112,22 @@ mod tests {
 
     fn routes(router: &mut Router, sizes: impl IntoIterator<Item = Option<u64>>) -> Vec<Route> {
         router.route(jobs(sizes)).map(|(route, _)| route).collect()
+    }
+
+    #[test]
+    fn a_file_whose_digests_cannot_join_is_never_split() {
+        let mut router = Router::new(Threshold::Fixed(100), 1000, CacheProbe::default());
+        let routed = |router: &mut Router, digests: &str| {
+            let mut job = FileJob::new("f", Some(5000));
+            job.digests = digests.parse().expect("names");
+            router
+                .route(vec![job])
+                .map(|(route, _)| route)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(routed(&mut router, "blake3"), [Route::Split]);
+        assert_eq!(routed(&mut router, "sha256"), [Route::Threads]);
+        assert_eq!(routed(&mut router, "blake3,xxh3"), [Route::Threads]);
     }
 
     #[test]

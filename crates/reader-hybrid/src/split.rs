@@ -1,6 +1,8 @@
 //! Reading one large file as several byte ranges at once: one open descriptor, positioned
-//! reads from several threads, each range counted on its own and the ranges joined in order by
-//! reader-core's [`RangeCounts::join`], so a word or a line that spans two ranges counts once.
+//! reads from several threads, each range counted (and hashed, with BLAKE3) on its own and the
+//! ranges joined in order by reader-core's [`MeasureRanges`], so a word or a line that spans
+//! two ranges counts once. A file whose digests cannot be joined (SHA-256, XXH3) is read front
+//! to back on one thread; the routers do not send such files here.
 //!
 //! The ranges are handed out one at a time (a shared counter), so a thread that the machine
 //! slows down reads fewer of them and the others finish the file. Where the kernel grants a
@@ -26,8 +28,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use reader_core::{
-    Concurrency, Counts, Emitter, FileError, FileJob, FileResult, Jobs, Lease, RangeCounts,
-    RunError, Schedule, Worker, count_range, faults, timed_pool,
+    Concurrency, Emitter, FileError, FileJob, FileResult, Jobs, JoinRanges, Lease, Measure,
+    MeasureRanges, Measured, MeasuredRange, RunError, Schedule, Worker, faults, read_range,
+    timed_pool,
 };
 
 /// Bytes of a range handed to one thread at a time: large enough that each read streams for a
@@ -94,6 +97,9 @@ impl Splitter {
         if self.buffers.is_empty() {
             self.buffers = vec![vec![0; self.buffer_size]; self.threads];
         }
+        let Some(work) = Measure::new(job.digests).ranges() else {
+            return reader_core::read_job(job, &mut self.buffers[0], Worker::Split(1));
+        };
         let mut used = 1;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             faults::before_read(&job.path);
@@ -116,11 +122,11 @@ impl Splitter {
             let cached = crate::tune::probe(&file, size / 2) == Some(true);
             let lease = cached.then(|| Lease::take(&file)).flatten();
             let buffers = &mut self.buffers[..used];
-            let counts = count_ranges(&file, &job.path, lease.as_ref(), ranges, buffers)?;
+            let read = ranges_of(&file, &job.path, lease.as_ref(), ranges, buffers, work)?;
             // It grew past the cap while its last range was read.
-            match over_cap(counts.bytes) {
+            match over_cap(read.counts.bytes) {
                 Some(cap) => Err(FileError::over_cap(&job.path, cap)),
-                None => Ok(counts),
+                None => Ok(read),
             }
         }))
         .unwrap_or_else(|payload| {
@@ -130,7 +136,7 @@ impl Splitter {
         });
         let worker = Worker::Split(u32::try_from(used).unwrap_or(u32::MAX));
         let elapsed = started.elapsed();
-        FileResult::of(job, outcome, elapsed, worker)
+        FileResult::measured(job, outcome, elapsed, worker)
     }
 }
 
@@ -153,17 +159,18 @@ fn bounds(index: usize, count: usize) -> (u64, u64) {
     (start, end)
 }
 
-/// Counts `count` ranges of `file` with one thread per buffer (the caller's thread is one of
-/// them) and joins them in order.
-fn count_ranges(
+/// Reads `count` ranges of `file` with one thread per buffer (the caller's thread is one of
+/// them), each into a range state of `work`, and joins them in order.
+fn ranges_of(
     file: &File,
     path: &Path,
     lease: Option<&Lease<'_>>,
     count: usize,
     buffers: &mut [Vec<u8>],
-) -> Result<Counts, FileError> {
+    work: MeasureRanges,
+) -> Result<Measured, FileError> {
     let next = AtomicUsize::new(0);
-    let take = |buf: &mut Vec<u8>| -> Result<Vec<(usize, RangeCounts)>, FileError> {
+    let take = |buf: &mut Vec<u8>| -> Result<Vec<(usize, MeasuredRange)>, FileError> {
         let mut done = Vec::new();
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
@@ -171,7 +178,7 @@ fn count_ranges(
                 return Ok(done);
             }
             let (start, end) = bounds(index, count);
-            match count_range(file, path, start, end, lease, buf) {
+            match read_range(file, path, start, end, lease, buf, &work) {
                 Ok(range) => done.push((index, range)),
                 Err(e) => {
                     // Stop the others at their next range: the file has failed.
@@ -182,7 +189,7 @@ fn count_ranges(
         }
     };
     let (first, others) = buffers.split_first_mut().expect("at least one buffer");
-    let mut parts: Vec<(usize, RangeCounts)> = Vec::with_capacity(count);
+    let mut parts: Vec<(usize, MeasuredRange)> = Vec::with_capacity(count);
     thread::scope(|scope| {
         let helpers: Vec<_> = others
             .iter_mut()
@@ -208,12 +215,9 @@ fn count_ranges(
         failure.map_or(Ok(()), Err)
     })?;
     parts.sort_unstable_by_key(|&(index, _)| index);
-    Ok(parts
-        .into_iter()
-        .fold(RangeCounts::default(), |joined, (_, range)| {
-            joined.join(range)
-        })
-        .counts())
+    let ranges = parts.into_iter().map(|(_, range)| range).collect();
+    let whole = work.join_all(ranges).unwrap_or_default();
+    Ok(work.finish_joined(whole))
 }
 
 #[cfg(test)]
@@ -246,8 +250,39 @@ mod tests {
         for threads in [1, 2, 3, 5] {
             let mut splitter = Splitter::new(threads, 4096);
             let result = splitter.read(job(&path));
-            assert_eq!(result.outcome, Ok(Counts::of(&data)), "{threads} threads");
+            assert_eq!(
+                result.outcome,
+                Ok(reader_core::Counts::of(&data)),
+                "{threads} threads"
+            );
             assert_eq!(result.worker, Worker::Split(threads.min(4) as u32));
+        }
+    }
+
+    #[test]
+    fn a_split_file_has_the_blake3_of_the_whole_and_sha256_reads_it_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big");
+        let data: Vec<u8> = (0..(RANGE as usize * 2 + 4097))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).expect("write");
+        let mut splitter = Splitter::new(3, 1 << 16);
+        for digests in ["blake3", "sha256"] {
+            let mut job = job(&path);
+            job.digests = digests.parse().expect("names");
+            let result = splitter.read(job.clone());
+            let expected =
+                reader_core::read_file(&path, &mut [0; 4096], &Measure::new(job.digests))
+                    .expect("read whole");
+            assert_eq!(
+                result.outcome,
+                Ok(reader_core::Counts::of(&data)),
+                "{digests}"
+            );
+            assert_eq!(result.digests, expected.digests, "{digests}");
+            let threads = if digests == "blake3" { 3 } else { 1 };
+            assert_eq!(result.worker, Worker::Split(threads), "{digests}");
         }
     }
 

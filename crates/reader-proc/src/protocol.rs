@@ -10,19 +10,19 @@
 //! 3. the parent closes its request channel; the worker exits.
 //!
 //! Paths travel as raw bytes (`OsStrExt`), so names that are not UTF-8 survive the trip. File
-//! contents never cross the channel: only paths out and counts back.
+//! contents never cross the channel: only paths out and counts (and digests) back.
 
 use std::fmt;
 use std::time::Duration;
 
 use bincode::config::{self, Configuration, Limit, LittleEndian, Varint};
 use ipc_channel::ipc::{IpcBytesReceiver, IpcBytesSender};
-use reader_core::{Counts, Edges, ErrorKind, Part};
+use reader_core::{Algorithms, Counts, Digest, Edges, ErrorKind, Part};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The version of this protocol; parent and worker must agree on it exactly.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest message either side accepts (a batch of paths is a few KiB to a few hundred).
 pub const MAX_MESSAGE: usize = 16 << 20;
@@ -114,6 +114,9 @@ pub struct Batch {
     /// The most bytes to read of any file of the batch (the run's `--max-bytes`,
     /// [`FileJob::max_bytes`](reader_core::FileJob::max_bytes)).
     pub max_bytes: Option<u64>,
+    /// The digests to compute of every file of the batch besides its counts (the run's
+    /// `--digest`, [`FileJob::digests`](reader_core::FileJob::digests)).
+    pub digests: Algorithms,
     /// The run has a time limit: name a file read for longer than the progress interval
     /// ([`Reply::reading`]). Without one nothing needs it, and the worker does not watch.
     pub watch: bool,
@@ -160,8 +163,8 @@ pub struct WireResult {
 /// A file's counts, or why it could not be read (the parent adds the path back).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireOutcome {
-    /// Read to the end.
-    Counted(Counts),
+    /// Read to the end: its counts and the digests asked for.
+    Counted(Counts, Vec<Digest>),
     /// A byte range read, with what joining it needs.
     CountedPart(Counts, Edges),
     /// Failed.
@@ -234,11 +237,14 @@ mod tests {
             results: vec![
                 WireResult {
                     elapsed_us: 12,
-                    outcome: WireOutcome::Counted(Counts {
-                        bytes: 10,
-                        lines: 1,
-                        words: 2,
-                    }),
+                    outcome: WireOutcome::Counted(
+                        Counts {
+                            bytes: 10,
+                            lines: 1,
+                            words: 2,
+                        },
+                        Vec::new(),
+                    ),
                 },
                 WireResult {
                     elapsed_us: 1,
@@ -263,6 +269,7 @@ mod tests {
             ],
             parts: vec![(1, Part::new(2, 3, 1 << 40))],
             max_bytes: Some(1 << 30),
+            digests: "blake3,sha256".parse().expect("names"),
             watch: true,
         };
         let bytes = encode(&batch).expect("encode");
@@ -344,6 +351,7 @@ mod tests {
                 paths: paths.into_iter().map(PathBytes).collect(),
                 parts: Vec::new(),
                 max_bytes: None,
+                digests: Algorithms::NONE,
                 watch: false,
             };
             let bytes = encode(&batch).expect("encode");

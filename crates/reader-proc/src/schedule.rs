@@ -349,8 +349,13 @@ impl Central<'_> {
                 .zip(&batch.jobs)
                 .filter_map(|(at, job)| Some((at, job.part?)))
                 .collect(),
-            // One run, one cap: every job of it carries the same.
+            // One run, one cap and one set of digests: every job of it carries the same.
             max_bytes: batch.jobs.first().and_then(|job| job.max_bytes),
+            digests: batch
+                .jobs
+                .first()
+                .map(|job| job.digests)
+                .unwrap_or_default(),
             watch: self.settings.timeout.is_some(),
         };
         let Some(slot) = self.slots[index].as_mut() else {
@@ -458,8 +463,12 @@ impl Central<'_> {
             let job = &mut batch.jobs[batch.done];
             let (path, mut part) = (std::mem::take(&mut job.path), job.part);
             batch.done += 1;
+            let mut digests = Vec::new();
             let outcome = match result.outcome {
-                WireOutcome::Counted(counts) => Ok(counts),
+                WireOutcome::Counted(counts, of_file) => {
+                    digests = of_file;
+                    Ok(counts)
+                }
                 WireOutcome::CountedPart(counts, edges) => {
                     if let Some(part) = &mut part {
                         part.edges = edges;
@@ -471,6 +480,7 @@ impl Central<'_> {
             self.out.emit(FileResult {
                 path,
                 outcome,
+                digests,
                 elapsed: Duration::from_micros(result.elapsed_us),
                 worker: Worker::Process(pid),
                 part,

@@ -269,6 +269,7 @@ fn serve(
         paths,
         parts,
         max_bytes,
+        digests,
         ..
     } = batch;
     let mut parts = parts.into_iter().peekable();
@@ -295,6 +296,7 @@ fn serve(
         let mut job = FileJob::new(PathBuf::from(OsString::from_vec(path.0)), None);
         job.part = parts.next_if(|(of, _)| *of == at).map(|(_, part)| part);
         job.max_bytes = max_bytes;
+        job.digests = digests;
         if faults::garbles(&job.path) {
             return replies
                 .send(b"\xff\xfe not a reply \x00")
@@ -311,7 +313,7 @@ fn serve(
             elapsed_us: u64::try_from(result.elapsed.as_micros()).unwrap_or(u64::MAX),
             outcome: match (result.outcome, result.part) {
                 (Ok(counts), Some(part)) => WireOutcome::CountedPart(counts, part.edges),
-                (Ok(counts), None) => WireOutcome::Counted(counts),
+                (Ok(counts), None) => WireOutcome::Counted(counts, result.digests),
                 (Err(err), _) => WireOutcome::Failed {
                     kind: err.kind(),
                     message: err.message().to_string(),

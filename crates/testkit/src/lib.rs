@@ -26,6 +26,7 @@
 
 pub mod cache;
 pub mod cases;
+pub mod digests;
 pub mod hostile;
 pub mod procfs;
 mod run;
@@ -120,6 +121,16 @@ macro_rules! conformance {
         fn hundred_thousand_files() {
             let reader = $crate::conformance!(@reader $bin, $args, $processes);
             $crate::cases::hundred_thousand_files(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+        }
+        #[test]
+        fn digests_match_the_reference_crates() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::digests::digests_match_the_reference_crates(&reader);
+        }
+        #[test]
+        fn sums_manifests_satisfy_the_reference_tools() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::digests::sums_manifests_satisfy_the_reference_tools(&reader);
         }
         #[test]
         fn partly_cached_files_are_read_whole() {

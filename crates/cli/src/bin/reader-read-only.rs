@@ -81,6 +81,12 @@ fn main() -> ExitCode {
                 "the reference reads every byte: it has no --max-bytes".into(),
             ));
         }
+        if args.digest.is_some() {
+            return Err(StartError::Invalid(
+                "the reference reads every byte and makes nothing of it: it has no --digest"
+                    .into(),
+            ));
+        }
         if args.shard_split.is_some() {
             return Err(StartError::Invalid(
                 "the reference reads whole files: it has no --shard-split".into(),

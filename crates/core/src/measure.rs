@@ -1,0 +1,275 @@
+//! What every reader binary makes of a file: its counts and the digests the run asks for
+//! ([`Measure`]), from one read. Each chunk goes to the counter and then to every hash in
+//! turn, while it is still in the CPU's cache: one read, several consumers.
+//!
+//! A file may be read as byte ranges at once (the hybrid's splitter) only when every digest
+//! asked for joins ranges ([`Measure::ranges`]): counting and BLAKE3 do, SHA-256 and XXH3 do
+//! not.
+
+use crate::count::{Counter, Counts, RangeCounts};
+use crate::digest::{
+    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256,
+    Sha256File, Xxh3, Xxh3File,
+};
+use crate::work::{Count, CountRange, FileWork, JoinRanges, Work};
+
+/// Counting, and the digests in a set, in one pass over each file.
+///
+/// ```
+/// use reader_core::{Algorithm, Algorithms, Counts, Measure, read_file};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "abc")?;
+/// let work = Measure::new(Algorithms::from(Algorithm::Sha256));
+/// let measured = read_file(&path, &mut vec![0; 4096], &work)?;
+/// assert_eq!(measured.counts, Counts { bytes: 3, lines: 0, words: 1 });
+/// assert_eq!(
+///     measured.digests[0].to_string(),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Measure {
+    digests: Algorithms,
+}
+
+impl Measure {
+    /// Counting and the digests of `digests` (none: counting alone).
+    pub fn new(digests: Algorithms) -> Measure {
+        Measure { digests }
+    }
+
+    /// The digests it computes.
+    pub fn digests(&self) -> Algorithms {
+        self.digests
+    }
+
+    /// The same work as one whose byte ranges join, when every digest of it joins ranges
+    /// ([`Algorithms::joins_ranges`]); `None` when one cannot (SHA-256, XXH3), and a file
+    /// must then be read front to back on one thread.
+    pub fn ranges(self) -> Option<MeasureRanges> {
+        self.digests.joins_ranges().then_some(MeasureRanges {
+            blake3: self.digests.contains(Algorithm::Blake3),
+        })
+    }
+}
+
+/// What [`Measure`] makes of a file: its counts, and its digests in the order of
+/// [`Algorithm::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Measured {
+    /// Its bytes, lines and words.
+    pub counts: Counts,
+    /// One digest for each algorithm asked for.
+    pub digests: Vec<Digest>,
+}
+
+/// [`Measure`]'s state of one file: a counter, and a hasher for each digest asked for (boxed,
+/// so that counting alone moves no hasher's room around).
+#[derive(Debug, Clone)]
+pub struct MeasureFile {
+    counter: Counter,
+    blake3: Option<Box<Blake3File>>,
+    sha256: Option<Box<Sha256File>>,
+    xxh3: Option<Box<Xxh3File>>,
+}
+
+impl Work for Measure {
+    type Output = Measured;
+    type File = MeasureFile;
+
+    fn start(&self) -> MeasureFile {
+        let wanted = |algorithm| self.digests.contains(algorithm);
+        MeasureFile {
+            counter: Counter::new(),
+            blake3: wanted(Algorithm::Blake3).then(|| Box::new(Blake3.start())),
+            sha256: wanted(Algorithm::Sha256).then(|| Box::new(Sha256.start())),
+            xxh3: wanted(Algorithm::Xxh3).then(|| Box::new(Xxh3.start())),
+        }
+    }
+}
+
+impl FileWork for MeasureFile {
+    type Output = Measured;
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.counter.update(chunk);
+        if let Some(blake3) = &mut self.blake3 {
+            blake3.update(chunk);
+        }
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(chunk);
+        }
+        if let Some(xxh3) = &mut self.xxh3 {
+            xxh3.update(chunk);
+        }
+    }
+
+    fn finish(self) -> Measured {
+        let digests = [
+            self.blake3.map(|state| state.finish()),
+            self.sha256.map(|state| state.finish()),
+            self.xxh3.map(|state| state.finish()),
+        ];
+        Measured {
+            counts: self.counter.counts(),
+            digests: digests.into_iter().flatten().collect(),
+        }
+    }
+}
+
+/// A [`Measure`] whose byte ranges join: counting, with BLAKE3 or without
+/// ([`Measure::ranges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeasureRanges {
+    blake3: bool,
+}
+
+impl MeasureRanges {
+    fn measure(self) -> Measure {
+        let digests = if self.blake3 {
+            Algorithms::from(Algorithm::Blake3)
+        } else {
+            Algorithms::NONE
+        };
+        Measure::new(digests)
+    }
+}
+
+/// What [`MeasureRanges`] makes of a byte range of a file, or of several joined.
+#[derive(Debug, Clone, Default)]
+pub struct MeasuredRange {
+    /// The range's counts, with what joining them needs.
+    pub counts: RangeCounts,
+    blake3: Option<Blake3Range>,
+}
+
+/// [`MeasureRanges`]'s state of a byte range.
+#[derive(Debug, Clone)]
+pub struct MeasureRangeFile {
+    counter: CountRange,
+    blake3: Option<Blake3RangeFile>,
+}
+
+impl Work for MeasureRanges {
+    type Output = Measured;
+    type File = MeasureFile;
+
+    fn start(&self) -> MeasureFile {
+        self.measure().start()
+    }
+}
+
+impl JoinRanges for MeasureRanges {
+    type Range = MeasuredRange;
+    type RangeWork = MeasureRangeFile;
+    const RANGE_ALIGN: u64 = Blake3::RANGE_ALIGN;
+
+    fn start_range(&self, start: u64, end: u64) -> MeasureRangeFile {
+        MeasureRangeFile {
+            counter: Count.start_range(start, end),
+            blake3: self.blake3.then(|| Blake3.start_range(start, end)),
+        }
+    }
+
+    fn join(&self, left: MeasuredRange, right: MeasuredRange) -> MeasuredRange {
+        let blake3 = match (left.blake3, right.blake3) {
+            (Some(left), Some(right)) => Some(Blake3.join(left, right)),
+            (left, right) => left.or(right),
+        };
+        MeasuredRange {
+            counts: Count.join(left.counts, right.counts),
+            blake3,
+        }
+    }
+
+    fn finish_joined(&self, whole: MeasuredRange) -> Measured {
+        Measured {
+            counts: Count.finish_joined(whole.counts),
+            digests: whole
+                .blake3
+                .map(|ranges| Blake3.finish_joined(ranges))
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+impl FileWork for MeasureRangeFile {
+    type Output = MeasuredRange;
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.counter.update(chunk);
+        if let Some(blake3) = &mut self.blake3 {
+            blake3.update(chunk);
+        }
+    }
+
+    fn finish(self) -> MeasuredRange {
+        MeasuredRange {
+            counts: self.counter.finish(),
+            blake3: self.blake3.map(FileWork::finish),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(work: &Measure, data: &[u8], chunk: usize) -> Measured {
+        let mut state = work.start();
+        data.chunks(chunk).for_each(|c| state.update(c));
+        state.finish()
+    }
+
+    #[test]
+    fn every_digest_asked_for_comes_from_the_one_pass_in_order() {
+        let data = b"one two\nthree".repeat(300);
+        let all = Measure::new(Algorithm::ALL.into_iter().collect());
+        let got = measured(&all, &data, 777);
+        assert_eq!(got.counts, Counts::of(&data));
+        let alone: Vec<Digest> = Algorithm::ALL
+            .into_iter()
+            .map(|a| measured(&Measure::new(a.into()), &data, 4096).digests[0])
+            .collect();
+        assert_eq!(got.digests, alone);
+        assert_eq!(
+            alone[0].to_string(),
+            blake3::hash(&data).to_hex().to_string()
+        );
+        assert!(measured(&Measure::default(), &data, 64).digests.is_empty());
+    }
+
+    #[test]
+    fn ranges_join_only_when_every_digest_does_and_then_match_the_whole() {
+        assert!(Measure::new(Algorithm::Sha256.into()).ranges().is_none());
+        assert!(
+            Measure::new("blake3,xxh3".parse().expect("names"))
+                .ranges()
+                .is_none()
+        );
+        let data: Vec<u8> = (0..5000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        for digests in [Algorithms::NONE, Algorithm::Blake3.into()] {
+            let measure = Measure::new(digests);
+            let ranges = measure.ranges().expect("joins");
+            let cuts = [0, 1024, 3072, 3 * 4096, data.len()];
+            let parts = cuts
+                .windows(2)
+                .map(|w| {
+                    let end = if w[1] == data.len() {
+                        u64::MAX
+                    } else {
+                        w[1] as u64
+                    };
+                    let mut range = ranges.start_range(w[0] as u64, end);
+                    range.update(&data[w[0]..w[1]]);
+                    range.finish()
+                })
+                .collect();
+            let joined = ranges.join_all(parts).map(|r| ranges.finish_joined(r));
+            assert_eq!(joined, Some(measured(&measure, &data, 1000)), "{digests}");
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The conformance cases of `--digest` and `--format sums`, and their oracle: each digest
+//! computed by its own crate in one call over the whole file (`blake3::hash`,
+//! `sha2::Sha256::digest`, `twox_hash::XxHash3_128::oneshot`), independent of reader-core's
+//! streaming, splitting and joining; and the system's own tools (`sha256sum`, `b3sum`,
+//! `xxhsum`) where they are installed (`.ci/run` installs them).
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::Digest as _;
+
+use crate::run::{Reader, Run, finish};
+use crate::tree::{Tree, bytes_path};
+use crate::{fixtures_dir, noise, path_key};
+
+/// The algorithms of `--digest`, by their names.
+pub const ALGORITHMS: [&str; 3] = ["blake3", "sha256", "xxh3"];
+
+/// The digest `algorithm` (one of [`ALGORITHMS`]) gives of `data`, in lower-case hex, as
+/// `b3sum`, `sha256sum` and `xxhsum -H2` print it.
+pub fn expected(algorithm: &str, data: &[u8]) -> String {
+    let bytes: Vec<u8> = match algorithm {
+        "blake3" => blake3::hash(data).as_bytes().to_vec(),
+        "sha256" => sha2::Sha256::digest(data).to_vec(),
+        "xxh3" => twox_hash::XxHash3_128::oneshot(data).to_be_bytes().to_vec(),
+        other => panic!("no digest {other}"),
+    };
+    hex(&bytes)
+}
+
+/// The digest of a tree by docs/CONTRACT.md: `algorithm` over each file's path bytes, a NUL
+/// and its digest's bytes, in the order of the path bytes.
+pub fn expected_tree(algorithm: &str, files: &[(Vec<u8>, Vec<u8>)]) -> String {
+    let mut sorted: Vec<&(Vec<u8>, Vec<u8>)> = files.iter().collect();
+    sorted.sort();
+    let mut stream = Vec::new();
+    for (path, data) in sorted {
+        stream.extend_from_slice(path);
+        stream.push(0);
+        stream.extend_from_slice(&unhex(&expected(algorithm, data)));
+    }
+    expected(algorithm, &stream)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Checks that every file of `files` has, in `run`, the digests of `algorithms` that the
+/// crates give, and that the summary's tree digest is the contract's.
+fn assert_digests(run: &Run, algorithms: &[&str], files: &[(PathBuf, Vec<u8>)]) {
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    let records: HashMap<String, Value> = run.records();
+    assert_eq!(records.len(), files.len(), "{:?}", records.keys());
+    for (path, data) in files {
+        let record = &records[&path_key(path)];
+        for algorithm in algorithms {
+            assert_eq!(
+                record[algorithm].as_str(),
+                Some(expected(algorithm, data).as_str()),
+                "{algorithm} of {} ({} bytes)",
+                path.display(),
+                data.len()
+            );
+        }
+        for other in ALGORITHMS.iter().filter(|a| !algorithms.contains(a)) {
+            assert!(
+                record[other].is_null(),
+                "{other} was not asked for: {record}"
+            );
+        }
+    }
+    let tree: Vec<(Vec<u8>, Vec<u8>)> = files
+        .iter()
+        .map(|(path, data)| (path.as_os_str().as_bytes().to_vec(), data.clone()))
+        .collect();
+    let summary = run.summary();
+    for algorithm in algorithms {
+        assert_eq!(
+            summary["tree_digest"][algorithm].as_str(),
+            Some(expected_tree(algorithm, &tree).as_str()),
+            "the tree's {algorithm}: {summary}"
+        );
+    }
+}
+
+/// The sizes where a read changes its way: a BLAKE3 chunk (1 KiB) ±1, the reader's buffer
+/// (64 KiB) ±1, the largest file read without waiting (1 MiB) ±1, and the size from which a
+/// file is mapped and the hybrid splits it (64 MiB) ±1.
+const BOUNDARIES: [usize; 14] = [
+    0,
+    1,
+    1023,
+    1024,
+    1025,
+    (64 << 10) - 1,
+    64 << 10,
+    (64 << 10) + 1,
+    (1 << 20) - 1,
+    (1 << 20) + 1,
+    (64 << 20) - 1,
+    64 << 20,
+    (64 << 20) + 1,
+    3 * (16 << 20) + 1024 + 7,
+];
+
+/// `--digest` gives the digests of the reference crates for every file of the tricky tree and
+/// for files at every size where a read changes its way, whatever digests are asked for
+/// together (BLAKE3 alone may be split across threads; with SHA-256 a file is read whole), and
+/// the tree digest of docs/CONTRACT.md. CSV has a column for each.
+pub fn digests_match_the_reference_crates(reader: &Reader) {
+    let tricky = fixtures_dir().join("tricky");
+    let mut files = Vec::new();
+    collect(&tricky, &mut files);
+    let all = ["blake3", "sha256", "xxh3"];
+    let run = reader.clone().setting("--digest", "blake3,sha256,xxh3");
+    assert_digests(&run.json(&[&tricky]), &all, &files);
+
+    let tree = Tree::new();
+    let files: Vec<(PathBuf, Vec<u8>)> = BOUNDARIES
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let data = noise(len, i as u64 + 11);
+            (tree.file(format!("{len:09}.bin"), &data), data)
+        })
+        .collect();
+    for algorithms in [&["blake3"][..], &["sha256", "xxh3"], &all] {
+        let run = reader.clone().setting("--digest", &algorithms.join(","));
+        assert_digests(&run.json(&[tree.path()]), algorithms, &files);
+    }
+
+    let small = Tree::new();
+    let data = b"one two\n";
+    let path = small.file("a.txt", data);
+    let csv = reader
+        .clone()
+        .setting("--digest", "sha256,blake3")
+        .setting("--format", "csv")
+        .run(&[small.path()]);
+    assert_eq!(csv.code(), Some(0), "stderr: {}", csv.stderr);
+    let text = String::from_utf8_lossy(&csv.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(header.ends_with(",files,blake3,sha256"), "{header}");
+    let row = lines.next().unwrap_or_default();
+    assert!(
+        row.starts_with(&format!("file,{},8,1,2,", path.display())),
+        "{row}"
+    );
+    let want = format!(",{},{}", expected("blake3", data), expected("sha256", data));
+    assert!(row.ends_with(&want), "{row}");
+}
+
+/// Every regular file under `dir`, with its content.
+fn collect(dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let meta = fs::symlink_metadata(&path).expect("metadata");
+        if meta.is_dir() {
+            collect(&path, files);
+        } else if meta.is_file() {
+            let data = fs::read(&path).expect("read"); // whole-file read ok: small fixture files
+            files.push((path, data));
+        }
+    }
+}
+
+/// Whether `tool` runs here; says so on stderr when it does not (the test then skips it).
+fn installed(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        eprintln!("skipped: {tool} is not installed, so it does not check our digests");
+    }
+    found
+}
+
+/// `--format sums` writes the manifests `sha256sum -c` and `b3sum --check` accept, for names
+/// that hold a newline, a backslash, a carriage return and bytes that are not UTF-8; and the
+/// digests the tools themselves print (`sha256sum`, `b3sum`, `xxhsum -H2`) are the readers'.
+/// A failed file is no line of the manifest: it goes to stderr and sets the exit status.
+pub fn sums_manifests_satisfy_the_reference_tools(reader: &Reader) {
+    let tree = Tree::new();
+    let names: [&[u8]; 6] = [
+        b"plain.txt",
+        b"new\nline",
+        b"back\\slash",
+        b"carriage\rreturn",
+        b"not utf8 \xff\xfe",
+        b"sub/dir/deep name.md",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        tree.file(bytes_path(name), noise(3000 * i + 5, i as u64 + 3));
+    }
+    let sums = |digest: &str, tag: bool| -> Vec<u8> {
+        let reader = reader
+            .clone()
+            .setting("--digest", digest)
+            .setting("--format", "sums");
+        let mut cmd = reader.command(if tag { &["--tag", "."][..] } else { &["."] });
+        cmd.current_dir(tree.path());
+        let run = finish(cmd);
+        assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+        let lines = run.stdout.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(
+            lines,
+            names.len(),
+            "{}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+        run.stdout
+    };
+    for (tool, digest, tags) in [
+        ("sha256sum", "sha256", &[false, true][..]),
+        ("b3sum", "blake3", &[false]),
+    ] {
+        if !installed(tool) {
+            continue;
+        }
+        for &tag in tags {
+            let mut lines: Vec<&[u8]> = Vec::new();
+            let written = sums(digest, tag);
+            for line in written.split_inclusive(|&b| b == b'\n') {
+                // b3sum reads only UTF-8 manifests: the name that is not is left to --check.
+                if tool != "b3sum" || std::str::from_utf8(line).is_ok() {
+                    lines.push(line);
+                }
+            }
+            let manifest = tree.join(format!("../{tool}-{tag}.manifest"));
+            fs::write(&manifest, lines.concat()).expect("write manifest");
+            let mut check = Command::new(tool);
+            check.arg("--check").arg(&manifest).current_dir(tree.path());
+            let run = finish(check);
+            let said = String::from_utf8_lossy(&run.stdout);
+            assert_eq!(run.code(), Some(0), "{tool} --check: {said} {}", run.stderr);
+            assert_eq!(said.matches(": OK").count(), lines.len(), "{said}");
+        }
+    }
+    // The tools' own digests of the plain names, line for line.
+    for (tool, args, digest) in [
+        ("sha256sum", &[][..], "sha256"),
+        ("b3sum", &[][..], "blake3"),
+        ("xxhsum", &["-H2"][..], "xxh3"),
+    ] {
+        if !installed(tool) {
+            continue;
+        }
+        let mut theirs = Command::new(tool);
+        theirs
+            .args(args)
+            .args(["plain.txt", "sub/dir/deep name.md"])
+            .current_dir(tree.path());
+        let run = finish(theirs);
+        assert_eq!(run.code(), Some(0), "{tool}: {}", run.stderr);
+        let ours = String::from_utf8_lossy(&sums(digest, false)).into_owned();
+        for line in String::from_utf8_lossy(&run.stdout).lines() {
+            let (hex, name) = line.split_once("  ").expect("HEX  NAME");
+            let want = format!("{hex}  ./{name}");
+            assert!(
+                ours.lines().any(|l| l == want),
+                "{tool}: {line} not in {ours}"
+            );
+        }
+    }
+    // A file that fails: no line, one line on stderr, exit 1.
+    tree.file("failing.txt", "never hashed");
+    let run = reader
+        .clone()
+        .faults("panic:failing.txt")
+        .setting("--digest", "sha256")
+        .setting("--format", "sums")
+        .run(&[tree.path()]);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(!out.contains("failing.txt"), "{out}");
+    assert_eq!(out.lines().count(), names.len(), "{out}");
+    assert!(run.stderr.contains("failing.txt"), "{}", run.stderr);
+}
