@@ -70,6 +70,11 @@ where
         Ok(reader) => reader,
         Err(err) => return start_failed(&program, &err),
     };
+    if !args.check.is_empty() {
+        let status = crate::check::run(&program, &args, &reader);
+        let_go_of_stuck_reads(&program);
+        return status;
+    }
     let walk = match args.walk() {
         Ok(walk) => walk,
         Err(err) => return start_failed(&program, &err),

@@ -18,7 +18,7 @@ use crate::views::{GroupBy, SortKey, View};
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Files and directories to read (directories recursively).
-    #[arg(value_name = "PATH", required_unless_present = "files0_from")]
+    #[arg(value_name = "PATH", required_unless_present_any = ["files0_from", "check"])]
     pub paths: Vec<PathBuf>,
 
     /// Read the files and directories named in FILE, separated by NUL bytes (as `find -print0`,
@@ -63,6 +63,26 @@ pub struct Args {
     /// algorithm (needed for more than one digest), instead of coreutils' `HEX  NAME`.
     #[arg(long, requires = "digest", help_heading = "Digests")]
     pub tag: bool,
+
+    /// Verify the digests MANIFEST lists (`sha256sum`, `b3sum`, `xxhsum -H2` or --format sums
+    /// output, plain or tagged; `-`: stdin), reading the files concurrently: `NAME: OK`,
+    /// `NAME: FAILED`, `NAME: FAILED open or read`. With PATHs, audit them: files not listed
+    /// are `new`, listed files not found there `missing`. Repeatable.
+    #[arg(short = 'c', long, value_name = "MANIFEST", help_heading = "Check",
+          conflicts_with_all = ["files0_from", "format", "by", "sort", "top", "shard", "output", "tag"])]
+    pub check: Vec<PathBuf>,
+
+    /// With --check: no `OK` lines.
+    #[arg(long, requires = "check", help_heading = "Check")]
+    pub quiet: bool,
+
+    /// With --check: nothing on stdout or stderr; the exit status says it all.
+    #[arg(long, requires = "check", help_heading = "Check")]
+    pub status: bool,
+
+    /// With --check: exit 1 on improperly formatted lines too.
+    #[arg(long, requires = "check", help_heading = "Check")]
+    pub strict: bool,
 
     /// A progress bar on stderr (auto: only when stderr is a terminal).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, value_name = "WHEN")]
@@ -227,6 +247,11 @@ impl Args {
             Some(list) => Walk::new(read_list(list)?).listed(true),
             None => Walk::new(&self.paths),
         };
+        self.filtered(walk)
+    }
+
+    /// `walk` with the filters, shard, cap and digests these arguments ask for.
+    pub(crate) fn filtered(&self, walk: Walk) -> Result<Walk, StartError> {
         Ok(walk
             .extensions(&self.ext)
             .follow_links(self.follow)

@@ -34,6 +34,7 @@
 
 mod app;
 mod args;
+mod check;
 mod destination;
 mod generate;
 mod manual;

@@ -8,13 +8,12 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reader_core::units::bytes as human_bytes;
-use std::os::unix::ffi::OsStrExt;
-
 use reader_core::{Algorithms, FileResult, Finished, Record, Sink, StartError, Stats, TreeDigest};
 
 use crate::args::{Args, Format, ProgressMode};

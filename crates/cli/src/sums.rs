@@ -80,8 +80,8 @@ pub fn write_line(
     let mut line = Vec::with_capacity(2 * digest.len() + 2 * name.len() + 16);
     // b3sum's own lines leave a carriage return unescaped (see the module docs).
     let escape_cr = tagged || algorithm != Algorithm::Blake3 || name.last() == Some(&b'\r');
-    let escaped = |byte: &u8| matches!(byte, b'\\' | b'\n') || (escape_cr && *byte == b'\r');
-    if name.iter().any(escaped) {
+    let name = Escaped::of(name, escape_cr);
+    if name.marked {
         line.push(b'\\');
     }
     if tagged {
@@ -91,18 +91,62 @@ pub fn write_line(
         line.extend(hex.clone());
         line.extend_from_slice(b"  ");
     }
-    for &byte in name {
-        match byte {
-            b'\\' => line.extend_from_slice(b"\\\\"),
-            b'\n' => line.extend_from_slice(b"\\n"),
-            b'\r' if escape_cr => line.extend_from_slice(b"\\r"),
-            _ => line.push(byte),
-        }
-    }
+    line.extend_from_slice(&name.text);
     if tagged {
         line.extend_from_slice(b") = ");
         line.extend(hex);
     }
+    line.push(b'\n');
+    out.write_all(&line)
+}
+
+/// A name as a manifest line holds it: `\\`, line feeds and (when `escape_cr`) carriage returns
+/// escaped, and whether the line must begin with a `\\` to say so.
+struct Escaped {
+    marked: bool,
+    text: Vec<u8>,
+}
+
+impl Escaped {
+    fn of(name: &[u8], escape_cr: bool) -> Escaped {
+        let mut text = Vec::with_capacity(name.len() + 8);
+        let mut marked = false;
+        for &byte in name {
+            let escape: &[u8] = match byte {
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' if escape_cr => b"\\r",
+                _ => {
+                    text.push(byte);
+                    continue;
+                }
+            };
+            text.extend_from_slice(escape);
+            marked = true;
+        }
+        Escaped { marked, text }
+    }
+}
+
+/// Writes the line `sha256sum -c` writes for the file `name` of a manifest: `NAME: VERDICT`,
+/// the name escaped as in [`write_line`] (and the line then beginning with a `\\`).
+///
+/// ```
+/// let mut out = Vec::new();
+/// reader_cli::sums::write_verdict(&mut out, b"a\nb", "FAILED")?;
+/// reader_cli::sums::write_verdict(&mut out, b"c", "OK")?;
+/// assert_eq!(out, b"\\a\\nb: FAILED\nc: OK\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_verdict(out: &mut impl Write, name: &[u8], verdict: &str) -> io::Result<()> {
+    let name = Escaped::of(name, true);
+    let mut line = Vec::with_capacity(name.text.len() + verdict.len() + 4);
+    if name.marked {
+        line.push(b'\\');
+    }
+    line.extend_from_slice(&name.text);
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(verdict.as_bytes());
     line.push(b'\n');
     out.write_all(&line)
 }

@@ -210,6 +210,8 @@ pub fn sums_manifests_satisfy_the_reference_tools(reader: &Reader) {
     for (i, name) in names.iter().enumerate() {
         tree.file(bytes_path(name), noise(3000 * i + 5, i as u64 + 3));
     }
+    // Manifests beside the tree, not in it (nor in a folder other runs share).
+    let outside = Tree::new();
     let sums = |digest: &str, tag: bool| -> Vec<u8> {
         let reader = reader
             .clone()
@@ -244,7 +246,7 @@ pub fn sums_manifests_satisfy_the_reference_tools(reader: &Reader) {
                     lines.push(line);
                 }
             }
-            let manifest = tree.join(format!("../{tool}-{tag}.manifest"));
+            let manifest = outside.join(format!("{tool}-{tag}.manifest"));
             fs::write(&manifest, lines.concat()).expect("write manifest");
             let mut check = Command::new(tool);
             check.arg("--check").arg(&manifest).current_dir(tree.path());
@@ -293,4 +295,141 @@ pub fn sums_manifests_satisfy_the_reference_tools(reader: &Reader) {
     assert!(!out.contains("failing.txt"), "{out}");
     assert_eq!(out.lines().count(), names.len(), "{out}");
     assert!(run.stderr.contains("failing.txt"), "{}", run.stderr);
+}
+
+/// `--check` verifies a manifest concurrently and reports each fault as `sha256sum -c` does,
+/// with its exit status: a flipped byte and a truncated file `FAILED`, a removed file and an
+/// unreadable one `FAILED open or read` (with a line on stderr), a malformed line named by its
+/// number (fatal with `--strict`); and given PATHs, a file the manifest does not list `new` and
+/// a listed one not there `missing`. `--quiet` drops the `OK` lines, `--status` everything.
+pub fn check_reports_every_fault(reader: &Reader) {
+    let tree = Tree::new();
+    let names = [
+        "intact.txt",
+        "flipped.bin",
+        "truncated.bin",
+        "removed.txt",
+        "failing.txt",
+        "back\\slash",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        tree.file(name, noise(70_000 + 999 * i, i as u64 + 40));
+    }
+    // Manifests beside the tree, not in it (nor in a folder other runs share).
+    let outside = Tree::new();
+    let at_tree = |reader: &Reader, args: &[&str]| {
+        let mut cmd = reader.command(args);
+        cmd.current_dir(tree.path());
+        finish(cmd)
+    };
+    for digest in ALGORITHMS {
+        let make = reader
+            .clone()
+            .setting("--digest", digest)
+            .setting("--format", "sums");
+        let made = at_tree(&make, &["."]);
+        assert_eq!(made.code(), Some(0), "stderr: {}", made.stderr);
+        let manifest = outside.join(format!("{digest}.manifest"));
+        fs::write(&manifest, &made.stdout).expect("write manifest");
+        let manifest = manifest.to_string_lossy().into_owned();
+        let check = reader.clone().setting("--digest", digest);
+
+        if digest != "xxh3" {
+            // A plain 64-digit line may be either: only --digest can say which.
+            let unsure = at_tree(reader, &["--check", &manifest]);
+            assert_eq!(unsure.code(), Some(2), "{}", unsure.stderr);
+            assert!(unsure.stderr.contains("--digest"), "{}", unsure.stderr);
+        }
+        let clean = at_tree(&check, &["--check", &manifest]);
+        assert_eq!(clean.code(), Some(0), "{digest}: {}", clean.stderr);
+        let said = String::from_utf8_lossy(&clean.stdout).into_owned();
+        assert_eq!(said.lines().count(), names.len(), "{said}");
+        assert!(said.lines().all(|l| l.ends_with(": OK")), "{said}");
+        assert!(said.contains("\\./back\\\\slash: OK"), "{said}");
+
+        // The faults, each its own kind.
+        let flipped = tree.join("flipped.bin");
+        let mut data = fs::read(&flipped).expect("read"); // whole-file read ok: a 70 KB test file
+        data[40_000] ^= 1;
+        fs::write(&flipped, &data).expect("flip");
+        let truncated = tree.join("truncated.bin");
+        let data = fs::read(&truncated).expect("read"); // whole-file read ok: a 70 KB test file
+        fs::write(&truncated, &data[..data.len() - 1]).expect("truncate");
+        fs::remove_file(tree.join("removed.txt")).expect("remove");
+        tree.file("new.txt", "not in the manifest");
+        let mut lines = fs::read(&manifest).expect("manifest"); // whole-file read ok: a manifest of 6 lines
+        lines.extend_from_slice(b"not a checksum line\n");
+        fs::write(&manifest, &lines).expect("append");
+        let faulty = check.clone().faults("panic:failing.txt");
+
+        let run = at_tree(&faulty, &["--check", &manifest]);
+        assert_eq!(run.code(), Some(1), "{digest}: {}", run.stderr);
+        let said = String::from_utf8_lossy(&run.stdout).into_owned();
+        let verdict = |name: &str| {
+            said.lines()
+                .find(|l| l.starts_with(&format!("./{name}: ")))
+                .map(|l| l[name.len() + 4..].to_string())
+        };
+        assert_eq!(verdict("intact.txt").as_deref(), Some("OK"), "{said}");
+        assert_eq!(verdict("flipped.bin").as_deref(), Some("FAILED"), "{said}");
+        assert_eq!(
+            verdict("truncated.bin").as_deref(),
+            Some("FAILED"),
+            "{said}"
+        );
+        let unreadable = Some("FAILED open or read");
+        assert_eq!(verdict("removed.txt").as_deref(), unreadable, "{said}");
+        assert_eq!(verdict("failing.txt").as_deref(), unreadable, "{said}");
+        assert_eq!(verdict("new.txt"), None, "not audited: {said}");
+        assert!(
+            run.stderr.contains(":7: ") || run.stderr.contains("line 7"),
+            "{}",
+            run.stderr
+        );
+        for warning in [
+            "WARNING: 1 line is improperly formatted",
+            "WARNING: 2 listed files could not be read",
+            "WARNING: 2 computed checksums did NOT match",
+        ] {
+            assert!(run.stderr.contains(warning), "{warning}: {}", run.stderr);
+        }
+        assert!(run.stderr.contains("removed.txt"), "{}", run.stderr);
+
+        // An audit of the tree: the new file, and the removed one missing.
+        let audit = at_tree(&faulty, &["--check", &manifest, "--quiet", "."]);
+        assert_eq!(audit.code(), Some(1), "{digest}: {}", audit.stderr);
+        let said = String::from_utf8_lossy(&audit.stdout).into_owned();
+        assert!(said.lines().any(|l| l == "./new.txt: new"), "{said}");
+        assert!(
+            said.lines().any(|l| l == "./removed.txt: missing"),
+            "{said}"
+        );
+        assert!(!said.contains(": OK"), "--quiet: {said}");
+
+        let silent = at_tree(&faulty, &["--check", &manifest, "--status"]);
+        assert_eq!(silent.code(), Some(1));
+        // (The injected panic prints its own message on stderr.)
+        assert!(
+            silent.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&silent.stdout)
+        );
+        assert!(!silent.stderr.contains("WARNING"), "{}", silent.stderr);
+
+        // Only the malformed line left: 0, or 1 with --strict.
+        for (i, name) in names.iter().enumerate() {
+            tree.file(name, noise(70_000 + 999 * i, i as u64 + 40));
+        }
+        fs::remove_file(tree.join("new.txt")).expect("remove");
+        let lenient = at_tree(&check, &["--check", &manifest]);
+        assert_eq!(lenient.code(), Some(0), "{digest}: {}", lenient.stderr);
+        let strict = at_tree(&check, &["--check", &manifest, "--strict"]);
+        assert_eq!(strict.code(), Some(1), "{digest}: {}", strict.stderr);
+    }
+    let none = reader
+        .clone()
+        .setting("--check", "/nonexistent/manifest")
+        .run(&["."]);
+    assert_eq!(none.code(), Some(2));
+    assert_eq!(none.stderr.lines().count(), 1, "{}", none.stderr);
 }

@@ -133,6 +133,11 @@ macro_rules! conformance {
             $crate::digests::sums_manifests_satisfy_the_reference_tools(&reader);
         }
         #[test]
+        fn check_reports_every_fault() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::digests::check_reports_every_fault(&reader);
+        }
+        #[test]
         fn partly_cached_files_are_read_whole() {
             let reader = $crate::conformance!(@reader $bin, $args, $processes);
             $crate::cases::partly_cached_files_are_read_whole(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));

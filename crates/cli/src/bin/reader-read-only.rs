@@ -83,8 +83,7 @@ fn main() -> ExitCode {
         }
         if args.digest.is_some() {
             return Err(StartError::Invalid(
-                "the reference reads every byte and makes nothing of it: it has no --digest"
-                    .into(),
+                "the reference reads every byte and makes nothing of it: it has no --digest".into(),
             ));
         }
         if args.shard_split.is_some() {
