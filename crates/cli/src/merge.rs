@@ -450,6 +450,7 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 path,
                 outcome,
                 digests,
+                output: None,
                 elapsed,
                 worker,
                 part,
@@ -593,6 +594,7 @@ fn join(path: PathBuf, parts: impl Iterator<Item = FileResult>) -> FileResult {
     FileResult {
         outcome: joined.map(|range| range.counts()),
         digests: Vec::new(),
+        output: None,
         path,
         elapsed,
         worker: Worker::Split(count),

@@ -665,6 +665,7 @@ mod tests {
     ) -> Record {
         Record::File(FileResult {
             digests: Vec::new(),
+            output: None,
             path: path.to_path_buf(),
             outcome,
             elapsed: Duration::from_nanos(1_234_567),
@@ -719,6 +720,7 @@ mod tests {
             };
             let record = Record::File(FileResult {
                 digests: Vec::new(),
+                output: None,
                 path: path.into(),
                 outcome: Ok(Counts { bytes, lines, words }),
                 elapsed: Duration::from_micros(micros),

@@ -462,6 +462,7 @@ mod tests {
         vec![
             Record::File(FileResult {
                 digests: Vec::new(),
+                output: None,
                 path: "a,\"b\"\nc.txt".into(),
                 outcome: Ok(Counts {
                     bytes: 10,
@@ -474,6 +475,7 @@ mod tests {
             }),
             Record::File(FileResult {
                 digests: Vec::new(),
+                output: None,
                 path: "gone".into(),
                 outcome: Err(FileError::new(ErrorKind::NotFound, "gone", "vanished")),
                 elapsed: Duration::ZERO,

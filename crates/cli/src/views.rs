@@ -281,6 +281,7 @@ mod tests {
         };
         let result = FileResult {
             digests: Vec::new(),
+            output: None,
             path: path.into(),
             outcome: Ok(counts),
             elapsed: Duration::ZERO,

@@ -39,6 +39,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::ahead::{Pace, Prune, ReadAhead};
 
+use crate::custom::CustomWork;
 use crate::digest::Algorithms;
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
@@ -60,6 +61,8 @@ pub struct FileJob {
     pub max_bytes: Option<u64>,
     /// The digests to compute of it besides its counts ([`Walk::digests`]).
     pub digests: Algorithms,
+    /// Your own work to run on it besides its counts ([`Walk::work`]).
+    pub work: Option<CustomWork>,
 }
 
 impl FileJob {
@@ -71,7 +74,14 @@ impl FileJob {
             part: None,
             max_bytes: None,
             digests: Algorithms::NONE,
+            work: None,
         }
+    }
+
+    /// Whether it may be read as byte ranges joined afterwards (a huge file across cores):
+    /// when its digests and its own work all join ranges ([`Measure::ranges`](crate::Measure::ranges)).
+    pub fn joins_ranges(&self) -> bool {
+        self.digests.joins_ranges() && self.work.as_ref().is_none_or(CustomWork::joins_ranges)
     }
 }
 
@@ -119,6 +129,7 @@ pub struct Walk {
     split_above: Option<u64>,
     max_bytes: Option<u64>,
     digests: Algorithms,
+    work: Option<CustomWork>,
 }
 
 impl Walk {
@@ -297,6 +308,15 @@ impl Walk {
     /// ```
     pub fn digests(mut self, digests: Algorithms) -> Walk {
         self.digests = digests;
+        self
+    }
+
+    /// Runs `work` on every file besides its counts, in the same read; its result comes back
+    /// on the file's record ([`FileResult::output`](crate::FileResult::output)). Any model
+    /// runs it (reader-proc only in a worker of your own, which runs it too). See
+    /// [`CustomWork`] for an example.
+    pub fn work(mut self, work: CustomWork) -> Walk {
+        self.work = Some(work);
         self
     }
 
@@ -496,6 +516,7 @@ impl Walk {
                     return Discovered::File(FileJob {
                         max_bytes: self.max_bytes,
                         digests: self.digests,
+                        work: self.work.clone(),
                         ..FileJob::new(path, size)
                     });
                 }
@@ -561,10 +582,11 @@ impl Walk {
         let key = key.as_os_str().as_bytes();
         // A file whose digests are asked for is read whole, by the shard that owns it.
         let part = match (&found, self.split_above) {
-            (Discovered::File(job), Some(unit)) if job.digests.is_empty() => job
-                .size
-                .filter(|&size| shard.parts_of(size, unit) > 1)
-                .map(|size| shard.part(key, size, unit)),
+            (Discovered::File(job), Some(unit)) if job.digests.is_empty() && job.work.is_none() => {
+                job.size
+                    .filter(|&size| shard.parts_of(size, unit) > 1)
+                    .map(|size| shard.part(key, size, unit))
+            }
             _ => None,
         };
         match part {

@@ -182,6 +182,7 @@ mod tests {
     fn file(bytes: u64, ok: bool) -> FileResult {
         FileResult {
             digests: Vec::new(),
+            output: None,
             path: "f".into(),
             outcome: if ok {
                 Ok(Counts {
@@ -231,6 +232,7 @@ mod tests {
         out.emit(file(1, true));
         let slow = FileResult {
             digests: Vec::new(),
+            output: None,
             elapsed: EMIT_DELAY / 2,
             ..file(1, true)
         };

@@ -32,6 +32,7 @@
 
 mod ahead;
 mod count;
+mod custom;
 mod deadline;
 pub mod defaults;
 mod digest;
@@ -55,6 +56,7 @@ pub mod units;
 mod work;
 
 pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
+pub use custom::{CustomWork, Output};
 pub use deadline::{StuckRead, stuck_reads, timed_pool};
 pub use digest::{
     Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256,

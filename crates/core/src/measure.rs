@@ -4,13 +4,16 @@
 //!
 //! A file may be read as byte ranges at once (the hybrid's splitter) only when every digest
 //! asked for joins ranges ([`Measure::ranges`]): counting and BLAKE3 do, SHA-256 and XXH3 do
-//! not.
+//! not. Your own work ([`CustomWork`]) rides along in the same pass, and joins ranges when it
+//! was given as [`CustomWork::joinable`].
 
 use crate::count::{Counter, Counts, RangeCounts};
+use crate::custom::{CustomFile, CustomRange, CustomWork, Output, RangeOutput};
 use crate::digest::{
     Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256,
     Sha256File, Xxh3, Xxh3File,
 };
+use crate::discover::FileJob;
 use crate::work::{Count, CountRange, FileWork, JoinRanges, Work};
 
 /// Counting, and the digests in a set, in one pass over each file.
@@ -29,15 +32,28 @@ use crate::work::{Count, CountRange, FileWork, JoinRanges, Work};
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Measure {
     digests: Algorithms,
+    custom: Option<CustomWork>,
 }
 
 impl Measure {
     /// Counting and the digests of `digests` (none: counting alone).
     pub fn new(digests: Algorithms) -> Measure {
-        Measure { digests }
+        Measure {
+            digests,
+            custom: None,
+        }
+    }
+
+    /// What `job` asks for: its digests ([`FileJob::digests`]) and its own work
+    /// ([`FileJob::work`]).
+    pub fn of(job: &FileJob) -> Measure {
+        Measure {
+            digests: job.digests,
+            custom: job.work.clone(),
+        }
     }
 
     /// The digests it computes.
@@ -46,11 +62,14 @@ impl Measure {
     }
 
     /// The same work as one whose byte ranges join, when every digest of it joins ranges
-    /// ([`Algorithms::joins_ranges`]); `None` when one cannot (SHA-256, XXH3), and a file
-    /// must then be read front to back on one thread.
+    /// ([`Algorithms::joins_ranges`]) and so does its own work, if any; `None` when one cannot
+    /// (SHA-256, XXH3, a [`CustomWork::new`]), and a file must then be read front to back on
+    /// one thread.
     pub fn ranges(self) -> Option<MeasureRanges> {
-        self.digests.joins_ranges().then_some(MeasureRanges {
+        let custom_joins = self.custom.as_ref().is_none_or(CustomWork::joins_ranges);
+        (self.digests.joins_ranges() && custom_joins).then(|| MeasureRanges {
             blake3: self.digests.contains(Algorithm::Blake3),
+            custom: self.custom,
         })
     }
 }
@@ -63,16 +82,19 @@ pub struct Measured {
     pub counts: Counts,
     /// One digest for each algorithm asked for.
     pub digests: Vec<Digest>,
+    /// What its own work made of it, if it had one.
+    pub output: Option<Output>,
 }
 
 /// [`Measure`]'s state of one file: a counter, and a hasher for each digest asked for (boxed,
 /// so that counting alone moves no hasher's room around).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MeasureFile {
     counter: Counter,
     blake3: Option<Box<Blake3File>>,
     sha256: Option<Box<Sha256File>>,
     xxh3: Option<Box<Xxh3File>>,
+    custom: Option<CustomFile>,
 }
 
 impl Work for Measure {
@@ -86,6 +108,7 @@ impl Work for Measure {
             blake3: wanted(Algorithm::Blake3).then(|| Box::new(Blake3.start())),
             sha256: wanted(Algorithm::Sha256).then(|| Box::new(Sha256.start())),
             xxh3: wanted(Algorithm::Xxh3).then(|| Box::new(Xxh3.start())),
+            custom: self.custom.as_ref().map(CustomWork::start),
         }
     }
 }
@@ -104,6 +127,9 @@ impl FileWork for MeasureFile {
         if let Some(xxh3) = &mut self.xxh3 {
             xxh3.update(chunk);
         }
+        if let Some(custom) = &mut self.custom {
+            custom.update(chunk);
+        }
     }
 
     fn finish(self) -> Measured {
@@ -115,41 +141,48 @@ impl FileWork for MeasureFile {
         Measured {
             counts: self.counter.counts(),
             digests: digests.into_iter().flatten().collect(),
+            output: self.custom.map(CustomFile::finish),
         }
     }
 }
 
-/// A [`Measure`] whose byte ranges join: counting, with BLAKE3 or without
-/// ([`Measure::ranges`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A [`Measure`] whose byte ranges join: counting, with BLAKE3 or without, and a joinable
+/// work of your own or none ([`Measure::ranges`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeasureRanges {
     blake3: bool,
+    custom: Option<CustomWork>,
 }
 
 impl MeasureRanges {
-    fn measure(self) -> Measure {
+    fn measure(&self) -> Measure {
         let digests = if self.blake3 {
             Algorithms::from(Algorithm::Blake3)
         } else {
             Algorithms::NONE
         };
-        Measure::new(digests)
+        Measure {
+            digests,
+            custom: self.custom.clone(),
+        }
     }
 }
 
 /// What [`MeasureRanges`] makes of a byte range of a file, or of several joined.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MeasuredRange {
     /// The range's counts, with what joining them needs.
     pub counts: RangeCounts,
     blake3: Option<Blake3Range>,
+    custom: Option<RangeOutput>,
 }
 
 /// [`MeasureRanges`]'s state of a byte range.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MeasureRangeFile {
     counter: CountRange,
     blake3: Option<Blake3RangeFile>,
+    custom: Option<CustomRange>,
 }
 
 impl Work for MeasureRanges {
@@ -170,6 +203,7 @@ impl JoinRanges for MeasureRanges {
         MeasureRangeFile {
             counter: Count.start_range(start, end),
             blake3: self.blake3.then(|| Blake3.start_range(start, end)),
+            custom: (self.custom.as_ref()).and_then(|custom| custom.start_range(start, end)),
         }
     }
 
@@ -178,9 +212,14 @@ impl JoinRanges for MeasureRanges {
             (Some(left), Some(right)) => Some(Blake3.join(left, right)),
             (left, right) => left.or(right),
         };
+        let custom = match (&self.custom, left.custom, right.custom) {
+            (Some(work), Some(left), Some(right)) => Some(work.join(left, right)),
+            (_, left, right) => left.or(right),
+        };
         MeasuredRange {
             counts: Count.join(left.counts, right.counts),
             blake3,
+            custom,
         }
     }
 
@@ -192,6 +231,10 @@ impl JoinRanges for MeasureRanges {
                 .map(|ranges| Blake3.finish_joined(ranges))
                 .into_iter()
                 .collect(),
+            output: match (&self.custom, whole.custom) {
+                (Some(work), Some(whole)) => Some(work.finish_joined(whole)),
+                _ => None,
+            },
         }
     }
 }
@@ -204,12 +247,16 @@ impl FileWork for MeasureRangeFile {
         if let Some(blake3) = &mut self.blake3 {
             blake3.update(chunk);
         }
+        if let Some(custom) = &mut self.custom {
+            custom.update(chunk);
+        }
     }
 
     fn finish(self) -> MeasuredRange {
         MeasuredRange {
             counts: self.counter.finish(),
             blake3: self.blake3.map(FileWork::finish),
+            custom: self.custom.map(CustomRange::finish),
         }
     }
 }
@@ -253,7 +300,7 @@ mod tests {
         let data: Vec<u8> = (0..5000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
         for digests in [Algorithms::NONE, Algorithm::Blake3.into()] {
             let measure = Measure::new(digests);
-            let ranges = measure.ranges().expect("joins");
+            let ranges = measure.clone().ranges().expect("joins");
             let cuts = [0, 1024, 3072, 3 * 4096, data.len()];
             let parts = cuts
                 .windows(2)

@@ -79,7 +79,7 @@ use crate::work::{Count, FileWork, JoinRanges, Work};
 pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
     let mut part = job.part;
-    let work = Measure::new(job.digests);
+    let work = Measure::of(&job);
     // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
     let read = || {
         faults::before_read(&job.path);
@@ -91,7 +91,7 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
             part.edges = range.edges();
             return Ok(Measured {
                 counts: range.counts(),
-                digests: Vec::new(),
+                ..Measured::default()
             });
         }
         match job.size {
@@ -145,7 +145,7 @@ pub enum Below {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> Below {
-    if job.part.is_some() || !job.digests.joins_ranges() {
+    if job.part.is_some() || !job.joins_ranges() {
         return Below::Read(read_job(job, buf, worker));
     }
     if let Some(size) = job.size.filter(|&size| size > 0) {
@@ -156,7 +156,7 @@ pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker)
     }
     let started = Instant::now();
     let mut found = None;
-    let work = Measure::new(job.digests);
+    let work = Measure::of(&job);
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
         match whole_unless(&job.path, job.max_bytes, Some(larger), buf, &work)? {
@@ -236,7 +236,7 @@ pub fn read_cached(job: FileJob, buf: &mut [u8], worker: Worker) -> Result<FileR
     let started = Instant::now();
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        Ok(count_cached(&job, buf, &Measure::new(job.digests)))
+        Ok(count_cached(&job, buf, &Measure::of(&job)))
     });
     // Declined (`Ok(None)`): nothing to report; a panic is this file's error.
     match outcome.transpose() {

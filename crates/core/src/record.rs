@@ -11,6 +11,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::count::Counts;
+use crate::custom::Output;
 use crate::digest::Digest;
 use crate::discover::FileJob;
 use crate::error::FileError;
@@ -78,6 +79,9 @@ pub struct FileResult {
     /// Its digests ([`FileJob::digests`]), in the order of [`Algorithm::ALL`](crate::Algorithm::ALL);
     /// none when it was not read, or when none were asked for.
     pub digests: Vec<Digest>,
+    /// What the walk's own work made of it ([`Walk::work`](crate::Walk::work)), if it has one
+    /// and the file was read.
+    pub output: Option<Output>,
     /// Time spent reading it.
     pub elapsed: Duration,
     /// Who read it.
@@ -99,6 +103,7 @@ impl FileResult {
             path: job.path,
             outcome,
             digests: Vec::new(),
+            output: None,
             elapsed,
             worker,
             part: job.part,
@@ -114,8 +119,13 @@ impl FileResult {
         worker: Worker,
     ) -> FileResult {
         match outcome {
-            Ok(Measured { counts, digests }) => FileResult {
+            Ok(Measured {
+                counts,
                 digests,
+                output,
+            }) => FileResult {
+                digests,
+                output,
                 ..FileResult::of(job, Ok(counts), elapsed, worker)
             },
             Err(err) => FileResult::of(job, Err(err), elapsed, worker),
@@ -129,6 +139,7 @@ impl FileResult {
             path: err.path().to_path_buf(),
             outcome: Err(err),
             digests: Vec::new(),
+            output: None,
             elapsed: Duration::ZERO,
             worker: Worker::Main,
             part: None,
@@ -141,6 +152,7 @@ impl FileResult {
         let part = job.part;
         FileResult {
             digests: Vec::new(),
+            output: None,
             part,
             ..FileResult::failed(FileError::not_read(job.path, why))
         }
@@ -372,6 +384,7 @@ mod tests {
     fn file_json_has_the_contract_fields_in_order() {
         let ok = FileResult {
             digests: Vec::new(),
+            output: None,
             path: "docs/a.txt".into(),
             outcome: Ok(Counts {
                 bytes: 1234,
@@ -388,6 +401,7 @@ mod tests {
         );
         let failed = FileResult {
             digests: Vec::new(),
+            output: None,
             path: "docs/gone.txt".into(),
             outcome: Err(FileError::new(
                 ErrorKind::NotFound,
@@ -410,6 +424,7 @@ mod tests {
         part.edges.starts_in_word = true;
         let result = FileResult {
             digests: Vec::new(),
+            output: None,
             path: "big.log".into(),
             outcome: Ok(Counts {
                 bytes: 100,

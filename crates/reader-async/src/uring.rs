@@ -248,7 +248,7 @@ impl Reading {
             path,
             started: Instant::now(),
             fd: None,
-            work: Measure::new(job.digests).start(),
+            work: Measure::of(&job).start(),
             read: 0,
             size: job.size.filter(|&size| size > 0),
             stat: Look::Not,
@@ -530,7 +530,7 @@ impl<'a> RingThread<'a> {
     fn start(&mut self, job: FileJob) {
         if let Some(large) = &self.rings.large
             && job.part.is_none()
-            && job.digests.joins_ranges()
+            && job.joins_ranges()
             && job.size.is_some_and(|size| size >= large.from)
         {
             self.tally.handed_off += 1;
@@ -731,7 +731,7 @@ impl<'a> RingThread<'a> {
             reading.stat = Look::Done;
             // A file whose work cannot be split is read here, however large.
             let large = (self.rings.large.as_ref())
-                .filter(|_| reading.job.digests.joins_ranges())
+                .filter(|_| reading.job.joins_ranges())
                 .map(|large| large.from);
             // SAFETY: statx filled it in if it returned 0 (and it is zeroed before).
             stated(reading, result, unsafe { statx.assume_init_ref() }, large)

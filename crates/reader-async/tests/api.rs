@@ -225,3 +225,63 @@ fn a_timeout_needs_no_timer_in_the_callers_runtime() {
         .expect("read");
     tally.assert_complete(50, total);
 }
+
+/// How many times the byte `b'a'` occurs in a file: a work of the test's own.
+struct CountA;
+struct SeenA(u64);
+
+impl reader_core::Work for CountA {
+    type Output = u64;
+    type File = SeenA;
+    fn start(&self) -> SeenA {
+        SeenA(0)
+    }
+}
+
+impl reader_core::FileWork for SeenA {
+    type Output = u64;
+    fn update(&mut self, chunk: &[u8]) {
+        self.0 += chunk.iter().filter(|&&b| b == b'a').count() as u64;
+    }
+    fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+#[test]
+fn a_work_of_your_own_runs_on_every_file_in_every_runtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut expected = std::collections::HashMap::new();
+    // Cached and small, past one buffer, and past what the rings read themselves.
+    for (i, len) in [0usize, 1, 7, 70_000, 300_000, 3 << 20]
+        .into_iter()
+        .enumerate()
+    {
+        let data: Vec<u8> = (0..len).map(|j| b"abca "[(j * 7 + i) % 5]).collect();
+        let path = dir.path().join(format!("f{i}"));
+        fs::write(&path, &data).expect("write");
+        expected.insert(path, data.iter().filter(|&&b| b == b'a').count() as u64);
+    }
+    let walk = Walk::new([dir.path()]).work(reader_core::CustomWork::new(CountA));
+    for runtime in [Runtime::Tokio, Runtime::AsyncStd, Runtime::IoUring] {
+        let mut seen = std::collections::HashMap::new();
+        AsyncReader::new()
+            .runtime(runtime)
+            .read_blocking(&walk, |record: Record| {
+                if let Record::File(file) = record {
+                    let output = file.output.as_ref().and_then(|o| o.get::<u64>()).copied();
+                    seen.insert(file.path, output);
+                }
+            })
+            .expect("run");
+        for (path, count) in &expected {
+            assert_eq!(
+                seen.get(path),
+                Some(&Some(*count)),
+                "{runtime:?} {}",
+                path.display()
+            );
+        }
+        assert_eq!(seen.len(), expected.len(), "{runtime:?}");
+    }
+}

@@ -89,6 +89,12 @@
 //! ```
 #![deny(missing_docs)]
 
+// The README's Rust examples are compiled with this crate's doctests (it depends on the other
+// models they use), so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 mod auto;
 mod paths;
 mod revise;

@@ -68,7 +68,7 @@ impl Router {
             };
             let route = match (job.part, job.size) {
                 (Some(part), _) => whole(policy.route(part.end - part.start)),
-                (None, Some(size)) if !job.digests.joins_ranges() => whole(policy.route(size)),
+                (None, Some(size)) if !job.joins_ranges() => whole(policy.route(size)),
                 (None, Some(size)) => policy.route(size),
                 (None, None) => Route::Threads,
             };

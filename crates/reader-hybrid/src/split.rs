@@ -97,7 +97,7 @@ impl Splitter {
         if self.buffers.is_empty() {
             self.buffers = vec![vec![0; self.buffer_size]; self.threads];
         }
-        let Some(work) = Measure::new(job.digests).ranges() else {
+        let Some(work) = Measure::of(&job).ranges() else {
             return reader_core::read_job(job, &mut self.buffers[0], Worker::Split(1));
         };
         let mut used = 1;
@@ -283,6 +283,65 @@ mod tests {
             assert_eq!(result.digests, expected.digests, "{digests}");
             let threads = if digests == "blake3" { 3 } else { 1 };
             assert_eq!(result.worker, Worker::Split(threads), "{digests}");
+        }
+    }
+
+    /// The sum of a file's bytes, as a work of one's own whose ranges join, or not.
+    struct Sum;
+    struct Summing(u64);
+
+    impl reader_core::Work for Sum {
+        type Output = u64;
+        type File = Summing;
+        fn start(&self) -> Summing {
+            Summing(0)
+        }
+    }
+
+    impl reader_core::FileWork for Summing {
+        type Output = u64;
+        fn update(&mut self, chunk: &[u8]) {
+            self.0 += chunk.iter().map(|&b| u64::from(b)).sum::<u64>();
+        }
+        fn finish(self) -> u64 {
+            self.0
+        }
+    }
+
+    impl JoinRanges for Sum {
+        type Range = u64;
+        type RangeWork = Summing;
+        fn start_range(&self, _start: u64, _end: u64) -> Summing {
+            Summing(0)
+        }
+        fn join(&self, left: u64, right: u64) -> u64 {
+            left + right
+        }
+        fn finish_joined(&self, whole: u64) -> u64 {
+            whole
+        }
+    }
+
+    #[test]
+    fn a_work_of_ones_own_is_split_only_when_its_ranges_join() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big");
+        let data: Vec<u8> = (0..(RANGE as usize * 2 + 999))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        std::fs::write(&path, &data).expect("write");
+        let sum: u64 = data.iter().map(|&b| u64::from(b)).sum();
+        let mut splitter = Splitter::new(3, 1 << 16);
+        for (work, threads) in [
+            (reader_core::CustomWork::joinable(Sum), 3),
+            (reader_core::CustomWork::new(Sum), 1),
+        ] {
+            let mut job = job(&path);
+            job.work = Some(work);
+            let result = splitter.read(job);
+            let output = result.output.as_ref().and_then(|o| o.get::<u64>());
+            assert_eq!(output, Some(&sum));
+            assert_eq!(result.worker, Worker::Split(threads));
         }
     }
 

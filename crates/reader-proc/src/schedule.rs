@@ -481,6 +481,7 @@ impl Central<'_> {
                 path,
                 outcome,
                 digests,
+                output: None,
                 elapsed: Duration::from_micros(result.elapsed_us),
                 worker: Worker::Process(pid),
                 part,

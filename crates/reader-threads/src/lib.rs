@@ -40,11 +40,6 @@
 //! formats (`reader-threads = { version = "…", default-features = false }`).
 #![deny(missing_docs)]
 
-// The README's Rust example is compiled with this crate's doctests, so it cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
-
 use std::fmt;
 use std::time::Duration;
 
