@@ -406,13 +406,13 @@ mod tests {
 
     #[test]
     fn a_part_of_a_split_file_says_which_range_and_its_edges() {
-        let mut part = Part::new(1, 3, 300);
+        let mut part = Part::new(1, 3, 1 << 20);
         part.edges.starts_in_word = true;
         let result = FileResult {
             digests: Vec::new(),
             path: "big.log".into(),
             outcome: Ok(Counts {
-                bytes: 100,
+                bytes: 349_184,
                 lines: 2,
                 words: 9,
             }),
@@ -422,7 +422,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&result).unwrap_or_default(),
-            r#"{"type":"part","path":"big.log","size":100,"lines":2,"words":9,"elapsed_us":5,"worker":"thread-0","error":null,"part":1,"parts":3,"start":100,"end":200,"file_size":300,"starts_in_word":true,"ends_in_word":false}"#
+            r#"{"type":"part","path":"big.log","size":349184,"lines":2,"words":9,"elapsed_us":5,"worker":"thread-0","error":null,"part":1,"parts":3,"start":349184,"end":698368,"file_size":1048576,"starts_in_word":true,"ends_in_word":false}"#
         );
         let mut summary = Summary::new("threads");
         summary.add(&Record::File(result));
