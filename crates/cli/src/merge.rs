@@ -453,6 +453,7 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 elapsed,
                 worker,
                 part,
+                blake3_subtrees: None,
             }))
         }
         other => Err(format!("an unknown record type {other:?}")),
@@ -597,6 +598,7 @@ fn join(path: PathBuf, parts: impl Iterator<Item = FileResult>) -> FileResult {
         elapsed,
         worker: Worker::Split(count),
         part: None,
+        blake3_subtrees: None,
     }
 }
 

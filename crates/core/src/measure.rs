@@ -145,6 +145,24 @@ pub struct MeasuredRange {
     blake3: Option<Blake3Range>,
 }
 
+impl MeasuredRange {
+    /// Its BLAKE3 state, when BLAKE3 was asked for: what a part of a file split over shards
+    /// carries to the merge as [`Blake3Range::subtrees`].
+    ///
+    /// ```
+    /// use reader_core::{Algorithm, FileWork, JoinRanges, Measure};
+    /// let work = Measure::new(Algorithm::Blake3.into()).ranges().expect("BLAKE3 joins");
+    /// let mut range = work.start_range(1024, 4096);
+    /// range.update(&[b'x'; 3072]);
+    /// let subtrees = range.finish().blake3().map(|b| b.subtrees()).unwrap_or_default();
+    /// // 1 KiB at 1 KiB, then the 2 KiB subtree at 2 KiB.
+    /// assert_eq!(subtrees.iter().map(|s| (s.start, s.len)).collect::<Vec<_>>(), [(1024, 1024), (2048, 2048)]);
+    /// ```
+    pub fn blake3(&self) -> Option<&Blake3Range> {
+        self.blake3.as_ref()
+    }
+}
+
 /// [`MeasureRanges`]'s state of a byte range.
 #[derive(Debug, Clone)]
 pub struct MeasureRangeFile {

@@ -484,6 +484,7 @@ impl Central<'_> {
                 elapsed: Duration::from_micros(result.elapsed_us),
                 worker: Worker::Process(pid),
                 part,
+                blake3_subtrees: None,
             });
         }
         if batch.done == batch.jobs.len() {
