@@ -2,9 +2,9 @@
 //! ([`Measure`]), from one read. Each chunk goes to the counter and then to every hash in
 //! turn, while it is still in the CPU's cache: one read, several consumers.
 //!
-//! A file may be read as byte ranges at once (the hybrid's splitter) only when every digest
-//! asked for joins ranges ([`Measure::ranges`]): counting and BLAKE3 do, SHA-256 and XXH3 do
-//! not.
+//! A file may be read as byte ranges at once (the hybrid's splitter, or shards with
+//! `--shard-split`) only when every digest asked for joins ranges ([`Measure::ranges`]):
+//! counting and BLAKE3 do, SHA-256 and XXH3 do not.
 
 use crate::count::{Counter, Counts, RangeCounts};
 use crate::digest::{
