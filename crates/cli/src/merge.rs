@@ -692,16 +692,16 @@ fn join(path: PathBuf, parts: impl Iterator<Item = Held>, blake3: bool) -> FileR
     let mut elapsed = Duration::ZERO;
     let mut count = 0;
     let mut joined = Ok((RangeCounts::default(), Blake3Range::default()));
-    for (part, hashed) in parts {
+    for (part, range) in parts {
         elapsed += part.elapsed;
         count += 1;
         let Some(cut) = part.part else {
             continue;
         };
-        joined = joined.and_then(|(counts, digest)| match part.outcome {
+        joined = joined.and_then(|(counts, tree)| match part.outcome {
             Ok(read) => Ok((
                 counts.join(RangeCounts::new(read, cut.edges)),
-                Blake3.join(digest, hashed.unwrap_or_default()),
+                Blake3.join(tree, range.unwrap_or_default()),
             )),
             Err(err) => {
                 let message = format!("part {} of {}: {}", cut.index, cut.parts, err.message());
@@ -709,12 +709,12 @@ fn join(path: PathBuf, parts: impl Iterator<Item = Held>, blake3: bool) -> FileR
             }
         });
     }
-    let measured = joined.and_then(|(counts, digest)| {
+    let measured = joined.and_then(|(counts, tree)| {
         let counts = counts.counts();
         if !blake3 {
             return Ok((counts, Vec::new()));
         }
-        let root = digest.root().ok_or_else(|| {
+        let root = tree.root().ok_or_else(|| {
             let message = format!(
                 "its BLAKE3 cannot be joined from its parts: the {} bytes read lie within one subtree of its first part, as when the file shrank while the shards read it; read it again",
                 counts.bytes
