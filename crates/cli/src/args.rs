@@ -143,7 +143,8 @@ pub struct Args {
 
     /// With --shard: cut every file larger than SIZE into byte ranges spread over the shards,
     /// so that a huge file is read by many instances; its ranges come out as `part` records
-    /// that reader-merge joins. Needs --format json.
+    /// that reader-merge joins (with --digest blake3, its digest too; with sha256 or xxh3 a
+    /// file is read whole). Needs --format json.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Shards")]
     pub shard_split: Option<u64>,
 

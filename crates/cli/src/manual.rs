@@ -45,8 +45,10 @@ const RECORDS: &[(&str, &str)] = &[
     (
         "part",
         "A byte range of a file cut by --shard-split: the fields of a file record counted over \
-         the range, then part, parts, start, end, file_size, starts_in_word and ends_in_word. \
-         reader-merge joins the parts of a file into one file record.",
+         the range, then part, parts, start, end, file_size, starts_in_word and ends_in_word, \
+         and with --digest blake3 blake3_subtrees (the subtrees of BLAKE3's tree the range \
+         holds, each [start, len, chaining value]). reader-merge joins the parts of a file \
+         into one file record, its BLAKE3 digest included.",
     ),
     ("skipped", "An entry not read: path and reason."),
     (

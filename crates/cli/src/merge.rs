@@ -11,8 +11,9 @@
 //! shards — and that each input's records add up to its own summary. The byte ranges of
 //! files split over the shards (`--shard-split`) are held until every range of their file is
 //! in, checked to cover it exactly once, and joined into one record of the whole file (see
-//! `Joins`). Memory does not grow with the number of records, only with the number of split
-//! files.
+//! `Joins`): their counts, and, in a run with `--digest blake3`, the subtrees of BLAKE3's
+//! tree each part holds, into the file's BLAKE3 digest. Memory does not grow with the number
+//! of records, only with the number of split files.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -24,8 +25,9 @@ use std::time::Duration;
 use std::collections::HashMap;
 
 use reader_core::{
-    Algorithm, Algorithms, Counts, Digest, Edges, ErrorKind, FileError, FileResult, Finished, Part,
-    RangeCounts, Record, RunError, Shard, SkipReason, Skipped, Stats, Summary, Worker, names,
+    Algorithm, Algorithms, Blake3, Blake3Range, Blake3Subtree, Counts, Digest, Edges, ErrorKind,
+    FileError, FileResult, Finished, JoinRanges, Part, RangeCounts, Record, RunError, Shard,
+    SkipReason, Skipped, Stats, Summary, Worker, names,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -103,7 +105,7 @@ pub fn main() -> ExitCode {
     )
     .with_digests(digests, args.tag);
     let mut merged = Summary::new("merge");
-    let mut joins = Joins::default();
+    let mut joins = Joins::new(digests);
     let mut error = None;
     let mut stopped = false;
     for shard in &shards {
@@ -433,9 +435,9 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 let message = message.strip_prefix(&named).unwrap_or(message);
                 Err(FileError::new(kind, &path, message))
             };
-            let part = match value["type"].as_str() {
-                Some("part") => Some(part_of(value)?),
-                _ => None,
+            let (part, blake3_subtrees) = match value["type"].as_str() {
+                Some("part") => (Some(part_of(value)?), subtrees_of(value)?),
+                _ => (None, None),
             };
             let mut digests = Vec::new();
             for algorithm in Algorithm::ALL {
@@ -454,6 +456,7 @@ fn record_of(value: &Value) -> Result<Record, String> {
                 elapsed,
                 worker,
                 part,
+                blake3_subtrees,
             }))
         }
         other => Err(format!("an unknown record type {other:?}")),
@@ -469,6 +472,43 @@ fn hex_bytes(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
         .collect()
+}
+
+/// The BLAKE3 subtrees a `part` record carries (`"blake3_subtrees":[[start, len, "<hex>"],
+/// …]`); `None` when it has none.
+fn subtrees_of(value: &Value) -> Result<Option<Vec<Blake3Subtree>>, String> {
+    let list = &value["blake3_subtrees"];
+    if list.is_null() {
+        return Ok(None);
+    }
+    let not_one = |entry: &Value| {
+        format!(
+            "a part record whose blake3_subtrees hold {entry}, not [start, len, \"<64 hex digits>\"]"
+        )
+    };
+    list.as_array()
+        .ok_or_else(|| not_one(list))?
+        .iter()
+        .map(|entry| {
+            let subtree = match entry.as_array().map(Vec::as_slice) {
+                Some([start, len, chaining_value]) => start.as_u64().zip(len.as_u64()).zip(
+                    chaining_value
+                        .as_str()
+                        .and_then(hex_bytes)
+                        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()),
+                ),
+                _ => None,
+            };
+            subtree
+                .map(|((start, len), chaining_value)| Blake3Subtree {
+                    start,
+                    len,
+                    chaining_value,
+                })
+                .ok_or_else(|| not_one(entry))
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// The range a `part` record says it is.
@@ -510,23 +550,39 @@ fn part_of(value: &Value) -> Result<Part, String> {
 
 /// The parts of split files read so far, by path, until every part of a file is in and it is
 /// joined into one record. Each part was checked to be where the cut of its file puts it
-/// ([`Part::new`]), so parts that are all in cover their file exactly once.
-#[derive(Default)]
+/// ([`Part::new`]), so parts that are all in cover their file exactly once; in a run with
+/// BLAKE3, each is held with its BLAKE3 range, rebuilt from its subtrees and checked to hold
+/// exactly the part's bytes.
 struct Joins {
-    waiting: HashMap<PathBuf, Vec<Option<FileResult>>>,
+    /// The digests of the run.
+    digests: Algorithms,
+    waiting: HashMap<PathBuf, Vec<Option<Held>>>,
 }
 
+/// A part waiting for the others of its file, with its BLAKE3 range when the run asked for
+/// BLAKE3 and the part was read.
+type Held = (FileResult, Option<Blake3Range>);
+
 impl Joins {
+    /// No split file yet, in a run that computed `digests`.
+    fn new(digests: Algorithms) -> Joins {
+        Joins {
+            digests,
+            waiting: HashMap::new(),
+        }
+    }
+
     /// Takes one part; returns the whole file's record when it was the last one missing.
     fn add(&mut self, result: FileResult) -> Result<Option<FileResult>, String> {
         let Some(part) = result.part else {
             return Ok(Some(result));
         };
+        let blake3 = self.blake3_of(&result, &part)?;
         let slots = self
             .waiting
             .entry(result.path.clone())
             .or_insert_with(|| vec![None; part.parts as usize]);
-        let first = slots.iter().flatten().find_map(|r| r.part);
+        let first = slots.iter().flatten().find_map(|(r, _)| r.part);
         if first.is_some_and(|f| (f.parts, f.file_size) != (part.parts, part.file_size)) {
             return Err(format!(
                 "{}: its parts disagree on how the file was cut (the shards saw it at different sizes)",
@@ -543,12 +599,69 @@ impl Joins {
             ));
         }
         let path = result.path.clone();
-        *slot = Some(result);
+        *slot = Some((result, blake3));
         if slots.iter().any(Option::is_none) {
             return Ok(None);
         }
         let parts = self.waiting.remove(&path).unwrap_or_default();
-        Ok(Some(join(path, parts.into_iter().flatten())))
+        let blake3 = self.digests.contains(Algorithm::Blake3);
+        Ok(Some(join(path, parts.into_iter().flatten(), blake3)))
+    }
+
+    /// The BLAKE3 range of `part`, read as `result`, when the run computed BLAKE3 and the part
+    /// was read: rebuilt from the subtrees its record carries, which must be there, be a range
+    /// of BLAKE3's tree, and hold exactly the part's bytes. A part in a run whose digests
+    /// cannot be joined (SHA-256, XXH3: no reader splits such a file) is damage too.
+    fn blake3_of(&self, result: &FileResult, part: &Part) -> Result<Option<Blake3Range>, String> {
+        let named = || {
+            format!(
+                "{}: part {} of {}",
+                result.path.display(),
+                part.index,
+                part.parts
+            )
+        };
+        if !self.digests.joins_ranges() {
+            return Err(format!(
+                "{}: a part in a run with --digest {}, which cannot be joined from parts (such a file is read whole); the file is damaged",
+                named(),
+                self.digests
+            ));
+        }
+        let Ok(counts) = &result.outcome else {
+            return Ok(None);
+        };
+        if !self.digests.contains(Algorithm::Blake3) {
+            return Ok(None);
+        }
+        let subtrees = result.blake3_subtrees.as_deref().ok_or_else(|| {
+            format!(
+                "{}: a part record without blake3_subtrees, which a run with --digest blake3 needs to join the file's digest (written by another version of the readers?)",
+                named()
+            )
+        })?;
+        let range = Blake3Range::from_subtrees(subtrees).map_err(|why| {
+            format!(
+                "{}: its blake3_subtrees are no range: {why}; the file is damaged",
+                named()
+            )
+        })?;
+        let held = match (subtrees.first(), subtrees.last()) {
+            (Some(first), Some(last)) if first.start == part.start => {
+                Some(last.start - first.start + last.len)
+            }
+            (None, None) => Some(0),
+            _ => None,
+        };
+        if held != Some(counts.bytes) {
+            return Err(format!(
+                "{}: its blake3_subtrees do not hold its {} bytes from byte {}; the file is damaged",
+                named(),
+                counts.bytes,
+                part.start
+            ));
+        }
+        Ok(Some(range))
     }
 
     /// What is wrong when split files some of whose parts never came are left: a damaged or
@@ -571,34 +684,59 @@ impl Joins {
     }
 }
 
-/// The record of a whole file from all its parts, in order: their counts joined, or the
-/// first failure of a part.
-fn join(path: PathBuf, parts: impl Iterator<Item = FileResult>) -> FileResult {
+/// The record of a whole file from all its parts, in order: their counts joined, and their
+/// BLAKE3 ranges joined into its digest when `blake3`; or the first failure of a part. A file
+/// whose parts, joined, are one subtree of BLAKE3's tree known only by its chaining value (it
+/// shrank to within its first part while the shards read it) fails: BLAKE3's root cannot be
+/// made from that.
+fn join(path: PathBuf, parts: impl Iterator<Item = Held>, blake3: bool) -> FileResult {
     let mut elapsed = Duration::ZERO;
     let mut count = 0;
-    let mut joined = Ok(RangeCounts::default());
-    for part in parts {
+    let mut joined = Ok((RangeCounts::default(), Blake3Range::default()));
+    for (part, range) in parts {
         elapsed += part.elapsed;
         count += 1;
-        let (Ok(range), Some(cut)) = (&joined, part.part) else {
+        let Some(cut) = part.part else {
             continue;
         };
-        joined = match part.outcome {
-            Ok(counts) => Ok(range.join(RangeCounts::new(counts, cut.edges))),
+        joined = joined.and_then(|(counts, tree)| match part.outcome {
+            Ok(read) => Ok((
+                counts.join(RangeCounts::new(read, cut.edges)),
+                Blake3.join(tree, range.unwrap_or_default()),
+            )),
             Err(err) => {
                 let message = format!("part {} of {}: {}", cut.index, cut.parts, err.message());
                 Err(FileError::new(err.kind(), &path, message))
             }
-        };
+        });
     }
+    let measured = joined.and_then(|(counts, tree)| {
+        let counts = counts.counts();
+        if !blake3 {
+            return Ok((counts, Vec::new()));
+        }
+        let root = tree.root().ok_or_else(|| {
+            let message = format!(
+                "its BLAKE3 cannot be joined from its parts: the {} bytes read lie within one subtree of its first part, as when the file shrank while the shards read it; read it again",
+                counts.bytes
+            );
+            FileError::new(ErrorKind::Io, &path, message)
+        })?;
+        Ok((counts, vec![root]))
+    });
+    let (outcome, digests) = match measured {
+        Ok((counts, digests)) => (Ok(counts), digests),
+        Err(err) => (Err(err), Vec::new()),
+    };
     FileResult {
-        outcome: joined.map(|range| range.counts()),
-        digests: Vec::new(),
+        outcome,
+        digests,
         output: None,
         path,
         elapsed,
         worker: Worker::Split(count),
         part: None,
+        blake3_subtrees: None,
     }
 }
 
@@ -667,5 +805,141 @@ impl Stats for MergeStats {
                 reader_core::units::millis(slowest)
             ),
         )]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reader_core::{FileJob, read_job};
+
+    /// The `part` records the shards write of the file at `path`, cut as one of `size` bytes
+    /// into `parts`, each read with `digests` and written as its JSON.
+    fn part_records(path: &Path, size: u64, parts: u32, digests: Algorithms) -> Vec<Value> {
+        let mut buf = vec![0; 64 * 1024];
+        (0..parts)
+            .map(|index| {
+                let job = FileJob {
+                    part: Some(Part::new(index, parts, size)),
+                    digests,
+                    ..FileJob::new(path, Some(size))
+                };
+                let result = read_job(job, &mut buf, Worker::Thread(index));
+                serde_json::to_value(&result).expect("JSON")
+            })
+            .collect()
+    }
+
+    /// The whole file's record from `records`, read back as reader-merge reads them and added
+    /// in reverse order.
+    fn joined(records: &[Value], digests: Algorithms) -> Result<FileResult, String> {
+        let mut joins = Joins::new(digests);
+        let mut whole = None;
+        for value in records.iter().rev() {
+            let Record::File(file) = record_of(value)? else {
+                return Err("not a file".into());
+            };
+            whole = joins.add(file)?;
+        }
+        whole.ok_or_else(|| "incomplete".into())
+    }
+
+    fn blake3_of(data: &[u8]) -> Vec<Digest> {
+        Digest::from_bytes(Algorithm::Blake3, blake3::hash(data).as_bytes())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn blake3_parts_join_into_the_digest_of_the_whole_file_at_odd_sizes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.bin");
+        let blake3 = Algorithms::from(Algorithm::Blake3);
+        for (size, parts) in [
+            ((5 << 20) + 3, 3),
+            (1025, 2),
+            (3 * 1024, 3),
+            ((1 << 20) + 1, 7),
+            (64 * 1024 - 1, 5),
+        ] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 255) as u8).collect();
+            std::fs::write(&path, &data).expect("write");
+            let records = part_records(&path, size as u64, parts, blake3);
+            assert!(
+                records.iter().all(|r| r["blake3_subtrees"].is_array()),
+                "{records:?}"
+            );
+            let whole = joined(&records, blake3).expect("joined");
+            assert_eq!(whole.digests, blake3_of(&data), "{size} bytes in {parts}");
+            assert_eq!(
+                whole.outcome,
+                Ok(Counts::of(&data)),
+                "{size} bytes in {parts}"
+            );
+            assert_eq!(whole.worker, Worker::Split(parts));
+            assert!(whole.part.is_none() && whole.blake3_subtrees.is_none());
+        }
+        // Counting alone: parts without subtrees, a record without digests.
+        let records = part_records(&path, 64 * 1024 - 1, 3, Algorithms::NONE);
+        assert!(records.iter().all(|r| r["blake3_subtrees"].is_null()));
+        let whole = joined(&records, Algorithms::NONE).expect("joined");
+        assert!(whole.outcome.is_ok() && whole.digests.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_shrank_within_its_first_subtree_fails_instead_of_a_wrong_digest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("shrunk.bin");
+        let blake3 = Algorithms::from(Algorithm::Blake3);
+        // Cut as a file of 8 KiB, read once it holds 500 bytes: part 0 holds them all.
+        std::fs::write(&path, vec![b'x'; 500]).expect("write");
+        let records = part_records(&path, 8192, 2, blake3);
+        let whole = joined(&records, blake3).expect("joined");
+        let err = whole.outcome.expect_err("no root from a chaining value");
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: ", path.display()))
+                && err.message().contains("BLAKE3"),
+            "{err}"
+        );
+        assert!(whole.digests.is_empty());
+        // Shrunk to nothing: BLAKE3 of nothing, which needs no root of a subtree.
+        std::fs::write(&path, b"").expect("write");
+        let whole = joined(&part_records(&path, 8192, 2, blake3), blake3).expect("joined");
+        assert_eq!(whole.digests, blake3_of(b""));
+    }
+
+    #[test]
+    fn parts_without_their_subtrees_or_with_wrong_ones_are_refused_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.bin");
+        std::fs::write(&path, vec![b'y'; 10_000]).expect("write");
+        let blake3 = Algorithms::from(Algorithm::Blake3);
+        let records = part_records(&path, 10_000, 2, blake3);
+        let name = path.display().to_string();
+        let refused = |records: &[Value], digests, says: &str| {
+            let err = joined(records, digests).map(|_| ()).expect_err("refused");
+            assert!(err.contains(&name) && err.contains(says), "{err}");
+        };
+        // Not written by this version: no subtrees.
+        let mut older = records.clone();
+        if let Some(map) = older[1].as_object_mut() {
+            map.remove("blake3_subtrees");
+        }
+        refused(&older, blake3, "without blake3_subtrees");
+        // Subtrees of another range, and ones that are no range.
+        let mut moved = records.clone();
+        moved[1]["blake3_subtrees"] = records[0]["blake3_subtrees"].clone();
+        refused(&moved, blake3, "do not hold its");
+        let mut gap = records.clone();
+        gap[0]["blake3_subtrees"][0][1] = 1024.into();
+        refused(&gap, blake3, "does not follow");
+        let mut short = records.clone();
+        short[0]["blake3_subtrees"][0][2] = "abcd".into();
+        let err = record_of(&short[0]).map(|_| ()).expect_err("not 32 bytes");
+        assert!(err.contains("blake3_subtrees"), "{err}");
+        // A split file in a run whose digests cannot be joined.
+        refused(&records, Algorithm::Sha256.into(), "cannot be joined");
     }
 }

@@ -671,6 +671,7 @@ mod tests {
             elapsed: Duration::from_nanos(1_234_567),
             worker,
             part: None,
+            blake3_subtrees: None,
         })
     }
 
@@ -726,6 +727,7 @@ mod tests {
                 elapsed: Duration::from_micros(micros),
                 worker,
                 part: None,
+                blake3_subtrees: None,
             });
             let mut line = Vec::new();
             proptest::prop_assert!(plain_file_json(&record, &mut line));

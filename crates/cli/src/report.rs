@@ -472,6 +472,7 @@ mod tests {
                 elapsed: Duration::from_micros(5),
                 worker: Worker::Thread(1),
                 part: None,
+                blake3_subtrees: None,
             }),
             Record::File(FileResult {
                 digests: Vec::new(),
@@ -481,6 +482,7 @@ mod tests {
                 elapsed: Duration::ZERO,
                 worker: Worker::Thread(0),
                 part: None,
+                blake3_subtrees: None,
             }),
             Record::Skipped(Skipped {
                 path: "pipe".into(),

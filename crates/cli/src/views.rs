@@ -287,6 +287,7 @@ mod tests {
             elapsed: Duration::ZERO,
             worker: Worker::Main,
             part: None,
+            blake3_subtrees: None,
         };
         (result, counts)
     }

@@ -220,8 +220,8 @@ fn a_1_gib_file_split_over_7_shards_joins_exactly() {
     // A word written across every place a cut falls, and lines beside it: the join must count
     // each straddling word once.
     let file = fs::OpenOptions::new().write(true).open(&big).expect("open");
-    for j in 1..7u64 {
-        let cut = size * j / 7;
+    for j in 1..7 {
+        let cut = reader_core::Part::new(j, 7, size).start;
         file.write_at(b"\nstraddling words\n", cut - 6)
             .expect("write");
     }

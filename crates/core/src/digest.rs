@@ -5,8 +5,9 @@
 //! shards on other machines) and joined ([`JoinRanges`]): each range is cut into the subtrees
 //! of BLAKE3's tree that it holds, hashed with `blake3::hazmat`, and joined as BLAKE3's own
 //! hasher merges its stack of subtrees. Ranges must start on a multiple of a chunk (1 KiB,
-//! [`JoinRanges::RANGE_ALIGN`]). SHA-256 and XXH3 are sequential: a file is hashed front to back
-//! on one thread.
+//! [`JoinRanges::RANGE_ALIGN`]). A range crosses processes and machines as the list of its
+//! subtrees, each by its chaining value ([`Blake3Subtree`]). SHA-256 and XXH3 are sequential:
+//! a file is hashed front to back on one thread.
 //!
 //! ```
 //! use reader_core::{Blake3, Sha256, Xxh3, read_file};
@@ -371,12 +372,144 @@ impl Subtree {
     }
 }
 
+/// One subtree of BLAKE3's tree known by its chaining value: what a byte range of a file
+/// hashed apart carries of the file's BLAKE3 to another process or machine
+/// ([`Blake3Range::subtrees`], [`Blake3Range::from_subtrees`]). A `part` record writes it as
+/// `[start, len, "<64 hex digits of the chaining value>"]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Blake3Subtree {
+    /// Where in the file it starts: a multiple of a chunk (1 KiB).
+    pub start: u64,
+    /// How many bytes of the file it holds.
+    pub len: u64,
+    /// Its chaining value: BLAKE3's hash of the subtree as a node below the root.
+    pub chaining_value: [u8; 32],
+}
+
 /// What [`Blake3`] makes of a byte range, or of several joined: the subtrees of BLAKE3's tree
 /// that it holds, in order, merged as far as they can be before the end of the file is known.
+///
+/// A range hashed on one machine and joined on another travels as its subtrees' chaining
+/// values:
+///
+/// ```
+/// use reader_core::{Blake3, Blake3Range, FileWork, JoinRanges};
+/// let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+/// let mut ranges = Vec::new();
+/// for (start, end) in [(0, 2048), (2048, u64::MAX)] {
+///     let mut state = Blake3.start_range(start, end);
+///     state.update(&data[start as usize..end.min(5000) as usize]);
+///     // What a `part` record carries, and reader-merge rebuilds.
+///     let subtrees = state.finish().subtrees();
+///     ranges.push(Blake3Range::from_subtrees(&subtrees)?);
+/// }
+/// let whole = Blake3.join_all(ranges).and_then(Blake3Range::root);
+/// assert_eq!(
+///     whole.map(|digest| digest.to_string()),
+///     Some(blake3::hash(&data).to_hex().to_string())
+/// );
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Blake3Range(Vec<Subtree>);
 
 impl Blake3Range {
+    /// The subtrees it holds, in order, each as its chaining value (one still being hashed is
+    /// finalized as a node below the root): all of the range that joining needs, for
+    /// [`Blake3Range::from_subtrees`] elsewhere. None for a range that holds no byte.
+    pub fn subtrees(&self) -> Vec<Blake3Subtree> {
+        self.0
+            .iter()
+            .filter(|subtree| subtree.len > 0)
+            .map(|subtree| Blake3Subtree {
+                start: subtree.start,
+                len: subtree.len,
+                chaining_value: subtree.chaining_value(),
+            })
+            .collect()
+    }
+
+    /// The range that holds `subtrees`, as [`Blake3Range::subtrees`] listed them, to be joined
+    /// with its neighbours ([`JoinRanges::join`] of [`Blake3`]). An error says why the list
+    /// cannot be one: a subtree that starts off a chunk boundary, holds no byte or more than a
+    /// subtree starting there can hold, or does not start where the one before it ends.
+    ///
+    /// ```
+    /// use reader_core::{Blake3Range, Blake3Subtree};
+    /// let at = |start, len| Blake3Subtree { start, len, chaining_value: [0; 32] };
+    /// assert!(Blake3Range::from_subtrees(&[at(0, 2048), at(2048, 1024)]).is_ok());
+    /// assert!(Blake3Range::from_subtrees(&[]).is_ok());
+    /// for bad in [&[at(0, 1024), at(2048, 1024)][..], &[at(512, 10)], &[at(1024, 2048)]] {
+    ///     assert!(Blake3Range::from_subtrees(bad).is_err(), "{bad:?}");
+    /// }
+    /// ```
+    pub fn from_subtrees(subtrees: &[Blake3Subtree]) -> Result<Blake3Range, String> {
+        let chunk = blake3::CHUNK_LEN as u64;
+        let mut range = Blake3Range::default();
+        let mut next = None;
+        for subtree in subtrees {
+            let Blake3Subtree { start, len, .. } = *subtree;
+            if !start.is_multiple_of(chunk) {
+                return Err(format!(
+                    "the subtree at byte {start} does not start on a chunk (a multiple of {chunk})"
+                ));
+            }
+            if len == 0 {
+                return Err(format!("the subtree at byte {start} holds no byte"));
+            }
+            if let Some(most) = max_subtree_len(start).filter(|&most| len > most) {
+                return Err(format!(
+                    "the subtree at byte {start} holds {len} bytes, more than the {most} a subtree there can"
+                ));
+            }
+            if let Some(end) = next.filter(|&end| end != start) {
+                return Err(format!(
+                    "the subtree at byte {start} does not follow the one before it, which ends at byte {end}"
+                ));
+            }
+            let end = start.checked_add(len).ok_or_else(|| {
+                format!("the subtree at byte {start} of {len} bytes ends past 2^64")
+            })?;
+            next = Some(end);
+            range.push(Subtree {
+                start,
+                len,
+                node: Node::Chaining(subtree.chaining_value),
+            });
+        }
+        Ok(range)
+    }
+
+    /// The BLAKE3 digest of the file whose byte ranges, all of them joined in order, make
+    /// this, as [`JoinRanges::finish_joined`] of [`Blake3`] gives it; `None` when it is one
+    /// subtree known only by its chaining value ([`Blake3Range::from_subtrees`] of a file that
+    /// lies within one subtree): BLAKE3's root is that subtree hashed as the root, which its
+    /// chaining value cannot give.
+    pub fn root(self) -> Option<Digest> {
+        let mut subtrees = self.0;
+        let Some(last) = subtrees.pop() else {
+            return Some(Digest::new(Algorithm::Blake3, blake3::hash(b"").as_bytes()));
+        };
+        if subtrees.is_empty() {
+            // One subtree is the whole file: only its hasher can finalize the root.
+            return match last.node {
+                Node::Hasher(hasher) => {
+                    Some(Digest::new(Algorithm::Blake3, hasher.finalize().as_bytes()))
+                }
+                Node::Chaining(_) => None,
+            };
+        }
+        // The right edge of the tree, merged from the end; the last merge is the root.
+        let mut right = last.chaining_value();
+        while subtrees.len() > 1 {
+            let left = subtrees.pop().map(|s| s.chaining_value()).unwrap_or(right);
+            right = blake3::hazmat::merge_subtrees_non_root(&left, &right, Mode::Hash);
+        }
+        let first = subtrees[0].chaining_value();
+        let root = blake3::hazmat::merge_subtrees_root(&first, &right, Mode::Hash);
+        Some(Digest::new(Algorithm::Blake3, root.as_bytes()))
+    }
+
     /// Appends `next`, which starts where the last subtree ends, merging before it the
     /// subtrees that now have more input after them, as BLAKE3's hasher merges its stack.
     fn push(&mut self, next: Subtree) {
@@ -493,28 +626,18 @@ impl JoinRanges for Blake3 {
         left
     }
 
+    /// The digest of the file, as [`Blake3Range::root`] makes it.
+    ///
+    /// # Panics
+    ///
+    /// On a range rebuilt from one subtree's chaining value ([`Blake3Range::from_subtrees`]),
+    /// whose root cannot be made: call [`Blake3Range::root`] there. A range read in this
+    /// process holds its lone subtree's hasher (a merged subtree always has one after it).
     fn finish_joined(&self, whole: Blake3Range) -> Digest {
-        let mut subtrees = whole.0;
-        let Some(last) = subtrees.pop() else {
-            return Digest::new(Algorithm::Blake3, blake3::hash(b"").as_bytes());
-        };
-        if subtrees.is_empty() {
-            // One subtree is the whole file: its hasher finalizes the root.
-            let hash = match last.node {
-                Node::Hasher(hasher) => hasher.finalize(),
-                Node::Chaining(_) => unreachable!("a merged subtree always has one before it"),
-            };
-            return Digest::new(Algorithm::Blake3, hash.as_bytes());
+        match whole.root() {
+            Some(digest) => digest,
+            None => unreachable!("a range read here holds a lone subtree as its hasher"),
         }
-        // The right edge of the tree, merged from the end; the last merge is the root.
-        let mut right = last.chaining_value();
-        while subtrees.len() > 1 {
-            let left = subtrees.pop().map(|s| s.chaining_value()).unwrap_or(right);
-            right = blake3::hazmat::merge_subtrees_non_root(&left, &right, Mode::Hash);
-        }
-        let first = subtrees[0].chaining_value();
-        let root = blake3::hazmat::merge_subtrees_root(&first, &right, Mode::Hash);
-        Digest::new(Algorithm::Blake3, root.as_bytes())
     }
 }
 
@@ -594,13 +717,13 @@ mod tests {
         state.finish()
     }
 
-    /// BLAKE3 of `data` cut at `cuts` (sorted offsets, multiples of a chunk), each range hashed
-    /// apart, fed in `chunks`-byte pieces, and joined; the last range runs to the end.
-    fn blake3_of_ranges(data: &[u8], cuts: &[usize], chunks: usize) -> Digest {
+    /// `data` cut at `cuts` (sorted offsets, multiples of a chunk), each range hashed apart
+    /// with BLAKE3, fed in `chunks`-byte pieces; the last range runs to the end.
+    fn blake3_ranges(data: &[u8], cuts: &[usize], chunks: usize) -> Vec<Blake3Range> {
         let mut bounds = vec![0];
         bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < data.len()));
         bounds.dedup();
-        let ranges = bounds
+        bounds
             .iter()
             .enumerate()
             .map(|(i, &start)| {
@@ -612,9 +735,29 @@ mod tests {
                     .for_each(|c| state.update(c));
                 state.finish()
             })
-            .collect();
-        let joined = Blake3.join_all(ranges).expect("at least one range");
+            .collect()
+    }
+
+    /// BLAKE3 of `data` cut at `cuts`, each range hashed apart and joined.
+    fn blake3_of_ranges(data: &[u8], cuts: &[usize], chunks: usize) -> Digest {
+        let joined = Blake3
+            .join_all(blake3_ranges(data, cuts, chunks))
+            .expect("at least one range");
         Blake3.finish_joined(joined)
+    }
+
+    /// BLAKE3 of `data` cut at `cuts`, each range hashed apart, carried as its subtrees'
+    /// chaining values (checked to round-trip), rebuilt, and joined one after the other, as
+    /// reader-merge joins the parts of a file; `None` when the root cannot be made.
+    fn blake3_of_subtrees(data: &[u8], cuts: &[usize], chunks: usize) -> Option<Digest> {
+        let mut joined = Blake3Range::default();
+        for range in blake3_ranges(data, cuts, chunks) {
+            let subtrees = range.subtrees();
+            let rebuilt = Blake3Range::from_subtrees(&subtrees).expect("a range's own subtrees");
+            assert_eq!(rebuilt.subtrees(), subtrees, "round trip");
+            joined = Blake3.join(joined, rebuilt);
+        }
+        joined.root()
     }
 
     fn blake3(data: &[u8]) -> Digest {
@@ -673,9 +816,75 @@ mod tests {
         }
     }
 
+    #[test]
+    fn ranges_carried_as_chaining_values_join_in_order_to_the_hash_of_the_whole() {
+        let data: Vec<u8> = (0..(5 << 20) + 3).map(|i| (i * 31 % 257) as u8).collect();
+        let k = 1024;
+        // 3 parts of 5 MiB + 3 bytes as `Part::new` cuts them, and other shapes.
+        let third = (data.len().div_ceil(k) / 3) * k;
+        for cuts in [
+            vec![third, (data.len().div_ceil(k) * 2 / 3) * k],
+            vec![k],
+            vec![3 * k, 4 * k, 5 * k, 64 * k, 1 << 20],
+            vec![(1 << 20) + k, 4 << 20],
+        ] {
+            // Files that reach past the first cut, so that two ranges hold subtrees.
+            for len in [2 * k, 3 * k + 1, 64 * k, (1 << 20) + 5, data.len()] {
+                if len <= cuts[0] {
+                    continue;
+                }
+                let data = &data[..len];
+                assert_eq!(
+                    blake3_of_subtrees(data, &cuts, 65_536),
+                    Some(blake3(data)),
+                    "{len} bytes cut at {cuts:?}"
+                );
+            }
+        }
+        // A file that ended within its first range's first subtree: no root from its chaining
+        // value, and the range's own hasher still makes it.
+        for len in [1, 1000, 2048] {
+            let data = &data[..len];
+            assert_eq!(blake3_of_subtrees(data, &[4 * k], 100), None, "{len}");
+            assert_eq!(blake3_of_ranges(data, &[4 * k], 100), blake3(data), "{len}");
+        }
+        // An empty file, or one whose ranges all came up empty, is BLAKE3 of nothing.
+        assert_eq!(blake3_of_subtrees(&[], &[k], 1), Some(blake3(b"")));
+        assert!(
+            Blake3
+                .start_range(1024, 2048)
+                .finish()
+                .subtrees()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn subtree_lists_that_are_no_range_are_refused() {
+        let at = |start, len| Blake3Subtree {
+            start,
+            len,
+            chaining_value: [7; 32],
+        };
+        for (bad, says) in [
+            (vec![at(0, 1024), at(1024, 0)], "holds no byte"),
+            (vec![at(1000, 24)], "does not start on a chunk"),
+            (vec![at(3072, 2048)], "more than the 1024"),
+            (vec![at(0, 2048), at(4096, 1024)], "ends at byte 2048"),
+            (vec![at(1 << 63, 1 << 63)], "past 2^64"),
+        ] {
+            let err = Blake3Range::from_subtrees(&bad).expect_err("refused");
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+        let ok = [at(0, 4096), at(4096, 1024), at(5120, 100)];
+        let range = Blake3Range::from_subtrees(&ok).expect("a range");
+        assert!(range.root().is_some());
+    }
+
     proptest! {
         /// Ranges cut at random chunk boundaries, hashed apart and joined, give what one pass
-        /// over the whole gives.
+        /// over the whole gives; so do they when each crosses as its subtrees' chaining values
+        /// and they are joined one after the other, unless the file is one subtree.
         #[test]
         fn blake3_ranges_cut_at_random_chunks_join_to_the_hash_of_the_whole(
             data in prop::collection::vec(any::<u8>(), 0..40_000),
@@ -684,6 +893,13 @@ mod tests {
         ) {
             let cuts: Vec<usize> = cuts.into_iter().map(|c| c * 1024).collect();
             prop_assert_eq!(blake3_of_ranges(&data, &cuts, chunks), blake3(&data));
+            let carried = blake3_of_subtrees(&data, &cuts, chunks);
+            let lone = blake3_ranges(&data, &cuts, chunks)
+                .iter()
+                .map(|r| r.subtrees().len())
+                .sum::<usize>()
+                == 1;
+            prop_assert_eq!(carried, (!lone).then(|| blake3(&data)));
         }
     }
 

@@ -269,8 +269,31 @@ impl Walk {
     /// spread over the shards (see [`Shard::part`]), so that one huge file is read by many
     /// instances: this shard's range of it comes as a job with its [`FileJob::part`] set.
     /// Sizes are then looked up during discovery. `None` (the default) splits nothing. With
-    /// [`digests`](Walk::digests), files are not split: each is read whole by the shard that
-    /// owns it.
+    /// [`digests`](Walk::digests) that all join ranges
+    /// ([`Algorithms::joins_ranges`]: BLAKE3) files are split too, and each part carries its
+    /// BLAKE3 subtrees for `reader-merge` to join; with SHA-256 or XXH3, which cannot be
+    /// joined, files are not split: each is read whole by the shard that owns it.
+    ///
+    /// ```
+    /// use reader_core::{Algorithm, Discovered, Shard, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("big.bin"), vec![b'x'; 10_000])?;
+    /// let parts = |digest: Algorithm| {
+    ///     (0..4)
+    ///         .flat_map(|k| {
+    ///             let walk = Walk::new([dir.path()])
+    ///                 .shard(Shard::new(k, 4).ok())
+    ///                 .split_above(Some(1000))
+    ///                 .digests(digest.into());
+    ///             walk.entries().collect::<Vec<_>>()
+    ///         })
+    ///         .filter(|found| matches!(found, Discovered::File(job) if job.part.is_some()))
+    ///         .count()
+    /// };
+    /// assert_eq!(parts(Algorithm::Blake3), 4);
+    /// assert_eq!(parts(Algorithm::Sha256), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn split_above(mut self, unit: Option<u64>) -> Walk {
         self.split_above = unit.map(|unit| unit.max(1));
         self
@@ -580,9 +603,12 @@ impl Walk {
             _ => path,
         };
         let key = key.as_os_str().as_bytes();
-        // A file whose digests are asked for is read whole, by the shard that owns it.
+        // A file whose digests cannot be joined from ranges (SHA-256, XXH3) is read whole,
+        // by the shard that owns it.
         let part = match (&found, self.split_above) {
-            (Discovered::File(job), Some(unit)) if job.digests.is_empty() && job.work.is_none() => {
+            (Discovered::File(job), Some(unit))
+                if job.digests.joins_ranges() && job.work.is_none() =>
+            {
                 job.size
                     .filter(|&size| shard.parts_of(size, unit) > 1)
                     .map(|size| shard.part(key, size, unit))

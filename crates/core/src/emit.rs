@@ -195,6 +195,7 @@ mod tests {
             elapsed: Duration::ZERO,
             worker: Worker::Main,
             part: None,
+            blake3_subtrees: None,
         }
     }
 

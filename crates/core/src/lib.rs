@@ -59,8 +59,8 @@ pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
 pub use custom::{CustomWork, Output};
 pub use deadline::{StuckRead, stuck_reads, timed_pool};
 pub use digest::{
-    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256,
-    Sha256File, TreeDigest, Xxh3, Xxh3File,
+    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Blake3Subtree, Digest,
+    Sha256, Sha256File, TreeDigest, Xxh3, Xxh3File,
 };
 pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};

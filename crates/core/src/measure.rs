@@ -2,10 +2,11 @@
 //! ([`Measure`]), from one read. Each chunk goes to the counter and then to every hash in
 //! turn, while it is still in the CPU's cache: one read, several consumers.
 //!
-//! A file may be read as byte ranges at once (the hybrid's splitter) only when every digest
-//! asked for joins ranges ([`Measure::ranges`]): counting and BLAKE3 do, SHA-256 and XXH3 do
-//! not. Your own work ([`CustomWork`]) rides along in the same pass, and joins ranges when it
-//! was given as [`CustomWork::joinable`].
+//! A file may be read as byte ranges at once (the hybrid's splitter, or shards with
+//! `--shard-split`) only when every digest asked for joins ranges ([`Measure::ranges`]):
+//! counting and BLAKE3 do, SHA-256 and XXH3 do not. Your own work ([`CustomWork`]) rides
+//! along in the same pass, and joins ranges (in the splitter) when it was given as
+//! [`CustomWork::joinable`].
 
 use crate::count::{Counter, Counts, RangeCounts};
 use crate::custom::{CustomFile, CustomRange, CustomWork, Output, RangeOutput};
@@ -175,6 +176,24 @@ pub struct MeasuredRange {
     pub counts: RangeCounts,
     blake3: Option<Blake3Range>,
     custom: Option<RangeOutput>,
+}
+
+impl MeasuredRange {
+    /// Its BLAKE3 state, when BLAKE3 was asked for: what a part of a file split over shards
+    /// carries to the merge as [`Blake3Range::subtrees`].
+    ///
+    /// ```
+    /// use reader_core::{Algorithm, FileWork, JoinRanges, Measure};
+    /// let work = Measure::new(Algorithm::Blake3.into()).ranges().expect("BLAKE3 joins");
+    /// let mut range = work.start_range(1024, 4096);
+    /// range.update(&[b'x'; 3072]);
+    /// let subtrees = range.finish().blake3().map(|b| b.subtrees()).unwrap_or_default();
+    /// // 1 KiB at 1 KiB, then the 2 KiB subtree at 2 KiB.
+    /// assert_eq!(subtrees.iter().map(|s| (s.start, s.len)).collect::<Vec<_>>(), [(1024, 1024), (2048, 2048)]);
+    /// ```
+    pub fn blake3(&self) -> Option<&Blake3Range> {
+        self.blake3.as_ref()
+    }
 }
 
 /// [`MeasureRanges`]'s state of a byte range.

@@ -51,13 +51,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::count::{Counts, RangeCounts};
+use crate::count::Counts;
+use crate::digest::Blake3Range;
 use crate::dirfd::{self, Local, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
 use crate::faults;
 use crate::mapped::{self, Lease, Mapped};
-use crate::measure::{Measure, Measured};
+use crate::measure::{Measure, MeasureRanges, Measured, MeasuredRange};
 use crate::record::{FileResult, Worker};
 use crate::shard::Part;
 use crate::work::{Count, FileWork, JoinRanges, Work};
@@ -65,6 +66,12 @@ use crate::work::{Count, FileWork, JoinRanges, Work};
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
 /// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
 /// this file's `worker_crashed` error, so one bad file costs only itself.
+///
+/// A byte range of a file split over shards ([`FileJob::part`]) is counted, and hashed with
+/// BLAKE3 when asked for, as a range that joins its neighbours: the result carries the
+/// range's edges and its BLAKE3 subtrees ([`FileResult::blake3_subtrees`]) instead of
+/// digests. A range with digests that cannot be joined (SHA-256, XXH3; discovery never
+/// splits such a file) fails, `io`.
 ///
 /// ```
 /// use reader_core::{read_job, FileJob, Worker};
@@ -79,6 +86,7 @@ use crate::work::{Count, FileWork, JoinRanges, Work};
 pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
     let mut part = job.part;
+    let mut blake3_subtrees = None;
     let work = Measure::of(&job);
     // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
     let read = || {
@@ -87,10 +95,18 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
             if let Some(cap) = job.max_bytes.filter(|&cap| part.file_size > cap) {
                 return Err(FileError::over_cap(&job.path, cap));
             }
-            let range = count_part(&job.path, part, buf)?;
-            part.edges = range.edges();
+            let ranges = work.clone().ranges().ok_or_else(|| {
+                let message = format!(
+                    "{} cannot be computed over a byte range of a file (only BLAKE3 joins ranges)",
+                    job.digests
+                );
+                FileError::new(ErrorKind::Io, &job.path, message)
+            })?;
+            let range = measure_part(&job.path, part, &ranges, buf)?;
+            part.edges = range.counts.edges();
+            blake3_subtrees = range.blake3().map(Blake3Range::subtrees);
             return Ok(Measured {
-                counts: range.counts(),
+                counts: range.counts.counts(),
                 ..Measured::default()
             });
         }
@@ -103,6 +119,7 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let elapsed = started.elapsed();
     FileResult {
         part,
+        blake3_subtrees,
         ..FileResult::measured(job, outcome, elapsed, worker)
     }
 }
@@ -187,16 +204,21 @@ enum Whole<O> {
     Larger(u64),
 }
 
-/// Counts the byte range of `part` of the regular file at `path`; the last part reads on to
-/// the end of the file, wherever it is now.
-fn count_part(path: &Path, part: &Part, buf: &mut [u8]) -> Result<RangeCounts, FileError> {
+/// Reads the byte range of `part` of the regular file at `path` with `work` (counting, and
+/// BLAKE3 when asked for); the last part reads on to the end of the file, wherever it is now.
+fn measure_part(
+    path: &Path,
+    part: &Part,
+    work: &MeasureRanges,
+    buf: &mut [u8],
+) -> Result<MeasuredRange, FileError> {
     let (file, _) = open_regular(path)?;
     let end = if part.is_last() { u64::MAX } else { part.end };
-    // A large part is counted through a mapping, as a large file is.
+    // A large part is read through a mapping, as a large file is.
     let lease = (part.end - part.start >= mapped::MAP_FROM)
         .then(|| Lease::take(&file))
         .flatten();
-    read_range(&file, path, part.start, end, lease.as_ref(), buf, &Count)
+    read_range(&file, path, part.start, end, lease.as_ref(), buf, work)
 }
 
 /// The largest file [`read_cached`] takes: above it a hand-off to a blocking thread costs
@@ -862,6 +884,7 @@ fn advise_sequential(file: &File) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::count::RangeCounts;
     use std::fs;
 
     #[test]
@@ -932,6 +955,66 @@ mod tests {
                 .fold(RangeCounts::default(), RangeCounts::join)
                 .counts(),
         )
+    }
+
+    #[test]
+    fn parts_read_with_blake3_carry_subtrees_that_join_to_the_files_digest() {
+        use crate::digest::{Algorithm, Blake3};
+        use crate::shard::Part;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big");
+        let data: Vec<u8> = (0..(5 << 20) + 3u32).map(|i| (i % 253) as u8).collect();
+        fs::write(&path, &data).expect("write");
+        let size = data.len() as u64;
+        let mut buf = vec![0; 64 * 1024];
+        let mut joined = Blake3Range::default();
+        let mut counts = RangeCounts::default();
+        for index in 0..3 {
+            let job = FileJob {
+                part: Some(Part::new(index, 3, size)),
+                digests: Algorithm::Blake3.into(),
+                ..FileJob::new(&path, Some(size))
+            };
+            let result = read_job(job, &mut buf, Worker::Main);
+            assert!(result.digests.is_empty(), "a part has no digest of its own");
+            let (Ok(read), Some(part)) = (result.outcome, result.part) else {
+                panic!("part {index} read");
+            };
+            counts = counts.join(RangeCounts::new(read, part.edges));
+            let subtrees = result.blake3_subtrees.expect("BLAKE3 was asked for");
+            assert_eq!(subtrees.first().map(|s| s.start), Some(part.start));
+            assert_eq!(subtrees.iter().map(|s| s.len).sum::<u64>(), read.bytes);
+            let range = Blake3Range::from_subtrees(&subtrees).expect("a range");
+            joined = Blake3.join(joined, range);
+        }
+        assert_eq!(counts.counts(), Counts::of(&data));
+        assert_eq!(
+            joined.root().map(|d| d.to_string()),
+            Some(blake3::hash(&data).to_hex().to_string())
+        );
+        // Counting alone carries no subtrees; a digest that cannot join fails the part.
+        let part = Some(Part::new(1, 3, size));
+        let counted = read_job(
+            FileJob {
+                part,
+                ..FileJob::new(&path, Some(size))
+            },
+            &mut buf,
+            Worker::Main,
+        );
+        assert!(counted.outcome.is_ok() && counted.blake3_subtrees.is_none());
+        let sha = read_job(
+            FileJob {
+                part,
+                digests: Algorithm::Sha256.into(),
+                ..FileJob::new(&path, Some(size))
+            },
+            &mut buf,
+            Worker::Main,
+        );
+        let err = sha.outcome.expect_err("sha256 cannot join");
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.message().contains("sha256"), "{err}");
     }
 
     #[test]

@@ -7,12 +7,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::count::Counts;
 use crate::custom::Output;
-use crate::digest::Digest;
+use crate::digest::{Blake3Subtree, Digest};
 use crate::discover::FileJob;
 use crate::error::FileError;
 use crate::measure::Measured;
@@ -89,6 +89,11 @@ pub struct FileResult {
     /// The byte range of the file this result is for, when the file is split over shards
     /// ([`FileJob::part`]), with what the read found at its edges; `None`: the whole file.
     pub part: Option<Part>,
+    /// The subtrees of BLAKE3's tree that this part holds, in order, each by its chaining
+    /// value ([`Blake3Range::subtrees`](crate::Blake3Range::subtrees)): what `reader-merge`
+    /// joins into the whole file's BLAKE3. Only for a part read with BLAKE3 asked for (and
+    /// empty when its range held no byte); `None` otherwise.
+    pub blake3_subtrees: Option<Vec<Blake3Subtree>>,
 }
 
 impl FileResult {
@@ -107,6 +112,7 @@ impl FileResult {
             elapsed,
             worker,
             part: job.part,
+            blake3_subtrees: None,
         }
     }
 
@@ -143,6 +149,7 @@ impl FileResult {
             elapsed: Duration::ZERO,
             worker: Worker::Main,
             part: None,
+            blake3_subtrees: None,
         }
     }
 
@@ -219,7 +226,9 @@ pub enum Record {
 impl Serialize for FileResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let counts = self.outcome.as_ref().ok();
-        let fields = if self.part.is_some() { 15 } else { 8 } + self.digests.len();
+        let fields = if self.part.is_some() { 15 } else { 8 }
+            + self.digests.len()
+            + usize::from(self.part.is_some() && self.blake3_subtrees.is_some());
         let mut map = s.serialize_map(Some(fields))?;
         map.serialize_entry("type", if self.part.is_some() { "part" } else { "file" })?;
         map.serialize_entry("path", &Lossless(&self.path))?;
@@ -249,8 +258,34 @@ impl Serialize for FileResult {
             map.serialize_entry("file_size", &part.file_size)?;
             map.serialize_entry("starts_in_word", &part.edges.starts_in_word)?;
             map.serialize_entry("ends_in_word", &part.edges.ends_in_word)?;
+            if let Some(subtrees) = &self.blake3_subtrees {
+                map.serialize_entry("blake3_subtrees", &SubtreesJson(subtrees))?;
+            }
         }
         map.end()
+    }
+}
+
+/// A part's BLAKE3 subtrees as the contract writes them: `[[start, len, "<hex>"], …]`.
+struct SubtreesJson<'a>(&'a [Blake3Subtree]);
+
+impl Serialize for SubtreesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for subtree in self.0 {
+            let chaining_value = Hex(&subtree.chaining_value);
+            seq.serialize_element(&(subtree.start, subtree.len, Shown(&chaining_value)))?;
+        }
+        seq.end()
+    }
+}
+
+/// Bytes shown in lower-case hexadecimal.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
     }
 }
 
@@ -394,6 +429,7 @@ mod tests {
             elapsed: Duration::from_micros(35),
             worker: Worker::Thread(2),
             part: None,
+            blake3_subtrees: None,
         };
         assert_eq!(
             serde_json::to_string(&ok).unwrap_or_default(),
@@ -411,6 +447,7 @@ mod tests {
             elapsed: Duration::from_micros(3),
             worker: Worker::Process(4242),
             part: None,
+            blake3_subtrees: None,
         };
         assert_eq!(
             serde_json::to_string(&failed).unwrap_or_default(),
@@ -420,28 +457,57 @@ mod tests {
 
     #[test]
     fn a_part_of_a_split_file_says_which_range_and_its_edges() {
-        let mut part = Part::new(1, 3, 300);
+        let mut part = Part::new(1, 3, 1 << 20);
         part.edges.starts_in_word = true;
         let result = FileResult {
             digests: Vec::new(),
             output: None,
             path: "big.log".into(),
             outcome: Ok(Counts {
-                bytes: 100,
+                bytes: 349_184,
                 lines: 2,
                 words: 9,
             }),
             elapsed: Duration::from_micros(5),
             worker: Worker::Thread(0),
             part: Some(part),
+            blake3_subtrees: None,
         };
         assert_eq!(
             serde_json::to_string(&result).unwrap_or_default(),
-            r#"{"type":"part","path":"big.log","size":100,"lines":2,"words":9,"elapsed_us":5,"worker":"thread-0","error":null,"part":1,"parts":3,"start":100,"end":200,"file_size":300,"starts_in_word":true,"ends_in_word":false}"#
+            r#"{"type":"part","path":"big.log","size":349184,"lines":2,"words":9,"elapsed_us":5,"worker":"thread-0","error":null,"part":1,"parts":3,"start":349184,"end":698368,"file_size":1048576,"starts_in_word":true,"ends_in_word":false}"#
         );
         let mut summary = Summary::new("threads");
-        summary.add(&Record::File(result));
+        summary.add(&Record::File(result.clone()));
         assert_eq!((summary.files, summary.ok, summary.parts), (1, 1, 1));
+        // With BLAKE3: the subtrees it holds, last.
+        let mut chaining_value = [0; 32];
+        chaining_value[0] = 0xab;
+        chaining_value[31] = 0x01;
+        let hashed = FileResult {
+            blake3_subtrees: Some(vec![
+                Blake3Subtree {
+                    start: 349_184,
+                    len: 1024,
+                    chaining_value,
+                },
+                Blake3Subtree {
+                    start: 350_208,
+                    len: 348_160,
+                    chaining_value: [0xff; 32],
+                },
+            ]),
+            ..result
+        };
+        let json = serde_json::to_string(&hashed).unwrap_or_default();
+        let tail = format!(
+            r#""ends_in_word":false,"blake3_subtrees":[[349184,1024,"ab{}01"],[350208,348160,"{}"]]}}"#,
+            "00".repeat(30),
+            "ff".repeat(32)
+        );
+        assert!(json.ends_with(&tail), "{json}");
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(parsed.as_object().map(|o| o.len()), Some(16), "{json}");
     }
 
     #[test]

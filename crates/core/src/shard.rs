@@ -13,11 +13,12 @@
 //! owns, so the shards' records together are the unsharded run's, each once.
 //!
 //! A file can be larger than a fair share. When the run splits files above a unit U
-//! (`--shard-split U`), a file of S bytes (S > U) is cut into P = min(N, ⌈S / U⌉) [`Part`]s of
-//! equal length, and part j belongs to shard (hash + j) mod N: P different shards, part 0 to
-//! the shard that would own the whole file. Each part is counted on its own, and its record
-//! carries what joining needs ([`Edges`](crate::Edges)); `reader-merge` joins the parts into one record
-//! per file.
+//! (`--shard-split U`), a file of S bytes (S > U) is cut into P = min(N, ⌈S / U⌉, ⌈S / 1 KiB⌉)
+//! [`Part`]s of nearly equal length, cut on 1 KiB boundaries ([`Part::ALIGN`]), and part j
+//! belongs to shard (hash + j) mod N: P different shards, part 0 to the shard that would own
+//! the whole file. Each part is counted (and hashed with BLAKE3, when asked) on its own, and
+//! its record carries what joining needs ([`Edges`](crate::Edges), and the subtrees of BLAKE3's
+//! tree it holds); `reader-merge` joins the parts into one record per file.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,6 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::count::Edges;
 use crate::error::StartError;
+use crate::measure::MeasureRanges;
+use crate::work::JoinRanges;
 
 /// One of `count` shards: the entries whose key hashes to `index` (see the module docs).
 ///
@@ -162,9 +165,22 @@ impl Shard {
     }
 
     /// How many parts a file of `size` bytes is cut into when files above `unit` bytes are
-    /// split: min(N, ⌈size / unit⌉), and 1 — not split — for a file of at most `unit`.
+    /// split: min(N, ⌈size / unit⌉, ⌈size / 1 KiB⌉) — no more parts than the file has
+    /// [`Part::ALIGN`] grains, so that none is empty — and 1 — not split — for a file of at
+    /// most `unit` (or of at most 1 KiB).
+    ///
+    /// ```
+    /// use reader_core::Shard;
+    /// let shard = Shard::new(0, 8)?;
+    /// assert_eq!(shard.parts_of(10 << 20, 1 << 20), 8);
+    /// assert_eq!(shard.parts_of(3 << 20, 1 << 20), 3);
+    /// assert_eq!(shard.parts_of(1 << 20, 1 << 20), 1);
+    /// // Below 1 KiB a part: 3000 bytes split above 100 are 3 parts, not 8.
+    /// assert_eq!(shard.parts_of(3000, 100), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn parts_of(&self, size: u64, unit: u64) -> u32 {
-        let wanted = size.div_ceil(unit.max(1));
+        let wanted = size.div_ceil(unit.max(1)).min(size.div_ceil(Part::ALIGN));
         u32::try_from(wanted.min(u64::from(self.count))).unwrap_or(self.count)
     }
 
@@ -218,11 +234,32 @@ pub struct Part {
 }
 
 impl Part {
-    /// Part `index` of `parts` equal ranges of a file of `file_size` bytes.
+    /// What every cut between parts is a multiple of: a BLAKE3 chunk, 1 KiB
+    /// ([`JoinRanges::RANGE_ALIGN`] of [`MeasureRanges`]), so that the BLAKE3 states of the
+    /// parts join into the file's digest as well as their counts join into its counts.
+    pub const ALIGN: u64 = <MeasureRanges as JoinRanges>::RANGE_ALIGN;
+
+    /// Part `index` of `parts` nearly equal ranges of a file of `file_size` bytes, cut on
+    /// [`Part::ALIGN`]: the file's G = ⌈`file_size` / 1 KiB⌉ grains are shared out, part j
+    /// starting at grain ⌊G·j / `parts`⌋, and the last part ends at `file_size`. Parts differ
+    /// in length by at most a grain, and none is empty when `parts` ≤ G (as
+    /// [`Shard::parts_of`] makes it).
+    ///
+    /// ```
+    /// use reader_core::Part;
+    /// let size = 5 * 1024 * 1024 + 3;
+    /// let parts: Vec<Part> = (0..3).map(|j| Part::new(j, 3, size)).collect();
+    /// assert_eq!(
+    ///     parts.iter().map(|p| (p.start, p.end)).collect::<Vec<_>>(),
+    ///     [(0, 1_747_968), (1_747_968, 3_495_936), (3_495_936, size)]
+    /// );
+    /// assert!(parts.iter().all(|p| p.start % Part::ALIGN == 0));
+    /// ```
     pub fn new(index: u32, parts: u32, file_size: u64) -> Part {
+        let grains = file_size.div_ceil(Part::ALIGN);
         let at = |i: u32| {
-            let at = u128::from(file_size) * u128::from(i) / u128::from(parts.max(1));
-            u64::try_from(at).unwrap_or(file_size)
+            let grain = u128::from(grains) * u128::from(i) / u128::from(parts.max(1));
+            u64::try_from(grain * u128::from(Part::ALIGN)).map_or(file_size, |at| at.min(file_size))
         };
         Part {
             index,
@@ -288,6 +325,7 @@ mod tests {
                 7999,
                 8000,
                 123_457,
+                5 * 1024 * 1024 + 3,
                 u64::MAX / 3,
             ] {
                 for key in [&b"a"[..], b"dir/big.bin", b""] {
@@ -298,7 +336,8 @@ mod tests {
                         .iter()
                         .filter_map(|s| Some((s.index(), s.part(key, size, unit)?)))
                         .collect();
-                    let expected = size.div_ceil(unit).min(u64::from(count));
+                    let grains = size.div_ceil(Part::ALIGN);
+                    let expected = size.div_ceil(unit).min(grains).min(u64::from(count));
                     if expected < 2 {
                         assert!(parts.is_empty(), "{size} in {count}: not split");
                         continue;
@@ -310,11 +349,14 @@ mod tests {
                     assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
                     assert_eq!(ranges.last().map(|p| p.end), Some(size));
                     assert!(ranges.last().is_some_and(Part::is_last));
-                    // No part longer than a unit more than its share; part 0 where the whole is.
+                    // Cut on 1 KiB; no part empty, nor longer than a grain more than its
+                    // share; part 0 where the whole is.
+                    let longest = grains.div_ceil(expected) * Part::ALIGN;
                     assert!(
-                        ranges
-                            .iter()
-                            .all(|p| p.end - p.start <= size / expected + 1)
+                        ranges.iter().all(|p| p.start % Part::ALIGN == 0
+                            && p.start < p.end
+                            && p.end - p.start <= longest),
+                        "{size} in {count}: {ranges:?}"
                     );
                     let zero = parts.iter().find(|(_, p)| p.index == 0).map(|(k, _)| *k);
                     assert_eq!(zero, Some(Shard::of(key, count)));
@@ -322,6 +364,46 @@ mod tests {
                         assert_eq!(Shard::owner_of_part(key, part.index, count), *k);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn parts_are_cut_on_1_kib_and_cover_the_file_once_whatever_their_number() {
+        for size in [
+            0,
+            1,
+            1023,
+            1024,
+            1025,
+            3000,
+            65_536,
+            5 * 1024 * 1024 + 3,
+            1 << 40,
+        ] {
+            for parts in 1..=9 {
+                let cut: Vec<Part> = (0..parts).map(|j| Part::new(j, parts, size)).collect();
+                assert_eq!(cut[0].start, 0);
+                assert!(cut.windows(2).all(|w| w[0].end == w[1].start));
+                assert_eq!(cut.last().map(|p| p.end), Some(size));
+                assert!(
+                    cut.iter()
+                        .all(|p| p.start % 1024 == 0 && p.file_size == size)
+                );
+                let grains = size.div_ceil(1024);
+                if u64::from(parts) <= grains {
+                    assert!(cut.iter().all(|p| p.start < p.end), "{size} / {parts}");
+                }
+                // Nearly equal: lengths differ by at most a grain (the last may be shorter).
+                let lens: Vec<u64> = cut[..cut.len() - 1]
+                    .iter()
+                    .map(|p| p.end - p.start)
+                    .collect();
+                let (min, max) = (lens.iter().min(), lens.iter().max());
+                assert!(
+                    min.zip(max).is_none_or(|(a, b)| b - a <= 1024),
+                    "{size} / {parts}: {lens:?}"
+                );
             }
         }
     }

@@ -10,19 +10,20 @@
 //! 3. the parent closes its request channel; the worker exits.
 //!
 //! Paths travel as raw bytes (`OsStrExt`), so names that are not UTF-8 survive the trip. File
-//! contents never cross the channel: only paths out and counts (and digests) back.
+//! contents never cross the channel: only paths out and counts (and digests, or a part's
+//! BLAKE3 subtrees) back.
 
 use std::fmt;
 use std::time::Duration;
 
 use bincode::config::{self, Configuration, Limit, LittleEndian, Varint};
 use ipc_channel::ipc::{IpcBytesReceiver, IpcBytesSender};
-use reader_core::{Algorithms, Counts, Digest, Edges, ErrorKind, Part};
+use reader_core::{Algorithms, Blake3Subtree, Counts, Digest, Edges, ErrorKind, Part};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The version of this protocol; parent and worker must agree on it exactly.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The largest message either side accepts (a batch of paths is a few KiB to a few hundred).
 pub const MAX_MESSAGE: usize = 16 << 20;
@@ -165,8 +166,9 @@ pub struct WireResult {
 pub enum WireOutcome {
     /// Read to the end: its counts and the digests asked for.
     Counted(Counts, Vec<Digest>),
-    /// A byte range read, with what joining it needs.
-    CountedPart(Counts, Edges),
+    /// A byte range read, with what joining it needs: its edges, and its BLAKE3 subtrees
+    /// when BLAKE3 was asked for ([`FileResult::blake3_subtrees`](reader_core::FileResult)).
+    CountedPart(Counts, Edges, Option<Vec<Blake3Subtree>>),
     /// Failed.
     Failed {
         /// The stable kind.
@@ -244,6 +246,32 @@ mod tests {
                             words: 2,
                         },
                         Vec::new(),
+                    ),
+                },
+                WireResult {
+                    elapsed_us: 30,
+                    outcome: WireOutcome::CountedPart(
+                        Counts {
+                            bytes: 3072,
+                            lines: 0,
+                            words: 1,
+                        },
+                        Edges {
+                            starts_in_word: true,
+                            ends_in_word: true,
+                        },
+                        Some(vec![
+                            Blake3Subtree {
+                                start: 1024,
+                                len: 1024,
+                                chaining_value: [0xab; 32],
+                            },
+                            Blake3Subtree {
+                                start: 2048,
+                                len: 2048,
+                                chaining_value: [0x01; 32],
+                            },
+                        ]),
                     ),
                 },
                 WireResult {

@@ -464,15 +464,17 @@ impl Central<'_> {
             let (path, mut part) = (std::mem::take(&mut job.path), job.part);
             batch.done += 1;
             let mut digests = Vec::new();
+            let mut blake3_subtrees = None;
             let outcome = match result.outcome {
                 WireOutcome::Counted(counts, of_file) => {
                     digests = of_file;
                     Ok(counts)
                 }
-                WireOutcome::CountedPart(counts, edges) => {
+                WireOutcome::CountedPart(counts, edges, subtrees) => {
                     if let Some(part) = &mut part {
                         part.edges = edges;
                     }
+                    blake3_subtrees = subtrees;
                     Ok(counts)
                 }
                 WireOutcome::Failed { kind, message } => Err(FileError::new(kind, &path, message)),
@@ -485,6 +487,7 @@ impl Central<'_> {
                 elapsed: Duration::from_micros(result.elapsed_us),
                 worker: Worker::Process(pid),
                 part,
+                blake3_subtrees,
             });
         }
         if batch.done == batch.jobs.len() {

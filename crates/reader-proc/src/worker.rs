@@ -312,7 +312,9 @@ fn serve(
         pending.push(WireResult {
             elapsed_us: u64::try_from(result.elapsed.as_micros()).unwrap_or(u64::MAX),
             outcome: match (result.outcome, result.part) {
-                (Ok(counts), Some(part)) => WireOutcome::CountedPart(counts, part.edges),
+                (Ok(counts), Some(part)) => {
+                    WireOutcome::CountedPart(counts, part.edges, result.blake3_subtrees)
+                }
                 (Ok(counts), None) => WireOutcome::Counted(counts, result.digests),
                 (Err(err), _) => WireOutcome::Failed {
                     kind: err.kind(),

@@ -4,7 +4,7 @@
 //! streaming, splitting and joining; and the system's own tools (`sha256sum`, `b3sum`,
 //! `xxhsum`) where they are installed (`.ci/run` installs them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -295,6 +295,144 @@ pub fn sums_manifests_satisfy_the_reference_tools(reader: &Reader) {
     assert!(!out.contains("failing.txt"), "{out}");
     assert_eq!(out.lines().count(), names.len(), "{out}");
     assert!(run.stderr.contains("failing.txt"), "{}", run.stderr);
+}
+
+/// `reader-merge`, from the binaries built beside `reader`'s (`cargo test --workspace` builds
+/// them all before it runs any test; alone, `cargo build -p reader-cli --bin reader-merge`).
+fn merge_beside(reader: &Reader) -> PathBuf {
+    let merge = reader.bin().with_file_name("reader-merge");
+    assert!(
+        merge.is_file(),
+        "{} is not built: run `cargo build -p reader-cli --bin reader-merge` first",
+        merge.display()
+    );
+    merge
+}
+
+/// Runs `merge` with `args`.
+fn merged(merge: &Path, args: &[&std::ffi::OsStr]) -> Run {
+    let mut cmd = Command::new(merge);
+    cmd.args(args);
+    finish(cmd)
+}
+
+/// `--shard K/N --shard-split SIZE --digest blake3`: every file above SIZE is cut into parts
+/// on different shards, each part carries the subtrees of BLAKE3's tree it holds
+/// (`blake3_subtrees`) and no digest of its own, and `reader-merge` joins them into the
+/// digests `blake3::hash` gives — in its JSON records and tree digest, its CSV and its
+/// `--format sums`. With `--digest sha256`, which cannot be joined from parts, nothing is
+/// split: the shard that owns a large file reads it whole, and the merge gives its digest.
+pub fn split_shards_join_blake3_digests_with_reader_merge(reader: &Reader) {
+    let merge = merge_beside(reader);
+    let tree = Tree::new();
+    let unit = 64 * 1024;
+    let files: Vec<(PathBuf, Vec<u8>)> = [
+        ("big/odd.bin", (5 << 20) + 3),
+        ("big/three.bin", 2 * unit + 1),
+        ("big/two.bin", unit + 1),
+        ("exact.bin", unit),
+        ("small.txt", 8),
+        ("empty", 0),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (name, len))| {
+        let data = noise(len, i as u64 + 101);
+        (tree.file(name, &data), data)
+    })
+    .collect();
+    let count = 3;
+    for digest in ["blake3", "sha256"] {
+        let out = Tree::new();
+        let template = out.join("{shard}.jsonl");
+        let mut parts: HashMap<String, Vec<(u32, Value)>> = HashMap::new();
+        let mut whole: HashMap<String, u32> = HashMap::new();
+        let shards: Vec<PathBuf> = (0..count)
+            .map(|k| {
+                let shard = format!("{k}/{count}");
+                let run = reader.clone().setting("--digest", digest).run(&[
+                    "--format".as_ref(),
+                    "json".as_ref(),
+                    "--shard".as_ref(),
+                    shard.as_ref(),
+                    "--shard-split".as_ref(),
+                    "64KiB".as_ref(),
+                    "-o".as_ref(),
+                    template.as_os_str(),
+                    tree.path().as_os_str(),
+                ]);
+                assert_eq!(
+                    run.code(),
+                    Some(0),
+                    "{digest}, shard {shard}: {}",
+                    run.stderr
+                );
+                let written = out.join(format!("{k}.jsonl"));
+                let text = fs::read_to_string(&written).expect("the shard's output"); // whole-file read ok: a shard's output, checked whole
+                for line in text.lines() {
+                    let record: Value = serde_json::from_str(line).expect("JSON");
+                    let path = record["path"].as_str().unwrap_or_default().to_string();
+                    match record["type"].as_str() {
+                        Some("part") => parts.entry(path).or_default().push((k, record)),
+                        Some("file") => {
+                            assert!(whole.insert(path, k).is_none(), "{digest}: twice");
+                        }
+                        _ => {}
+                    }
+                }
+                written
+            })
+            .collect();
+        for (path, data) in &files {
+            let key = path_key(path);
+            if digest != "blake3" || data.len() <= unit {
+                assert!(!parts.contains_key(&key), "{digest}: {key} is not split");
+                assert!(whole.contains_key(&key), "{digest}: {key} is read whole");
+                continue;
+            }
+            let got = parts
+                .get(&key)
+                .unwrap_or_else(|| panic!("{digest}: {key} was not split"));
+            let wanted = data.len().div_ceil(unit).min(count as usize);
+            let on: BTreeSet<u32> = got.iter().map(|(k, _)| *k).collect();
+            assert_eq!(on.len(), wanted, "{key}: a part on each of {wanted} shards");
+            assert_eq!(got.len(), wanted, "{key}: {got:?}");
+            for (_, part) in got {
+                assert!(part["blake3"].is_null(), "a part has no digest: {part}");
+                let start = part["start"].as_u64().unwrap_or(u64::MAX);
+                assert_eq!(start % 1024, 0, "cut on 1 KiB: {part}");
+                let subtrees = part["blake3_subtrees"].as_array().expect("subtrees");
+                let held: u64 = subtrees.iter().filter_map(|s| s[1].as_u64()).sum();
+                assert_eq!(Some(held), part["size"].as_u64(), "{part}");
+                assert_eq!(subtrees.first().and_then(|s| s[0].as_u64()), Some(start));
+            }
+        }
+        let args = |format: &'static str| -> Vec<&std::ffi::OsStr> {
+            let mut args: Vec<&std::ffi::OsStr> = vec!["--format".as_ref(), format.as_ref()];
+            args.extend(shards.iter().map(|s| s.as_os_str()));
+            args
+        };
+        assert_digests(&merged(&merge, &args("json")), &[digest], &files);
+        let sums = merged(&merge, &args("sums"));
+        assert_eq!(sums.code(), Some(0), "{}", sums.stderr);
+        let manifest = String::from_utf8_lossy(&sums.stdout);
+        assert_eq!(manifest.lines().count(), files.len(), "{manifest}");
+        let csv = merged(&merge, &args("csv"));
+        assert_eq!(csv.code(), Some(0), "{}", csv.stderr);
+        let table = String::from_utf8_lossy(&csv.stdout);
+        for (path, data) in &files {
+            let hex = expected(digest, data);
+            let line = format!("{hex}  {}", path.display());
+            assert!(manifest.lines().any(|l| l == line), "{line} in {manifest}");
+            let row = format!("file,{},", path.display());
+            assert!(
+                table
+                    .lines()
+                    .any(|l| l.starts_with(&row) && l.ends_with(&hex)),
+                "{row}…{hex} in {table}"
+            );
+        }
+    }
 }
 
 /// `--check` verifies a manifest concurrently and reports each fault as `sha256sum -c` does,

@@ -133,6 +133,11 @@ macro_rules! conformance {
             $crate::digests::sums_manifests_satisfy_the_reference_tools(&reader);
         }
         #[test]
+        fn split_shards_join_blake3_digests_with_reader_merge() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::digests::split_shards_join_blake3_digests_with_reader_merge(&reader);
+        }
+        #[test]
         fn check_reports_every_fault() {
             let reader = $crate::conformance!(@reader $bin, $args, $processes);
             $crate::digests::check_reports_every_fault(&reader);
