@@ -281,7 +281,11 @@ impl fmt::Debug for Digest {
 #[derive(Debug, Clone, Default)]
 pub struct TreeDigest {
     algorithms: Algorithms,
-    files: Vec<(Vec<u8>, Vec<Digest>)>,
+    /// Every file's entry, one after another: its path, a NUL, and its digest of each
+    /// algorithm in order (held in one buffer: no allocation a file).
+    entries: Vec<u8>,
+    /// Where each entry starts in `entries`, and its path's length.
+    files: Vec<(usize, usize)>,
 }
 
 impl TreeDigest {
@@ -289,30 +293,51 @@ impl TreeDigest {
     pub fn new(algorithms: Algorithms) -> TreeDigest {
         TreeDigest {
             algorithms,
+            entries: Vec::new(),
             files: Vec::new(),
         }
     }
 
-    /// Adds the file at `path` (its bytes) with its digests.
+    /// Adds the file at `path` (its bytes) with its digests (those of algorithms not asked
+    /// for are left out; one asked for and missing counts as no digest of that file).
     pub fn add(&mut self, path: &[u8], digests: &[Digest]) {
-        self.files.push((path.to_vec(), digests.to_vec()));
+        self.files.push((self.entries.len(), path.len()));
+        self.entries.extend_from_slice(path);
+        self.entries.push(0);
+        for algorithm in self.algorithms.iter() {
+            match digests.iter().find(|d| d.algorithm() == algorithm) {
+                Some(digest) => self.entries.extend_from_slice(&digest.bytes),
+                None => self.entries.extend_from_slice(&[0; 32]),
+            }
+        }
     }
 
     /// The tree's digest for each algorithm, in the order of [`Algorithm::ALL`].
     pub fn finish(mut self) -> Vec<Digest> {
-        self.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let files = &self.files;
+        let stride = 32 * self.algorithms.iter().count();
+        let entries = &self.entries;
+        // A path ends in a NUL, which no path holds and which sorts first: entries sort as
+        // their paths do. Files arrive roughly in the walk's order, which a stable sort
+        // (runs found and merged) puts in order quickly.
+        let entry = |&(at, path): &(usize, usize)| &entries[at..at + path + 1 + stride];
+        self.files.sort_by(|a, b| entry(a).cmp(entry(b)));
+        let mut staged = Vec::with_capacity(64 << 10);
         self.algorithms
             .iter()
-            .filter_map(|algorithm| {
+            .enumerate()
+            .filter_map(|(nth, algorithm)| {
                 let mut state = Measure::new(algorithm.into()).start();
-                for (path, digests) in files {
-                    if let Some(digest) = digests.iter().find(|d| d.algorithm() == algorithm) {
-                        state.update(path);
-                        state.update(&[0]);
-                        state.update(digest.as_bytes());
+                for &(at, path) in &self.files {
+                    let digest = at + path + 1 + 32 * nth;
+                    staged.extend_from_slice(&entries[at..at + path + 1]);
+                    staged.extend_from_slice(&entries[digest..digest + algorithm.digest_len()]);
+                    if staged.len() >= 60 << 10 {
+                        state.update(&staged);
+                        staged.clear();
                     }
                 }
+                state.update(&staged);
+                staged.clear();
                 state.finish().digests.pop()
             })
             .collect()

@@ -87,15 +87,22 @@ pub struct Measured {
     pub output: Option<Output>,
 }
 
-/// [`Measure`]'s state of one file: a counter, and a hasher for each digest asked for (boxed,
-/// so that counting alone moves no hasher's room around).
+/// [`Measure`]'s state of one file: a counter, a hasher for each digest asked for (boxed
+/// together, so that counting alone moves no hasher's room around and a file costs one
+/// allocation for all its hashers), and its own work's state.
 #[derive(Debug)]
 pub struct MeasureFile {
     counter: Counter,
-    blake3: Option<Box<Blake3File>>,
-    sha256: Option<Box<Sha256File>>,
-    xxh3: Option<Box<Xxh3File>>,
+    hashers: Option<Box<Hashers>>,
     custom: Option<CustomFile>,
+}
+
+/// The hashers of one file.
+#[derive(Debug)]
+struct Hashers {
+    blake3: Option<Blake3File>,
+    sha256: Option<Sha256File>,
+    xxh3: Option<Xxh3File>,
 }
 
 impl Work for Measure {
@@ -104,11 +111,16 @@ impl Work for Measure {
 
     fn start(&self) -> MeasureFile {
         let wanted = |algorithm| self.digests.contains(algorithm);
+        let hashers = (!self.digests.is_empty()).then(|| {
+            Box::new(Hashers {
+                blake3: wanted(Algorithm::Blake3).then(|| Blake3.start()),
+                sha256: wanted(Algorithm::Sha256).then(|| Sha256.start()),
+                xxh3: wanted(Algorithm::Xxh3).then(|| Xxh3.start()),
+            })
+        });
         MeasureFile {
             counter: Counter::new(),
-            blake3: wanted(Algorithm::Blake3).then(|| Box::new(Blake3.start())),
-            sha256: wanted(Algorithm::Sha256).then(|| Box::new(Sha256.start())),
-            xxh3: wanted(Algorithm::Xxh3).then(|| Box::new(Xxh3.start())),
+            hashers,
             custom: self.custom.as_ref().map(CustomWork::start),
         }
     }
@@ -119,14 +131,16 @@ impl FileWork for MeasureFile {
 
     fn update(&mut self, chunk: &[u8]) {
         self.counter.update(chunk);
-        if let Some(blake3) = &mut self.blake3 {
-            blake3.update(chunk);
-        }
-        if let Some(sha256) = &mut self.sha256 {
-            sha256.update(chunk);
-        }
-        if let Some(xxh3) = &mut self.xxh3 {
-            xxh3.update(chunk);
+        if let Some(hashers) = &mut self.hashers {
+            if let Some(blake3) = &mut hashers.blake3 {
+                blake3.update(chunk);
+            }
+            if let Some(sha256) = &mut hashers.sha256 {
+                sha256.update(chunk);
+            }
+            if let Some(xxh3) = &mut hashers.xxh3 {
+                xxh3.update(chunk);
+            }
         }
         if let Some(custom) = &mut self.custom {
             custom.update(chunk);
@@ -134,14 +148,25 @@ impl FileWork for MeasureFile {
     }
 
     fn finish(self) -> Measured {
-        let digests = [
-            self.blake3.map(|state| state.finish()),
-            self.sha256.map(|state| state.finish()),
-            self.xxh3.map(|state| state.finish()),
-        ];
+        let digests = match self.hashers {
+            None => Vec::new(),
+            Some(hashers) => {
+                let Hashers {
+                    blake3,
+                    sha256,
+                    xxh3,
+                } = *hashers;
+                let digests = [
+                    blake3.map(FileWork::finish),
+                    sha256.map(FileWork::finish),
+                    xxh3.map(FileWork::finish),
+                ];
+                digests.into_iter().flatten().collect()
+            }
+        };
         Measured {
             counts: self.counter.counts(),
-            digests: digests.into_iter().flatten().collect(),
+            digests,
             output: self.custom.map(CustomFile::finish),
         }
     }
