@@ -80,6 +80,7 @@
 
 mod attribution;
 mod batching;
+mod own;
 mod process;
 mod protocol;
 mod schedule;
@@ -87,13 +88,15 @@ pub mod signals;
 pub mod worker;
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use reader_core::{Emitter, Jobs, RunError, Schedule, StartError, Stats, defaults};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use crate::own::Expected;
 pub use crate::process::{ConnectFailure, WorkerError};
 use crate::process::{Process, Workers};
 
@@ -117,6 +120,7 @@ pub struct ProcReader {
     worker: Option<PathBuf>,
     timeout: Option<Duration>,
     connect_timeout: Duration,
+    expected: Expected,
 }
 
 impl Default for ProcReader {
@@ -126,6 +130,7 @@ impl Default for ProcReader {
             worker: None,
             timeout: None,
             connect_timeout: CONNECT_TIMEOUT,
+            expected: Expected::NOTHING,
         }
     }
 }
@@ -183,6 +188,8 @@ pub(crate) struct Settings {
     pub program: PathBuf,
     pub timeout: Option<Duration>,
     pub connect_timeout: Duration,
+    /// The work the workers must run, and how to decode its outputs.
+    pub expected: Expected,
 }
 
 impl ProcReader {
@@ -209,6 +216,15 @@ impl ProcReader {
     /// (`None`) by default.
     pub fn timeout(mut self, timeout: Option<Duration>) -> ProcReader {
         self.timeout = timeout;
+        self
+    }
+
+    /// Reads with a worker program of your own that runs your own work
+    /// ([`worker::main_with`]), whose output is a `T`: each file's record carries it
+    /// ([`FileResult::output`](reader_core::FileResult::output)). A worker that runs another
+    /// work (or none) is refused at the handshake.
+    pub fn output<T: DeserializeOwned + Send + Sync + 'static>(mut self) -> ProcReader {
+        self.expected = Expected::of::<T>();
         self
     }
 
@@ -269,6 +285,7 @@ impl ProcReader {
                 program: self.worker_program()?,
                 timeout: self.timeout,
                 connect_timeout: self.connect_timeout,
+                expected: self.expected,
             },
             jobs: self.jobs,
             started: Mutex::new(Workers::default()),
@@ -298,11 +315,7 @@ impl Schedule for ProcPool {
     fn prepare(&self) -> Result<(), StartError> {
         let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
         if started.is_empty() {
-            *started = start_pool(
-                &self.settings.program,
-                self.jobs,
-                self.settings.connect_timeout,
-            )?;
+            *started = start_pool(&self.settings, self.jobs)?;
         }
         Ok(())
     }
@@ -311,12 +324,7 @@ impl Schedule for ProcPool {
         let started =
             std::mem::take(&mut *self.started.lock().unwrap_or_else(PoisonError::into_inner));
         let workers = if started.is_empty() {
-            start_pool(
-                &self.settings.program,
-                self.jobs,
-                self.settings.connect_timeout,
-            )
-            .map_err(|err| RunError::Model(Box::new(err)))?
+            start_pool(&self.settings, self.jobs).map_err(|err| RunError::Model(Box::new(err)))?
         } else {
             started
         };
@@ -326,16 +334,13 @@ impl Schedule for ProcPool {
 
 /// Starts `count` workers at once and waits for the first that connects; the others connect
 /// while the run already reads ([`Workers::starting`]). Fails only if none connects.
-fn start_pool(
-    program: &Path,
-    count: usize,
-    connect_timeout: Duration,
-) -> Result<Workers, StartError> {
+fn start_pool(settings: &Settings, count: usize) -> Result<Workers, StartError> {
+    let (program, connect_timeout) = (&settings.program, settings.connect_timeout);
     warm_up_ipc()?;
     let mut starting = VecDeque::with_capacity(count);
     let mut last_error = None;
     for _ in 0..count {
-        match Process::spawn(program) {
+        match Process::spawn(program, settings.expected.name) {
             Ok(worker) => starting.push_back(worker),
             Err(e) => {
                 // A program that cannot run once will not run the next time either.

@@ -156,12 +156,18 @@ pub(crate) struct Process {
 impl Process {
     /// Starts `program` and waits at most `connect_timeout` for it to connect and shake hands.
     /// On any failure the child is killed and reaped, and the error says what happened.
-    pub fn start(program: &Path, connect_timeout: Duration) -> Result<Process, WorkerError> {
-        Process::spawn(program)?.connect(connect_timeout)
+    /// `work` is the work it must say it runs (the name of its output type, empty for
+    /// counting alone).
+    pub fn start(
+        program: &Path,
+        connect_timeout: Duration,
+        work: &'static str,
+    ) -> Result<Process, WorkerError> {
+        Process::spawn(program, work)?.connect(connect_timeout)
     }
 
     /// Starts `program` without waiting for it to connect, so several can start at once.
-    pub fn spawn(program: &Path) -> Result<Starting, WorkerError> {
+    pub fn spawn(program: &Path, work: &'static str) -> Result<Starting, WorkerError> {
         let (server, name) = IpcOneShotServer::<Connect>::new().map_err(WorkerError::Listen)?;
         let mut live = live();
         if STOPPING.load(Ordering::SeqCst) {
@@ -187,6 +193,7 @@ impl Process {
             server: Some(server),
             name,
             program: program.to_path_buf(),
+            work,
         })
     }
 
@@ -270,6 +277,8 @@ pub(crate) struct Starting {
     server: Option<IpcOneShotServer<Connect>>,
     name: String,
     program: PathBuf,
+    /// The work it must say it runs.
+    work: &'static str,
 }
 
 impl std::fmt::Debug for Starting {
@@ -290,7 +299,7 @@ impl Starting {
             return Err(WorkerError::Stopping);
         };
         let pid = child.id();
-        match connect(server, &self.name, &mut child, timeout) {
+        match connect(server, &self.name, &mut child, timeout, self.work) {
             Ok((requests, replies)) => Ok(Process {
                 child: Some(child),
                 pid,
@@ -334,6 +343,7 @@ fn connect(
     name: &str,
     child: &mut Child,
     timeout: Duration,
+    work: &str,
 ) -> Result<(IpcBytesSender, IpcBytesReceiver), Waited> {
     let (tx, rx) = mpsc::channel();
     thread::Builder::new()
@@ -380,6 +390,14 @@ fn connect(
             let hello = protocol::decode_hello(&hello).map_err(|e| handshake(e.to_string()))?;
             if hello.pid != child.id() {
                 return Err(handshake(format!("it says it is pid {}", hello.pid)));
+            }
+            if hello.work != work {
+                return Err(handshake(format!(
+                    "it runs {}, and this run expects {} (a worker of your own needs \
+                     ProcReader::output with its output's type)",
+                    crate::own::shown(&hello.work),
+                    crate::own::shown(work)
+                )));
             }
             Ok((requests, replies))
         }
@@ -561,7 +579,7 @@ mod tests {
 
     #[test]
     fn a_missing_program_is_an_error() {
-        let err = Process::start(Path::new("/nonexistent/worker"), Duration::from_secs(1))
+        let err = Process::start(Path::new("/nonexistent/worker"), Duration::from_secs(1), "")
             .expect_err("missing")
             .to_string();
         assert!(err.contains("cannot run the worker"), "{err}");
@@ -569,7 +587,7 @@ mod tests {
 
     #[test]
     fn a_program_that_exits_at_once_is_noticed_before_the_timeout() {
-        let err = Process::start(Path::new("true"), Duration::from_secs(30))
+        let err = Process::start(Path::new("true"), Duration::from_secs(30), "")
             .expect_err("exits")
             .to_string();
         assert!(err.contains("exited before connecting"), "{err}");

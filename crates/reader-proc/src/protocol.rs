@@ -23,7 +23,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The version of this protocol; parent and worker must agree on it exactly.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The largest message either side accepts (a batch of paths is a few KiB to a few hundred).
 pub const MAX_MESSAGE: usize = 16 << 20;
@@ -51,12 +51,15 @@ pub enum Connect {
 }
 
 /// Who is speaking: checked before any work is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     /// [`PROTOCOL_VERSION`] of the worker's build.
     pub version: u32,
     /// The worker's process id.
     pub pid: u32,
+    /// The work it runs on every file besides counting: the name of its output type, empty
+    /// for counting alone (see `reader_proc::worker::main_with`).
+    pub work: String,
 }
 
 /// A file's path as raw bytes, encoded as one length-prefixed byte string.
@@ -159,6 +162,8 @@ pub struct WireResult {
     pub elapsed_us: u64,
     /// Its counts or its error.
     pub outcome: WireOutcome,
+    /// What the worker's own work made of it, encoded; `None` without one.
+    pub output: Option<Vec<u8>>,
 }
 
 /// A file's counts, or why it could not be read (the parent adds the path back).
@@ -239,6 +244,7 @@ mod tests {
             results: vec![
                 WireResult {
                     elapsed_us: 12,
+                    output: Some(vec![1, 2, 3]),
                     outcome: WireOutcome::Counted(
                         Counts {
                             bytes: 10,
@@ -250,6 +256,7 @@ mod tests {
                 },
                 WireResult {
                     elapsed_us: 30,
+                    output: None,
                     outcome: WireOutcome::CountedPart(
                         Counts {
                             bytes: 3072,
@@ -276,6 +283,7 @@ mod tests {
                 },
                 WireResult {
                     elapsed_us: 1,
+                    output: None,
                     outcome: WireOutcome::Failed {
                         kind: ErrorKind::PermissionDenied,
                         message: "Permission denied (os error 13)".into(),
@@ -333,12 +341,14 @@ mod tests {
         let ok = encode(&Hello {
             version: PROTOCOL_VERSION,
             pid: 42,
+            work: String::new(),
         })
         .expect("encode");
         assert_eq!(decode_hello(&ok).map(|h| h.pid), Ok(42));
         let old = encode(&Hello {
             version: PROTOCOL_VERSION + 1,
             pid: 42,
+            work: String::new(),
         })
         .expect("encode");
         let err = decode_hello(&old).expect_err("version");

@@ -32,7 +32,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reader_core::{Emitter, FileError, FileJob, FileResult, Jobs, RunError, Worker};
+use reader_core::{Emitter, ErrorKind, FileError, FileJob, FileResult, Jobs, RunError, Worker};
 
 use crate::attribution::{InFlight, attribute};
 use crate::batching::{Batcher, MAX_BATCH, OUTSTANDING};
@@ -479,11 +479,25 @@ impl Central<'_> {
                 }
                 WireOutcome::Failed { kind, message } => Err(FileError::new(kind, &path, message)),
             };
+            // The worker's own work's output, decoded as the run said its type is.
+            let decode = self.settings.expected.decode;
+            let (outcome, output) = match (outcome, result.output.as_deref().map(decode)) {
+                (Err(err), _) => (Err(err), None),
+                (Ok(counts), None) => (Ok(counts), None),
+                (Ok(counts), Some(Ok(output))) => (Ok(counts), Some(output)),
+                (Ok(_), Some(Err(why))) => {
+                    let why = format!("the worker's output cannot be read: {why}");
+                    (
+                        Err(FileError::new(ErrorKind::WorkerCrashed, &path, why)),
+                        None,
+                    )
+                }
+            };
             self.out.emit(FileResult {
                 path,
                 outcome,
                 digests,
-                output: None,
+                output,
                 elapsed: Duration::from_micros(result.elapsed_us),
                 worker: Worker::Process(pid),
                 part,
@@ -607,7 +621,9 @@ impl Central<'_> {
     /// Starts a worker for slot `index`; after [`START_ATTEMPTS`] failures the slot stays empty.
     fn replace(&mut self, index: usize, generation: u64) {
         for _ in 0..START_ATTEMPTS {
-            match Process::start(&self.settings.program, self.settings.connect_timeout) {
+            let settings = &self.settings;
+            let work = settings.expected.name;
+            match Process::start(&settings.program, settings.connect_timeout, work) {
                 Ok(process) => {
                     self.install(index, generation, process);
                     return;

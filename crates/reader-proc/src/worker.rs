@@ -8,6 +8,53 @@
 //!
 //! The `reader-proc-worker` binary is only [`main`]; it is started by the parent, never by hand.
 //!
+//! A worker program of your own runs your own work on every file besides counting:
+//! [`main_with`]. One program can be both parent and worker ([`started_as_worker`]):
+//!
+//! ```no_run
+//! use reader_core::{FileWork, Record, Schedule, Walk, Work};
+//! use reader_proc::ProcReader;
+//!
+//! /// How many lines of a file are longer than 100 bytes.
+//! struct LongLines;
+//! struct Lines { current: u64, long: u64 }
+//! impl Work for LongLines {
+//!     type Output = u64;
+//!     type File = Lines;
+//!     fn start(&self) -> Lines { Lines { current: 0, long: 0 } }
+//! }
+//! impl FileWork for Lines {
+//!     type Output = u64;
+//!     fn update(&mut self, chunk: &[u8]) {
+//!         for &byte in chunk {
+//!             if byte == b'\n' {
+//!                 self.long += u64::from(self.current > 100);
+//!                 self.current = 0;
+//!             } else {
+//!                 self.current += 1;
+//!             }
+//!         }
+//!     }
+//!     fn finish(self) -> u64 { self.long + u64::from(self.current > 100) }
+//! }
+//!
+//! fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
+//!     if reader_proc::worker::started_as_worker() {
+//!         return Ok(reader_proc::worker::main_with(LongLines));
+//!     }
+//!     let pool = ProcReader::new().worker(std::env::current_exe()?).output::<u64>().start()?;
+//!     pool.read(&Walk::new(["."]), |record| {
+//!         if let Record::File(file) = record {
+//!             let long = file.output.as_ref().and_then(|o| o.get::<u64>()).copied();
+//!             println!("{} {}", long.unwrap_or(0), file.path.display());
+//!         }
+//!     })?;
+//!     Ok(std::process::ExitCode::SUCCESS)
+//! }
+//! ```
+//!
+//! (`crates/reader-proc/examples/long_lines.rs` is this program; the tests run it.)
+//!
 //! Its reads can be made to misbehave for tests with reader-core's fault injection (the
 //! `fault-injection` feature and `READER_FAULTS`): sleep, hang, panic or abort on a file, or —
 //! here only — answer a file with bytes that do not decode (`garbage:PATTERN`).
@@ -23,7 +70,8 @@ use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{self, IpcBytesSender, IpcSender};
 use reader_core::defaults::BUFFER_SIZE;
-use reader_core::{FileJob, Worker, faults, read_job};
+use reader_core::{CustomWork, FileJob, Work, Worker, faults, read_job};
+use serde::Serialize;
 
 use crate::protocol::{
     self, Batch, Connect, Hello, PROTOCOL_VERSION, Reading, Reply, WireOutcome, WireResult,
@@ -89,9 +137,34 @@ fn tie_to_parent(parent: u32) -> Result<(), String> {
 /// Runs the worker over the process's arguments. Exit status 0 when the parent hung up,
 /// 2 with one line on stderr for anything else.
 pub fn main() -> ExitCode {
+    serve_parent(None)
+}
+
+/// Runs a worker that also runs `work` on every file, in the same read as the counts, and
+/// sends its output back to the parent encoded; a parent that reads with this program says
+/// the output's type with [`ProcReader::output`](crate::ProcReader::output) (the handshake
+/// checks that the two agree). See the module docs for a whole program.
+pub fn main_with<W>(work: W) -> ExitCode
+where
+    W: Work + 'static,
+    W::Output: Serialize + Sync,
+{
+    let name = std::any::type_name::<W::Output>();
+    serve_parent(Some((name, CustomWork::new(crate::own::Encoded(work)))))
+}
+
+/// Whether this process was started by reader-proc as a worker (its first argument is
+/// `--connect`), for a program that is both the parent and its own worker.
+pub fn started_as_worker() -> bool {
+    std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "--connect")
+}
+
+fn serve_parent(work: Option<(&'static str, CustomWork)>) -> ExitCode {
     reader_core::defaults::fit_address_space_limit();
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    match run(&args) {
+    match run(&args, work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("reader-proc-worker: error: {message}");
@@ -100,7 +173,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[OsString]) -> Result<(), String> {
+fn run(args: &[OsString], work: Option<(&'static str, CustomWork)>) -> Result<(), String> {
     crate::signals::unblock_in_worker();
     let options = parse_options(args)?;
     tie_to_parent(options.parent)?;
@@ -110,9 +183,14 @@ fn run(args: &[OsString]) -> Result<(), String> {
     let (replies, replies_rx) =
         ipc::bytes_channel().map_err(|e| format!("cannot create a channel: {e}"))?;
     let pid = std::process::id();
+    let (name, work) = match work {
+        Some((name, work)) => (name, Some(work)),
+        None => ("", None),
+    };
     let hello = protocol::encode(&Hello {
         version: PROTOCOL_VERSION,
         pid,
+        work: name.to_string(),
     })
     .map_err(|e| e.to_string())?;
     let server = IpcSender::<Connect>::connect(options.server)
@@ -136,7 +214,7 @@ fn run(args: &[OsString]) -> Result<(), String> {
             watchdog = Some(Watch::start_watchdog(&replies)?);
         }
         let watch = watchdog.as_ref().filter(|_| batch.watch);
-        serve(batch, me, &mut buf, &replies, watch)?;
+        serve(batch, me, &mut buf, &replies, watch, work.as_ref())?;
     }
     Ok(())
 }
@@ -261,6 +339,7 @@ fn serve(
     buf: &mut [u8],
     replies: &IpcBytesSender,
     watch: Option<&Watch>,
+    work: Option<&CustomWork>,
 ) -> Result<(), String> {
     let every = batch.progress_every();
     let Batch {
@@ -297,6 +376,7 @@ fn serve(
         job.part = parts.next_if(|(of, _)| *of == at).map(|(_, part)| part);
         job.max_bytes = max_bytes;
         job.digests = digests;
+        job.work = work.cloned();
         if faults::garbles(&job.path) {
             return replies
                 .send(b"\xff\xfe not a reply \x00")
@@ -309,8 +389,14 @@ fn serve(
         if let Some(watch) = watch {
             watch.end();
         }
+        let output = result
+            .output
+            .as_ref()
+            .and_then(|o| o.get::<Vec<u8>>())
+            .cloned();
         pending.push(WireResult {
             elapsed_us: u64::try_from(result.elapsed.as_micros()).unwrap_or(u64::MAX),
+            output,
             outcome: match (result.outcome, result.part) {
                 (Ok(counts), Some(part)) => {
                     WireOutcome::CountedPart(counts, part.edges, result.blake3_subtrees)
