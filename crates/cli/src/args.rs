@@ -307,21 +307,30 @@ fn parse_digests(text: &str) -> Result<Algorithms, String> {
 /// What `--output` replaces with the shard's number.
 const SHARD_FIELD: &[u8] = b"{shard}";
 
+/// The file a list or a manifest is read from: `path`, or stdin for `-`; buffered.
+pub(crate) fn input(path: &Path) -> Result<BufReader<Box<dyn Read>>, StartError> {
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).map_err(|source| failed_input(path, source))?)
+    };
+    Ok(BufReader::new(reader))
+}
+
+/// The start error of an input that cannot be read.
+pub(crate) fn failed_input(path: &Path, source: io::Error) -> StartError {
+    StartError::Path {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// The paths of a `--files0-from` list (`-`: stdin), separated by NUL bytes; empty names (a
 /// trailing NUL) are passed over. The list is held in memory, a path at a time.
 fn read_list(list: &Path) -> Result<Vec<PathBuf>, StartError> {
-    let failed = |source| StartError::Path {
-        path: list.to_path_buf(),
-        source,
-    };
-    let reader: Box<dyn Read> = if list == Path::new("-") {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(File::open(list).map_err(failed)?)
-    };
     let mut paths = Vec::new();
-    for name in BufReader::new(reader).split(0) {
-        let name = name.map_err(failed)?;
+    for name in input(list)?.split(0) {
+        let name = name.map_err(|source| failed_input(list, source))?;
         if !name.is_empty() {
             paths.push(PathBuf::from(OsString::from_vec(name)));
         }

@@ -12,8 +12,7 @@
 //! 2 when a manifest cannot be read, holds no line that names a file, or the run fails.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ use reader_core::{
     Algorithm, Algorithms, FileResult, Finished, Record, Schedule, Sink, StartError, Walk,
 };
 
-use crate::args::Args;
+use crate::args::{Args, failed_input, input};
 use crate::sums;
 
 /// One digest a manifest expects.
@@ -67,17 +66,8 @@ fn read_manifests(program: &str, args: &Args) -> Result<Manifests, StartError> {
     let chosen: Vec<Algorithm> = args.digests().iter().collect();
     let mut manifests = Manifests::default();
     for manifest in &args.check {
-        let failed = |source| StartError::Path {
-            path: manifest.clone(),
-            source,
-        };
-        let input: Box<dyn Read> = if manifest == Path::new("-") {
-            Box::new(io::stdin().lock())
-        } else {
-            Box::new(File::open(manifest).map_err(failed)?)
-        };
-        for line in sums::parse(BufReader::new(input)) {
-            let entry = match line.map_err(failed)? {
+        for line in sums::parse(input(manifest)?) {
+            let entry = match line.map_err(|source| failed_input(manifest, source))? {
                 Ok(entry) => entry,
                 Err(malformed) => {
                     manifests.malformed += 1;
