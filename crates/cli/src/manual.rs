@@ -18,7 +18,9 @@ const EXIT_STATUSES: &[(&str, &str)] = &[
     ),
     (
         "1",
-        "One or more files failed; every other file is still reported.",
+        "One or more files failed; every other file is still reported. With --check: a file \
+         did not match, could not be read, or (auditing PATHs) is new or missing; with --strict \
+         also a malformed manifest line.",
     ),
     (
         "2",
@@ -38,9 +40,11 @@ const RECORDS: &[(&str, &str)] = &[
     (
         "file",
         "A file read, or one that failed: path, size (the bytes read), lines (the newline \
-         bytes), words (the runs of bytes that are not ASCII whitespace), elapsed_us, worker \
-         (main, thread-N, task-N, pid-N, split-N), error (null, or an object of kind and \
-         message; size, lines and words are then null).",
+         bytes), words (the runs of bytes that are not ASCII whitespace), with --digest a field \
+         for each digest (blake3, sha256, xxh3: lower-case hex, as b3sum, sha256sum and \
+         xxhsum -H2 print them), elapsed_us, worker (main, thread-N, task-N, pid-N, split-N), \
+         error (null, or an object of kind and message; size, lines and words are then null, \
+         and there is no digest).",
     ),
     (
         "part",
@@ -59,7 +63,9 @@ const RECORDS: &[(&str, &str)] = &[
         "summary",
         "Last: strategy, jobs, files (= ok + failed), ok, failed, skipped, bytes, lines, words, \
          elapsed_ms, cpu_user_ms, cpu_sys_ms, peak_rss_kib, threads, then the model's own \
-         figures; with --shard, the shard and the run it belongs to.",
+         figures; with --shard, the shard and the run it belongs to; with --digest, \
+         tree_digest: one digest of the whole tree for each algorithm (docs/CONTRACT.md), null \
+         when a file could not be read.",
     ),
 ];
 
