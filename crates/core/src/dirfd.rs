@@ -80,7 +80,7 @@ pub(crate) type Opened = Relative<File>;
 
 /// Whether a directory is on one of the local file systems whose sizes are trusted
 /// ([`crate::size_is_trusted`]). There a read of a regular file that comes back short off a
-/// page boundary has reached its end (`read::stops_at_end`), so most files that fit in one
+/// page boundary has reached its end (`extent::first_read_ends`), so most files that fit in one
 /// read need neither their size looked up nor a read that returns 0. A file mounted on its own over a name of such a directory (a bind
 /// mount of one file, as containers do for `/etc/hosts`) is taken to be local too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

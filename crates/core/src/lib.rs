@@ -40,6 +40,7 @@ mod dirfd;
 mod discover;
 mod emit;
 mod error;
+pub mod extent;
 pub mod faults;
 mod mapped;
 mod measure;
@@ -66,12 +67,13 @@ pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
+pub use extent::PSEUDO_FILE_LIMIT;
 pub use mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};
 pub use queue::{JobSender, Jobs};
 pub use read::{
-    Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_sized, open_regular,
-    read_cached, read_file, read_job, read_job_below, read_range,
+    Below, CACHED_READ_LIMIT, HandOff, count_file, count_sized, open_regular, read_cached,
+    read_file, read_job, read_job_below, read_range,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};

@@ -16,7 +16,7 @@
 //! elsewhere — FUSE, NFS, SMB, a cluster file system — the server may have fewer bytes than
 //! the size it told (a FUSE file whose `stat` says 128 MiB and whose content is 72 bytes made
 //! the reader die of SIGBUS), or shrink the file under the lease. So only files of the local
-//! file systems of [`LOCAL`] are mapped; every other one is read with `read`.
+//! file systems of `LOCAL` are mapped; every other one is read with `read`.
 //!
 //! What remains: the kernel breaks a lease by force after `fs.lease-break-time` (45 s by
 //! default); a reader stopped for longer than that (`SIGSTOP`, a debugger) in the middle of a
@@ -76,7 +76,7 @@ const LOCAL: [libc::__fsword_t; 9] = [
 
 /// Gives the first `want` bytes of `file` (fewer if it is shorter now) to `state` through a
 /// mapping held under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or
-/// the file is not on a local file system ([`LOCAL`]).
+/// the file is not on a local file system (`LOCAL`).
 pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped {
     match Lease::take(file) {
         Some(lease) if lease.len.min(want) > 0 => lease.count(0, want, state),
@@ -113,7 +113,7 @@ pub struct Lease<'f> {
 
 impl<'f> Lease<'f> {
     /// Takes a read lease on `file`; `None` where the kernel refuses one (module docs) or the
-    /// file is not on a local file system ([`LOCAL`]): its ranges are then read with `read`.
+    /// file is not on a local file system (`LOCAL`): its ranges are then read with `read`.
     pub fn take(file: &'f File) -> Option<Lease<'f>> {
         if !size_is_trusted(file) || !take_lease(file) {
             return None;
@@ -147,7 +147,7 @@ fn page_size() -> u64 {
 }
 
 /// Whether the size the kernel gives for `file` is its content's size: the file lives on one
-/// of the local file systems of [`LOCAL`]. On FUSE, NFS and the like the server may hold fewer
+/// of the local file systems of `LOCAL`. On FUSE, NFS and the like the server may hold fewer
 /// bytes than it said, and reads past what it holds can come back as zeros when several of
 /// them are in flight at once; such a file is best read front to back by one reader.
 ///
@@ -162,7 +162,7 @@ pub fn size_is_trusted(file: &File) -> bool {
     crate::read::file_system(file).is_some_and(is_local)
 }
 
-/// Whether the file system of type `kind` (`statfs`'s `f_type`) is one of [`LOCAL`].
+/// Whether the file system of type `kind` (`statfs`'s `f_type`) is one of `LOCAL`.
 pub(crate) fn is_local(kind: libc::__fsword_t) -> bool {
     LOCAL.contains(&kind)
 }

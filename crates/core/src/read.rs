@@ -7,7 +7,8 @@
 //! A reader that already knows the size (its router looked it up) skips that `fstat` with
 //! [`count_sized`]: it checks the file only if the data ends before that size or goes on past
 //! it, so whatever the path has become meanwhile cannot hold it. A file whose size says
-//! 0 on a pseudo file system (procfs, sysfs…) is read up to [`PSEUDO_FILE_LIMIT`], so that a
+//! 0 on a pseudo file system (procfs, sysfs…) is read up to
+//! [`PSEUDO_FILE_LIMIT`](crate::PSEUDO_FILE_LIMIT), so that a
 //! pseudo-file without end (`/proc/self/pagemap`) cannot hold a reader for ever.
 //!
 //! A file of at least 64 MiB is counted through a read-only mapping when a read lease
@@ -20,26 +21,9 @@
 //!
 //! # Where a file ends
 //!
-//! A read that returns fewer bytes than asked is not, by itself, the end of a file: a
-//! non-blocking read stops where the cached pages stop, and a blocking one where a page could
-//! not be had (an I/O error, no memory). Each place where a read's length ends a file, and
-//! why its rule is sound:
-//! - the first read of a whole file, blocking ([`start_whole`]) or not ([`count_cached`]):
-//!   short off a page boundary, since every other stop falls on one ([`stops_at_end`]); short
-//!   on one, the end only once `fstat` says that is the size;
-//! - the reads after it ([`whole_unless`]): a short read that reaches the size `fstat` gave,
-//!   or a read that returns 0;
-//! - a file whose size the walk looked up ([`sized`], [`count_cached`]): a short read that
-//!   reaches that size (what lies past it was written since), or a read that returns 0; a
-//!   non-blocking read short of it reads on, or gives the file to the blocking read;
-//! - a mapped file ([`mapped`]): the size `fstat` gave under a read lease, which no one can
-//!   shrink without breaking the lease first, and then the rest is read with `read`;
-//! - a byte range of a split file or a shard's part ([`read_range`]): the range's end, or a
-//!   read that returns 0 — a short read reads on;
-//! - io_uring (reader-async's `uring::after_read`): a short read that reaches the known size,
-//!   or a read that returns 0; one that completes short from task work or under memory
-//!   pressure reads on from where it stopped;
-//! - reader-proc's workers and the hybrid's pool read with [`read_job`], under the rules above.
+//! Every read loop here decides where a file ends, whether it went past its cap, and when to
+//! look at the open file again by one set of rules, [`Extent`] (`extent.rs`),
+//! which io_uring's completions and the hybrid's splitter apply too.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -56,6 +40,7 @@ use crate::digest::Blake3Range;
 use crate::dirfd::{self, Local, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
+use crate::extent::{Extent, Size, Step, first_read_ends};
 use crate::faults;
 use crate::mapped::{self, Lease, Mapped};
 use crate::measure::{Measure, MeasureRanges, Measured, MeasuredRange};
@@ -212,8 +197,12 @@ fn measure_part(
     work: &MeasureRanges,
     buf: &mut [u8],
 ) -> Result<MeasuredRange, FileError> {
-    let (file, _) = open_regular(path)?;
-    let end = if part.is_last() { u64::MAX } else { part.end };
+    let (file, extent) = open_regular(path, None)?;
+    let end = if part.is_last() {
+        extent.most()
+    } else {
+        part.end
+    };
     // A large part is read through a mapping, as a large file is.
     let lease = (part.end - part.start >= mapped::MAP_FROM)
         .then(|| Lease::take(&file))
@@ -284,56 +273,60 @@ fn count_cached<W: Work>(job: &FileJob, buf: &mut [u8], work: &W) -> Option<W::O
     {
         return None;
     }
-    let (file, local) = open_cached(&job.path)?;
-    let mut state = work.start();
-    let mut read = 0;
-    let known = job.size.filter(|&size| size > 0);
-    // A file that fits in one read on a local file system needs no size when its read stops
-    // off a page boundary ([`stops_at_end`]). A read stopped on one may only have met the
-    // end of what is cached: its size is looked up below, and it is read on from there.
-    let fits = job.max_bytes.is_none_or(|cap| cap >= buf.len() as u64);
-    if known.is_none() && local == Local::Yes && fits {
-        let n = read_nowait(&file, buf)?;
-        state.update(&buf[..n]);
-        read = n as u64;
-        if n > 0 && n < buf.len() && stops_at_end(n) {
-            return Some(state.finish());
-        }
-    }
-    let size = match known {
-        Some(size) => size,
-        None => {
-            let stat = fstat(file.as_raw_fd()).ok()?;
-            let size = u64::try_from(stat.st_size).ok()?;
-            // Not a regular file, or one whose size 0 may say nothing: the blocking path
-            // knows what to report.
-            if stat.st_mode & libc::S_IFMT != libc::S_IFREG
-                || (size == 0 && on_pseudo_file_system(&file))
-            {
-                return None;
-            }
-            size
-        }
-    };
-    // Too large to take here, or capped: the blocking path reports it.
-    if size > CACHED_READ_LIMIT || job.max_bytes.is_some_and(|cap| size > cap) {
+    let mut extent = Extent::new(Size::walked(job.size), job.max_bytes);
+    // Capped: the blocking path reports it.
+    if extent.over().is_some() {
         return None;
     }
-    // More than its size already: it grew; the blocking path reads it to its end.
-    let mut left = size.checked_sub(read)?;
-    while left > 0 {
-        let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
-        let chunk = &mut buf[..want];
-        match read_nowait(&file, chunk)? {
-            // Ended early: it shrank, or is no longer a regular file; the blocking path checks.
-            0 => return None,
-            n => {
-                state.update(&chunk[..n]);
-                left -= n as u64;
-            }
+    let (file, local) = open_cached(&job.path)?;
+    let mut state = work.start();
+    let mut first = None;
+    // A file that fits in one read on a local file system needs no size when its read stops
+    // off a page boundary ([`first_read_ends`]). A read stopped on one may only have met the
+    // end of what is cached: its size is looked up below, and it is read on from there.
+    let fits = job.max_bytes.is_none_or(|cap| cap >= buf.len() as u64);
+    if extent.size() == Size::Unknown && local == Local::Yes && fits {
+        let n = read_nowait(&file, buf)?;
+        state.update(&buf[..n]);
+        if first_read_ends(n, buf.len()) {
+            return Some(state.finish());
         }
+        first = Some(n);
     }
-    Some(state.finish())
+    if extent.size() == Size::Unknown {
+        let stat = fstat(file.as_raw_fd()).ok()?;
+        let size = u64::try_from(stat.st_size).ok()?;
+        // Not a regular file, or one whose size 0 may say nothing: the blocking path knows
+        // what to report.
+        if stat.st_mode & libc::S_IFMT != libc::S_IFREG
+            || (size == 0 && on_pseudo_file_system(&file))
+        {
+            return None;
+        }
+        extent.stated(size, false);
+    }
+    let size = extent.size().bytes().unwrap_or(0);
+    // Too large to take here, or capped: the blocking path reports it.
+    if size > CACHED_READ_LIMIT || extent.over().is_some() {
+        return None;
+    }
+    let mut step = first.map(|n| extent.after(n, buf.len()));
+    loop {
+        // Past its size (it grew, perhaps for ever), over its cap, or ended where its size
+        // says it should not (it shrank, or is no longer a regular file): the blocking path
+        // reads it to its end, or checks it.
+        if extent.take_odd() || extent.position() > size {
+            return None;
+        }
+        match step {
+            Some(Step::End) => return Some(state.finish()),
+            Some(Step::Over(_)) => return None,
+            Some(Step::More) | None => {}
+        }
+        let n = read_nowait(&file, buf)?;
+        state.update(&buf[..n]);
+        step = Some(extent.after(n, buf.len()));
+    }
 }
 
 /// One read of `file` into `chunk` from its position, only from the page cache
@@ -417,11 +410,29 @@ pub(crate) fn isolated<T>(
 }
 
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal, and checks that it
-/// is a regular file. Returns the file and its size at open time.
-pub fn open_regular(path: &Path) -> Result<(File, u64), FileError> {
+/// is a regular file. Returns the file and its [`Extent`]: its size at open time, and its
+/// limit — `cap` ([`FileJob::max_bytes`]), or [`PSEUDO_FILE_LIMIT`](crate::PSEUDO_FILE_LIMIT)
+/// for a pseudo-file whose size says nothing. A file already over `cap` fails, `size_limit`.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "one two\n")?;
+/// let (_file, extent) = reader_core::open_regular(&path, None)?;
+/// assert_eq!(extent.size().bytes(), Some(8));
+/// assert!(reader_core::open_regular(&path, Some(7)).is_err());
+/// assert!(reader_core::open_regular(dir.path(), None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_regular(path: &Path, cap: Option<u64>) -> Result<(File, Extent), FileError> {
     let (file, _) = open_nonblocking(path)?;
     let size = check_regular(&file, path)?;
-    Ok((file, size))
+    let mut extent = Extent::new(Size::Unknown, cap);
+    extent.stated(size, size == 0 && on_pseudo_file_system(&file));
+    match extent.over() {
+        Some(limit) => Err(limit.error(path)),
+        None => Ok((file, extent)),
+    }
 }
 
 /// Opens `path` for reading without ever blocking on a FIFO or a terminal; no check of its type.
@@ -468,11 +479,6 @@ fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     Ok(unsafe { stat.assume_init() })
 }
 
-/// The most a reader takes from a file of a pseudo file system (procfs, sysfs…) whose size
-/// says 0: its content is made on demand and may not end (`/proc/self/pagemap` runs to
-/// hundreds of GiB). The largest such files meant to be read (`/proc/kallsyms`) are a few MiB.
-pub const PSEUDO_FILE_LIMIT: u64 = 16 << 20;
-
 /// Is the open `file` on a file system whose files are made on demand (procfs, sysfs,
 /// debugfs, tracefs, cgroupfs…), so that a size of 0 says nothing of how much it holds?
 fn on_pseudo_file_system(file: &File) -> bool {
@@ -511,7 +517,7 @@ pub(crate) fn file_system_of(fd: RawFd) -> Option<libc::__fsword_t> {
 }
 
 /// Reads the file at `path` to its end through `buf` and counts it. A file of a pseudo file
-/// system whose size says 0 is read up to [`PSEUDO_FILE_LIMIT`], then fails as `size_limit`.
+/// system whose size says 0 is read up to [`PSEUDO_FILE_LIMIT`](crate::PSEUDO_FILE_LIMIT), then fails as `size_limit`.
 ///
 /// `buf` is the caller's reused chunk buffer (its length is the chunk size, see
 /// [`crate::defaults::BUFFER_SIZE`]); memory use does not depend on the file's size.
@@ -570,18 +576,22 @@ fn whole_unless<W: Work>(
     let fits = |limit: Option<u64>| limit.is_none_or(|limit| limit >= buf.len() as u64);
     let may_end_early = fits(cap) && fits(larger);
     let mut state = work.start();
-    let (mut file, size, mut pos) = match start_whole(path, buf, may_end_early)? {
+    let (mut file, size, first) = match start_whole(path, buf, may_end_early)? {
         Start::Whole(n) => {
             state.update(&buf[..n]);
             return Ok(Whole::Read(state.finish()));
         }
-        Start::Open { file, size, read } => {
-            state.update(&buf[..read]);
-            (file, size, read as u64)
-        }
+        Start::Open { file, size, first } => (file, size, first),
     };
-    if let Some(cap) = cap.filter(|&cap| size > cap) {
-        return Err(FileError::over_cap(path, cap));
+    // Only a file whose size says nothing can run on for ever: look at its file system.
+    let stated = |size: u64, file: &File| {
+        let mut extent = Extent::new(Size::Unknown, cap);
+        extent.stated(size, size == 0 && on_pseudo_file_system(file));
+        extent
+    };
+    let mut extent = stated(size, &file);
+    if let Some(limit) = extent.over() {
+        return Err(limit.error(path));
     }
     if larger.is_some_and(|larger| size >= larger) {
         return Ok(Whole::Larger(size));
@@ -589,151 +599,108 @@ fn whole_unless<W: Work>(
     if size > buf.len() as u64 {
         advise_sequential(&file);
     }
-    // Only a file whose size says nothing can run on for ever: look at its file system.
-    let pseudo = size == 0 && on_pseudo_file_system(&file);
-    let limit = Limit::of(cap, pseudo);
-    let want = cap.map_or(u64::MAX, |cap| cap.saturating_add(1));
-    if size >= mapped::MAP_FROM && pos > 0 {
-        // The mapping reads the file from its start.
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| FileError::io(path, e))?;
-        state = work.start();
-        pos = 0;
-    }
-    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, want, &mut state, &mut pos)? {
-        Limit::check(limit, path, pos)?;
-        return Ok(Whole::Read(state.finish()));
-    }
-    loop {
-        match file.read(buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                state.update(&buf[..n]);
-                pos += n as u64;
-                Limit::check(limit, path, pos)?;
-                // A short read that reaches the size seen at open time is the end of a file
-                // that is not growing: skip the read that would return 0. Files whose size says
-                // nothing (`/proc`, size 0) are read until a read returns 0.
-                if n < buf.len() && pos == size {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FileError::io(path, e)),
+    if size >= mapped::MAP_FROM {
+        if first.is_some_and(|n| n > 0) {
+            // The mapping reads the file from its start.
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| FileError::io(path, e))?;
+        }
+        if !count_mapped(&mut file, path, &mut state, &mut extent)? {
+            return Ok(Whole::Read(state.finish()));
+        }
+    } else if let Some(n) = first {
+        state.update(&buf[..n]);
+        match extent.after(n, buf.len()) {
+            Step::More => {}
+            Step::End => return Ok(Whole::Read(state.finish())),
+            Step::Over(limit) => return Err(limit.error(path)),
         }
     }
+    read_on(&mut file, path, buf, &mut state, &mut extent)?;
     Ok(Whole::Read(state.finish()))
+}
+
+/// Reads the open `file` from where `extent` stands to its end ([`Extent`]), giving each chunk
+/// to `state`. An unchecked file whose data disagrees with the size it was taken to have is
+/// looked at (`fstat`): one that is no longer a regular file fails, and one that grew is read
+/// to its new end.
+fn read_on(
+    file: &mut File,
+    path: &Path,
+    buf: &mut [u8],
+    state: &mut impl FileWork,
+    extent: &mut Extent,
+) -> Result<(), FileError> {
+    loop {
+        let n = match file.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                if !matches!(extent.size(), Size::Stated(_)) {
+                    check_regular(file, path)?;
+                }
+                return Err(FileError::io(path, e));
+            }
+        };
+        state.update(&buf[..n]);
+        let step = extent.after(n, buf.len());
+        if let Step::Over(limit) = step {
+            return Err(limit.error(path));
+        }
+        if extent.take_odd() {
+            let size = check_regular(file, path)?;
+            extent.stated(size, size == 0 && on_pseudo_file_system(file));
+        }
+        if step == Step::End {
+            return Ok(());
+        }
+    }
 }
 
 /// How [`start_whole`] began a read of a whole file.
 enum Start {
     /// The file's first read came back short: it held these bytes, now in the buffer.
     Whole(usize),
-    /// The file is open, a regular file of `size` bytes at open time, and its first `read`
-    /// bytes are in the buffer (0, or a buffer full): read on from there.
-    Open { file: File, size: u64, read: usize },
+    /// The file is open, a regular file of `size` bytes at open time; its first read, if one
+    /// was made, returned `first` bytes, now in the buffer.
+    Open {
+        file: File,
+        size: u64,
+        first: Option<usize>,
+    },
 }
 
 /// Opens the file at `path` for a read of all of it. On a local file system a read of a
-/// regular file that comes back short off a page boundary has reached its end
-/// ([`stops_at_end`]), so when `may_end_early` (the caller needs no size beforehand) the first
-/// read comes first there, and a file that fits in it is read without its size (or its type:
-/// the walk saw a regular file) being looked up. Otherwise, and for a file larger than `buf`,
-/// the open file is checked with one `fstat`, and a first read that reached its size is its end.
+/// regular file from its start that comes back short off a page boundary has reached its end
+/// ([`first_read_ends`]), so when `may_end_early` (the caller needs no size beforehand) the
+/// first read comes first there, and a file that fits in it is read without its size (or its
+/// type: the walk saw a regular file) being looked up. Otherwise, and for a file larger than
+/// `buf`, the open file is checked with one `fstat`.
 fn start_whole(path: &Path, buf: &mut [u8], may_end_early: bool) -> Result<Start, FileError> {
     let (mut file, local) = open_nonblocking(path)?;
-    let mut read = 0;
+    let mut first = None;
     if local == Local::Yes && may_end_early {
         match file.read(buf) {
-            Ok(n) if n > 0 && n < buf.len() && stops_at_end(n) => return Ok(Start::Whole(n)),
-            // Empty, short on a page boundary, a buffer full, or failed: checked below like any
-            // file, and read on from here (a failure comes again, or the check says why).
-            Ok(n) => read = n,
+            Ok(n) if first_read_ends(n, buf.len()) => return Ok(Start::Whole(n)),
+            // Empty, short on a page boundary, a buffer full: checked below like any file, and
+            // read on from here. A failure comes again, or the check says why.
+            Ok(n) => first = Some(n),
             Err(_) => {}
         }
     }
     let size = check_regular(&file, path)?;
-    if read > 0 && read < buf.len() && read as u64 == size {
-        return Ok(Start::Whole(read));
-    }
-    Ok(Start::Open { file, size, read })
-}
-
-/// Whether a read from the start of a regular file on a local file system that came back
-/// short with `n` bytes has met the end of the file, with no size looked up. The page cache
-/// holds a file in pages, each filled from the device (in sectors) and dropped as a whole, so a
-/// read that stops for another reason than the end — the next page is not cached (a
-/// non-blocking read), or could not be read (an I/O error, no memory for it) — stops on a
-/// multiple of [`STOP_GRAIN`] from the start. Only the end of a file stops anywhere. A short
-/// read on such a multiple says nothing: its caller looks up the size.
-fn stops_at_end(n: usize) -> bool {
-    !n.is_multiple_of(STOP_GRAIN)
-}
-
-/// The finest grain a read from the page cache stops on short of the end of a file: a sector,
-/// the smallest block of any file system, and a divisor of every page size.
-const STOP_GRAIN: usize = 512;
-
-/// Where a read of a whole file must stop, and why.
-#[derive(Debug, Clone, Copy)]
-enum Limit {
-    /// The cap the user set ([`FileJob::max_bytes`]).
-    Cap(u64),
-    /// A pseudo-file's size says nothing: [`PSEUDO_FILE_LIMIT`].
-    Pseudo,
-}
-
-impl Limit {
-    /// The tighter of the user's `cap` and, for a `pseudo` file, [`PSEUDO_FILE_LIMIT`].
-    fn of(cap: Option<u64>, pseudo: bool) -> Option<Limit> {
-        match (cap, pseudo) {
-            (Some(cap), true) if cap < PSEUDO_FILE_LIMIT => Some(Limit::Cap(cap)),
-            (_, true) => Some(Limit::Pseudo),
-            (cap, false) => cap.map(Limit::Cap),
-        }
-    }
-
-    /// The most bytes the read may count.
-    fn bytes(self) -> u64 {
-        match self {
-            Limit::Cap(cap) => cap,
-            Limit::Pseudo => PSEUDO_FILE_LIMIT,
-        }
-    }
-
-    /// The failure of `path` once it counted more than [`Limit::bytes`].
-    fn error(self, path: &Path) -> FileError {
-        match self {
-            Limit::Cap(cap) => FileError::over_cap(path, cap),
-            Limit::Pseudo => FileError::new(
-                ErrorKind::SizeLimit,
-                path,
-                format!(
-                    "a pseudo-file whose size the file system does not tell gave more than {}; not read further",
-                    crate::units::bytes(PSEUDO_FILE_LIMIT as f64)
-                ),
-            ),
-        }
-    }
-
-    /// The failure of `path` once `read` bytes are past `limit`.
-    fn check(limit: Option<Limit>, path: &Path, read: u64) -> Result<(), FileError> {
-        match limit {
-            Some(limit) if read > limit.bytes() => Err(limit.error(path)),
-            _ => Ok(()),
-        }
-    }
+    Ok(Start::Open { file, size, first })
 }
 
 /// Reads the file at `path` whose size is known to be `size` (looked up since discovery) and
 /// counts it, without the `fstat` of [`count_file`].
 ///
-/// Reading ends at the first read that comes back short once `size` bytes are in — the end of
-/// a file as large as it said, with no read that returns 0 — or at a read that returns 0. So a
-/// file whose size said less than it holds (a FUSE file read straight from its server, a file
-/// that grew since) is read to its end, as [`count_file`] reads it. Should the data end before
-/// `size` — the file shrank, or the path is no longer a regular file — the open file is
-/// checked then, and an entry that became a FIFO or a device fails with `not_regular`.
+/// Reading ends at a short read that reaches `size` exactly — the end of a file as large as it
+/// said, with no read that returns 0 — or at a read that returns 0 ([`Extent`]). A file whose
+/// data disagrees with `size` is checked with `fstat` then: an entry that became a FIFO or a
+/// device fails with `not_regular`, and a file that holds more than it said (a FUSE file read
+/// straight from its server, a file that grew since) is read to its end, as [`count_file`]
+/// reads it.
 ///
 /// ```
 /// use reader_core::{count_sized, Counts};
@@ -757,76 +724,45 @@ fn sized<W: Work>(
     buf: &mut [u8],
     work: &W,
 ) -> Result<W::Output, FileError> {
-    if let Some(cap) = cap.filter(|&cap| size > cap) {
-        return Err(FileError::over_cap(path, cap));
+    let mut extent = Extent::new(Size::Walked(size), cap);
+    if let Some(limit) = extent.over() {
+        return Err(limit.error(path));
     }
     let (mut file, _) = open_nonblocking(path)?;
     if size > buf.len() as u64 {
         advise_sequential(&file);
     }
     let mut state = work.start();
-    let mut pos = 0;
-    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, size, &mut state, &mut pos)? {
+    if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, &mut state, &mut extent)? {
         return Ok(state.finish());
     }
-    let mut checked = false;
-    loop {
-        match file.read(buf) {
-            Ok(0) => {
-                if pos < size {
-                    check_regular(&file, path)?;
-                }
-                break;
-            }
-            Ok(n) => {
-                state.update(&buf[..n]);
-                pos += n as u64;
-                let past = pos;
-                if let Some(cap) = cap.filter(|&cap| past > cap) {
-                    return Err(FileError::over_cap(path, cap));
-                }
-                if n < buf.len() && past >= size {
-                    break;
-                }
-                if past > size && !checked {
-                    // More than it said: still a regular file, not a pipe that never ends?
-                    check_regular(&file, path)?;
-                    checked = true;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                check_regular(&file, path)?;
-                return Err(FileError::io(path, e));
-            }
-        }
-    }
+    read_on(&mut file, path, buf, &mut state, &mut extent)?;
     Ok(state.finish())
 }
 
-/// Gives up to `want` bytes of a large `file` from its start to `state` through a mapping
-/// ([`mapped`]), and sets `pos` to where that stopped. Returns whether the caller must read on
-/// with `read`: the mapping was declined (nothing given), or the lease broke, and then the file
-/// is positioned at `pos`.
+/// Gives a large `file` from its start to `state` through a mapping ([`mapped`]), up to one
+/// byte past `extent`'s limit, and moves `extent` to where that stopped. Returns whether the
+/// caller must read on with `read`: the mapping was declined (nothing given), or the lease
+/// broke, and then the file is positioned where the mapping stopped. The mapping ends the
+/// file at the size `fstat` gave under the lease, which nobody can shrink unannounced.
 fn count_mapped(
     file: &mut File,
     path: &Path,
-    want: u64,
     state: &mut impl FileWork,
-    pos: &mut u64,
+    extent: &mut Extent,
 ) -> Result<bool, FileError> {
-    match mapped::count(file, want, state) {
-        Mapped::Declined => Ok(true),
-        Mapped::Done(end) => {
-            *pos = end;
-            Ok(false)
-        }
+    let (at, more) = match mapped::count(file, extent.most(), state) {
+        Mapped::Declined => return Ok(true),
+        Mapped::Done(end) => (end, false),
         Mapped::Broken(at) => {
             file.seek(SeekFrom::Start(at))
                 .map_err(|e| FileError::io(path, e))?;
-            *pos = at;
-            Ok(true)
+            (at, true)
         }
+    };
+    match extent.advanced_to(at) {
+        Some(limit) => Err(limit.error(path)),
+        None => Ok(more),
     }
 }
 
@@ -1249,6 +1185,26 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::IsDirectory);
         let err = count_sized(&dir.path().join("gone"), 10, &mut buf).expect_err("vanished");
         assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_read_that_never_waits_reports_a_file_whole_or_declines_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let data = b"one two\nthree four\n";
+        fs::write(&path, data).expect("write");
+        let whole = Counts::of(data);
+        // The walk's size is right, said less than the file holds, or more: never a count of
+        // anything but the whole file.
+        for size in [None, Some(19), Some(8), Some(1000)] {
+            for buf_len in [3, 19, 64] {
+                let job = FileJob::new(&path, size);
+                if let Ok(result) = read_cached(job, &mut vec![0; buf_len], Worker::Task(0)) {
+                    let counts = result.outcome.expect("read");
+                    assert_eq!(counts, whole, "walked size {size:?}, buffer {buf_len}");
+                }
+            }
+        }
     }
 
     #[test]

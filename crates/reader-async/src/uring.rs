@@ -18,13 +18,13 @@
 //! slot each beside those.
 //!
 //! `statx` goes to an io-wq worker whatever the caches hold, so a file is looked at only when
-//! something is odd, as reader-core's `count_sized` does ([`after_read`]): it is empty, its
-//! data ends before or goes past the size the walk found, it runs past [`LOOK_PAST`] (to map,
-//! a pseudo-file, a device), or its read is slow ([`SLOW_READ`]). Files are opened with
-//! `O_NONBLOCK`, as reader-core opens them, so an entry that became a FIFO after discovery
-//! cannot hold the open; its read waits for a writer, is found slow, and `statx` fails it as
-//! `not_regular` (a directory fails as `is_directory`), with reader-core's words, once the
-//! read is cancelled.
+//! something is odd by reader-core's rules ([`Extent`], applied in [`after_read`]): it is
+//! empty, its data ends before or goes past the size the walk found, it runs past
+//! [`LOOK_PAST`] (to map, a pseudo-file, a device), or its read is slow ([`SLOW_READ`]).
+//! Files are opened with `O_NONBLOCK`, as reader-core opens them, so an entry that became a
+//! FIFO after discovery cannot hold the open; its read waits for a writer, is found slow, and
+//! `statx` fails it as `not_regular` (a directory fails as `is_directory`), with reader-core's
+//! words, once the read is cancelled.
 //!
 //! What the ring does not read itself goes to a thread of its own with reader-core's
 //! [`read_job`], which has every rule for it: files off the local file systems (FUSE, NFS:
@@ -52,6 +52,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
+use reader_core::extent::{Extent, Size, Step};
 use reader_core::{
     Emitter, FileError, FileJob, FileResult, FileWork, HandOff, Jobs, MAP_FROM, Measure,
     MeasureFile, RunError, StuckRead, Work, Worker, faults, read_job, size_is_trusted,
@@ -213,10 +214,9 @@ struct Reading {
     fd: Option<i32>,
     /// The work on its bytes so far.
     work: MeasureFile,
-    /// How many bytes of it have been read: where the next read starts.
-    read: u64,
-    /// Its size: as the walk found it (a size of 0 says nothing), then as `statx` told it.
-    size: Option<u64>,
+    /// Where it ends, by reader-core's rules, and how far it has been read: where the next
+    /// read starts. Its size is the walk's (a size of 0 says nothing), then what `statx` told.
+    extent: Extent,
     /// Where its look at the file (`statx`) stands.
     stat: Look,
     /// The data has ended (a read returned 0): the file is done once `statx` has answered.
@@ -249,8 +249,7 @@ impl Reading {
             started: Instant::now(),
             fd: None,
             work: Measure::of(&job).start(),
-            read: 0,
-            size: job.size.filter(|&size| size > 0),
+            extent: Extent::new(Size::walked(job.size), job.max_bytes),
             stat: Look::Not,
             ended: false,
             reading_since: None,
@@ -267,7 +266,7 @@ impl Reading {
 }
 
 /// Whether the ring has looked at a file with `statx` (forced onto an io-wq worker by the
-/// kernel, so only when something is odd: see [`Reading::needs_look`]).
+/// kernel, so only when something is odd: see [`after_read`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Look {
     Not,
@@ -546,18 +545,17 @@ impl<'a> RingThread<'a> {
             || !self.local.holds(&job.path);
         // A path holds no NUL byte; should one, reader-core says what it makes of it.
         let path = CString::new(job.path.as_os_str().as_bytes()).ok();
-        let early = match job.max_bytes {
-            Some(cap) if job.size.is_some_and(|size| size > cap) => {
-                Some(FileError::over_cap(&job.path, cap))
-            }
-            _ if to_thread => None,
+        let to_thread = to_thread || path.is_none();
+        let reading = Reading::new(job, path.unwrap_or_default());
+        let job = &reading.job;
+        let early = match reading.extent.over() {
+            Some(limit) => Some(limit.error(&job.path)),
+            None if to_thread => None,
             // Faults the tests inject (a panic) happen where a read begins.
-            _ => panic::catch_unwind(AssertUnwindSafe(|| faults::before_read(&job.path)))
+            None => panic::catch_unwind(AssertUnwindSafe(|| faults::before_read(&job.path)))
                 .err()
                 .map(|payload| FileError::panicked(&job.path, payload.as_ref())),
         };
-        let to_thread = to_thread || path.is_none();
-        let reading = Reading::new(job, path.unwrap_or_default());
         let open = opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), reading.path.as_ptr())
             .flags(libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
             .build()
@@ -740,7 +738,6 @@ impl<'a> RingThread<'a> {
         } else {
             let n = usize::try_from(result).unwrap_or(0);
             reading.work.update(&buf[..n]);
-            reading.read += n as u64;
             after_read(reading, n, len)
         };
         self.follow(slot, next);
@@ -790,7 +787,7 @@ impl<'a> RingThread<'a> {
                     self.active -= 1;
                     self.tally.handed_off += 1;
                     (large.to)(FileJob {
-                        size: reading.size,
+                        size: reading.extent.size().bytes(),
                         ..reading.job
                     });
                 }
@@ -848,7 +845,7 @@ impl<'a> RingThread<'a> {
         self.active -= 1;
         self.tally.ring_files += 1;
         if outcome.is_ok() {
-            let filled = reading.read.min(self.rings.buffer_size as u64);
+            let filled = reading.extent.position().min(self.rings.buffer_size as u64);
             self.recent_bytes = (self.recent_bytes * 7 + filled) / 8;
         }
         let elapsed = reading.started.elapsed();
@@ -1131,20 +1128,21 @@ fn stated(reading: &mut Reading, result: i32, stat: &libc::statx, large: Option<
         _ => return Next::Done(Err(FileError::no_longer_regular(&reading.job.path))),
     }
     let size = stat.stx_size;
-    let bytes = reading.read;
+    let empty = reading.ended && reading.extent.position() == 0;
+    // The ring reads files of local file systems only: no pseudo-file comes here by design,
+    // and whatever says 0 and is not known empty goes to reader-core, which has the rule.
+    reading.extent.stated(size, false);
     if large.is_some_and(|large| size >= large) {
-        reading.size = Some(size);
         return Next::HandOff;
     }
-    if size >= MAP_FROM || (size == 0 && bytes > 0) {
+    if size >= MAP_FROM || (size == 0 && !empty) {
         // Mapped, or a size that says nothing (a pseudo-file, a file growing from empty):
         // reader-core's rules for them, from the start.
         return Next::Thread;
     }
-    if let Some(cap) = reading.job.max_bytes.filter(|&cap| size > cap) {
-        return Next::Done(Err(FileError::over_cap(&reading.job.path, cap)));
+    if let Some(limit) = reading.extent.over() {
+        return Next::Done(Err(limit.error(&reading.job.path)));
     }
-    reading.size = Some(size);
     if reading.ended {
         Next::Done(Ok(()))
     } else {
@@ -1167,30 +1165,25 @@ fn read_error(reading: &Reading, result: i32) -> Next {
 
 /// What follows a read of `n` bytes, counted, into a buffer of `len`.
 ///
-/// The ring looks at a file with `statx` only when something is odd, as reader-core's
-/// `count_sized` does: the file is empty, ends before the size the walk found or goes past
-/// it, runs past [`LOOK_PAST`] (it may be large enough to map, a pseudo-file, or a device
-/// that never ends), or its read is slow ([`SLOW_READ`]). A file that ends as expected is not looked at:
-/// a short read that reaches its known size is its end; without a size, the read that
-/// returns 0 is.
+/// Where the file ends, and when it is odd, is reader-core's [`Extent`]: the ring looks at a
+/// file with `statx` only when the extent finds its data odd (empty, ending before the size
+/// the walk found or going past it), when it runs past [`LOOK_PAST`] (it may be large enough
+/// to map, a pseudo-file, or a device that never ends), or when its read is slow
+/// ([`SLOW_READ`]). A file that ends as expected is not looked at.
 fn after_read(reading: &mut Reading, n: usize, len: usize) -> Next {
-    let bytes = reading.read;
-    if let Some(cap) = reading.job.max_bytes.filter(|&cap| bytes > cap) {
-        return Next::Done(Err(FileError::over_cap(&reading.job.path, cap)));
+    let step = reading.extent.after(n, len);
+    if let Step::Over(limit) = step {
+        return Next::Done(Err(limit.error(&reading.job.path)));
     }
-    let known = reading.size;
-    let ends = n == 0 || (n < len && known.is_some_and(|size| bytes >= size));
-    let odd = (n == 0 && (bytes == 0 || known.is_some_and(|size| bytes < size)))
-        || bytes >= LOOK_PAST
-        || known.is_some_and(|size| bytes > size);
-    let next = if ends {
+    let odd = reading.extent.take_odd() || reading.extent.position() >= LOOK_PAST;
+    let next = if step == Step::End {
         reading.ended = true;
         if reading.stat == Look::Not && !odd || reading.stat == Look::Done {
             return Next::Done(Ok(()));
         }
         Next::Wait
     } else {
-        Next::ReadAt(bytes)
+        Next::ReadAt(reading.extent.position())
     };
     if odd && reading.stat == Look::Not {
         Next::Look(Box::new(next))
@@ -1215,7 +1208,6 @@ mod tests {
     /// Feeds `n` bytes as one read into a buffer of `len` and says what follows.
     fn read(reading: &mut Reading, n: usize, len: usize) -> Next {
         reading.work.update(&vec![b'a'; n]);
-        reading.read += n as u64;
         after_read(reading, n, len)
     }
 
@@ -1245,6 +1237,13 @@ mod tests {
         let mut shrunk = reading(Some(100), None);
         assert!(matches!(read(&mut shrunk, 50, 4096), Next::ReadAt(50)));
         assert!(matches!(read(&mut shrunk, 0, 4096), Next::Look(_)));
+        // Past what the walk said (it grew, or is no longer a regular file): looked at, and
+        // read on.
+        let mut grew = reading(Some(100), None);
+        assert!(matches!(read(&mut grew, 64, 64), Next::ReadAt(64)));
+        assert!(
+            matches!(read(&mut grew, 50, 64), Next::Look(next) if matches!(*next, Next::ReadAt(114)))
+        );
         // Past LOOK_PAST: to map, a pseudo-file or a device that never ends.
         let mut long = reading(None, None);
         let len = usize::try_from(LOOK_PAST).expect("fits");

@@ -103,11 +103,8 @@ impl Splitter {
         let mut used = 1;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             faults::before_read(&job.path);
-            let (file, size) = reader_core::open_regular(&job.path)?;
-            let over_cap = |bytes: u64| job.max_bytes.filter(|&cap| bytes > cap);
-            if let Some(cap) = over_cap(size) {
-                return Err(FileError::over_cap(&job.path, cap));
-            }
+            let (file, mut extent) = reader_core::open_regular(&job.path, job.max_bytes)?;
+            let size = extent.size().bytes().unwrap_or(0);
             // A size that may lie (FUSE, NFS) is read as one range, front to back.
             let ranges = if reader_core::size_is_trusted(&file) {
                 ranges(size)
@@ -122,10 +119,19 @@ impl Splitter {
             let cached = crate::tune::probe(&file, size / 2) == Some(true);
             let lease = cached.then(|| Lease::take(&file)).flatten();
             let buffers = &mut self.buffers[..used];
-            let read = ranges_of(&file, &job.path, lease.as_ref(), ranges, buffers, work)?;
-            // It grew past the cap while its last range was read.
-            match over_cap(read.counts.bytes) {
-                Some(cap) => Err(FileError::over_cap(&job.path, cap)),
+            let most = extent.most();
+            let read = ranges_of(
+                &file,
+                &job.path,
+                lease.as_ref(),
+                ranges,
+                most,
+                buffers,
+                work,
+            )?;
+            // It grew past its limit while its last range was read.
+            match extent.advanced_to(read.counts.bytes) {
+                Some(limit) => Err(limit.error(&job.path)),
                 None => Ok(read),
             }
         }))
@@ -147,12 +153,13 @@ fn ranges(size: u64) -> usize {
         .max(1)
 }
 
-/// Range `index` of `count`: the last one runs to the end of the file, however far that is now,
-/// so a file that grew since it was opened is read to its end, as a whole-file read would.
-fn bounds(index: usize, count: usize) -> (u64, u64) {
+/// Range `index` of `count`: the last one runs to the end of the file, however far that is now
+/// — up to `most`, one byte past its limit ([`Extent::most`](reader_core::extent::Extent::most)) — so a file that grew since it
+/// was opened is read to its end, as a whole-file read would.
+fn bounds(index: usize, count: usize, most: u64) -> (u64, u64) {
     let start = index as u64 * RANGE;
     let end = if index + 1 == count {
-        u64::MAX
+        most.max(start)
     } else {
         start + RANGE
     };
@@ -166,6 +173,7 @@ fn ranges_of(
     path: &Path,
     lease: Option<&Lease<'_>>,
     count: usize,
+    most: u64,
     buffers: &mut [Vec<u8>],
     work: MeasureRanges,
 ) -> Result<Measured, FileError> {
@@ -177,7 +185,7 @@ fn ranges_of(
             if index >= count {
                 return Ok(done);
             }
-            let (start, end) = bounds(index, count);
+            let (start, end) = bounds(index, count, most);
             match read_range(file, path, start, end, lease, buf, &work) {
                 Ok(range) => done.push((index, range)),
                 Err(e) => {
@@ -233,8 +241,10 @@ mod tests {
         assert_eq!(ranges(0), 1);
         assert_eq!(ranges(RANGE), 1);
         assert_eq!(ranges(RANGE + 1), 2);
-        assert_eq!(bounds(0, 2), (0, RANGE));
-        assert_eq!(bounds(1, 2), (RANGE, u64::MAX));
+        assert_eq!(bounds(0, 2, u64::MAX), (0, RANGE));
+        assert_eq!(bounds(1, 2, u64::MAX), (RANGE, u64::MAX));
+        // The last range stops one byte past the file's limit.
+        assert_eq!(bounds(1, 2, RANGE + 11), (RANGE, RANGE + 11));
     }
 
     #[test]
