@@ -38,6 +38,7 @@ pub mod defaults;
 mod digest;
 mod dirfd;
 mod discover;
+mod duplicates;
 mod emit;
 mod error;
 pub mod extent;
@@ -65,6 +66,7 @@ pub use digest::{
 };
 pub use dirfd::file_size;
 pub use discover::{Discovered, Entries, FileJob, Walk};
+pub use duplicates::{DuplicateGroup, DuplicateSearch, Duplicates, Member};
 pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use extent::PSEUDO_FILE_LIMIT;
@@ -77,7 +79,9 @@ pub use read::{
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
-pub use run::{Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, spawn_schedule};
+pub use run::{
+    Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, read_jobs, spawn_schedule,
+};
 pub use sequential::SequentialReader;
 pub use shard::{Part, Shard, key_hash};
 pub use work::{Count, CountRange, FileWork, JoinRanges, Length, ReadOnly, Work};

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use serde::{Serialize, Serializer};
 
-use crate::discover::{Discovered, Walk};
+use crate::discover::{Discovered, FileJob, Walk};
 use crate::emit::Emitter;
 use crate::error::{RunError, StartError};
 use crate::queue::{self, JobSender, Jobs, RunState};
@@ -203,12 +203,60 @@ pub struct Finished<S> {
 /// started or the schedule cannot be prepared ([`Schedule::prepare`], while discovery already
 /// walks; nothing reaches the sink then); after that, every discovered entry becomes exactly
 /// one record, whatever the schedule does.
-pub fn read<S, K>(walk: &Walk, schedule: &S, mut sink: K) -> Result<Finished<S::Stats>, StartError>
+pub fn read<S, K>(walk: &Walk, schedule: &S, sink: K) -> Result<Finished<S::Stats>, StartError>
 where
     S: Schedule,
     K: Sink,
 {
     walk.check()?;
+    run(Source::Walk(walk), schedule, sink)
+}
+
+/// Reads exactly `jobs` with `schedule`, as [`read`] reads what a walk discovers: a run over
+/// a plan made beforehand — byte ranges of files ([`FileJob::part`]), files known to exist —
+/// with nothing walked or looked up first. Each job becomes exactly one record, in the order
+/// the schedule finishes them; a file that is gone or unreadable is a failed record.
+///
+/// ```
+/// use reader_core::{FileJob, Record, SequentialReader, read_jobs};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// std::fs::write(&path, "one two\n")?;
+/// let jobs = vec![FileJob::new(&path, None), FileJob::new(dir.path().join("gone"), None)];
+/// let finished = read_jobs(jobs, &SequentialReader::new(), |_: Record| {})?;
+/// assert_eq!((finished.summary.ok, finished.summary.failed), (1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_jobs<S, K>(
+    jobs: Vec<FileJob>,
+    schedule: &S,
+    sink: K,
+) -> Result<Finished<S::Stats>, StartError>
+where
+    S: Schedule,
+    K: Sink,
+{
+    run(Source::Jobs(jobs), schedule, sink)
+}
+
+/// Where the jobs of a run come from.
+enum Source<'w> {
+    /// Discovered by a walk.
+    Walk(&'w Walk),
+    /// Given, in order.
+    Jobs(Vec<FileJob>),
+}
+
+/// [`read`] and [`read_jobs`]: the run, from its `source`.
+fn run<S, K>(
+    source: Source<'_>,
+    schedule: &S,
+    mut sink: K,
+) -> Result<Finished<S::Stats>, StartError>
+where
+    S: Schedule,
+    K: Sink,
+{
     let started = Instant::now();
     let run = RunState::new();
     let (tx, rx) = mpsc::sync_channel::<Vec<Record>>(RECORD_CHANNEL);
@@ -216,18 +264,25 @@ where
     let mut summary = Summary::new(schedule.strategy());
     let mut stopped = false;
     let outcome = thread::scope(|scope| {
-        let (sender, jobs) = match schedule.feed() {
-            Feed::Concurrent => {
+        // A list has nothing to walk: it is queued, whatever the schedule's feed.
+        let (sender, jobs) = match (schedule.feed(), &source) {
+            (Feed::Inline, Source::Walk(walk)) => {
+                (None, queue::inline(&run, walk.entries(), out.clone()))
+            }
+            _ => {
                 let (sender, jobs) = queue::queue(&run, out.clone());
                 (Some(sender), jobs)
             }
-            Feed::Inline => (None, queue::inline(&run, walk.entries(), out.clone())),
         };
         let discovery = match sender {
             Some(sender) => {
                 let discovery_out = out.clone();
                 let walking = move || {
-                    panic::catch_unwind(AssertUnwindSafe(|| discover(walk, sender, discovery_out)))
+                    let feed = || match source {
+                        Source::Walk(walk) => discover(walk, sender, discovery_out),
+                        Source::Jobs(jobs) => queue_all(jobs, sender),
+                    };
+                    panic::catch_unwind(AssertUnwindSafe(feed))
                         .err()
                         .map(|payload| RunError::panicked("discovery", payload.as_ref()))
                 };
@@ -320,6 +375,17 @@ fn discover(walk: &Walk, mut sender: JobSender, mut out: Emitter) {
         }
         ControlFlow::Continue(())
     });
+}
+
+/// The thread that queues a list of jobs ([`read_jobs`]), until it is queued or the run is
+/// stopped.
+fn queue_all(jobs: Vec<FileJob>, mut sender: JobSender) {
+    for job in jobs {
+        sender.push(job);
+        if sender.is_stopped() {
+            return;
+        }
+    }
 }
 
 /// Runs `work` on the calling thread and on up to `threads - 1` more, each with its own
