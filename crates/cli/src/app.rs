@@ -75,6 +75,11 @@ where
         let_go_of_stuck_reads(&program);
         return status;
     }
+    if args.duplicates {
+        let status = crate::duplicates::run(&program, &args, &reader);
+        let_go_of_stuck_reads(&program);
+        return status;
+    }
     let walk = match args.walk() {
         Ok(walk) => walk,
         Err(err) => return start_failed(&program, &err),

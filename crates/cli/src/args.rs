@@ -84,6 +84,18 @@ pub struct Args {
     #[arg(long, requires = "check", help_heading = "Check")]
     pub strict: bool,
 
+    /// Find the files that hold the same bytes and write them in groups, the most wasted
+    /// space first (with --format fdupes as fdupes writes them). Files are compared by size,
+    /// then by BLAKE3 of a prefix, of a large file's end, and of all of it, each stage
+    /// reading only what is still in doubt; hard links are one file. Nothing is deleted.
+    #[arg(long, help_heading = "Duplicates",
+          conflicts_with_all = ["check", "digest", "tag", "by", "sort", "top", "shard", "shard_split", "max_bytes"])]
+    pub duplicates: bool,
+
+    /// With --duplicates: report the empty files as a group of their own.
+    #[arg(long, requires = "duplicates", help_heading = "Duplicates")]
+    pub include_empty: bool,
+
     /// A progress bar on stderr (auto: only when stderr is a terminal).
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, value_name = "WHEN")]
     pub progress: ProgressMode,
@@ -232,6 +244,11 @@ impl Args {
     /// (which fails to start when the list cannot be read).
     pub fn walk(&self) -> Result<Walk, StartError> {
         self.check_digests()?;
+        if self.format() == Format::Fdupes && !self.duplicates {
+            return Err(StartError::Invalid(
+                "--format fdupes writes groups of duplicate files: it needs --duplicates".into(),
+            ));
+        }
         if self.shard_split.is_some() {
             if self.shard.is_none() {
                 return Err(StartError::Invalid(
@@ -362,6 +379,9 @@ pub enum Format {
     /// A checksum manifest of the --digest, as `sha256sum` and `b3sum` write it (`HEX  NAME`,
     /// or `ALGO (NAME) = HEX` with --tag), that they and --check verify; failures on stderr.
     Sums,
+    /// With --duplicates: each group's paths a line each, then a blank line, as fdupes and
+    /// jdupes write them; failures on stderr.
+    Fdupes,
 }
 
 /// When to draw the progress bar.
@@ -554,7 +574,7 @@ mod tests {
         );
         let value = line(&["--format", "xml", "x"]);
         assert!(
-            value.contains("[possible values: human, json, csv, sums]"),
+            value.contains("[possible values: human, json, csv, sums, fdupes]"),
             "{value}"
         );
     }

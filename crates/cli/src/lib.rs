@@ -36,6 +36,7 @@ mod app;
 mod args;
 mod check;
 mod destination;
+mod duplicates;
 mod generate;
 mod manual;
 pub mod merge;

@@ -56,6 +56,18 @@ const RECORDS: &[(&str, &str)] = &[
     ),
     ("skipped", "An entry not read: path and reason."),
     (
+        "duplicates",
+        "With --duplicates: a group of files that hold the same bytes, the most wasted space \
+         first: size, wasted (the bytes all copies but one take), blake3 (null for empty \
+         files), paths (a name of each file, in byte order), and links when a file has other \
+         names ([name, other names…] each). The summary then says files, failed, skipped, \
+         groups, duplicates, wasted, hard_links, bytes_read, bytes_needed and elapsed_ms.",
+    ),
+    (
+        "hard_links",
+        "With --duplicates: the names of one file (hard links) that has no copy: paths.",
+    ),
+    (
         "group",
         "A group of --by (the extension, or the directory): by, key, files, bytes, lines, words.",
     ),

@@ -84,6 +84,12 @@ pub fn main() -> ExitCode {
         .and_then(|s| s.summary["shard"]["digests"].as_str())
         .and_then(|names| names.parse().ok())
         .unwrap_or_default();
+    if args.format == Format::Fdupes {
+        eprintln!(
+            "reader-merge: error: --format fdupes writes the groups of --duplicates; reader-merge joins the records of shards"
+        );
+        return ExitCode::from(2);
+    }
     if args.format == Format::Sums
         && (digests.is_empty() || (digests.iter().count() > 1 && !args.tag))
     {

@@ -140,7 +140,8 @@ pub(crate) trait Output {
 /// `--format sums` writes a line for each, `tagged` with `--tag`).
 pub(crate) fn for_format(format: Format, digests: Algorithms, tagged: bool) -> Box<dyn Output> {
     match format {
-        Format::Human => Box::new(Human),
+        // fdupes' groups are written by `--duplicates` alone (`Args::walk` refuses it here).
+        Format::Human | Format::Fdupes => Box::new(Human),
         Format::Json => Box::new(Json::default()),
         Format::Csv => Box::new(Csv { digests }),
         Format::Sums => Box::new(Sums { tagged }),

@@ -108,3 +108,53 @@ fn a_long_run_prints_its_time_in_seconds() {
         "{timing}"
     );
 }
+
+#[test]
+fn duplicates_refuse_what_does_not_combine_in_one_line() {
+    let tree = tree();
+    let path = tree.path().to_str().expect("a UTF-8 temporary path");
+    for (args, says) in [
+        (
+            &["--duplicates", "--digest", "sha256", path][..],
+            "--digest",
+        ),
+        (
+            &["--duplicates", "--format", "sums", path][..],
+            "--format sums",
+        ),
+        (&["--format", "fdupes", path][..], "--duplicates"),
+        (&["--include-empty", path][..], "--duplicates"),
+        (&["--duplicates", "--shard", "0/2", path][..], "--shard"),
+    ] {
+        let run = Reader::new(BIN, &[]).run(args);
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
+        let lines = run.stderr_lines();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", run.stderr);
+        assert!(lines[0].contains(says), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: nothing on stdout");
+    }
+}
+
+#[test]
+fn duplicates_go_to_an_output_file_once_complete() {
+    let tree = tree();
+    let out = Tree::new();
+    let target = out.join("dupes.jsonl");
+    let run = Reader::new(BIN, &[]).run(&[
+        "--duplicates".as_ref(),
+        "--output".as_ref(),
+        target.as_os_str(),
+        tree.path().as_os_str(),
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    let written = std::fs::read_to_string(&target).expect("the output file");
+    let lines: Vec<&str> = written.lines().collect();
+    // Twenty copies of one content: one group, and the summary.
+    assert_eq!(lines.len(), 2, "{written}");
+    assert!(
+        lines[0].starts_with(r#"{"type":"duplicates","size":14,"wasted":266,"#),
+        "{written}"
+    );
+    assert!(lines[1].contains(r#""duplicates":20"#), "{written}");
+}

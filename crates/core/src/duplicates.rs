@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use crate::count::Edges;
 use crate::digest::{Algorithm, Algorithms, Blake3Subtree, Digest};
 use crate::discover::{Discovered, FileJob, Walk};
-use crate::error::{ErrorKind, FileError, StartError};
+use crate::error::{ErrorKind, FileError, RunError, StartError};
 use crate::record::{FileResult, Record};
 use crate::run::{Schedule, Sink, read_jobs};
 use crate::shard::Part;
@@ -92,7 +92,7 @@ impl DuplicateGroup {
 }
 
 /// What a [`DuplicateSearch`] found.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Duplicates {
     /// The groups, the most wasted space first (then the largest files, then by path).
     pub groups: Vec<DuplicateGroup>,
@@ -111,6 +111,9 @@ pub struct Duplicates {
     pub bytes_needed: u64,
     /// How long the search took.
     pub elapsed: Duration,
+    /// Why the model could not finish a stage, if it could not: the files it left were still
+    /// reported as failed (`not read: …`), and are in no group.
+    pub error: Option<RunError>,
 }
 
 impl Duplicates {
@@ -437,7 +440,7 @@ fn compare<S: Schedule>(
     if jobs.is_empty() {
         return Ok((Vec::new(), failures));
     }
-    read_jobs(jobs, schedule, |record: Record| {
+    let finished = read_jobs(jobs, schedule, |record: Record| {
         if let Record::File(result) = record
             && let Some((group, candidate)) = index.remove(&result.path)
         {
@@ -450,6 +453,9 @@ fn compare<S: Schedule>(
             }
         }
     })?;
+    if let Some(err) = finished.error {
+        found.error.get_or_insert(err);
+    }
     // Every job becomes a record, whatever the schedule does; should one not, its file is
     // not called anything.
     failures.extend(index.into_values().map(|(_, c)| {

@@ -182,13 +182,13 @@ fn collect(dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
 }
 
 /// Whether `tool` runs here; says so on stderr when it does not (the test then skips it).
-fn installed(tool: &str) -> bool {
+pub(crate) fn installed(tool: &str) -> bool {
     let found = Command::new(tool)
         .arg("--version")
         .output()
         .is_ok_and(|out| out.status.success());
     if !found {
-        eprintln!("skipped: {tool} is not installed, so it does not check our digests");
+        eprintln!("skipped: {tool} is not installed, so the case does not compare with it");
     }
     found
 }

@@ -27,6 +27,7 @@
 pub mod cache;
 pub mod cases;
 pub mod digests;
+pub mod duplicates;
 pub mod hostile;
 pub mod procfs;
 mod run;
@@ -141,6 +142,16 @@ macro_rules! conformance {
         fn check_reports_every_fault() {
             let reader = $crate::conformance!(@reader $bin, $args, $processes);
             $crate::digests::check_reports_every_fault(&reader);
+        }
+        #[test]
+        fn duplicates_are_found_exactly() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::duplicates::duplicates_are_found_exactly(&reader);
+        }
+        #[test]
+        fn duplicates_match_jdupes() {
+            let reader = $crate::conformance!(@reader $bin, $args, $processes);
+            $crate::duplicates::duplicates_match_jdupes(&reader);
         }
         #[test]
         fn partly_cached_files_are_read_whole() {
