@@ -468,8 +468,8 @@ pub fn variants(
             } else {
                 asked
             };
-            let once = name == stats::REFERENCE && i > 0;
-            if once || name == "wc" && work != Work::Count {
+            let ran_already = name == stats::REFERENCE && i > 0;
+            if ran_already || name == "wc" && work != Work::Count {
                 continue;
             }
             let program = |extra: Vec<String>| -> Option<Program> {

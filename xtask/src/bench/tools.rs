@@ -15,7 +15,8 @@ use super::run::Target;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
     /// BLAKE3's own: `xargs -0 -P CORES b3sum` over the file list; a single file whole, which
-    /// b3sum hashes on every core.
+    /// b3sum hashes on every core. Every tool run through `xargs` writes a line at a time
+    /// (`stdbuf -oL`), so that the lines of its processes never interleave.
     B3sum,
     /// `rhash -r --simple --ALGO TREE`, for the algorithms its `--list-hashes` names.
     Rhash,
@@ -93,6 +94,9 @@ impl Tool {
             args.push(jobs.to_string().into());
             args.push("-n".into());
             args.push(batch(target.files.len(), jobs).to_string().into());
+            // A line at a time: the processes share one output, and a block-buffered one
+            // flushes in the middle of a line, where another's lines then land.
+            args.extend(["stdbuf", "-oL"].map(OsString::from));
             args.extend(command.iter().map(OsString::from));
             Invocation {
                 program: "xargs".into(),
@@ -353,10 +357,23 @@ mod tests {
         let many = target(&["/t/a", "/t/b", "/t/c"]);
         let sha = Tool::Sha256sum.invocation(Algorithm::Sha256, &many, 2);
         assert_eq!(sha.program, "xargs");
-        assert_eq!(sha.args, ["-0", "-r", "-P", "2", "-n", "1", "sha256sum"]);
+        assert_eq!(
+            sha.args,
+            [
+                "-0",
+                "-r",
+                "-P",
+                "2",
+                "-n",
+                "1",
+                "stdbuf",
+                "-oL",
+                "sha256sum"
+            ]
+        );
         assert!(sha.reads_list);
         let xxh = Tool::Xxhsum.invocation(Algorithm::Xxh3, &many, 4);
-        assert_eq!(xxh.args[6..], ["xxhsum", "-H2"]);
+        assert_eq!(xxh.args[6..], ["stdbuf", "-oL", "xxhsum", "-H2"]);
         let one = Tool::B3sum.invocation(Algorithm::Blake3, &target(&["/t/big"]), 2);
         assert_eq!(one.program, "b3sum");
         assert_eq!(one.args, ["/t/big"]);

@@ -93,7 +93,7 @@ impl Serialize for Work {
 }
 
 /// One core's speed for each work on one tree, and the cores the limit counts on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Speeds {
     /// Cores the readers may use.
     pub cores: usize,
