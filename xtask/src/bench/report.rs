@@ -202,16 +202,10 @@ fn table_cells(table: &Table) -> Vec<Vec<String>> {
         .map(|row| cells(row, table.limit))
         .collect();
     if let Some(limit) = table.limit {
-        let reference = table
-            .rows
-            .iter()
-            .position(|r| r.reader == stats::REFERENCE)
-            .map_or(0, |at| at + 1);
-        let over_reference = table
-            .rows
-            .iter()
-            .find(|r| r.reader == stats::REFERENCE)
-            .map_or("-".into(), |r| format!("{:.2}×", limit.ms / r.median_ms));
+        let reference = table.rows.iter().position(|r| r.reader == stats::REFERENCE);
+        let over_reference = reference.map_or("-".into(), |at| {
+            format!("{:.2}×", limit.ms / table.rows[at].median_ms)
+        });
         let secs = limit.ms / 1e3;
         let row = vec![
             "limit".to_string(),
@@ -228,7 +222,7 @@ fn table_cells(table: &Table) -> Vec<Vec<String>> {
             "-".into(),
             limit.cores.to_string(),
         ];
-        rows.insert(reference.min(rows.len()), row);
+        rows.insert(reference.map_or(0, |at| at + 1), row);
     }
     rows
 }
