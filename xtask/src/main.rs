@@ -54,6 +54,12 @@ enum Task {
     /// cores, 4×cores, 16×cores; hybrid thresholds 4KiB, 64KiB, 1MiB, auto), totals checked for
     /// agreement between readers, ending with a recommendation.
     ///
+    /// --work count,xxh3,blake3,sha256 runs every reader with each work (count: no --digest;
+    /// a digest: --digest ALGO) in the same rounds, beside the digest tools that are installed
+    /// (b3sum, rhash, hashdeep, sha256sum, xxhsum); every file's digest is checked against the
+    /// digest crates', and each table (a tree and a work) gets a limit row: the read-only
+    /// reference plus bytes ÷ (cores × one core's speed for the work, measured here).
+    ///
     /// --study tests the original project's claims instead (file size, memory and time against
     /// --jobs, its headline table), each with a verdict, and ends with guidelines.
     ///
@@ -79,9 +85,14 @@ enum Task {
         /// Only cold runs (implies --cold).
         #[arg(long)]
         cold_only: bool,
-        /// Only these readers: seq, threads, async-tokio, async-std, async-uring, hybrid, proc, wc.
+        /// Only these readers: seq, threads, async-tokio, async-std, async-uring, hybrid, proc, wc,
+        /// and, under a digest work, the tools b3sum, rhash, hashdeep, sha256sum, xxhsum.
         #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
         readers: Vec<String>,
+        /// What every reader does of each file, each work in tables of its own with a limit
+        /// row: count (alone, the default), xxh3, blake3, sha256 (counting and that digest).
+        #[arg(long, value_name = "WORK,...", value_delimiter = ',', value_parser = clap::value_parser!(bench::Work), conflicts_with = "study")]
+        work: Vec<bench::Work>,
         /// Sweep concurrency: run each concurrent reader with each of these --jobs values.
         #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
         jobs: Vec<u32>,
@@ -185,14 +196,19 @@ fn run(cli: Cli) -> Result<()> {
             timeout,
             out,
             study,
+            work,
         } => {
-            for r in &readers {
-                if !bench::READERS.iter().any(|(name, _, _)| name == r) {
-                    let known: Vec<&str> = bench::READERS.iter().map(|r| r.0).collect();
-                    bail!(
-                        "--readers: unknown reader '{r}' (known: {})",
-                        known.join(", ")
-                    );
+            let known = bench::reader_names();
+            if let Some(r) = readers.iter().find(|r| !known.contains(&r.as_str())) {
+                bail!(
+                    "--readers: unknown reader '{r}' (known: {})",
+                    known.join(", ")
+                );
+            }
+            let mut works: Vec<bench::Work> = Vec::new();
+            for w in work {
+                if !works.contains(&w) {
+                    works.push(w);
                 }
             }
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -242,6 +258,7 @@ fn run(cli: Cli) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(" "),
                 study,
+                works: (!works.is_empty()).then_some(works),
             };
             bench::bench(&opts)
         }

@@ -38,19 +38,19 @@ fn field(text: &str, key: &str, sep: char) -> Option<String> {
 
 /// The first line a command prints, or `None` if it does not run.
 pub fn first_line(program: &str, args: &[&str], dir: &Path) -> Option<String> {
+    output(program, args, dir).map(|text| text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// What a command prints on its standard output, or `None` if it does not run or fails.
+pub fn output(program: &str, args: &[&str], dir: &Path) -> Option<String> {
     let out = Command::new(program)
         .args(args)
         .current_dir(dir)
         .output()
         .ok()?;
-    out.status.success().then(|| {
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    })
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Describes this machine; `root` is the workspace (for git).

@@ -293,7 +293,14 @@ fn per_tree(
     labels: &[String],
     figure: impl Fn(&Table, &stats::Row) -> Option<Bar>,
 ) -> (Vec<String>, Vec<BarSeries>) {
-    let groups: Vec<String> = tables.iter().map(|t| t.target.clone()).collect();
+    // With `--work` a tree has a table for each work: the group says which.
+    let groups: Vec<String> = tables
+        .iter()
+        .map(|t| match t.work {
+            Some(work) => format!("{} {work}", t.target),
+            None => t.target.clone(),
+        })
+        .collect();
     let series = labels
         .iter()
         .map(|label| {

@@ -1,7 +1,10 @@
 //! `cargo xtask bench`: builds the readers, prepares the trees, runs every variant
 //! interleaved (A B C … A B C …) through a [`Runner`], judges and ranks the runs, prints the
-//! tables and writes the report.
+//! tables and writes the report. With `--work`, every reader runs with each work asked for
+//! (counting, or counting and a digest), beside the digest tools people use, and each table
+//! gets the limit of its work ([`work`]).
 
+mod digests;
 mod host;
 mod html;
 pub mod measure;
@@ -11,7 +14,10 @@ mod stats;
 mod study;
 #[cfg(test)]
 mod tests;
+mod tools;
+mod work;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,8 +25,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::build::{self, BuildProfile};
 use crate::fixtures;
+use digests::{DigestCheck, FileDigests};
+use reader_core::Algorithm;
 pub use run::{CacheDrop, Measurement, ProcessRunner, Program, Runner, Target, Variant};
 use stats::{Cache, Expected, Rules, RunRecord, Table, Verdict};
+use tools::Tool;
+pub use work::Work;
 
 /// The readers, in table order: name, binary, fixed arguments. The first is the reference
 /// (see [`stats::REFERENCE`]): shown in every table, never ranked.
@@ -35,6 +45,15 @@ pub const READERS: &[(&str, &str, &[&str])] = &[
     ("proc", "reader-proc", &[]),
     ("wc", "xargs", &[]),
 ];
+
+/// Every name `--readers` takes: the readers, `wc`, and the digest tools.
+pub fn reader_names() -> Vec<&'static str> {
+    READERS
+        .iter()
+        .map(|r| r.0)
+        .chain(Tool::ALL.map(Tool::name))
+        .collect()
+}
 
 /// Hybrid thresholds tried on a user's tree (`--dir`), beside the default.
 pub const DIR_THRESHOLDS: &[&str] = &["4KiB", "64KiB", "1MiB", "auto"];
@@ -72,6 +91,9 @@ pub struct Options {
     pub command_line: String,
     /// Run the study of the original's claims instead of the profiles (see [`study`]).
     pub study: bool,
+    /// `--work`, when given: the works every reader runs with, each in tables of its own with
+    /// a limit row. `None`: counting alone, with the tables as they always were.
+    pub works: Option<Vec<Work>>,
 }
 
 /// A tree with what its totals must be (`None`: decided by the readers' consensus).
@@ -81,6 +103,12 @@ pub struct Workload {
     pub target: Target,
     /// The manifest's totals, for fixtures.
     pub expected: Option<Expected>,
+    /// Under digest works: each file's digest as the digest crates compute it, for each
+    /// algorithm: what every run's digests must be.
+    pub digests: BTreeMap<Algorithm, FileDigests>,
+    /// With `--work`: one core's speed for each work on this tree's files, which gives each
+    /// of its tables the limit row.
+    pub speeds: Option<work::Speeds>,
 }
 
 /// Runs the whole benchmark; fails (after writing the report) if any run was wrong or failed.
@@ -113,7 +141,17 @@ pub fn bench(opts: &Options) -> Result<()> {
         build::build(&ws, profile)?
     };
     let has_wc = host::has_wc(&ws.root);
-    let (variants, missing) = variants(opts, &binaries, has_wc);
+    let algorithms: Vec<Algorithm> = opts
+        .works
+        .iter()
+        .flatten()
+        .filter_map(|w| w.algorithm())
+        .collect();
+    let (tools, missing_tools) = tools::find(&algorithms, |program, args| {
+        host::output(program, args, &ws.root)
+    });
+    let (variants, mut missing) = variants(opts, &binaries, has_wc, &tools);
+    missing.extend(missing_tools);
     if variants.is_empty() {
         bail!("no reader binary to run (missing: {})", missing.join(", "));
     }
@@ -131,6 +169,7 @@ pub fn bench(opts: &Options) -> Result<()> {
         timeout: opts.timeout,
         cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
         sample_vm: false,
+        tool_output: out_dir.join("tool-output.tmp"),
     };
     // `true` ignores its tree: the floor needs none of the workloads.
     let nowhere = Target {
@@ -143,6 +182,7 @@ pub fn bench(opts: &Options) -> Result<()> {
         &Variant {
             label: "true".into(),
             reader: "true".into(),
+            work: Work::Count,
             jobs: None,
             threshold: None,
             program: Program::Reader {
@@ -156,7 +196,10 @@ pub fn bench(opts: &Options) -> Result<()> {
         let floor_kib = floor.peak_rss_kib;
         return run_study(opts, &out_dir, &binaries, has_wc, &mut runner, floor_kib);
     }
-    let workloads = workloads(opts, &ws.target, &out_dir)?;
+    let mut workloads = workloads(opts, &ws.target, &out_dir)?;
+    if let Some(works) = &opts.works {
+        prepare_works(&mut workloads, works);
+    }
     let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
         .into_iter()
         .filter_map(|(on, cache)| on.then_some(cache))
@@ -182,9 +225,16 @@ pub fn bench(opts: &Options) -> Result<()> {
         rss_floor_kib: floor.peak_rss_kib,
     };
     let text = report::console(&meta, &results);
-    println!("{text}{}", study::short_form(&results.tables));
+    let counting: Vec<Table> = results
+        .tables
+        .iter()
+        .filter(|t| t.work.unwrap_or_default() == Work::Count)
+        .cloned()
+        .collect();
+    println!("{text}{}", study::short_form(&counting));
     report::write_all(&out_dir, &meta, &results)?;
     let _ = std::fs::remove_file(&runner.report);
+    let _ = std::fs::remove_file(&runner.tool_output);
     for w in &workloads {
         let _ = std::fs::remove_file(&w.target.file_list);
     }
@@ -193,9 +243,10 @@ pub fn bench(opts: &Options) -> Result<()> {
         .records
         .iter()
         .filter(|r| r.verdict != Verdict::Ok)
-        // On a user's tree wc may fail where the readers report (unreadable files): its row
-        // says so, but only the readers' disagreements fail the bench.
-        .filter(|r| opts.dir.is_none() || r.variant.reader != "wc")
+        // On a user's tree wc and the digest tools may fail where the readers report
+        // (unreadable files): their rows say so, but only the readers' disagreements fail the
+        // bench.
+        .filter(|r| opts.dir.is_none() || !stats::is_baseline(&r.variant.reader))
         .map(|r| {
             format!(
                 "{} on {} ({}): {}",
@@ -296,7 +347,7 @@ fn run_study(
         eprintln!("bench: study — {name}");
         // Sampling costs a little CPU: only the runs that measure nothing else pay it.
         runner.sample_vm = name == "virtual memory";
-        let (variants, _) = variants(&experiment, binaries, has_wc);
+        let (variants, _) = variants(&experiment, binaries, has_wc, &[]);
         let workloads = match name {
             "growth by bytes" => sparse_workloads(&ws.target, out_dir)?,
             _ => workloads(&experiment, &ws.target, out_dir)?,
@@ -388,75 +439,153 @@ fn sparse_workloads(target_dir: &Path, out_dir: &Path) -> Result<Vec<Workload>> 
                     lines: 0,
                     words: u64::from(size > 0),
                 }),
+                digests: BTreeMap::new(),
+                speeds: None,
             })
         })
         .collect()
 }
 
 /// The variants to run, and the readers that were asked for (or expected) but are missing.
+/// With `--work`, each reader runs with each work, and each of `tools` (a tool, and the digest
+/// it computes) beside them under its digest's work; the reference only reads, once, and `wc`
+/// only counts.
 pub fn variants(
     opts: &Options,
     binaries: &[(String, PathBuf)],
     has_wc: bool,
+    tools: &[(Tool, Algorithm)],
 ) -> (Vec<Variant>, Vec<String>) {
     let mut out = Vec::new();
     let mut missing = Vec::new();
     let wanted = |name: &str| opts.readers.is_empty() || opts.readers.iter().any(|r| r == name);
-    for &(name, binary, fixed) in READERS.iter().filter(|r| wanted(r.0)) {
-        let program = |extra: Vec<String>| -> Option<Program> {
-            if name == "wc" {
-                return has_wc.then_some(Program::Wc);
-            }
-            let path = binaries.iter().find(|(b, _)| b == binary)?.1.clone();
-            let mut args: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
-            args.extend(extra);
-            Some(Program::Reader { path, args })
-        };
-        let variant = |label: String,
-                       jobs: Option<usize>,
-                       threshold: Option<String>,
-                       program: Program| Variant {
-            label,
-            reader: name.to_string(),
-            jobs,
-            threshold,
-            program,
-        };
-        let Some(base) = program(Vec::new()) else {
-            missing.push(if name == "wc" {
-                "wc (not installed)".to_string()
+    let works = opts.works.clone().unwrap_or_else(|| vec![Work::Count]);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (i, &asked) in works.iter().enumerate() {
+        for &(name, binary, fixed) in READERS.iter().filter(|r| wanted(r.0)) {
+            let work = if name == stats::REFERENCE {
+                Work::Count
             } else {
-                format!("{name} ({binary})")
+                asked
+            };
+            let ran_already = name == stats::REFERENCE && i > 0;
+            if ran_already || name == "wc" && work != Work::Count {
+                continue;
+            }
+            let program = |extra: Vec<String>| -> Option<Program> {
+                if name == "wc" {
+                    return has_wc.then_some(Program::Wc);
+                }
+                let path = binaries.iter().find(|(b, _)| b == binary)?.1.clone();
+                let mut args: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+                args.extend(work.reader_args());
+                args.extend(extra);
+                Some(Program::Reader { path, args })
+            };
+            let variant = |label: String,
+                           jobs: Option<usize>,
+                           threshold: Option<String>,
+                           program: Program| Variant {
+                label,
+                reader: name.to_string(),
+                work,
+                jobs,
+                threshold,
+                program,
+            };
+            let Some(base) = program(Vec::new()) else {
+                let why = if name == "wc" {
+                    "wc (not installed)".to_string()
+                } else {
+                    format!("{name} ({binary})")
+                };
+                if !missing.contains(&why) {
+                    missing.push(why);
+                }
+                continue;
+            };
+            let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc" | stats::REFERENCE);
+            // On a user's tree the hybrid's defaults always run: they are recommended whenever
+            // they are within noise of the best (`stats::recommend`).
+            if !sweeps || (name == "hybrid" && opts.dir.is_some()) {
+                out.push(variant(name.to_string(), None, None, base));
+            }
+            if sweeps {
+                for &j in &opts.jobs {
+                    if let Some(p) = program(vec!["--jobs".into(), j.to_string()]) {
+                        out.push(variant(format!("{name} -j {j}"), Some(j), None, p));
+                    }
+                }
+            }
+            if name == "hybrid" {
+                for t in &opts.thresholds {
+                    if let Some(p) = program(vec!["--threshold".into(), t.clone()]) {
+                        out.push(variant(
+                            format!("hybrid --threshold {t}"),
+                            None,
+                            Some(t.clone()),
+                            p,
+                        ));
+                    }
+                }
+            }
+        }
+        for &(tool, algorithm) in tools
+            .iter()
+            .filter(|(t, a)| Work::Digest(*a) == asked && wanted(t.name()))
+        {
+            out.push(Variant {
+                label: tool.name().to_string(),
+                reader: tool.name().to_string(),
+                work: asked,
+                jobs: None,
+                threshold: None,
+                program: Program::Tool {
+                    tool,
+                    algorithm,
+                    jobs: cores,
+                },
             });
-            continue;
-        };
-        let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc" | stats::REFERENCE);
-        // On a user's tree the hybrid's defaults always run: they are recommended whenever
-        // they are within noise of the best (`stats::recommend`).
-        if !sweeps || (name == "hybrid" && opts.dir.is_some()) {
-            out.push(variant(name.to_string(), None, None, base));
-        }
-        if sweeps {
-            for &j in &opts.jobs {
-                if let Some(p) = program(vec!["--jobs".into(), j.to_string()]) {
-                    out.push(variant(format!("{name} -j {j}"), Some(j), None, p));
-                }
-            }
-        }
-        if name == "hybrid" {
-            for t in &opts.thresholds {
-                if let Some(p) = program(vec!["--threshold".into(), t.clone()]) {
-                    out.push(variant(
-                        format!("hybrid --threshold {t}"),
-                        None,
-                        Some(t.clone()),
-                        p,
-                    ));
-                }
-            }
         }
     }
     (out, missing)
+}
+
+/// For `--work`: measures one core's speed for each work on each tree's own files, and has
+/// the digest crates compute every file's digest for each digest work, which every run's
+/// digests are then checked against.
+fn prepare_works(workloads: &mut [Workload], works: &[Work]) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let algorithms: Vec<Algorithm> = works.iter().filter_map(|w| w.algorithm()).collect();
+    for w in workloads {
+        let sized: Vec<(PathBuf, u64)> = w
+            .target
+            .files
+            .iter()
+            .map(|p| (p.clone(), std::fs::metadata(p).map_or(0, |m| m.len())))
+            .collect();
+        let sample = work::sample(&sized);
+        let per_core: BTreeMap<Work, f64> = works
+            .iter()
+            .map(|&work| (work, work::one_core_speed(work, &sample)))
+            .collect();
+        let said: Vec<String> = works
+            .iter()
+            .filter_map(|work| {
+                let speed = per_core.get(work)?;
+                Some(format!("{} {}", work.describe(), work::speed(*speed)))
+            })
+            .collect();
+        eprintln!(
+            "bench: one core's speed on {}'s files: {}",
+            w.target.name,
+            said.join(", ")
+        );
+        w.speeds = Some(work::Speeds { cores, per_core });
+        if !algorithms.is_empty() {
+            w.digests = digests::compute(&w.target.tree, &w.target.files, &algorithms);
+        }
+    }
 }
 
 fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Workload>> {
@@ -473,6 +602,8 @@ fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Wo
         return Ok(vec![Workload {
             target: target_for(&name, tree, out_dir)?,
             expected: None,
+            digests: BTreeMap::new(),
+            speeds: None,
         }]);
     }
     opts.profiles
@@ -494,6 +625,8 @@ fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Wo
             Ok(Workload {
                 target: target_for(name, fixture.tree, out_dir)?,
                 expected: Some(expected),
+                digests: BTreeMap::new(),
+                speeds: None,
             })
         })
         .collect()
@@ -534,7 +667,9 @@ pub struct Plan {
 }
 
 /// Runs every variant on every workload, interleaved round by round; cold runs drop the cache
-/// first. Judging comes later: this only records. `progress` gets one line per round.
+/// first. Judging comes later: this only records, but a run's per-file digests are compared
+/// with the workload's at once and only the outcome kept (a few MB a run, hundreds of runs).
+/// `progress` gets one line per round.
 pub fn execute(
     plan: &Plan,
     workloads: &[Workload],
@@ -573,13 +708,25 @@ pub fn execute(
                             ..Measurement::default()
                         },
                     };
-                    line.push_str(&format!(" {} {:.0}ms", v.label, measurement.wall_ms));
+                    let mut measurement = measurement;
+                    let digest_check = measurement.digests.take().map(|got| {
+                        match v.work.algorithm().and_then(|a| w.digests.get(&a)) {
+                            Some(want) => digests::compare(&got, want),
+                            None => DigestCheck::Disagree("no digests to compare with".into()),
+                        }
+                    });
+                    let work = match v.work {
+                        Work::Count => String::new(),
+                        work => format!("+{work}"),
+                    };
+                    line.push_str(&format!(" {}{work} {:.0}ms", v.label, measurement.wall_ms));
                     records.push(RunRecord {
                         target: w.target.name.clone(),
                         cache,
                         variant: v.clone(),
                         round,
                         measurement,
+                        digest_check,
                         verdict: Verdict::Ok,
                     });
                 }
@@ -628,10 +775,12 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
                 check_words: !(reference || user_tree && r.variant.reader == "wc"),
                 check_lines: !reference,
             };
-            r.verdict = match &expected {
-                Some(e) => stats::check(&r.measurement, e, rules),
-                None => Verdict::Failed("no reader produced totals".into()),
+            let verdict = match (&expected, r.variant.tool()) {
+                (_, Some(_)) => stats::check_tool(&r.measurement, r.digest_check.as_ref(), rules),
+                (Some(e), None) => stats::check(&r.measurement, e, rules),
+                (None, None) => Verdict::Failed("no reader produced totals".into()),
             };
+            r.verdict = stats::with_digests(verdict, r.digest_check.as_ref());
         }
         let caches: Vec<Cache> = {
             let mut c: Vec<Cache> = records
@@ -649,18 +798,39 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
             lines: 0,
             words: 0,
         };
-        for cache in caches {
-            let table = stats::table(
-                &w.target.name,
-                cache,
-                &expected.unwrap_or(fallback),
-                variants,
-                &records,
-            );
-            if user_tree {
-                recommendations.extend(stats::recommend(&table));
+        // Without `--work` one table a cache state, as always; with it, one a work too.
+        let works: Vec<Option<Work>> = match &w.speeds {
+            None => vec![None],
+            Some(_) => {
+                let mut works = Vec::new();
+                for v in variants.iter().filter(|v| v.reader != stats::REFERENCE) {
+                    if !works.contains(&Some(v.work)) {
+                        works.push(Some(v.work));
+                    }
+                }
+                works
             }
-            tables.push(table);
+        };
+        for cache in caches {
+            for &work in &works {
+                let mut table = stats::table(
+                    &w.target.name,
+                    cache,
+                    work,
+                    &expected.unwrap_or(fallback),
+                    variants,
+                    &records,
+                );
+                if let (Some(speeds), Some(work)) = (&w.speeds, work)
+                    && let Some(&per_core) = speeds.per_core.get(&work)
+                {
+                    stats::set_limit(&mut table, speeds.cores, per_core);
+                }
+                if user_tree {
+                    recommendations.extend(stats::recommend(&table));
+                }
+                tables.push(table);
+            }
         }
     }
     Results {

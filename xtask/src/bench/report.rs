@@ -11,6 +11,7 @@ use super::Results;
 use super::host::Host;
 use super::run::CacheDrop;
 use super::stats::{self, Row, Table};
+use super::work::{self, Limit};
 
 /// What a report says about how it was made.
 #[derive(Debug, Clone, Serialize)]
@@ -111,8 +112,11 @@ pub fn title(table: &Table, meta: &Meta) -> String {
         .map(|row| row.runs)
         .max()
         .unwrap_or(meta.runs);
+    let work = table
+        .work
+        .map_or(String::new(), |w| format!(", {}", w.describe()));
     let mut t = format!(
-        "{} ({} files, {}), {}, {} cores, median of {} run{}",
+        "{} ({} files, {}){work}, {}, {} cores, median of {} run{}",
         table.target,
         group(table.files),
         mib(table.bytes as f64),
@@ -129,8 +133,9 @@ pub fn title(table: &Table, meta: &Meta) -> String {
     t
 }
 
-/// The cells of one row, in column order (shared by the terminal and Markdown tables).
-fn cells(row: &Row) -> Vec<String> {
+/// The cells of one row, in column order (shared by the terminal and Markdown tables); with
+/// `limit`, the "× limit" column too.
+fn cells(row: &Row, limit: Option<Limit>) -> Vec<String> {
     let rank = match row.rank {
         Some(r) => format!("{r}."),
         None if row.reader == stats::REFERENCE => "ref".to_string(),
@@ -148,6 +153,11 @@ fn cells(row: &Row) -> Vec<String> {
         row.over_sequential
             .map_or("-".into(), |s| format!("{s:.2}×")),
         row.vs_reference.map_or("-".into(), |s| format!("{s:.2}×")),
+    ]);
+    if limit.is_some() {
+        cells.push(row.vs_limit.map_or("-".into(), |s| format!("{s:.2}×")));
+    }
+    cells.extend([
         rate(row.files_per_s),
         rate(row.mb_per_s * 1e6 / 1048576.0),
         mib(row.peak_rss_kib as f64 * 1024.0),
@@ -172,14 +182,73 @@ const HEADERS: [&str; 12] = [
     "jobs",
 ];
 
+/// Where the "× limit" column goes, in a table with a limit: after "× ref".
+const LIMIT_COLUMN: usize = 7;
+
+/// The column headers of `table`.
+fn headers(table: &Table) -> Vec<&'static str> {
+    let mut headers = HEADERS.to_vec();
+    if table.limit.is_some() {
+        headers.insert(LIMIT_COLUMN, "× limit");
+    }
+    headers
+}
+
+/// The rows of `table` as cells, the limit row (if any) after the reference.
+fn table_cells(table: &Table) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|row| cells(row, table.limit))
+        .collect();
+    if let Some(limit) = table.limit {
+        let reference = table.rows.iter().position(|r| r.reader == stats::REFERENCE);
+        let over_reference = reference.map_or("-".into(), |at| {
+            format!("{:.2}×", limit.ms / table.rows[at].median_ms)
+        });
+        let secs = limit.ms / 1e3;
+        let row = vec![
+            "limit".to_string(),
+            "read-only + the work on every core".to_string(),
+            duration(limit.ms),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            over_reference,
+            "1.00×".into(),
+            rate(table.files as f64 / secs),
+            rate(table.bytes as f64 / secs / 1048576.0),
+            "-".into(),
+            "-".into(),
+            limit.cores.to_string(),
+        ];
+        rows.insert(reference.map_or(0, |at| at + 1), row);
+    }
+    rows
+}
+
+/// The line under a table with a limit that says how it was made.
+fn limit_line(table: &Table) -> Option<String> {
+    let limit = table.limit?;
+    Some(format!(
+        "limit: the read-only reference + {} ÷ ({} cores × {}, one core's speed for {} on this \
+         tree's files, measured here)",
+        mib(table.bytes as f64),
+        limit.cores,
+        work::speed(limit.per_core),
+        table.work.unwrap_or_default().describe()
+    ))
+}
+
 /// The tables and, for a user's tree, the recommendation, for the terminal.
 pub fn console(meta: &Meta, results: &Results) -> String {
     let mut out = String::new();
     for table in &results.tables {
         let _ = writeln!(out, "\nPERFORMANCE RESULTS — {}", title(table, meta));
-        let rows: Vec<Vec<String>> = table.rows.iter().map(cells).collect();
-        let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.chars().count()).collect();
-        for r in rows.iter().filter(|r| r.len() == HEADERS.len()) {
+        let headers = headers(table);
+        let rows = table_cells(table);
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for r in rows.iter().filter(|r| r.len() == headers.len()) {
             for (w, c) in widths.iter_mut().zip(r) {
                 *w = (*w).max(c.chars().count());
             }
@@ -189,7 +258,7 @@ pub fn console(meta: &Meta, results: &Results) -> String {
             for (i, c) in cells.iter().enumerate() {
                 let w = widths.get(i).copied().unwrap_or(0);
                 let pad = w.saturating_sub(c.chars().count());
-                if i <= 1 || cells.len() < HEADERS.len() {
+                if i <= 1 || cells.len() < headers.len() {
                     s.push_str(&format!("{c}{}  ", " ".repeat(pad)));
                 } else {
                     s.push_str(&format!("{}{c}  ", " ".repeat(pad)));
@@ -197,10 +266,13 @@ pub fn console(meta: &Meta, results: &Results) -> String {
             }
             s.trim_end().to_string()
         };
-        let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
+        let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
         let _ = writeln!(out, "{}", line(&header));
         for r in &rows {
             let _ = writeln!(out, "{}", line(r));
+        }
+        if let Some(limit) = limit_line(table) {
+            let _ = writeln!(out, "{limit}");
         }
         let _ = writeln!(
             out,
@@ -235,8 +307,8 @@ pub fn console(meta: &Meta, results: &Results) -> String {
     for rec in &results.recommendations {
         let _ = writeln!(
             out,
-            "\nrecommendation, {} cache: {}",
-            rec.cache.as_str(),
+            "\nrecommendation, {}: {}",
+            recommendation_for(rec),
             rec.text
         );
     }
@@ -295,22 +367,33 @@ pub fn markdown(meta: &Meta, results: &Results) -> String {
     if !results.recommendations.is_empty() {
         out.push_str("## Recommendation\n\n");
         for rec in &results.recommendations {
-            let _ = writeln!(out, "- {} cache: {}", rec.cache.as_str(), rec.text);
+            let _ = writeln!(out, "- {}: {}", recommendation_for(rec), rec.text);
         }
         out.push('\n');
     }
     out
 }
 
-/// One table as GitHub Markdown, with its title, "fastest" and scaling lines.
+/// What a recommendation is for: `warm cache`, or `warm cache, counting + sha256`.
+pub fn recommendation_for(rec: &stats::Recommendation) -> String {
+    match rec.work {
+        Some(work) => format!("{} cache, {}", rec.cache.as_str(), work.describe()),
+        None => format!("{} cache", rec.cache.as_str()),
+    }
+}
+
+/// One table as GitHub Markdown, with its title, "fastest", limit and scaling lines.
 pub fn markdown_table(table: &Table, meta: &Meta) -> String {
     let mut out = format!("### {}\n\n", title(table, meta));
-    let _ = writeln!(out, "| {} |", HEADERS.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(HEADERS.len()));
-    for row in &table.rows {
-        let mut c = cells(row);
-        c.resize(HEADERS.len(), String::new());
+    let headers = headers(table);
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(headers.len()));
+    for mut c in table_cells(table) {
+        c.resize(headers.len(), String::new());
         let _ = writeln!(out, "| {} |", c.join(" | "));
+    }
+    if let Some(limit) = limit_line(table) {
+        let _ = writeln!(out, "\n{limit}");
     }
     let _ = writeln!(
         out,
@@ -334,7 +417,7 @@ fn csv_field(text: &str) -> String {
 /// Every run as one CSV row.
 pub fn csv(results: &Results) -> String {
     let mut out = String::from(
-        "target,cache,label,reader,jobs,threshold,round,wall_ms,user_ms,sys_ms,peak_rss_kib,exit_code,files,failed,skipped,bytes,lines,words,jobs_used,threads,reader_elapsed_ms,verdict,problem\n",
+        "target,cache,label,reader,jobs,threshold,round,wall_ms,user_ms,sys_ms,peak_rss_kib,exit_code,files,failed,skipped,bytes,lines,words,jobs_used,threads,reader_elapsed_ms,verdict,problem,work\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in &results.records {
@@ -364,6 +447,7 @@ pub fn csv(results: &Results) -> String {
             opt(m.reader_elapsed_ms.map(|e| format!("{e:.3}"))),
             r.verdict.word().into(),
             r.verdict.problem().unwrap_or("").into(),
+            r.variant.work.name().into(),
         ];
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&row.join(","));

@@ -1,6 +1,7 @@
 //! Running one benchmark variant once: the [`Runner`] seam (a real one that spawns the child
 //! and collects its rusage with `wait4`, and fakes in the tests), the variants themselves, and
-//! dropping the page cache for cold runs.
+//! dropping the page cache for cold runs. Under a digest work a run's per-file digests are
+//! read back too: from a reader's JSON records, or from a digest tool's output.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -14,7 +15,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::digests::{self, FileDigests};
 use super::measure::Usage;
+use super::tools::Tool;
+use super::work::Work;
+use reader_core::Algorithm;
 
 /// What a variant runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,16 +34,27 @@ pub enum Program {
     },
     /// `LC_ALL=C xargs -0 wc -lwc`, fed the tree's file list.
     Wc,
+    /// A digest tool computing `algorithm` with `jobs` at once ([`Tool::invocation`]).
+    Tool {
+        /// The tool.
+        tool: Tool,
+        /// The digest it computes.
+        algorithm: Algorithm,
+        /// Processes or threads at once.
+        jobs: usize,
+    },
 }
 
-/// One thing to time on a tree: a reader with its settings, or `wc`.
+/// One thing to time on a tree: a reader with its settings and work, `wc`, or a digest tool.
 #[derive(Debug, Clone, Serialize)]
 pub struct Variant {
     /// What the tables show: `threads`, `async-tokio -j 4`, `hybrid --threshold 64KiB`.
     pub label: String,
     /// The reader: `seq`, `threads`, `async-tokio`, `async-std`, `async-uring`, `hybrid`, `proc`,
-    /// `wc`.
+    /// `wc`, or a digest tool's name ([`Tool::name`]).
     pub reader: String,
+    /// What it computes of each file.
+    pub work: Work,
     /// The `--jobs` asked for (`None`: the reader's default).
     pub jobs: Option<usize>,
     /// The hybrid's `--threshold`, when one was given.
@@ -46,6 +62,16 @@ pub struct Variant {
     /// What to run.
     #[serde(skip)]
     pub program: Program,
+}
+
+impl Variant {
+    /// The digest tool it runs, if it is one.
+    pub fn tool(&self) -> Option<Tool> {
+        match self.program {
+            Program::Tool { tool, .. } => Some(tool),
+            Program::Reader { .. } | Program::Wc => None,
+        }
+    }
 }
 
 /// Totals a run reported.
@@ -90,6 +116,10 @@ pub struct Measurement {
     pub reader_elapsed_ms: Option<f64>,
     /// Why the run failed, if it did.
     pub error: Option<String>,
+    /// Under a digest work: every file's digest, by path inside the tree. The bench compares
+    /// them as soon as the run ends and keeps only the outcome.
+    #[serde(skip)]
+    pub digests: Option<FileDigests>,
 }
 
 /// A tree to run on.
@@ -147,6 +177,9 @@ pub struct ProcessRunner {
     pub cache_drop: CacheDrop,
     /// Sample the peak virtual size of every run (the helper's `--vm`).
     pub sample_vm: bool,
+    /// Where a digest tool writes its output (a file, so that the lines of the processes it
+    /// runs at once never interleave).
+    pub tool_output: PathBuf,
 }
 
 impl Runner for ProcessRunner {
@@ -214,6 +247,7 @@ impl ProcessRunner {
         }
         command.arg(&self.report);
         let _ = std::fs::remove_file(&self.report);
+        let mut tool_run = None;
         match &variant.program {
             Program::Reader { path, args } => {
                 command
@@ -231,24 +265,48 @@ impl ProcessRunner {
                     .env("LC_ALL", "C")
                     .stdin(list);
             }
+            Program::Tool {
+                tool,
+                algorithm,
+                jobs,
+            } => {
+                let invocation = tool.invocation(*algorithm, target, *jobs);
+                command.arg(&invocation.program).args(&invocation.args);
+                if invocation.reads_list {
+                    let list = File::open(&target.file_list)
+                        .with_context(|| format!("{}: cannot open", target.file_list.display()))?;
+                    command.stdin(list);
+                } else {
+                    command.stdin(Stdio::null());
+                }
+                // Appended to: each write lands whole, whichever process makes it.
+                let _ = std::fs::remove_file(&self.tool_output);
+                let out = File::options()
+                    .create(true)
+                    .append(true)
+                    .open(&self.tool_output)
+                    .with_context(|| format!("{}: cannot write", self.tool_output.display()))?;
+                command.stdout(out);
+                tool_run = Some((*tool, *jobs));
+            }
         }
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+        if tool_run.is_none() {
+            command.stdout(Stdio::piped());
+        }
+        command.stderr(Stdio::piped()).process_group(0);
         let mut child = command
             .spawn()
             .with_context(|| format!("{}: cannot start", variant.label))?;
         let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
-        let stdout = child.stdout.take().context("no stdout")?;
+        let stdout = child.stdout.take();
         let stderr = child.stderr.take().context("no stderr")?;
         let is_wc = variant.program == Program::Wc;
-        let out = std::thread::spawn(move || {
-            if is_wc {
-                read_all(stdout)
-            } else {
-                last_line(stdout)
-            }
+        // Under a digest work a reader's every record is kept, to be read once it has ended.
+        let whole = is_wc || variant.work != Work::Count;
+        let out = std::thread::spawn(move || match stdout {
+            None => Ok(Vec::new()),
+            Some(stdout) if whole => read_all(stdout),
+            Some(stdout) => last_line(stdout),
         });
         let err = std::thread::spawn(move || read_head(stderr, 4096));
         let (done, watchdog) = mpsc::channel::<()>();
@@ -293,13 +351,33 @@ impl ProcessRunner {
             exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
             ..Measurement::default()
         };
-        if is_wc {
+        if let Some((tool, jobs)) = tool_run {
+            let text = std::fs::read(&self.tool_output) // whole-file read ok: one line a file of the tree
+                .with_context(|| format!("{}: cannot read", self.tool_output.display()))?;
+            m.jobs_used = u64::try_from(jobs).ok();
+            match tool.parse(&String::from_utf8_lossy(&text), &target.tree) {
+                Ok(found) => m.digests = Some(found),
+                Err(problem) => m.error = Some(format!("{}: {problem}", tool.name())),
+            }
+        } else if is_wc {
             m.totals = parse_wc(&String::from_utf8_lossy(&out));
         } else {
-            parse_summary(&out, &mut m);
+            let summary = last_line(out.as_slice())?;
+            parse_summary(&summary, &mut m);
+            if let Some(algorithm) = variant.work.algorithm() {
+                m.digests = Some(digests::from_records(&out, algorithm, &target.tree));
+            }
         }
         if libc::WIFSIGNALED(status) {
             m.error = Some(format!("killed by signal {}", libc::WTERMSIG(status)));
+        } else if tool_run.is_some() {
+            if m.exit_code != Some(0) && m.error.is_none() {
+                m.error = Some(
+                    format!("failed (exit {:?}) {stderr_line}", m.exit_code)
+                        .trim()
+                        .to_string(),
+                );
+            }
         } else if m.exit_code != Some(0) || m.totals.is_none() {
             let what = if m.totals.is_none() {
                 "no totals"
@@ -506,10 +584,12 @@ mod tests {
             timeout: Duration::from_millis(300),
             cache_drop: CacheDrop::Fadvise,
             sample_vm: false,
+            tool_output: dir.join("tool"),
         };
         let sleeper = Variant {
             label: "sleep".into(),
             reader: "sleep".into(),
+            work: Work::Count,
             jobs: None,
             threshold: None,
             program: Program::Reader {

@@ -1,12 +1,16 @@
 //! The benchmark's judgement, as pure functions over recorded runs: the check of every run's
-//! totals (against the manifest, or against what the readers agree on), medians and spreads,
-//! the ranking and speedups, the scaling over `--jobs`, and the recommendation for a tree.
+//! totals (against the manifest, or against what the readers agree on) and, under a digest
+//! work, of its digests, medians and spreads, the ranking and speedups, the limit, the scaling
+//! over `--jobs`, and the recommendation for a tree.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::digests::DigestCheck;
 use super::run::{Measurement, Variant};
+use super::tools::Tool;
+use super::work::{Limit, Work};
 
 /// The reference: `reader-read-only` reads every byte with the same walk and counts nothing,
 /// so its time is what the system calls alone cost. Every table shows it, with each reader's
@@ -127,6 +131,29 @@ pub fn check(m: &Measurement, expected: &Expected, rules: Rules) -> Verdict {
     }
 }
 
+/// A digest tool's run, judged: it must exit with 0 (on a user's tree, with any status, since
+/// some files may be unreadable there) and leave output that could be read and compared
+/// (`check`); how its digests compared is judged apart ([`with_digests`]).
+pub fn check_tool(m: &Measurement, check: Option<&DigestCheck>, rules: Rules) -> Verdict {
+    let failed = || Verdict::Failed(m.error.clone().unwrap_or_else(|| "no output".into()));
+    match m.exit_code {
+        _ if check.is_none() => failed(),
+        Some(0) => Verdict::Ok,
+        Some(_) if rules.allow_failed_files => Verdict::Ok,
+        _ => failed(),
+    }
+}
+
+/// `verdict`, made WRONG when the run's digests disagree with the digest crates'.
+pub fn with_digests(verdict: Verdict, check: Option<&DigestCheck>) -> Verdict {
+    match (verdict, check) {
+        (Verdict::Ok, Some(DigestCheck::Disagree(problem))) => {
+            Verdict::Wrong(format!("digests: {problem}"))
+        }
+        (verdict, _) => verdict,
+    }
+}
+
 /// One run as recorded.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
@@ -142,7 +169,10 @@ pub struct RunRecord {
     /// What it measured.
     #[serde(flatten)]
     pub measurement: Measurement,
-    /// Whether its totals were right.
+    /// Under a digest work: how its digests compared with the digest crates'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_check: Option<DigestCheck>,
+    /// Whether its totals (and digests) were right.
     #[serde(flatten)]
     pub verdict: Verdict,
 }
@@ -243,6 +273,8 @@ pub struct Row {
     /// This median ÷ the reference's ([`REFERENCE`]): 1.0 is the speed of the system calls
     /// alone.
     pub vs_reference: Option<f64>,
+    /// This median ÷ the table's limit, when it has one.
+    pub vs_limit: Option<f64>,
     /// Files per second at the median.
     pub files_per_s: f64,
     /// Megabytes (10⁶ bytes) per second at the median.
@@ -263,13 +295,17 @@ pub fn fastest_line(table: &Table) -> Option<String> {
     })
 }
 
-/// One tree, one cache state: rows ranked by median, then the unranked ones.
+/// One tree, one cache state, one work: rows ranked by median, then the unranked ones.
 #[derive(Debug, Clone, Serialize)]
 pub struct Table {
     /// The tree's name.
     pub target: String,
     /// Warm or cold.
     pub cache: Cache,
+    /// The work, when the bench ran them as an axis (`--work`); `None`: counting, as always.
+    pub work: Option<Work>,
+    /// The fastest a reader could be here ([`Limit`]), with `--work`.
+    pub limit: Option<Limit>,
     /// Files in the tree.
     pub files: u64,
     /// Bytes in the tree.
@@ -283,17 +319,20 @@ pub struct Table {
     pub tied: Vec<String>,
 }
 
-/// Summarizes the measured runs of `target` in `cache` state, variant by variant in the order
-/// given, then ranks them.
+/// Summarizes the measured runs of `target` in `cache` state under `work` (`None`: counting,
+/// without the work axis), variant by variant in the order given — the reference in every
+/// work's table — then ranks them.
 pub fn table(
     target: &str,
     cache: Cache,
+    work: Option<Work>,
     expected: &Expected,
     variants: &[Variant],
     records: &[RunRecord],
 ) -> Table {
     let mut rows: Vec<Row> = variants
         .iter()
+        .filter(|v| v.work == work.unwrap_or_default() || v.reader == REFERENCE)
         .filter_map(|v| {
             let runs: Vec<&RunRecord> = records
                 .iter()
@@ -302,6 +341,7 @@ pub fn table(
                         && r.cache == cache
                         && r.round > 0
                         && r.variant.label == v.label
+                        && r.variant.work == v.work
                 })
                 .collect();
             (!runs.is_empty()).then(|| row(v, &runs, expected))
@@ -321,6 +361,8 @@ pub fn table(
     Table {
         target: target.to_string(),
         cache,
+        work,
+        limit: None,
         files: expected.files,
         bytes: expected.bytes,
         rows,
@@ -372,6 +414,7 @@ fn row(v: &Variant, runs: &[&RunRecord], expected: &Expected) -> Row {
         speedup: None,
         over_sequential: None,
         vs_reference: None,
+        vs_limit: None,
         files_per_s: per_s(expected.files),
         mb_per_s: per_s(expected.bytes) / 1e6,
     }
@@ -417,6 +460,31 @@ pub fn rank(rows: &mut [Row]) {
         r.speedup = ok.then(|| slowest / r.median_ms);
         r.over_sequential = sequential.filter(|_| ok).map(|seq| seq / r.median_ms);
     }
+}
+
+/// Gives `table` its limit: its reference's median plus its bytes spread over `cores` at
+/// `per_core` bytes a second each; and each correct row its ratio to that limit. Nothing
+/// without a correct reference run.
+pub fn set_limit(table: &mut Table, cores: usize, per_core: f64) {
+    let reference = table
+        .rows
+        .iter()
+        .find(|r| r.reader == REFERENCE && r.verdict == Verdict::Ok)
+        .map(|r| r.median_ms);
+    table.limit = reference.and_then(|ms| Limit::new(ms, table.bytes, cores, per_core));
+    let Some(limit) = table.limit else {
+        return;
+    };
+    for r in &mut table.rows {
+        r.vs_limit =
+            (r.verdict == Verdict::Ok && r.median_ms > 0.0).then(|| r.median_ms / limit.ms);
+    }
+}
+
+/// Whether `reader` is a baseline people already use — `wc` or a digest tool — rather than
+/// one of the readers: ranked beside them, never recommended.
+pub fn is_baseline(reader: &str) -> bool {
+    reader == "wc" || Tool::named(reader).is_some()
 }
 
 /// How one reader's median changes with `--jobs`.
@@ -476,6 +544,8 @@ pub fn scaling(table: &Table) -> Vec<Scaling> {
 pub struct Recommendation {
     /// The cache state it is for: a tree read again soon is warm, one read once is cold.
     pub cache: Cache,
+    /// The work it is for, with `--work`.
+    pub work: Option<Work>,
     /// The winning row's label.
     pub label: String,
     /// The command line to use (without the PATH).
@@ -503,7 +573,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     let candidates: Vec<&Row> = table
         .rows
         .iter()
-        .filter(|r| r.rank.is_some() && r.reader != "wc")
+        .filter(|r| r.rank.is_some() && !is_baseline(&r.reader))
         .collect();
     let fastest = *candidates.first()?;
     let defaults = candidates.iter().copied().find(|r| {
@@ -514,6 +584,9 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     });
     let best = defaults.unwrap_or(fastest);
     let mut command = binary_command(&best.reader);
+    if let Some(algorithm) = table.work.and_then(Work::algorithm) {
+        command.push_str(&format!(" --digest {algorithm}"));
+    }
     let jobs = best.jobs.map(|j| j as u64).or(best.jobs_used);
     // The defaults are recommended as they are: what they chose here may differ elsewhere.
     if let Some(jobs) = jobs.filter(|_| defaults.is_none()) {
@@ -576,6 +649,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     }
     Some(Recommendation {
         cache: table.cache,
+        work: table.work,
         label: best.label.clone(),
         command,
         median_ms: best.median_ms,

@@ -2,12 +2,15 @@
 //! and warm-up, medians and spreads, ranking and speedups, the manifest check that marks a run
 //! WRONG, the consensus on a user's tree, the recommendation, and the report files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use super::digests::FileDigests;
 use super::run::Totals;
 use super::stats::{self, Cache, Expected, Verdict};
+use super::tools::Tool;
 use super::*;
+use reader_core::Algorithm;
 
 const RIGHT: Totals = Totals {
     files: 10,
@@ -34,6 +37,8 @@ struct FakeRunner {
     vm: HashMap<String, u64>,
     totals: HashMap<String, Totals>,
     exit: HashMap<String, i32>,
+    /// Under a digest work: the digests a label reports (default: none).
+    digests: HashMap<String, FileDigests>,
     calls: Vec<String>,
 }
 
@@ -62,6 +67,10 @@ impl FakeRunner {
         self.exit.insert(label.into(), code);
         self
     }
+    fn digests(mut self, label: &str, digests: &FileDigests) -> Self {
+        self.digests.insert(label.into(), digests.clone());
+        self
+    }
 }
 
 impl Runner for FakeRunner {
@@ -87,6 +96,12 @@ impl Runner for FakeRunner {
             totals: (code != 2).then(|| self.totals.get(&variant.label).copied().unwrap_or(RIGHT)),
             jobs_used: variant.jobs.map(|j| j as u64).or(Some(3)),
             error: (code == 2).then(|| "reader-x: error: bad".to_string()),
+            digests: (variant.work != Work::Count).then(|| {
+                self.digests
+                    .get(&variant.label)
+                    .cloned()
+                    .unwrap_or_default()
+            }),
             ..Measurement::default()
         }
     }
@@ -108,6 +123,7 @@ fn variant(reader: &str, jobs: Option<usize>, threshold: Option<&str>) -> Varian
     Variant {
         label,
         reader: reader.into(),
+        work: Work::Count,
         jobs,
         threshold: threshold.map(String::from),
         program: Program::Reader {
@@ -126,6 +142,8 @@ fn workload(name: &str, expected: Option<Expected>) -> Workload {
             files: vec![],
         },
         expected,
+        digests: BTreeMap::new(),
+        speeds: None,
     }
 }
 
@@ -549,8 +567,9 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         out: None,
         command_line: String::new(),
         study: false,
+        works: None,
     };
-    let (vs, missing) = variants(&opts, &binaries, false);
+    let (vs, missing) = variants(&opts, &binaries, false, &[]);
     let labels: Vec<&str> = vs.iter().map(|v| v.label.as_str()).collect();
     assert_eq!(
         labels,
@@ -582,7 +601,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         dir: Some(std::path::PathBuf::from("tree")),
         ..opts.clone()
     };
-    let (vs, _) = variants(&on_a_tree, &binaries, false);
+    let (vs, _) = variants(&on_a_tree, &binaries, false, &[]);
     assert!(
         vs.iter()
             .any(|v| v.label == "hybrid" && v.jobs.is_none() && v.threshold.is_none()),
@@ -593,7 +612,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         jobs: vec![],
         ..opts
     };
-    let (vs, missing) = variants(&only, &binaries, true);
+    let (vs, missing) = variants(&only, &binaries, true, &[]);
     assert_eq!((vs.len(), missing.len()), (1, 0));
 }
 
@@ -1108,4 +1127,201 @@ fn the_default_run_ends_with_the_short_form_of_the_study() {
     );
     assert!(text.contains("--study"), "{text}");
     assert_eq!(study::short_form(&[]), "");
+}
+
+/// `variant` under `work`.
+fn working(reader: &str, work: Work) -> Variant {
+    Variant {
+        work,
+        ..variant(reader, None, None)
+    }
+}
+
+/// A digest tool's variant.
+fn tool(tool: tools::Tool, algorithm: Algorithm) -> Variant {
+    Variant {
+        label: tool.name().into(),
+        reader: tool.name().into(),
+        work: Work::Digest(algorithm),
+        jobs: None,
+        threshold: None,
+        program: Program::Tool {
+            tool,
+            algorithm,
+            jobs: 2,
+        },
+    }
+}
+
+#[test]
+fn under_a_digest_work_every_file_is_checked_and_each_table_has_its_limit() {
+    let sha = Work::Digest(Algorithm::Sha256);
+    let right = FileDigests::from([
+        (PathBuf::from("a"), "aa".to_string()),
+        (PathBuf::from("b"), "bb".to_string()),
+    ]);
+    let mut other = right.clone();
+    other.insert("b".into(), "b0".into());
+    let mut small = workload("small", Some(EXPECTED));
+    small.digests = BTreeMap::from([(Algorithm::Sha256, right.clone())]);
+    small.speeds = Some(work::Speeds {
+        cores: 2,
+        per_core: BTreeMap::from([(Work::Count, 1e9), (sha, 1e6)]),
+    });
+    let vs = [
+        working(stats::REFERENCE, Work::Count),
+        working("threads", Work::Count),
+        working("threads", sha),
+        working("proc", sha),
+        tool(tools::Tool::Sha256sum, Algorithm::Sha256),
+        tool(tools::Tool::Rhash, Algorithm::Sha256),
+    ];
+    let mut runner = FakeRunner::default()
+        .script(stats::REFERENCE, &[10.0, 10.0])
+        .script("threads", &[11.0, 21.0, 11.0, 21.0])
+        .digests("threads", &right)
+        .digests("proc", &other)
+        .digests("rhash", &right);
+    let results = run_all(&mut runner, &plan(1, &[Cache::Warm]), &[small], &vs);
+    let works: Vec<Option<Work>> = results.tables.iter().map(|t| t.work).collect();
+    assert_eq!(works, [Some(Work::Count), Some(sha)]);
+    let [count, digest] = &results.tables[..] else {
+        panic!("two tables")
+    };
+    let row = |t: &stats::Table, reader: &str| {
+        t.rows
+            .iter()
+            .find(|r| r.reader == reader)
+            .cloned()
+            .expect("a row")
+    };
+    // The reference reads once a round and stands in both tables.
+    assert_eq!(row(count, stats::REFERENCE).median_ms, 10.0);
+    assert_eq!(row(digest, stats::REFERENCE).median_ms, 10.0);
+    assert!(count.rows.iter().all(|r| Tool::named(&r.reader).is_none()));
+    // 1,000 bytes over 2 cores at 1 MB/s each: 0.5 ms more than the reference.
+    assert_eq!(digest.limit.map(|l| l.ms), Some(10.5));
+    assert_eq!(row(digest, "threads").vs_limit, Some(21.0 / 10.5));
+    assert_eq!(row(digest, "threads").verdict, Verdict::Ok);
+    assert_eq!(row(digest, "rhash").verdict, Verdict::Ok);
+    assert_eq!(
+        row(digest, "proc").verdict,
+        Verdict::Wrong("digests: 1 file with another digest (first: b)".into())
+    );
+    assert_eq!(
+        row(digest, "sha256sum").verdict,
+        Verdict::Wrong("digests: 2 files without a digest (first: a)".into())
+    );
+    assert_eq!(row(digest, "proc").rank, None);
+    let text = report::console(&meta(), &results);
+    assert!(
+        text.contains("small (10 files, 0.0 MiB), counting + sha256, warm"),
+        "{text}"
+    );
+    assert!(text.contains("× limit"), "{text}");
+    assert!(
+        text.contains("limit  read-only + the work on every core  10.5 ms"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 cores × 1 MiB/s, one core's speed for counting + sha256"),
+        "{text}"
+    );
+    let md = report::markdown(&meta(), &results);
+    assert!(
+        md.contains("### small (10 files, 0.0 MiB), counting, warm"),
+        "{md}"
+    );
+    let html = html::page(&meta(), &results, &md);
+    assert!(
+        html.contains("<h3>small (10 files, 0.0 MiB), counting + sha256, warm"),
+        "{html}"
+    );
+}
+
+#[test]
+fn without_the_work_axis_tables_are_as_they_were() {
+    let vs = [
+        working(stats::REFERENCE, Work::Count),
+        working("threads", Work::Count),
+    ];
+    let mut runner = FakeRunner::default();
+    let results = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    assert_eq!(results.tables.len(), 1);
+    assert_eq!(
+        (results.tables[0].work, results.tables[0].limit),
+        (None, None)
+    );
+    let text = report::console(&meta(), &results);
+    assert!(text.contains("small (10 files, 0.0 MiB), warm"), "{text}");
+    assert!(!text.contains("limit"), "{text}");
+}
+
+#[test]
+fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_their_digest() {
+    let binaries = vec![
+        (
+            "reader-read-only".to_string(),
+            PathBuf::from("/b/reader-read-only"),
+        ),
+        (
+            "reader-threads".to_string(),
+            PathBuf::from("/b/reader-threads"),
+        ),
+    ];
+    let opts = Options {
+        profiles: vec![],
+        dir: None,
+        runs: 1,
+        cold: false,
+        warm: true,
+        warmup: true,
+        readers: vec![],
+        jobs: vec![],
+        thresholds: vec![],
+        dev_build: false,
+        no_build: true,
+        timeout: std::time::Duration::from_secs(1),
+        out: None,
+        command_line: String::new(),
+        study: false,
+        works: Some(vec![Work::Digest(Algorithm::Blake3), Work::Count]),
+    };
+    let found = [
+        (tools::Tool::B3sum, Algorithm::Blake3),
+        (tools::Tool::Sha256sum, Algorithm::Sha256),
+    ];
+    let (vs, missing) = variants(&opts, &binaries, true, &found);
+    let runs: Vec<(&str, Work)> = vs.iter().map(|v| (v.label.as_str(), v.work)).collect();
+    let blake3 = Work::Digest(Algorithm::Blake3);
+    assert_eq!(
+        runs,
+        [
+            (stats::REFERENCE, Work::Count),
+            ("threads", blake3),
+            ("b3sum", blake3),
+            ("threads", Work::Count),
+            ("wc", Work::Count),
+        ]
+    );
+    assert_eq!(missing.iter().filter(|m| m.starts_with("seq")).count(), 1);
+    let Program::Reader { args, .. } = &vs[1].program else {
+        panic!("a reader")
+    };
+    assert_eq!(args, &["--digest", "blake3"]);
+    let Program::Reader { args, .. } = &vs[0].program else {
+        panic!("a reader")
+    };
+    assert!(args.is_empty(), "the reference only reads");
+    let only = Options {
+        readers: vec!["threads".into()],
+        ..opts
+    };
+    let (vs, _) = variants(&only, &binaries, true, &found);
+    assert!(vs.iter().all(|v| v.reader == "threads"));
 }
