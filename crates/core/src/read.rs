@@ -1188,6 +1188,31 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_reads_a_mapped_file_into_memory() {
+        use reader_testkit::cache;
+        let dir = cache::tempdir();
+        let path = dir.path().join("large");
+        let len = usize::try_from(mapped::MAP_FROM).expect("fits") + 3 * cache::page_size();
+        fs::write(&path, vec![b'x'; len]).expect("write");
+        cache::evict(&path).expect("evict");
+        let before = cache::resident(&path).expect("mincore");
+        if before.iter().any(|&page| page) {
+            // The file system keeps its pages whatever is asked: nothing to show here.
+            return;
+        }
+        let mut buf = vec![0; 64 * 1024];
+        let bytes = read_file(&path, &mut buf, &crate::work::ReadOnly).expect("read");
+        assert_eq!(bytes, len as u64);
+        let after = cache::resident(&path).expect("mincore");
+        let read = after.iter().filter(|&&page| page).count();
+        assert!(
+            read * 10 >= after.len() * 9,
+            "{read} of {} pages read: a mapping nobody touched",
+            after.len()
+        );
+    }
+
+    #[test]
     fn a_read_that_never_waits_reports_a_file_whole_or_declines_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
