@@ -41,8 +41,10 @@ impl Router {
     }
 
     /// Where each job of `batch` (sizes looked up) goes, in order. A file whose size could not
-    /// be looked up goes to the pool, which says why it cannot be read. A byte range of a file
-    /// split over shards goes by its length, and never to the splitter: it is one range. Nor
+    /// be looked up goes to the pool, which says why it cannot be read. A byte range (of a file
+    /// split over shards, or the prefix a duplicate search compares) goes to the pool, which
+    /// reads ranges where they are (the async path would hand each to a thread of its own),
+    /// and never to the splitter: it is one range. Nor
     /// does a file whose digests cannot be joined from ranges (SHA-256, XXH3): the pool reads
     /// it whole, on one thread.
     pub(crate) fn route(
@@ -67,7 +69,7 @@ impl Router {
                 route => route,
             };
             let route = match (job.part, job.size) {
-                (Some(part), _) => whole(policy.route(part.end - part.start)),
+                (Some(_), _) => Route::Threads,
                 (None, Some(size)) if !job.joins_ranges() => whole(policy.route(size)),
                 (None, Some(size)) => policy.route(size),
                 (None, None) => Route::Threads,
