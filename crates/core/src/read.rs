@@ -36,7 +36,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::count::Counts;
-use crate::digest::Blake3Range;
 use crate::dirfd::{self, Local, Opened, open_relative};
 use crate::discover::FileJob;
 use crate::error::{ErrorKind, FileError};
@@ -70,43 +69,35 @@ use crate::work::{Count, FileWork, JoinRanges, Work};
 /// ```
 pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let started = Instant::now();
-    let mut part = job.part;
-    let mut blake3_subtrees = None;
     let work = Measure::of(&job);
-    // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
-    let read = || {
-        faults::before_read(&job.path);
-        if let Some(part) = &mut part {
+    if let Some(part) = job.part {
+        let read = || {
+            faults::before_read(&job.path);
             if let Some(cap) = job.max_bytes.filter(|&cap| part.file_size > cap) {
                 return Err(FileError::over_cap(&job.path, cap));
             }
-            let ranges = work.clone().ranges().ok_or_else(|| {
+            let ranges = work.ranges().ok_or_else(|| {
                 let message = format!(
                     "{} cannot be computed over a byte range of a file (only BLAKE3 joins ranges)",
                     job.digests
                 );
                 FileError::new(ErrorKind::Io, &job.path, message)
             })?;
-            let range = measure_part(&job.path, part, &ranges, buf)?;
-            part.edges = range.counts.edges();
-            blake3_subtrees = range.blake3().map(Blake3Range::subtrees);
-            return Ok(Measured {
-                counts: range.counts.counts(),
-                ..Measured::default()
-            });
-        }
+            measure_part(&job.path, &part, &ranges, buf)
+        };
+        let outcome = isolated(&job.path, read);
+        return FileResult::measured_range(job, outcome, started.elapsed(), worker);
+    }
+    // A size looked up since discovery spares the `fstat`; a size of 0 says nothing (`/proc`).
+    let read = || {
+        faults::before_read(&job.path);
         match job.size {
             Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf, &work),
             _ => whole(&job.path, job.max_bytes, buf, &work),
         }
     };
     let outcome = isolated(&job.path, read);
-    let elapsed = started.elapsed();
-    FileResult {
-        part,
-        blake3_subtrees,
-        ..FileResult::measured(job, outcome, elapsed, worker)
-    }
+    FileResult::measured(job, outcome, started.elapsed(), worker)
 }
 
 /// Where a reader sends, unread, the files it finds large, for a reader better at them (the
@@ -821,6 +812,7 @@ fn advise_sequential(file: &File) {
 mod tests {
     use super::*;
     use crate::count::RangeCounts;
+    use crate::digest::Blake3Range;
     use std::fs;
 
     #[test]

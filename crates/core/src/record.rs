@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::count::Counts;
 use crate::custom::Output;
-use crate::digest::{Blake3Subtree, Digest};
+use crate::digest::{Blake3Range, Blake3Subtree, Digest};
 use crate::discover::FileJob;
 use crate::error::FileError;
-use crate::measure::Measured;
+use crate::measure::{Measured, MeasuredRange};
 use crate::names::Lossless;
 use crate::shard::Part;
 
@@ -135,6 +135,34 @@ impl FileResult {
                 ..FileResult::of(job, Ok(counts), elapsed, worker)
             },
             Err(err) => FileResult::of(job, Err(err), elapsed, worker),
+        }
+    }
+
+    /// The result of reading the byte range of `job` ([`FileJob::part`]) with
+    /// [`MeasureRanges`](crate::MeasureRanges): the range's counts, what joining it to its
+    /// neighbours needs (its edges, in the part), and its BLAKE3 subtrees when BLAKE3 was
+    /// asked for ([`FileResult::blake3_subtrees`]).
+    pub fn measured_range(
+        job: FileJob,
+        outcome: Result<MeasuredRange, FileError>,
+        elapsed: Duration,
+        worker: Worker,
+    ) -> FileResult {
+        let mut part = job.part;
+        let (outcome, blake3_subtrees) = match outcome {
+            Ok(range) => {
+                if let Some(part) = &mut part {
+                    part.edges = range.counts.edges();
+                }
+                let subtrees = range.blake3().map(Blake3Range::subtrees);
+                (Ok(range.counts.counts()), subtrees)
+            }
+            Err(err) => (Err(err), None),
+        };
+        FileResult {
+            part,
+            blake3_subtrees,
+            ..FileResult::of(job, outcome, elapsed, worker)
         }
     }
 

@@ -54,8 +54,9 @@ use std::time::{Duration, Instant};
 use io_uring::{IoUring, opcode, squeue, types};
 use reader_core::extent::{Extent, Size, Step};
 use reader_core::{
-    Emitter, FileError, FileJob, FileResult, FileWork, HandOff, Jobs, MAP_FROM, Measure,
-    MeasureFile, RunError, StuckRead, Work, Worker, faults, read_job, size_is_trusted,
+    Emitter, FileError, FileJob, FileResult, FileWork, HandOff, Jobs, JoinRanges, MAP_FROM,
+    Measure, MeasureFile, MeasureRangeFile, RunError, StuckRead, Work, Worker, faults, read_job,
+    size_is_trusted,
 };
 
 /// What a ring slot is doing, in the low bits of an operation's `user_data`.
@@ -213,7 +214,7 @@ struct Reading {
     /// The open descriptor, once `openat` has returned it.
     fd: Option<i32>,
     /// The work on its bytes so far.
-    work: MeasureFile,
+    work: SlotWork,
     /// Where it ends, by reader-core's rules, and how far it has been read: where the next
     /// read starts. Its size is the walk's (a size of 0 says nothing), then what `statx` told.
     extent: Extent,
@@ -248,7 +249,7 @@ impl Reading {
             path,
             started: Instant::now(),
             fd: None,
-            work: Measure::of(&job).start(),
+            work: SlotWork::of(&job),
             extent: Extent::new(Size::walked(job.size), job.max_bytes),
             stat: Look::Not,
             ended: false,
@@ -261,6 +262,49 @@ impl Reading {
             hold: None,
             on_thread: false,
             job,
+        }
+    }
+}
+
+/// The work on a slot's bytes.
+enum SlotWork {
+    /// A whole file's.
+    File(MeasureFile),
+    /// A byte range's ([`FileJob::part`]): `len` bytes from `start`, `read` of them so far.
+    Range {
+        state: MeasureRangeFile,
+        start: u64,
+        len: u64,
+        read: u64,
+    },
+}
+
+impl SlotWork {
+    /// The work `job` asks for: of its byte range when it is one and its digests join ranges
+    /// (reader-core's thread path reports why the others cannot be read), else of all of it.
+    fn of(job: &FileJob) -> SlotWork {
+        let measure = Measure::of(job);
+        let range = job
+            .part
+            .and_then(|part| Some((part, measure.clone().ranges()?)));
+        match range {
+            Some((part, ranges)) => SlotWork::Range {
+                state: ranges.start_range(part.start, part.end),
+                start: part.start,
+                len: part.end.saturating_sub(part.start),
+                read: 0,
+            },
+            None => SlotWork::File(measure.start()),
+        }
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        match self {
+            SlotWork::File(work) => work.update(chunk),
+            SlotWork::Range { state, read, .. } => {
+                state.update(chunk);
+                *read += chunk.len() as u64;
+            }
         }
     }
 }
@@ -539,14 +583,20 @@ impl<'a> RingThread<'a> {
             unreachable!("take_jobs takes no more jobs than there are free slots");
         };
         self.active += 1;
-        let to_thread = job.part.is_some()
-            || job.size.is_some_and(|size| size >= MAP_FROM)
+        let to_thread = (job.part.is_none() && job.size.is_some_and(|size| size >= MAP_FROM))
             || faults::blocks(&job.path)
             || !self.local.holds(&job.path);
         // A path holds no NUL byte; should one, reader-core says what it makes of it.
         let path = CString::new(job.path.as_os_str().as_bytes()).ok();
         let to_thread = to_thread || path.is_none();
         let reading = Reading::new(job, path.unwrap_or_default());
+        // A byte range is read here when one read can take it (a duplicate search's prefix
+        // or suffix): a longer one goes to reader-core, which maps or streams it.
+        let to_thread = to_thread
+            || match &reading.work {
+                SlotWork::Range { len, .. } => *len > self.rings.buffer_size as u64,
+                SlotWork::File(_) => reading.job.part.is_some(),
+            };
         let job = &reading.job;
         let early = match reading.extent.over() {
             Some(limit) => Some(limit.error(&job.path)),
@@ -738,7 +788,10 @@ impl<'a> RingThread<'a> {
         } else {
             let n = usize::try_from(result).unwrap_or(0);
             reading.work.update(&buf[..n]);
-            after_read(reading, n, len)
+            match reading.work {
+                SlotWork::File(_) => after_read(reading, n, len),
+                SlotWork::Range { .. } => after_range_read(reading, n),
+            }
         };
         self.follow(slot, next);
     }
@@ -755,7 +808,11 @@ impl<'a> RingThread<'a> {
                     return;
                 };
                 reading.reading_since = Some(Instant::now());
-                let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+                let left = match reading.work {
+                    SlotWork::Range { len, read, .. } => len - read,
+                    SlotWork::File(_) => u64::MAX,
+                };
+                let len = u32::try_from(left.min(buf.len() as u64)).unwrap_or(u32::MAX);
                 let read = opcode::Read::new(types::Fd(fd), buf.as_mut_ptr(), len)
                     .offset(offset)
                     .build()
@@ -844,13 +901,22 @@ impl<'a> RingThread<'a> {
         self.free.push(slot);
         self.active -= 1;
         self.tally.ring_files += 1;
-        if outcome.is_ok() {
-            let filled = reading.extent.position().min(self.rings.buffer_size as u64);
-            self.recent_bytes = (self.recent_bytes * 7 + filled) / 8;
-        }
+        let worker = self.worker(slot);
         let elapsed = reading.started.elapsed();
-        let outcome = outcome.map(|()| reading.work.finish());
-        let result = FileResult::measured(reading.job, outcome, elapsed, self.worker(slot));
+        let result = match reading.work {
+            SlotWork::File(work) => {
+                if outcome.is_ok() {
+                    let filled = reading.extent.position().min(self.rings.buffer_size as u64);
+                    self.recent_bytes = (self.recent_bytes * 7 + filled) / 8;
+                }
+                let outcome = outcome.map(|()| work.finish());
+                FileResult::measured(reading.job, outcome, elapsed, worker)
+            }
+            SlotWork::Range { state, .. } => {
+                let outcome = outcome.map(|()| state.finish());
+                FileResult::measured_range(reading.job, outcome, elapsed, worker)
+            }
+        };
         self.out.emit(result);
     }
 
@@ -1103,7 +1169,10 @@ const LOOK_PAST: u64 = 1 << 20;
 /// What follows `openat`'s `result`.
 fn opened(reading: &Reading, result: i32) -> Next {
     if result >= 0 {
-        return Next::ReadAt(0);
+        return Next::ReadAt(match reading.work {
+            SlotWork::Range { start, .. } => start,
+            SlotWork::File(_) => 0,
+        });
     }
     match -result {
         // Too long a path for one `openat`: reader-core opens it relative to its directory.
@@ -1126,6 +1195,14 @@ fn stated(reading: &mut Reading, result: i32, stat: &libc::statx, large: Option<
         libc::S_IFREG => {}
         libc::S_IFDIR => return Next::Done(Err(FileError::is_directory(&reading.job.path))),
         _ => return Next::Done(Err(FileError::no_longer_regular(&reading.job.path))),
+    }
+    if let SlotWork::Range { .. } = reading.work {
+        // Looked at because its read was slow: a regular file still, its range read on.
+        return if reading.ended {
+            Next::Done(Ok(()))
+        } else {
+            Next::Wait
+        };
     }
     let size = stat.stx_size;
     let empty = reading.ended && reading.extent.position() == 0;
@@ -1192,6 +1269,27 @@ fn after_read(reading: &mut Reading, n: usize, len: usize) -> Next {
     }
 }
 
+/// What follows a read of `n` bytes of a byte range, counted: the range ends where its
+/// length is read, or at the end of the file (a read that returns 0); a short read reads on.
+fn after_range_read(reading: &mut Reading, n: usize) -> Next {
+    let SlotWork::Range {
+        start, len, read, ..
+    } = reading.work
+    else {
+        unreachable!("called for ranges only");
+    };
+    if n == 0 || read >= len {
+        reading.ended = true;
+        // A look at a slow read is in flight: the range is done once it answers.
+        return if reading.stat == Look::Sent {
+            Next::Wait
+        } else {
+            Next::Done(Ok(()))
+        };
+    }
+    Next::ReadAt(start + read)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1211,11 +1309,64 @@ mod tests {
         after_read(reading, n, len)
     }
 
+    /// The bytes a whole file's work counted.
+    fn counted(reading: Reading) -> u64 {
+        match reading.work {
+            SlotWork::File(work) => work.finish().counts.bytes,
+            SlotWork::Range { .. } => panic!("a whole file"),
+        }
+    }
+
+    #[test]
+    fn a_byte_range_ends_at_its_length_or_at_the_end_of_the_file() {
+        let part = |start, end| reader_core::Part {
+            index: 1,
+            parts: 3,
+            start,
+            end,
+            file_size: 1 << 20,
+            edges: reader_core::Edges::default(),
+        };
+        let range = |start, end| {
+            let mut job = FileJob::new("f", Some(1 << 20));
+            job.part = Some(part(start, end));
+            job.digests = "blake3".parse().expect("names");
+            Reading {
+                fd: Some(3),
+                ..Reading::new(job, CString::default())
+            }
+        };
+        let read = |reading: &mut Reading, n: usize| {
+            reading.work.update(&vec![b'a'; n]);
+            after_range_read(reading, n)
+        };
+        let mut whole = range(1024, 5120);
+        assert!(matches!(opened(&whole, 3), Next::ReadAt(1024)));
+        // Short: read on from where it stopped; then its length ends it.
+        assert!(matches!(read(&mut whole, 1000), Next::ReadAt(2024)));
+        assert!(matches!(read(&mut whole, 3096), Next::Done(Ok(()))));
+        // The file ends first.
+        let mut cut = range(0, 4096);
+        assert!(matches!(read(&mut cut, 100), Next::ReadAt(100)));
+        assert!(matches!(read(&mut cut, 0), Next::Done(Ok(()))));
+        // A look at a slow read is in flight: done once it answers.
+        let mut looked = range(0, 10);
+        looked.stat = Look::Sent;
+        assert!(matches!(read(&mut looked, 10), Next::Wait));
+        assert!(looked.ended);
+        // Digests that cannot join ranges: a whole-file work, which the ring leaves to a
+        // thread (reader-core says why it cannot be read).
+        let mut job = FileJob::new("f", Some(1 << 20));
+        job.part = Some(part(0, 10));
+        job.digests = "sha256".parse().expect("names");
+        assert!(matches!(SlotWork::of(&job), SlotWork::File(_)));
+    }
+
     #[test]
     fn a_file_of_known_size_ends_at_its_size_without_a_look() {
         let mut file = reading(Some(100), None);
         assert!(matches!(read(&mut file, 100, 4096), Next::Done(Ok(()))));
-        assert_eq!(file.work.finish().counts.bytes, 100);
+        assert_eq!(counted(file), 100);
     }
 
     #[test]
@@ -1223,7 +1374,7 @@ mod tests {
         let mut file = reading(None, None);
         assert!(matches!(read(&mut file, 100, 4096), Next::ReadAt(100)));
         assert!(matches!(read(&mut file, 0, 4096), Next::Done(Ok(()))));
-        assert_eq!(file.work.finish().counts.bytes, 100);
+        assert_eq!(counted(file), 100);
     }
 
     #[test]
