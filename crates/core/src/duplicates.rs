@@ -1,7 +1,8 @@
 //! Duplicate files: which files of a tree hold the same bytes, found in stages that each read
 //! only what the one before left in doubt, every read on the caller's own model.
 //!
-//! 1. **Size.** The walk looks up every file's size; a size no other file has is unique.
+//! 1. **Size.** Every file the walk finds is looked up with one `stat`, on many threads at
+//!    once (on a cold tree each waits for the device); a size no other file has is unique.
 //!    Names of one file (the same device and inode: hard links) are one file: they are
 //!    reported as its links, never compared with each other.
 //! 2. **Prefix.** The first [`PREFIX`] bytes of each file left, hashed with BLAKE3. A file no
@@ -24,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -128,8 +130,8 @@ impl Duplicates {
     }
 }
 
-/// A file of a size group (by index), and its device and inode or why they are unknown.
-type Identity = (usize, PathBuf, Result<(u64, u64), FileError>);
+/// A file's size, device and inode, or why they are unknown.
+type Identity = Result<(u64, u64, u64), FileError>;
 
 /// Groups of files that agree so far, each with what they agree on.
 type Agreeing = Vec<(Key, Vec<Candidate>)>;
@@ -191,29 +193,23 @@ impl DuplicateSearch {
             }
             let _ = sink.record(record);
         };
-        // 1. Sizes, from the walk.
-        let mut by_size: HashMap<u64, Vec<PathBuf>> = HashMap::new();
-        let walk = walk.clone().with_sizes(true).digests(Algorithms::NONE);
+        // 1. The files, from the walk, which looks nothing up; then each file's size and
+        //    identity, with one `stat` each on many threads at once.
+        let mut paths = Vec::new();
+        let walk = walk.clone().digests(Algorithms::NONE);
         let mut walked = Vec::new();
         walk.for_each(|entry| walked.push(entry))?;
         for entry in walked {
             match entry {
-                Discovered::File(job) => {
-                    found.files += 1;
-                    let size = job.size.unwrap_or(0);
-                    by_size.entry(size).or_default().push(job.path);
-                }
+                Discovered::File(job) => paths.push(job.path),
                 Discovered::Skipped(skipped) => report(Record::Skipped(skipped), &mut found),
                 Discovered::Failed(err) => {
                     report(Record::File(FileResult::failed(err)), &mut found)
                 }
             }
         }
-        let shared: Vec<(u64, Vec<PathBuf>)> = by_size
-            .into_iter()
-            .filter(|(size, paths)| paths.len() > 1 && (*size > 0 || self.include_empty))
-            .collect();
-        let (identified, failures) = identify(shared);
+        found.files = paths.len() as u64;
+        let (identified, failures) = identify(paths, self.include_empty);
         for err in failures {
             report(Record::File(FileResult::failed(err)), &mut found);
         }
@@ -322,49 +318,67 @@ fn names(member: Member) -> Vec<PathBuf> {
     names
 }
 
-/// The files of each size shared by several, as files (one [`Member`] for each device and
-/// inode, with its other names as links), found with one `stat` each on a few threads; and the
-/// failures of those that could not be looked at.
-fn identify(shared: Vec<(u64, Vec<PathBuf>)>) -> (Vec<(u64, Vec<Member>)>, Vec<FileError>) {
-    let paths: Vec<(usize, &PathBuf)> = shared
-        .iter()
-        .enumerate()
-        .flat_map(|(group, (_, paths))| paths.iter().map(move |path| (group, path)))
-        .collect();
-    let threads = crate::defaults::threads().clamp(1, 64);
-    let chunk = paths.len().div_ceil(threads).max(1);
-    let look = |part: &[(usize, &PathBuf)]| -> Vec<Identity> {
-        part.iter()
-            .map(|&(group, path)| {
-                let id = fs::metadata(path)
-                    .map(|meta| (meta.dev(), meta.ino()))
-                    .map_err(|err| FileError::io(path, err));
-                (group, path.clone(), id)
-            })
-            .collect()
+/// The files at `paths`, looked up with one `stat` each on many threads at once (on a cold
+/// tree each waits for the device), grouped by size — the sizes that more than one name has,
+/// empty files only when `empty` — as files: one [`Member`] for each device and inode, its
+/// other names as links. Also the failures of those that could not be looked at.
+fn identify(paths: Vec<PathBuf>, empty: bool) -> (Vec<(u64, Vec<Member>)>, Vec<FileError>) {
+    let stat = |path: &PathBuf| {
+        fs::metadata(path)
+            .map(|meta| (meta.len(), meta.dev(), meta.ino()))
+            .map_err(|err| FileError::io(path, err))
     };
-    let looked: Vec<Identity> = thread::scope(|scope| {
-        let spawned: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| (part, scope.spawn(move || look(part))))
+    let next = AtomicUsize::new(0);
+    let look = || {
+        let mut mine: Vec<(usize, Identity)> = Vec::new();
+        loop {
+            let from = next.fetch_add(STAT_BATCH, Ordering::Relaxed);
+            let to = (from + STAT_BATCH).min(paths.len());
+            if from >= to {
+                return mine;
+            }
+            mine.extend((from..to).map(|index| (index, stat(&paths[index]))));
+        }
+    };
+    let threads = crate::defaults::in_flight().clamp(1, STAT_THREADS);
+    let mut looked: Vec<Option<Identity>> = vec![None; paths.len()];
+    thread::scope(|scope| {
+        let spawned: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                thread::Builder::new()
+                    .name("reader-stat".into())
+                    .stack_size(STAT_STACK)
+                    .spawn_scoped(scope, look)
+                    .ok()
+            })
             .collect();
-        spawned
+        let mine = look();
+        let theirs = spawned
             .into_iter()
-            .flat_map(|(part, handle)| handle.join().unwrap_or_else(|_| look(part)))
-            .collect()
+            .flat_map(|h| h.join().unwrap_or_default());
+        for (index, id) in mine.into_iter().chain(theirs) {
+            looked[index] = Some(id);
+        }
     });
-    let mut files: Vec<HashMap<(u64, u64), Vec<PathBuf>>> = vec![HashMap::new(); shared.len()];
+    let mut by_size: HashMap<u64, HashMap<(u64, u64), Vec<PathBuf>>> = HashMap::new();
     let mut failures = Vec::new();
-    for (group, path, id) in looked {
-        match id {
-            Ok(id) => files[group].entry(id).or_default().push(path),
+    for (path, id) in paths.into_iter().zip(looked) {
+        // What a thread that could not finish took is looked at here.
+        match id.unwrap_or_else(|| stat(&path)) {
+            Ok((size, dev, ino)) if size > 0 || empty => {
+                (by_size.entry(size).or_default())
+                    .entry((dev, ino))
+                    .or_default()
+                    .push(path);
+            }
+            Ok(_) => {}
             Err(err) => failures.push(err),
         }
     }
-    let identified = shared
-        .iter()
-        .zip(files)
-        .map(|((size, _), by_id)| {
+    let identified = by_size
+        .into_iter()
+        .filter(|(_, by_id)| by_id.values().map(Vec::len).sum::<usize>() > 1)
+        .map(|(size, by_id)| {
             let members = by_id
                 .into_values()
                 .map(|mut names| {
@@ -373,11 +387,21 @@ fn identify(shared: Vec<(u64, Vec<PathBuf>)>) -> (Vec<(u64, Vec<Member>)>, Vec<F
                     Member { path, links: names }
                 })
                 .collect();
-            (*size, members)
+            (size, members)
         })
         .collect();
     (identified, failures)
 }
+
+/// Paths a thread of [`identify`] takes at a time.
+const STAT_BATCH: usize = 64;
+
+/// The most threads [`identify`] looks files up with: enough to keep a device's queue full on a
+/// cold tree.
+const STAT_THREADS: usize = 64;
+
+/// The stack of a thread of [`identify`], which only calls `stat`.
+const STAT_STACK: usize = 64 << 10;
 
 /// A job for the first [`PREFIX`] bytes of `candidate`, or all of it when it is no larger.
 fn prefix_job(candidate: &Candidate) -> FileJob {
