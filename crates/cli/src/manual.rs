@@ -86,8 +86,8 @@ const ERROR_KINDS: &[(ErrorKind, &str)] = &[
     ),
     (
         ErrorKind::NameTooLong,
-        "a path longer than the system accepts; for a directory deeper than PATH_MAX, the \
-         message says how many entries beneath it were not read",
+        "a name longer than the file system takes (a path longer than PATH_MAX is reached \
+         in pieces, and read)",
     ),
     (
         ErrorKind::NotRegular,

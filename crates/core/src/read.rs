@@ -41,10 +41,10 @@
 //!   pressure reads on from where it stopped;
 //! - reader-proc's workers and the hybrid's pool read with [`read_job`], under the rules above.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -435,10 +435,7 @@ fn open_nonblocking(path: &Path) -> Result<(File, Local), FileError> {
     {
         return Ok((file, local));
     }
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(FLAGS)
-        .open(path)
+    dirfd::open_path(path, FLAGS)
         .map(|file| (file, Local::No))
         .map_err(|e| FileError::io(path, e))
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::hostile::{self, Expected, HostileFs};
 use crate::run::{Reader, Run, finish, wait_or_kill};
-use crate::tree::{Tree, bytes_path};
+use crate::tree::{Deep, Tree, bytes_path};
 use crate::{HANG, fixtures_dir, noise, oracle, procfs};
 
 fn key(path: &Path) -> String {
@@ -1142,41 +1142,151 @@ pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
     );
 }
 
-/// A directory deeper than `PATH_MAX` (docs/CONTRACT.md): reported once, as `name_too_long`,
-/// with how many entries beneath it are left unread (counted through directory descriptors);
-/// the files beneath it are not read, everything above it is, and nothing crashes or hangs.
+/// Levels of the deep tree of [`paths_longer_than_path_max`]: 8-byte names, so its deepest
+/// files sit at about four times `PATH_MAX`.
+const DEEP_LEVELS: usize = 2000;
+
+/// A tree whose deepest files sit at several times `PATH_MAX` (docs/CONTRACT.md): every file is
+/// read, exactly, under its full path — files every 250 levels, two side by side, the bottom —
+/// in every model, with no `name_too_long` left; links down there are skipped, or followed with
+/// `--follow` (a loop back up reported as `symlink_loop`); a `--files0-from` list of such paths
+/// is read as PATHs are; and shards share the whole run out between them.
 pub fn paths_longer_than_path_max(reader: &Reader) {
     let tree = Tree::new();
     let shallow = tree.file("shallow.txt", "near the top\n");
-    let deep = tree.deep("deep", 24, 200, b"far down\n");
-    assert!(deep.as_os_str().len() > 4096);
+    let other = tree.file("other/o.txt", "reached through a link\n");
+    let top = tree.join("deep");
+    let mut files = vec![(shallow, b"near the top\n".to_vec())];
+    tree.deep_with("deep", DEEP_LEVELS, 8, |level| {
+        let mut items = Vec::new();
+        let dir = Tree::deep_dir(&top, level, 8);
+        if level % 250 == 0 || level == DEEP_LEVELS {
+            let data = noise(1000 + level, level as u64);
+            files.push((dir.join(format!("at-{level}.txt")), data.clone()));
+            items.push(Deep::File(format!("at-{level}.txt"), data));
+        }
+        if level == 1500 {
+            let data = b"beside another\n".to_vec();
+            files.push((dir.join("beside.txt"), data.clone()));
+            items.push(Deep::File("beside.txt".into(), data));
+        }
+        if level == 1800 {
+            items.push(Deep::Link("loop".into(), "../../..".into()));
+            items.push(Deep::Link("across".into(), tree.join("other")));
+            let up = "../".repeat(50);
+            items.push(Deep::Link(
+                "to-file".into(),
+                format!("{up}at-1750.txt").into(),
+            ));
+        }
+        items
+    });
+    let at = |level| Tree::deep_dir(&top, level, 8);
+    assert!(at(DEEP_LEVELS).as_os_str().len() > 4 * 4096);
+    let links = ["loop", "across", "to-file"].map(|name| at(1800).join(name));
+    let no_name_too_long = |run: &Run| {
+        let text = String::from_utf8_lossy(&run.stdout);
+        assert!(!text.contains("name_too_long"), "{}", run.stderr);
+    };
+
     let run = reader.json(&[tree.path()]);
     assert_no_panic(&run);
-    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    no_name_too_long(&run);
     let records = run.records();
-    assert_eq!(records.len(), 2, "{:?}", records.keys());
-    assert_read(&records, &shallow, b"near the top\n");
-    let (path, failed) = records
-        .iter()
-        .find(|(_, r)| !r["error"].is_null())
-        .expect("the deep directory is reported");
-    assert_eq!(failed["error"]["kind"], "name_too_long", "{failed}");
-    let dir = Path::new(path);
-    assert!(
-        dir.as_os_str().len() > 4096 && deep.starts_with(dir),
-        "{path}"
+    assert_eq!(
+        records.len(),
+        files.len() + 1 + links.len(),
+        "{:?}",
+        records.len()
     );
-    // Every directory below it and the file.
-    let unread = deep
-        .strip_prefix(dir)
-        .expect("beneath")
-        .components()
-        .count();
-    let message = failed["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.ends_with(&format!("{unread} entries beneath it not read")),
-        "{message}"
+    for (path, data) in &files {
+        assert_read(&records, path, data);
+    }
+    assert_read(&records, &other, b"reached through a link\n");
+    for link in &links {
+        assert_skipped(&records, link, "symlink");
+    }
+    let whole = records;
+    let file_at = |level: usize| {
+        let name = format!("at-{level}.txt");
+        files
+            .iter()
+            .find(|(path, _)| path.ends_with(&name))
+            .expect("a file at that level")
+    };
+
+    let followed = reader.json(&["--follow".as_ref(), tree.path().as_os_str()]);
+    assert_no_panic(&followed);
+    assert_eq!(followed.code(), Some(1), "the loop: {}", followed.stderr);
+    no_name_too_long(&followed);
+    let records = followed.records();
+    for (path, data) in &files {
+        assert_read(&records, path, data);
+    }
+    assert_failed(&records, &links[0], "symlink_loop");
+    assert_read(
+        &records,
+        &links[1].join("o.txt"),
+        b"reached through a link\n",
     );
+    assert_read(&records, &links[2], &file_at(1750).1);
+    assert_eq!(records.len(), files.len() + 1 + 3, "{:?}", records.len());
+
+    let missing = at(1900).join("gone.txt");
+    let mut list = Vec::new();
+    for path in [&file_at(1750).0, &at(1900), &missing] {
+        list.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        list.push(0);
+    }
+    let lists = Tree::new();
+    let list_file = lists.file("list0", &list);
+    let listed = reader.json(&["--files0-from".as_ref(), list_file.as_os_str()]);
+    assert_eq!(
+        listed.code(),
+        Some(1),
+        "the missing file: {}",
+        listed.stderr
+    );
+    no_name_too_long(&listed);
+    let records = listed.records();
+    assert_eq!(records.len(), 3, "{:?}", records.len());
+    for (path, data) in [file_at(1750), file_at(2000)] {
+        assert_read(&records, path, data);
+    }
+    assert_failed(&records, &missing, "not_found");
+
+    let mut union = HashMap::new();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let run = reader.json(&["--shard".as_ref(), shard.as_ref(), tree.path().as_os_str()]);
+        assert_eq!(run.code(), Some(0), "shard {shard}: {}", run.stderr);
+        for (path, record) in run.records() {
+            assert!(
+                union.insert(path.clone(), record).is_none(),
+                "in two shards"
+            );
+        }
+    }
+    // Names only in messages: the paths are tens of kilobytes long.
+    let names = |records: &HashMap<String, Value>| {
+        let mut names: Vec<String> = records
+            .keys()
+            .map(|path| {
+                format!(
+                    "{} {}",
+                    path.len(),
+                    path.rsplit('/').next().unwrap_or_default()
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&union), names(&whole));
+    for (path, data) in &files {
+        assert_read(&union, path, data);
+    }
 }
 
 /// `ulimit -n 16`, with the default jobs and with `--jobs 200`: the reader adapts and reads

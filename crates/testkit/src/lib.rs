@@ -38,7 +38,7 @@ pub use run::{
 };
 /// The JSON value of a record or summary, as [`Run`] parses them.
 pub use serde_json::Value;
-pub use tree::{Tree, bytes_path};
+pub use tree::{Deep, Tree, bytes_path};
 
 /// The counting rule of docs/CONTRACT.md, one byte at a time: `(bytes, lines, words)`.
 pub fn oracle(data: &[u8]) -> (u64, u64, u64) {
