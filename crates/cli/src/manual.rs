@@ -101,7 +101,7 @@ const ERROR_KINDS: &[(ErrorKind, &str)] = &[
     ),
     (
         ErrorKind::Timeout,
-        "its read did not finish within --timeout",
+        "its read, or for a directory its listing, did not finish within --timeout",
     ),
     (
         ErrorKind::SizeLimit,

@@ -19,11 +19,13 @@ use std::sync::Arc;
 
 use ignore::gitignore::Gitignore;
 
+use crate::ahead::{Pace, Prune, ReadAhead};
 use crate::discover::{Discovered, Walk};
 use crate::error::{ErrorKind, FileError};
 use crate::ignores::{DirRules, RepoRules};
-use crate::listing::{self, Ask, Chain, Entry, Id, Kind};
+use crate::listing::{self, Ask, Chain, Entry, Id, Kind, Listing};
 use crate::long;
+use crate::patience::Patience;
 
 /// What the walk leaves out, as the walker does.
 #[derive(Debug)]
@@ -89,7 +91,17 @@ pub(crate) struct Descent {
     above_rules: Vec<DirRules>,
     levels: Vec<Level>,
     next_dir: Option<ToList>,
-    chain: Chain,
+    /// Listing the PATH's directories ahead of the walk, when its listings are slow.
+    ahead: Option<ListAhead>,
+}
+
+/// The walk's side of listing ahead (`ahead.rs`), as the walker's in `discover.rs`.
+#[derive(Debug)]
+struct ListAhead {
+    root: PathBuf,
+    prune: Prune,
+    pace: Pace,
+    running: Option<ReadAhead>,
 }
 
 impl Descent {
@@ -102,7 +114,14 @@ impl Descent {
             through_link: true,
             part: Part::All,
         };
-        Descent::new(walk, root, first)
+        let mut descent = Descent::new(walk, root, first);
+        descent.ahead = walk.reads_ahead().then(|| ListAhead {
+            root: root.to_path_buf(),
+            prune: walk.prune(root),
+            pace: Pace::default(),
+            running: None,
+        });
+        descent
     }
 
     /// The entries of `dir` (a directory `depth` below `root`, which the walker lists) whose
@@ -141,29 +160,31 @@ impl Descent {
             above_rules: Vec::new(),
             levels: Vec::new(),
             next_dir: Some(first),
-            chain: Chain::default(),
+            ahead: None,
         }
     }
 
-    /// The next entry, as `walk` classifies it; `None` once the walk is over.
-    pub(crate) fn next(&mut self, walk: &Walk) -> Option<Discovered> {
+    /// The next entry, as `walk` classifies it; `None` once the walk is over. Directories are
+    /// listed with `patience`: one whose listing is given up on is a `timeout` failure, and
+    /// nothing beneath it is walked.
+    pub(crate) fn next(
+        &mut self,
+        walk: &Walk,
+        patience: &mut Patience<Chain>,
+    ) -> Option<Discovered> {
         loop {
             if let Some(dir) = self.next_dir.take() {
-                match listing::list(&mut self.chain, &dir.path, dir.through_link, self.ask) {
-                    Ok(listing) => self.levels.push(Level {
-                        repo: listing
-                            .ignore_files
-                            .map(|files| DirRules::of(&dir.path, files)),
-                        path: dir.path,
-                        depth: dir.depth,
-                        id: listing.id,
-                        names: listing.names,
-                        entries: listing.entries.into_iter(),
-                        broke: listing.broke,
-                        part: dir.part,
-                    }),
-                    Err(_) if dir.part == Part::PastLimit => {}
-                    Err(err) => return Some(Discovered::Failed(FileError::io(dir.path, err))),
+                let (path, through_link, ask) = (dir.path.clone(), dir.through_link, self.ask);
+                let listed =
+                    patience.call(move |chain| listing::list(chain, &path, through_link, ask));
+                match listed {
+                    Ok(Ok(listing)) => self.enter(dir, listing),
+                    Ok(Err(_)) if dir.part == Part::PastLimit => {}
+                    Ok(Err(err)) => return Some(Discovered::Failed(FileError::io(dir.path, err))),
+                    Err(lost) => {
+                        let what = "its listing, and with it the walk beneath it,";
+                        return Some(Discovered::Failed(lost.error(dir.path, what)));
+                    }
                 }
                 continue;
             }
@@ -186,6 +207,31 @@ impl Descent {
                 return Some(found);
             }
         }
+    }
+
+    /// Walks the directory `dir`, whose listing is `listing`, next; and lists ahead once its
+    /// listings are found slow.
+    fn enter(&mut self, dir: ToList, listing: Listing) {
+        if let Some(ahead) = &mut self.ahead
+            && ahead.running.is_none()
+            && listing
+                .first_call
+                .is_some_and(|took| ahead.pace.listed(took))
+        {
+            ahead.running = ReadAhead::start(&ahead.root, ahead.prune.clone());
+        }
+        self.levels.push(Level {
+            repo: listing
+                .ignore_files
+                .map(|files| DirRules::of(&dir.path, files)),
+            path: dir.path,
+            depth: dir.depth,
+            id: listing.id,
+            names: listing.names,
+            entries: listing.entries.into_iter(),
+            broke: listing.broke,
+            part: dir.part,
+        });
     }
 
     /// What becomes of `entry`, at `path` and `depth`: an entry to report, or `None` — a

@@ -16,6 +16,11 @@
 //! directory whose paths are — the walk goes on through directory descriptors
 //! (`descend.rs`), so that no entry is left unread for its depth.
 //!
+//! With a time limit on listings ([`Walk::timeout`]) the whole walk goes through descriptors,
+//! and every call it waits on — a listing, a look at a PATH — is made on a helper thread and
+//! given up on once the limit passes (`patience.rs`): a listing that never returns costs its
+//! directory, reported as `timeout`, and the walk goes on with the rest of the tree.
+//!
 //! By default every regular file is read. The filters narrow that down:
 //!
 //! * names — [`Walk::extensions`], [`Walk::exclude`] (gitignore globs), [`Walk::skip_hidden`]
@@ -34,6 +39,7 @@ use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
@@ -43,8 +49,9 @@ use crate::descend::{Descent, Rules};
 use crate::digest::Algorithms;
 use crate::error::{ErrorKind, FileError, StartError};
 use crate::ignores::RepoRules;
-use crate::listing::{Kind, Listed};
+use crate::listing::{Chain, Kind, Listed};
 use crate::long;
+use crate::patience::Patience;
 use crate::record::{SkipReason, Skipped};
 use crate::shard::{Part, Shard};
 
@@ -133,6 +140,7 @@ pub struct Walk {
     max_bytes: Option<u64>,
     digests: Algorithms,
     work: Option<CustomWork>,
+    timeout: Option<Duration>,
 }
 
 impl Walk {
@@ -346,7 +354,31 @@ impl Walk {
         self
     }
 
+    /// Waits at most `limit` for each directory listing (and each look at a PATH): a directory
+    /// whose listing has not finished by then is reported once as failed, `timeout`, nothing
+    /// beneath it is walked, and the walk goes on with the rest of the tree. `None` (the
+    /// default) waits as long as a listing takes. The calls given up on are left to the kernel
+    /// on threads of their own ([`stuck_listings`](crate::stuck_listings)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use reader_core::{Discovered, Walk};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::create_dir(dir.path().join("sub"))?;
+    /// std::fs::write(dir.path().join("sub/a.txt"), "x")?;
+    /// let walk = Walk::new([dir.path()]).timeout(Some(Duration::from_secs(5)));
+    /// let found: Vec<_> = walk.entries().collect();
+    /// assert!(matches!(&found[..], [Discovered::File(job)] if job.path.ends_with("sub/a.txt")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timeout(mut self, limit: Option<Duration>) -> Walk {
+        self.timeout = limit;
+        self
+    }
+
     /// Checks that every PATH exists and every filter makes sense, before anything is read.
+    /// With a [`timeout`](Walk::timeout), a PATH that cannot be looked at within it is left to
+    /// the walk to report.
     pub fn check(&self) -> Result<(), StartError> {
         if self.roots.is_empty() && !self.listed {
             return Err(StartError::Invalid("no PATH given".into()));
@@ -362,11 +394,15 @@ impl Walk {
         if self.listed {
             return Ok(());
         }
+        let mut patience = Patience::<()>::new(self.timeout);
         for root in &self.roots {
-            long::metadata(root, true).map_err(|source| StartError::Path {
-                path: root.clone(),
-                source,
-            })?;
+            let path = root.clone();
+            if let Ok(Err(source)) = patience.call(move |_| long::metadata(&path, true)) {
+                return Err(StartError::Path {
+                    path: root.clone(),
+                    source,
+                });
+            }
         }
         Ok(())
     }
@@ -385,14 +421,16 @@ impl Walk {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn entries(&self) -> Entries {
+        let mut patience = Patience::new(self.timeout);
         Entries {
-            roots: self.distinct_roots().into_iter(),
+            roots: self.distinct_roots(&mut patience).into_iter(),
             walk: self.clone(),
             current: None,
             listing: Vec::new(),
             seen: Seen::default(),
             ahead: Ahead::default(),
             handed: None,
+            patience,
         }
     }
 
@@ -419,14 +457,18 @@ impl Walk {
     /// The roots with overlaps removed, in the order given: a root equal to an earlier one, or
     /// inside another directory root, is dropped, so that each file is discovered once. A list
     /// ([`Walk::listed`]) is taken as it is.
-    fn distinct_roots(&self) -> Vec<PathBuf> {
+    fn distinct_roots(&self, patience: &mut Patience<Chain>) -> Vec<PathBuf> {
         if self.listed {
             return self.roots.clone();
         }
         let canonical: Vec<Option<PathBuf>> = self
             .roots
             .iter()
-            .map(|r| fs::canonicalize(r).ok())
+            .map(|root| {
+                let root = root.clone();
+                let canonical = patience.call(move |_| fs::canonicalize(root).ok());
+                canonical.ok().flatten()
+            })
             .collect();
         let covers = |outer: usize, inner: usize| match (&canonical[outer], &canonical[inner]) {
             // A path strictly inside another can only be inside a directory.
@@ -488,12 +530,12 @@ impl Walk {
 
     /// Whether directories may be listed ahead of the walk: not under the repository's ignore
     /// rules, which only the walker applies (the threads would list ignored directories).
-    fn reads_ahead(&self) -> bool {
+    pub(crate) fn reads_ahead(&self) -> bool {
         !self.gitignore
     }
 
     /// What the threads listing ahead of the walk of `root` leave out, as the walker does.
-    fn prune(&self, root: &Path) -> Prune {
+    pub(crate) fn prune(&self, root: &Path) -> Prune {
         Prune {
             hidden: self.skip_hidden,
             excludes: excludes_under(root, &self.excludes).ok().flatten(),
@@ -525,18 +567,20 @@ impl Walk {
         Some(self.found(entry.into_path(), kind, size))
     }
 
-    /// A root that is not a directory, classified from one `stat` (a root's links are
-    /// followed, as the walker follows them), without building a walker for it; `None` for a
-    /// directory, which is walked.
-    fn explicit(&self, root: &Path) -> Option<Discovered> {
-        match long::metadata(root, true) {
-            Ok(meta) if meta.is_dir() => None,
-            Ok(meta) => {
+    /// A root that is not a directory, classified from one `stat` made with `patience` (a
+    /// root's links are followed, as the walker follows them), without building a walker for
+    /// it; `None` for a directory, which is walked.
+    fn explicit(&self, root: &Path, patience: &mut Patience<Chain>) -> Option<Discovered> {
+        let path = root.to_path_buf();
+        match patience.call(move |_| long::metadata(&path, true)) {
+            Ok(Ok(meta)) if meta.is_dir() => None,
+            Ok(Ok(meta)) => {
                 let kind = Kind::of(meta.file_type());
                 let size = self.needs_size(kind).then_some(Ok(meta.len()));
                 Some(self.found(root.to_path_buf(), kind, size))
             }
-            Err(err) => Some(Discovered::Failed(FileError::io(root, err))),
+            Ok(Err(err)) => Some(Discovered::Failed(FileError::io(root, err))),
+            Err(lost) => Some(Discovered::Failed(lost.error(root, "looking it up"))),
         }
     }
 
@@ -684,6 +728,8 @@ pub struct Entries {
     ahead: Ahead,
     /// The last directory of the walker's whose entries past `PATH_MAX` were handed over.
     handed: Option<Handed>,
+    /// How long the calls of the walk through descriptors are waited for.
+    patience: Patience<Chain>,
 }
 
 /// The entries past `PATH_MAX` of a directory the walker lists, handed to a walk through
@@ -698,7 +744,7 @@ struct Handed {
 enum Source {
     /// By the walker, which opens directories by their paths.
     Walker(ignore::Walk),
-    /// Through descriptors: a root too long for the walker.
+    /// Through descriptors: with a time limit on listings, or a root too long for the walker.
     Descent(Descent),
 }
 
@@ -733,17 +779,19 @@ impl Iterator for Entries {
             seen,
             ahead,
             handed,
+            patience,
         } = self;
         loop {
             let Some((root, source)) = current else {
                 let root = roots.next()?;
-                if let Some(found) = walk.explicit(&root) {
+                if let Some(found) = walk.explicit(&root, patience) {
                     if let Some(found) = walk.share(&root, found) {
                         return Some(found);
                     }
                     continue;
                 }
-                let source = if long::too_long(root.as_os_str().as_bytes()) {
+                let timed = patience.limit().is_some();
+                let source = if timed || long::too_long(root.as_os_str().as_bytes()) {
                     Source::Descent(Descent::beneath(walk, &root))
                 } else {
                     Source::Walker(walk.walker(&root))
@@ -755,7 +803,7 @@ impl Iterator for Entries {
             let entries = match source {
                 Source::Walker(entries) => entries,
                 Source::Descent(descent) => {
-                    match descent.next(walk) {
+                    match descent.next(walk, patience) {
                         Some(found) => {
                             if let Some(found) = walk.share(root, found) {
                                 return Some(found);
@@ -767,7 +815,7 @@ impl Iterator for Entries {
                 }
             };
             if let Some(descent) = handed.as_mut().and_then(|h| h.descent.as_mut()) {
-                match descent.next(walk) {
+                match descent.next(walk, patience) {
                     Some(found) => {
                         if let Some(found) = walk.share(root, found) {
                             return Some(found);
@@ -1494,7 +1542,8 @@ mod tests {
     /// Walks `root` through descriptors, as a PATH too long for the walker is walked.
     fn through_descriptors(walk: &Walk, root: &Path) -> Vec<Discovered> {
         let mut descent = Descent::beneath(walk, root);
-        std::iter::from_fn(|| descent.next(walk)).collect()
+        let mut patience = Patience::new(None);
+        std::iter::from_fn(|| descent.next(walk, &mut patience)).collect()
     }
 
     #[test]
@@ -1569,6 +1618,52 @@ mod tests {
             };
             assert_eq!(sizes(&by_descriptors), sizes(&by_walker), "{walk:?}");
         }
+    }
+
+    #[test]
+    fn a_listing_that_never_returns_costs_its_directory_within_the_limit() {
+        use reader_testkit::hostile::{HostileFs, LISTING_STALLS, NEVER_LISTED};
+        let Some(fs) = HostileFs::mount() else {
+            return;
+        };
+        let tree = fs.join(LISTING_STALLS);
+        let never = tree.join(NEVER_LISTED);
+        let limit = std::time::Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        let found = discover(&Walk::new([&tree]).timeout(Some(limit)));
+        let took = started.elapsed();
+        let alone = discover(&Walk::new([&never]).timeout(Some(limit)));
+        let (stalled, stuck) = (fs.stalled_listings(), crate::stuck_listings());
+        drop(fs);
+        assert_eq!(
+            names(&found),
+            [
+                "failed never-listed timeout",
+                "file after.txt",
+                "file before.txt",
+                "file below.txt",
+                "file beside.txt",
+            ]
+        );
+        assert!(took < limit * 5, "{took:?}");
+        let Some(Discovered::Failed(err)) =
+            found.iter().find(|f| matches!(f, Discovered::Failed(_)))
+        else {
+            panic!("{found:?}");
+        };
+        assert_eq!(err.path(), never);
+        assert!(err.message().contains("listing"), "{}", err.message());
+        assert_eq!(
+            names(&alone),
+            ["failed never-listed timeout"],
+            "a PATH never listed"
+        );
+        // The second listing of the directory waits in the kernel behind the first one's
+        // request, which the server holds.
+        assert!(
+            stalled >= 1 && stuck >= 2,
+            "{stalled} listings stalled, {stuck} stuck"
+        );
     }
 
     #[test]

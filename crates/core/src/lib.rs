@@ -5,8 +5,9 @@
 //! the work done on its bytes ([`Work`]: counting with the streaming [`Counter`], or your
 //! own), the records and errors a run reports, the job queue ([`Jobs`]) and the
 //! record channel ([`Emitter`]), the per-file time limit of the models that read on threads of
-//! their own ([`timed_pool`], [`stuck_reads`]), the hybrid's routing policy, defaults derived
-//! from the machine, and the sequential baseline ([`SequentialReader`]).
+//! their own ([`timed_pool`], [`stuck_reads`]) and the walk's limit on directory listings
+//! ([`Walk::timeout`], [`stuck_listings`]), the hybrid's routing policy, defaults derived from
+//! the machine, and the sequential baseline ([`SequentialReader`]).
 //!
 //! A model implements [`Schedule`] — how the files of a run are read — and [`read`] does the
 //! rest: discovery beside the schedule, every record to the caller's [`Sink`] as it completes,
@@ -48,6 +49,7 @@ mod long;
 mod mapped;
 mod measure;
 pub mod names;
+mod patience;
 mod queue;
 mod read;
 mod record;
@@ -71,6 +73,7 @@ pub use emit::{Emitter, Tally};
 pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};
+pub use patience::stuck_listings;
 pub use queue::{JobSender, Jobs};
 pub use read::{
     Below, CACHED_READ_LIMIT, HandOff, PSEUDO_FILE_LIMIT, count_file, count_sized, open_regular,

@@ -20,6 +20,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+use crate::ahead::{self, Took};
 use crate::ignores::{IgnoreFiles, common_dir};
 use crate::long;
 
@@ -138,6 +139,8 @@ pub(crate) struct Listing {
     pub(crate) broke: Option<io::Error>,
     /// Its ignore files, when asked for.
     pub(crate) ignore_files: Option<IgnoreFiles>,
+    /// How its first `getdents64` call went: whether it came from the device or the cache.
+    pub(crate) first_call: Option<Took>,
 }
 
 impl Entry {
@@ -222,13 +225,21 @@ pub(crate) fn list(
         entries: Vec::new(),
         broke: None,
         ignore_files: None,
+        first_call: None,
     };
     let mut seen = Listed::default();
     let mut markers = Markers::default();
     let mut buf = std::mem::take(&mut chain.buf);
     buf.resize(LISTING_BUFFER, 0);
     loop {
-        let read = match getdents(fd.as_raw_fd(), &mut buf) {
+        let read = if listing.first_call.is_none() {
+            let (read, took) = ahead::timed(|| getdents(fd.as_raw_fd(), &mut buf));
+            listing.first_call = Some(took);
+            read
+        } else {
+            getdents(fd.as_raw_fd(), &mut buf)
+        };
+        let read = match read {
             Ok(0) => break,
             Ok(read) => read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,

@@ -1744,51 +1744,31 @@ fn assert_hostile(records: &HashMap<String, Value>, expected: &[(PathBuf, Expect
     assert_eq!(records.len(), expected.len(), "{:?}", records.keys());
 }
 
-/// The hostile FUSE file system ([`HostileFs`]: a file whose read never returns, one whose read
-/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing, a
-/// listing that gives a file and a subdirectory twice).
-///
-/// Without its stalled file every other entry is reported once with the right counts or kind,
-/// with no time limit. Whole, with `--timeout 500ms`: every record and the summary are written
-/// and the output closed within the limit and a moment (a second more for reader-proc, which
-/// waits that long for a killed worker to die), the process exits although a
-/// thread of it (or its worker) is stuck in the kernel — it is reaped once the file system lets
-/// the read go, with status 1 — and nothing is left in uninterruptible sleep after the mount
-/// is gone. Skipped, visibly, where FUSE cannot be mounted.
-pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
-    let Some(fs) = HostileFs::mount() else {
-        return;
-    };
-    let others: Vec<PathBuf> = [
-        hostile::PLAIN,
-        hostile::FAILS_HALF_WAY,
-        hostile::SIZE_LARGER,
-        hostile::SIZE_SMALLER,
-        hostile::LISTING_FAILS,
-        hostile::SLOW_LISTING,
-        hostile::REPEATS_NAMES,
-    ]
-    .iter()
-    .map(|name| fs.join(name))
-    .collect();
-    let run = reader.json(&others);
-    assert_no_panic(&run);
-    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
-    assert_hostile(&run.records(), &fs.expected(false));
-    let whole = fs.expected(true);
+/// What a run on the hostile file system with a time limit did ([`run_stalled`]).
+struct Stalled {
+    /// The run, its output read to the end.
+    run: Run,
+    /// How long after the start its output ended.
+    took: Duration,
+    /// The process had exited (it may not have been reaped) 2 s after its output ended.
+    exited: bool,
+    /// Reads and listings of the file system that waited for an answer before it let go.
+    stalled: (usize, usize),
+    /// Worker processes still there once the file system let go.
+    left: Vec<u32>,
+}
 
-    let limit = Duration::from_millis(500);
-    let bound = if reader.has_processes() {
-        limit + Duration::from_secs(3)
-    } else {
-        limit + Duration::from_secs(2)
-    };
+/// Runs `reader` with `--timeout 500ms` and JSON output over `path` of the hostile file system
+/// `fs`, reading its output to the end but for at most `bound`; then releases what the file
+/// system holds and reaps the reader. Nothing is judged before the file system lets go, so
+/// that no failing case leaves a reader in uninterruptible sleep.
+fn run_stalled(reader: &Reader, fs: &HostileFs, path: &Path, bound: Duration) -> Stalled {
     let mut cmd = reader.clone().setting("--timeout", "500ms").command(&[
         "--format".as_ref(),
         "json".as_ref(),
         "--progress".as_ref(),
         "never".as_ref(),
-        fs.root().as_os_str(),
+        path.as_os_str(),
     ]);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1810,8 +1790,6 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         let _ = stderr.read_to_end(&mut buf); // whole-file read ok: the reader's stderr
         String::from_utf8_lossy(&buf).into_owned()
     });
-    // Nothing may fail while the reader can be stuck in the kernel: look first, release the
-    // file system, then judge.
     let mut workers = BTreeSet::new();
     let output = loop {
         workers.extend(procfs::children(pid).into_iter().map(|(child, _)| child));
@@ -1826,10 +1804,9 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         thread::sleep(Duration::from_millis(10));
     }
     let exited = !procfs::alive(pid);
-    let stalled = fs.stalled_reads();
+    let stalled = (fs.stalled_reads(), fs.stalled_listings());
     fs.release();
     let status = wait_or_kill(&mut child, Duration::from_secs(30));
-    drop(fs);
     let left: Vec<u32> = {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -1845,17 +1822,80 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         }
     };
     let stderr = errors.join().unwrap_or_default();
+    let Some((stdout, took)) = output else {
+        panic!("the output was still open {bound:?} after the start; stderr: {stderr}");
+    };
+    Stalled {
+        run: Run {
+            status,
+            stdout,
+            stderr,
+        },
+        took,
+        exited,
+        stalled,
+        left,
+    }
+}
 
-    let (stdout, took) = output.unwrap_or_else(|| {
-        panic!("the output was still open {bound:?} after the start; stderr: {stderr}")
-    });
+/// The hostile FUSE file system ([`HostileFs`]: a file whose read never returns, one whose read
+/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing, a
+/// listing that gives a file and a subdirectory twice, a listing that never returns).
+///
+/// Without its stalled file and directory every other entry is reported once with the right
+/// counts or kind, with no time limit. Whole, with `--timeout 500ms`: every record and the
+/// summary are written and the output closed within the limit and a moment (a second more for
+/// reader-proc, which waits that long for a killed worker to die), the process exits although
+/// a thread of it (or its worker) is stuck in the kernel — it is reaped once the file system
+/// lets the read go, with status 1 — and nothing is left in uninterruptible sleep after the
+/// mount is gone. Skipped, visibly, where FUSE cannot be mounted.
+pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
+    let Some(fs) = HostileFs::mount() else {
+        return;
+    };
+    let stalls = Path::new(hostile::LISTING_STALLS);
+    let others: Vec<PathBuf> = [
+        Path::new(hostile::PLAIN),
+        Path::new(hostile::FAILS_HALF_WAY),
+        Path::new(hostile::SIZE_LARGER),
+        Path::new(hostile::SIZE_SMALLER),
+        Path::new(hostile::LISTING_FAILS),
+        Path::new(hostile::SLOW_LISTING),
+        Path::new(hostile::REPEATS_NAMES),
+        &stalls.join("before.txt"),
+        &stalls.join("after"),
+        &stalls.join("beside.txt"),
+    ]
+    .iter()
+    .map(|name| fs.join(name))
+    .collect();
+    let run = reader.json(&others);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_hostile(&run.records(), &fs.expected(false));
+    let whole = fs.expected(true);
+
+    let bound = if reader.has_processes() {
+        Duration::from_millis(500) + Duration::from_secs(3)
+    } else {
+        Duration::from_millis(500) + Duration::from_secs(2)
+    };
+    let stalled = run_stalled(reader, &fs, fs.root(), bound);
+    drop(fs);
+    let Stalled {
+        run,
+        took,
+        exited,
+        stalled,
+        left,
+    } = stalled;
     assert!(
         took <= bound,
         "the output ended after {took:?}, past {bound:?}"
     );
     assert!(
-        stalled >= 1,
-        "the stalled file was read ({stalled} reads waiting)"
+        stalled.0 >= 1 && stalled.1 >= 1,
+        "the stalled file was read and the stalled directory listed ({stalled:?} waiting)"
     );
     assert!(
         exited,
@@ -1865,11 +1905,6 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         left.is_empty(),
         "workers left after the file system let go: {left:?}"
     );
-    let run = Run {
-        status,
-        stdout,
-        stderr,
-    };
     assert_no_panic(&run);
     assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
     assert_hostile(&run.records(), &whole);
@@ -1878,12 +1913,71 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         assert!(summary["workers_left"].as_u64() >= Some(1), "{summary}");
     } else {
         assert!(summary["stuck_reads"].as_u64() >= Some(1), "{summary}");
-        assert!(
-            run.stderr.contains("still stuck in the kernel"),
-            "{}",
-            run.stderr
-        );
     }
+    assert!(summary["stuck_listings"].as_u64() >= Some(1), "{summary}");
+    assert!(
+        run.stderr.contains("still stuck in the kernel"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A directory whose listing never returns (the hostile file system's
+/// [`hostile::NEVER_LISTED`]), with `--timeout 500ms`: it is reported once, as `timeout`, naming
+/// it; every file beside it, and below the directory walked after it, is read; every record and
+/// the summary are written and the output ends within the limit and a second, in every model;
+/// the process exits although a thread of it is stuck in the kernel (`stuck_listings`, and a
+/// line on stderr), is reaped with status 1 once the file system lets go, and leaves no worker
+/// behind. Skipped, visibly, where FUSE cannot be mounted.
+pub fn a_listing_that_never_returns_costs_one_directory(reader: &Reader) {
+    let Some(fs) = HostileFs::mount() else {
+        return;
+    };
+    let tree = Path::new(hostile::LISTING_STALLS);
+    let expected = fs.expected_under(tree, true);
+    let bound = Duration::from_millis(500) + Duration::from_secs(1);
+    let stalled = run_stalled(reader, &fs, &fs.join(tree), bound);
+    let never = fs.join(tree).join(hostile::NEVER_LISTED);
+    drop(fs);
+    let Stalled {
+        run,
+        took,
+        exited,
+        stalled,
+        left,
+    } = stalled;
+    assert!(
+        took <= bound,
+        "the output ended after {took:?}, past {bound:?}"
+    );
+    assert!(
+        stalled.1 >= 1,
+        "the directory was listed ({stalled:?} waiting)"
+    );
+    assert!(
+        exited,
+        "the process had not exited 2 s after its output ended"
+    );
+    assert!(left.is_empty(), "workers left: {left:?}");
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_hostile(&records, &expected);
+    assert_eq!(records.len(), 5, "{:?}", records.keys());
+    let message = records[&key(&never)]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("timeout") && message.contains("listing"),
+        "{message}"
+    );
+    let summary = run.summary();
+    assert!(summary["stuck_listings"].as_u64() >= Some(1), "{summary}");
+    assert!(
+        run.stderr.contains("still stuck in the kernel"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A folder of 100,000 files: all read, each once, within 64 MiB of address space
