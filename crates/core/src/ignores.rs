@@ -11,6 +11,7 @@
 //! descriptor, and dropped when its walk is over, so that neither the time a match takes nor
 //! the memory the rules hold grows with more than the directories being walked.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, Cursor};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -59,23 +60,22 @@ impl DirRules {
     /// The rules of the directory at `dir`, its ignore files read by their paths (a
     /// directory above those the walk lists).
     pub(crate) fn at(dir: &Path) -> DirRules {
-        let read = |path: &Path| std::fs::read(path).ok(); // whole-file read ok: an ignore file, as the ignore crate reads it
         let git = std::fs::metadata(dir.join(".git")).ok();
         let jj = dir.join(".jj").exists();
         let exclude = match &git {
             Some(meta) if meta.is_file() => {
-                let dot_git = read(&dir.join(".git")).unwrap_or_default();
-                common_dir(&dot_git, |path| read(path))
+                read_file(&dir.join(".git")).and_then(|dot_git| worktree_exclude(&dot_git))
             }
-            _ => Some(dir.join(".git")),
-        }
-        .map(|common| common.join("info/exclude"))
-        .and_then(|path| read(&path).map(|text| (path, text)));
+            _ => {
+                let path = dir.join(".git/info/exclude");
+                read_file(&path).map(|text| (path, text))
+            }
+        };
         DirRules::of(
             dir,
             IgnoreFiles {
-                ignore: read(&dir.join(".ignore")),
-                gitignore: read(&dir.join(".gitignore")),
+                ignore: read_file(&dir.join(".ignore")),
+                gitignore: read_file(&dir.join(".gitignore")),
                 repository: git.is_some() || jj,
                 exclude,
             },
@@ -87,24 +87,27 @@ impl DirRules {
     }
 }
 
-/// Where the `info/exclude` of the repository whose `.git` is a file holding `dot_git` is (a
-/// worktree's: `gitdir: DIR`, whose `commondir` names the common directory), with `read` to
-/// read `DIR/commondir`; `None` if it does not say.
-pub(crate) fn common_dir(
-    dot_git: &[u8],
-    read: impl FnOnce(&Path) -> Option<Vec<u8>>,
-) -> Option<PathBuf> {
-    let first = first_line(dot_git)?;
-    let git_dir = Path::new(std::ffi::OsStr::from_bytes(
-        first.strip_prefix(b"gitdir: ")?,
+/// The `info/exclude` of the repository of a worktree whose `.git` is a file holding `dot_git`
+/// (`gitdir: DIR`, whose `commondir` names the repository's common directory), and where it was
+/// read from; `None` if there is none.
+pub(crate) fn worktree_exclude(dot_git: &[u8]) -> Option<(PathBuf, Vec<u8>)> {
+    let git_dir = Path::new(OsStr::from_bytes(
+        first_line(dot_git)?.strip_prefix(b"gitdir: ")?,
     ));
-    let common = read(&git_dir.join("commondir"))?;
-    let common = Path::new(std::ffi::OsStr::from_bytes(first_line(&common)?));
-    Some(if common.as_os_str().as_bytes().starts_with(b".") {
+    let common = read_file(&git_dir.join("commondir"))?;
+    let common = Path::new(OsStr::from_bytes(first_line(&common)?));
+    let common = if common.as_os_str().as_bytes().starts_with(b".") {
         git_dir.join(common)
     } else {
         common.to_path_buf()
-    })
+    };
+    let path = common.join("info/exclude");
+    read_file(&path).map(|text| (path, text))
+}
+
+/// The content of the file at `path`; `None` if it cannot be read.
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok() // whole-file read ok: an ignore file, as the ignore crate reads it
 }
 
 /// The first line of `text`, without its line ending.
@@ -277,7 +280,7 @@ fn strip_prefix<'a>(prefix: &[u8], path: &'a Path) -> Option<&'a Path> {
     if prefix.last().is_some_and(|&b| b != b'/') && rest.first().is_some_and(|&b| b != b'/') {
         return None;
     }
-    Some(Path::new(std::ffi::OsStr::from_bytes(rest)))
+    Some(Path::new(OsStr::from_bytes(rest)))
 }
 
 #[cfg(test)]
@@ -345,6 +348,6 @@ mod tests {
         let rules = RepoRules::new(&wt, false);
         let top = DirRules::at(&wt);
         assert!(rules.leaves_out([&top].into_iter(), &wt.join("shared"), false));
-        assert_eq!(common_dir(b"no gitdir here", |_| None), None);
+        assert_eq!(worktree_exclude(b"no gitdir here"), None);
     }
 }

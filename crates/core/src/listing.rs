@@ -21,7 +21,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use crate::ahead::{self, Took};
-use crate::ignores::{IgnoreFiles, common_dir};
+use crate::ignores::{IgnoreFiles, worktree_exclude};
 use crate::long;
 
 /// Directories a listing thread keeps open: the walk's current directory and a few of its
@@ -305,10 +305,9 @@ impl Markers {
         let git = self.git.then(|| fstatat(dir, c".git", 0).ok()).flatten();
         let jj = self.jj && fstatat(dir, c".jj", 0).is_ok();
         let exclude = match &git {
-            Some(stat) if Kind::of_mode(stat.st_mode) == Kind::File => read(c".git")
-                .and_then(|dot_git| common_dir(&dot_git, |path| fs::read(path).ok()))
-                .map(|common| common.join("info/exclude"))
-                .and_then(|path| fs::read(&path).ok().map(|text| (path, text))),
+            Some(stat) if Kind::of_mode(stat.st_mode) == Kind::File => {
+                read(c".git").and_then(|dot_git| worktree_exclude(&dot_git))
+            }
             Some(_) => {
                 read(c".git/info/exclude").map(|text| (path.join(".git/info/exclude"), text))
             }

@@ -13,10 +13,11 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use crate::deadline::lock;
 use crate::error::{FileError, panic_message};
 
 /// Stack of a helper: a listing needs little.
@@ -190,15 +191,10 @@ fn serve<S: Default>(requests: &mpsc::Receiver<Call<S>>, given_up: &Mutex<Option
     drop(lock(given_up).take());
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // An Option set once stays consistent whatever panicked while holding it.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Condvar;
+    use std::sync::{Condvar, PoisonError};
     use std::time::Instant;
 
     #[test]
