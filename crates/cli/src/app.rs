@@ -72,12 +72,12 @@ where
     };
     if !args.check.is_empty() {
         let status = crate::check::run(&program, &args, &reader);
-        let_go_of_stuck_reads(&program);
+        let_go_of_stuck_calls(&program);
         return status;
     }
     if args.duplicates {
         let status = crate::duplicates::run(&program, &args, &reader);
-        let_go_of_stuck_reads(&program);
+        let_go_of_stuck_calls(&program);
         return status;
     }
     let walk = match args.walk() {
@@ -91,31 +91,41 @@ where
     match reader.read(&walk, &mut report) {
         Ok(finished) => {
             let status = report.finish(finished);
-            let_go_of_stuck_reads(&program);
+            let_go_of_stuck_calls(&program);
             status
         }
         Err(err) => start_failed(&program, &err),
     }
 }
 
-/// Once everything is written: if reads given up on after the timeout are still stuck in the
-/// kernel, says so on stderr and puts `/dev/null` in place of stdout and stderr. A thread stuck
-/// in an uninterruptible read keeps the process's descriptors open until the read ends — and
-/// with them the pipe whoever reads our output waits on — and keeps the exited process from
-/// being reaped. Its output, at least, ends now.
-fn let_go_of_stuck_reads(program: &str) {
-    let stuck = reader_core::stuck_reads();
-    if stuck == 0 {
+/// Once everything is written: if reads or directory listings given up on after the timeout
+/// are still stuck in the kernel, says so on stderr and puts `/dev/null` in place of stdout and
+/// stderr. A thread stuck in an uninterruptible call keeps the process's descriptors open until
+/// the call ends — and with them the pipe whoever reads our output waits on — and keeps the
+/// exited process from being reaped. Its output, at least, ends now.
+fn let_go_of_stuck_calls(program: &str) {
+    let (reads, listings) = (reader_core::stuck_reads(), reader_core::stuck_listings());
+    if reads + listings == 0 {
         return;
     }
-    let reads = if stuck == 1 {
-        "1 read given up on after the timeout is".to_string()
-    } else {
-        format!("{stuck} reads given up on after the timeout are")
+    let count = |n: usize, one: &str, many: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
     };
+    let calls: Vec<String> = [
+        count(reads, "read", "reads"),
+        count(listings, "directory listing", "directory listings"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let verb = if reads + listings == 1 { "is" } else { "are" };
     eprintln!(
-        "{program}: {reads} still stuck in the kernel: the program ends now, but the system can \
-         reap it only once they end (a stalled mount: abort it to end them)"
+        "{program}: {} given up on after the timeout {verb} still stuck in the kernel: the \
+         program ends now, but the system can reap it only once they end (a stalled mount: \
+         abort it to end them)",
+        calls.join(" and ")
     );
     let _ = std::io::Write::flush(&mut std::io::stdout());
     if let Ok(null) = std::fs::File::open("/dev/null") {

@@ -35,9 +35,10 @@ pub struct Args {
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 
-    /// Report a file whose read takes longer than TIME (2, 2s, 500ms) as `timeout` and go on
-    /// without it (default: no limit). A read stuck in the kernel cannot be interrupted: its
-    /// thread is left to it (reader-proc: its worker is killed and replaced).
+    /// Report a file whose read, or a directory whose listing, takes longer than TIME (2, 2s,
+    /// 500ms) as `timeout` and go on without it (default: no limit). A read or listing stuck in
+    /// the kernel cannot be interrupted: its thread is left to it (reader-proc: a reading
+    /// worker is killed and replaced).
     #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
@@ -281,7 +282,8 @@ impl Args {
             .shard(self.shard()?)
             .split_above(self.shard_split)
             .max_bytes(self.max_bytes)
-            .digests(self.digests()))
+            .digests(self.digests())
+            .timeout(self.timeout))
     }
 
     /// The digests `--digest` asks for (none without it).

@@ -98,8 +98,8 @@ const ERROR_KINDS: &[(ErrorKind, &str)] = &[
     ),
     (
         ErrorKind::NameTooLong,
-        "a path longer than the system accepts; for a directory deeper than PATH_MAX, the \
-         message says how many entries beneath it were not read",
+        "a name longer than the file system takes (a path longer than PATH_MAX is reached \
+         in pieces, and read)",
     ),
     (
         ErrorKind::NotRegular,
@@ -113,7 +113,7 @@ const ERROR_KINDS: &[(ErrorKind, &str)] = &[
     ),
     (
         ErrorKind::Timeout,
-        "its read did not finish within --timeout",
+        "its read, or for a directory its listing, did not finish within --timeout",
     ),
     (
         ErrorKind::SizeLimit,

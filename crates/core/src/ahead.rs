@@ -11,12 +11,15 @@
 //! They apply the filters that prune directories cheaply ([`Prune`]: hidden names, `--exclude`
 //! globs, the depth limit), follow no links, and stop when the walk of the root ends or the
 //! queue of directories to list is full. They are never waited for: a listing stuck in the
-//! kernel (a dead network mount) holds one of them, not the walk.
+//! kernel (a dead network mount) holds one of them, not the walk. But a thread in the kernel
+//! keeps the process from being reaped, so their listings are counted while they last
+//! ([`listing_now`]), and a listing that has not ended a moment after the run is among the
+//! run's stuck listings ([`crate::stuck_listings`]).
 
 use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,6 +42,39 @@ const QUEUE: usize = 1 << 16;
 /// Stack of each thread: a listing needs little.
 const STACK: usize = 128 << 10;
 
+/// Listings of the threads listing ahead, in this process, that have not ended.
+static LISTING_NOW: AtomicUsize = AtomicUsize::new(0);
+
+/// How many listings of threads listing ahead have not ended.
+pub(crate) fn listing_now() -> usize {
+    LISTING_NOW.load(Ordering::Acquire)
+}
+
+/// Waits at most `grace` for the listings of the threads listing ahead to end: once a run is
+/// over, the threads of its walks end with their listing, unless it is stuck.
+pub(crate) fn settle(grace: Duration) {
+    let until = Instant::now() + grace;
+    while listing_now() > 0 && Instant::now() < until {
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// One listing of a thread listing ahead, counted in [`LISTING_NOW`] while it lasts.
+struct Listing;
+
+impl Listing {
+    fn begin() -> Listing {
+        LISTING_NOW.fetch_add(1, Ordering::AcqRel);
+        Listing
+    }
+}
+
+impl Drop for Listing {
+    fn drop(&mut self) {
+        LISTING_NOW.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// How fast the walk's own listings are; says when to start listing ahead.
 ///
 /// A listing is slow when it took longer than [`SLOW`] *and* the walker slept meanwhile (a
@@ -54,17 +90,14 @@ impl Pace {
     /// Runs `list`, one listing call of the walker, and takes note of how it went; says
     /// (true, once) when enough in a row were slow.
     pub(crate) fn time<T>(&mut self, list: impl FnOnce() -> T) -> (T, bool) {
-        let slept_before = voluntary_switches();
-        let started = Instant::now();
-        let listed = list();
-        let took = started.elapsed();
-        let slept = took >= SLOW && voluntary_switches() != slept_before;
-        (listed, self.listed(took, slept))
+        let (listed, took) = timed(list);
+        (listed, self.listed(took))
     }
 
-    /// Takes note of one listing call that took `took`, during which the walker `slept` or
-    /// not; true once, when enough in a row were slow.
-    fn listed(&mut self, took: Duration, slept: bool) -> bool {
+    /// Takes note of one listing call that `took` as long, and waited or not (see [`timed`]);
+    /// true once, when enough in a row were slow.
+    pub(crate) fn listed(&mut self, took: Took) -> bool {
+        let Took { took, slept } = took;
         if self.slow >= SLOW_LISTINGS {
             return false;
         }
@@ -75,6 +108,24 @@ impl Pace {
         self.slow += 1;
         self.slow == SLOW_LISTINGS
     }
+}
+
+/// How long a listing call took, and whether the thread that made it slept meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Took {
+    took: Duration,
+    /// It took longer than [`SLOW`] and the thread gave up its core meanwhile.
+    slept: bool,
+}
+
+/// Runs `list`, one listing call, on the calling thread, and says how it went.
+pub(crate) fn timed<T>(list: impl FnOnce() -> T) -> (T, Took) {
+    let slept_before = voluntary_switches();
+    let started = Instant::now();
+    let listed = list();
+    let took = started.elapsed();
+    let slept = took >= SLOW && voluntary_switches() != slept_before;
+    (listed, Took { took, slept })
 }
 
 /// How many times the calling thread has given up its core to wait (`ru_nvcsw` of
@@ -218,6 +269,7 @@ impl Shared {
     /// The subdirectories of `dir` to list ahead (entries of `depth`), from its listing; none
     /// if it cannot be listed (the walker reports that).
     fn list(&self, dir: &Path, depth: usize) -> Vec<PathBuf> {
+        let _counted = Listing::begin();
         let Ok(entries) = fs::read_dir(dir) else {
             return Vec::new();
         };
@@ -245,24 +297,25 @@ mod tests {
     #[test]
     fn it_starts_after_enough_slow_listings_in_a_row_and_only_once() {
         let mut pace = Pace::default();
-        let (slow, fast) = (SLOW * 2, Duration::from_micros(5));
-        assert!(!pace.listed(fast, true));
+        let took = |took, slept| Took { took, slept };
+        let (slow, fast) = (took(SLOW * 2, true), took(Duration::from_micros(5), true));
+        assert!(!pace.listed(fast));
         for _ in 1..SLOW_LISTINGS {
-            assert!(!pace.listed(slow, true));
+            assert!(!pace.listed(slow));
         }
-        assert!(!pace.listed(fast, true), "a fast listing breaks the row");
+        assert!(!pace.listed(fast), "a fast listing breaks the row");
         for _ in 1..SLOW_LISTINGS {
-            assert!(!pace.listed(slow, true));
+            assert!(!pace.listed(slow));
         }
         assert!(
-            !pace.listed(slow, false),
+            !pace.listed(took(SLOW * 2, false)),
             "a listing that did not wait breaks the row"
         );
         for _ in 1..SLOW_LISTINGS {
-            assert!(!pace.listed(slow, true));
+            assert!(!pace.listed(slow));
         }
-        assert!(pace.listed(slow, true));
-        assert!(!pace.listed(slow, true));
+        assert!(pace.listed(slow));
+        assert!(!pace.listed(slow));
     }
 
     #[test]
@@ -303,6 +356,8 @@ mod tests {
         }
         let queue = shared.lock();
         assert!(queue.dirs.is_empty() && queue.busy == 0);
+        settle(Duration::from_secs(10));
+        assert_eq!(listing_now(), 0, "no listing is counted once they end");
         assert!(!shared.prune.keeps(&dir.path().join("a/.hidden"), 2));
         assert!(!shared.prune.keeps(&dir.path().join("deep/1/2"), 3));
         assert!(shared.prune.keeps(&dir.path().join("deep/1"), 2));

@@ -60,8 +60,10 @@ impl Drop for StuckRead {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Slots and the pool's list stay consistent whatever panicked while holding them.
+/// Locks `mutex`, whatever a thread that panicked holding it left in it: what this module and
+/// `patience.rs` keep behind a lock (slots, the pool's list, a count of a stuck call) stays
+/// consistent whatever panicked while holding it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

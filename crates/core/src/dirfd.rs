@@ -11,9 +11,13 @@
 //! descriptor names the directory as it was when it was opened: should the directory be
 //! renamed or replaced meanwhile, the relative open fails or finds the old directory's file,
 //! and the caller opens the path as it is now.
+//!
+//! A path longer than `PATH_MAX`, which no call takes whole, is opened relative to its
+//! directory from its first file on, the directory reached in pieces (`long.rs`); so is the
+//! path itself when no directory is kept ([`open_path`]). Files at any depth are opened so.
 
 use std::cell::RefCell;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -23,6 +27,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::defaults;
+use crate::long;
 
 /// Directory descriptors the threads keep now.
 static HELD: AtomicUsize = AtomicUsize::new(0);
@@ -147,13 +152,24 @@ pub fn file_size(path: &Path) -> Option<u64> {
     };
     match relative(path, stat) {
         Relative::Done(size, _) => Some(size),
-        Relative::NotTried | Relative::Failed => std::fs::metadata(path).ok().map(|m| m.len()),
+        Relative::NotTried | Relative::Failed => long::metadata(path, true).ok().map(|m| m.len()),
     }
+}
+
+/// Opens `path` read-only with `flags` (and `O_CLOEXEC`) by its path — in pieces when it is
+/// too long for one call — for when no directory of the thread's serves.
+pub(crate) fn open_path(path: &Path, flags: libc::c_int) -> io::Result<File> {
+    let fd = long::open_at(
+        libc::AT_FDCWD,
+        path.as_os_str().as_bytes(),
+        libc::O_RDONLY | flags,
+    )?;
+    Ok(File::from(fd))
 }
 
 /// Runs `call(dir, name)` — `dir` the descriptor of `path`'s parent directory, `name` its last
 /// component — if the calling thread keeps that directory, or opens it now because the
-/// previous file was there too.
+/// previous file was there too, or because the path is too long to be opened whole.
 fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) -> Relative<T> {
     // Split at the last `/` in the path's bytes: this runs for every file read.
     let bytes = path.as_os_str().as_bytes();
@@ -166,6 +182,7 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
     if matches!(name, b"" | b"." | b"..") {
         return Relative::NotTried;
     }
+    let long = long::too_long(bytes);
     LAST_DIR.with_borrow_mut(|last| {
         last.name.clear();
         last.name.extend_from_slice(name);
@@ -177,7 +194,9 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
             last.path.clear();
             last.path.extend_from_slice(parent);
             last.fd = None;
-            return Relative::NotTried;
+            if !long {
+                return Relative::NotTried;
+            }
         }
         if last.fd.is_none() {
             last.fd = HeldDir::open(parent);
@@ -202,18 +221,10 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
     })
 }
 
-/// An `O_PATH` descriptor of the directory at `path`; `None` if it cannot be opened.
+/// An `O_PATH` descriptor of the directory at `path`, however long; `None` if it cannot be
+/// opened.
 fn open_dir(path: &[u8]) -> Option<OwnedFd> {
-    let path = CString::new(path).ok()?;
-    // SAFETY: `path` is a NUL-terminated string that outlives the call.
-    let fd = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    // SAFETY: a descriptor open has just returned to us; the OwnedFd owns it now.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    long::open_at(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY).ok()
 }
 
 /// Whether the descriptor `fd` (an `O_PATH` one will do) is on a local file system.
@@ -263,6 +274,27 @@ mod tests {
             }
         }
         assert!(matches!(open(Path::new("bare")), Relative::NotTried));
+    }
+
+    #[test]
+    fn files_past_path_max_are_opened_relative_to_their_directory_from_the_first() {
+        let tree = reader_testkit::Tree::new();
+        let file = tree.deep("deep", 24, 200, b"far down\n");
+        assert!(long::too_long(file.as_os_str().as_bytes()));
+        match open(&file) {
+            Relative::Done(file, _) => assert_eq!(read(file), "far down\n"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(file_size(&file), Some(9));
+        let by_path = open_path(&file, 0).expect("reached in pieces");
+        assert_eq!(read(by_path), "far down\n");
+        let gone = open_path(&file.with_file_name("gone"), 0).expect_err("missing");
+        assert_eq!(
+            gone.kind(),
+            io::ErrorKind::NotFound,
+            "its own error, not the length's"
+        );
+        assert_eq!(file_size(&file.with_file_name("gone")), None);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! the work done on its bytes ([`Work`]: counting with the streaming [`Counter`], or your
 //! own), the records and errors a run reports, the job queue ([`Jobs`]) and the
 //! record channel ([`Emitter`]), the per-file time limit of the models that read on threads of
-//! their own ([`timed_pool`], [`stuck_reads`]), the hybrid's routing policy, defaults derived
-//! from the machine, and the sequential baseline ([`SequentialReader`]).
+//! their own ([`timed_pool`], [`stuck_reads`]) and the walk's limit on directory listings
+//! ([`Walk::timeout`], [`stuck_listings`]), the hybrid's routing policy, defaults derived from
+//! the machine, and the sequential baseline ([`SequentialReader`]).
 //!
 //! A model implements [`Schedule`] — how the files of a run are read — and [`read`] does the
 //! rest: discovery beside the schedule, every record to the caller's [`Sink`] as it completes,
@@ -35,6 +36,7 @@ mod count;
 mod custom;
 mod deadline;
 pub mod defaults;
+mod descend;
 mod digest;
 mod dirfd;
 mod discover;
@@ -43,9 +45,13 @@ mod emit;
 mod error;
 pub mod extent;
 pub mod faults;
+mod ignores;
+mod listing;
+mod long;
 mod mapped;
 mod measure;
 pub mod names;
+mod patience;
 mod queue;
 mod read;
 mod record;
@@ -53,7 +59,6 @@ mod route;
 mod run;
 mod sequential;
 mod shard;
-mod too_long;
 pub mod units;
 mod work;
 
@@ -72,6 +77,7 @@ pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_me
 pub use extent::PSEUDO_FILE_LIMIT;
 pub use mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};
+pub use patience::stuck_listings;
 pub use queue::{JobSender, Jobs};
 pub use read::{
     Below, CACHED_READ_LIMIT, HandOff, count_file, count_sized, open_regular, read_cached,

@@ -25,10 +25,10 @@
 //! look at the open file again by one set of rules, [`Extent`] (`extent.rs`),
 //! which io_uring's completions and the hybrid's splitter apply too.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -437,10 +437,7 @@ fn open_nonblocking(path: &Path) -> Result<(File, Local), FileError> {
     {
         return Ok((file, local));
     }
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(FLAGS)
-        .open(path)
+    dirfd::open_path(path, FLAGS)
         .map(|file| (file, Local::No))
         .map_err(|e| FileError::io(path, e))
 }

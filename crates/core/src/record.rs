@@ -385,6 +385,12 @@ pub struct Summary {
     /// process cannot be reaped before they end. Not written when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub stuck_reads: u64,
+    /// Directory listings given up on after the time limit, or made ahead of the walk, that had
+    /// not ended a moment after the run did ([`stuck_listings`](crate::stuck_listings)): each
+    /// holds a thread in the kernel, and the process cannot be reaped before they end. Not
+    /// written when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stuck_listings: u64,
     /// How many of `files` are byte ranges of files split over shards (`--shard-split`). Not
     /// written when 0.
     #[serde(skip_serializing_if = "is_zero")]

@@ -15,7 +15,7 @@ use std::ops::ControlFlow;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::thread::{self, Scope, ScopedJoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Serialize, Serializer};
 
@@ -28,6 +28,11 @@ use crate::record::{FileResult, Record, Summary};
 /// Batches of records in flight to the caller before workers wait for it (backpressure on a
 /// slow sink).
 const RECORD_CHANNEL: usize = 256;
+
+/// How long a run that is over waits for the threads that listed ahead of its walks to end
+/// their listing (a listing of a healthy directory takes far less): one that has not ended is
+/// counted as stuck ([`Summary::stuck_listings`]).
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// A concurrency model: how the files of a run are read.
 ///
@@ -335,6 +340,8 @@ where
     })?;
     summary.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     summary.stuck_reads = crate::deadline::stuck_reads() as u64;
+    crate::ahead::settle(SETTLE);
+    summary.stuck_listings = crate::patience::stuck_listings() as u64;
     let (scheduled, walked) = outcome;
     let (stats, error) = match scheduled {
         Ok(stats) => (Some(stats), walked),

@@ -567,12 +567,14 @@ impl AsyncReader {
             jobs,
             elapsed_ms,
             stuck_reads,
+            stuck_listings,
             ..
         } = finished.summary;
         finished.summary = Summary {
             jobs,
             elapsed_ms,
             stuck_reads,
+            stuck_listings,
             ..taken
         };
         finished.stopped |= stopped;

@@ -34,7 +34,9 @@
 //! summary (`workers_left`); the run never waits for it, and the reader exits and is reaped at
 //! once. Only process isolation can do that: a thread of the reader's own stuck so would keep
 //! the reader from being reaped until the read ended (see the other models). A file that
-//! stalls so is charged within the timeout and a second.
+//! stalls so is charged within the timeout and a second. The walk, though, is reader-core's,
+//! in the parent: a directory listing it gives up on after the timeout holds a thread of the
+//! parent in the kernel, as it would in any model.
 //!
 //! So a file is charged only after two failures while it was being read. (A worker killed from
 //! outside while on a careful retry charges that retry's file: the parent cannot tell such a

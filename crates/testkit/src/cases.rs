@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::hostile::{self, Expected, HostileFs};
 use crate::run::{Reader, Run, finish, wait_or_kill};
-use crate::tree::{Tree, bytes_path};
+use crate::tree::{Deep, Tree, bytes_path};
 use crate::{HANG, fixtures_dir, noise, oracle, procfs};
 
 fn key(path: &Path) -> String {
@@ -1142,41 +1142,151 @@ pub fn awkward_names_keep_json_and_csv_valid(reader: &Reader) {
     );
 }
 
-/// A directory deeper than `PATH_MAX` (docs/CONTRACT.md): reported once, as `name_too_long`,
-/// with how many entries beneath it are left unread (counted through directory descriptors);
-/// the files beneath it are not read, everything above it is, and nothing crashes or hangs.
+/// Levels of the deep tree of [`paths_longer_than_path_max`]: 8-byte names, so its deepest
+/// files sit at about four times `PATH_MAX`.
+const DEEP_LEVELS: usize = 2000;
+
+/// A tree whose deepest files sit at several times `PATH_MAX` (docs/CONTRACT.md): every file is
+/// read, exactly, under its full path — files every 250 levels, two side by side, the bottom —
+/// in every model, with no `name_too_long` left; links down there are skipped, or followed with
+/// `--follow` (a loop back up reported as `symlink_loop`); a `--files0-from` list of such paths
+/// is read as PATHs are; and shards share the whole run out between them.
 pub fn paths_longer_than_path_max(reader: &Reader) {
     let tree = Tree::new();
     let shallow = tree.file("shallow.txt", "near the top\n");
-    let deep = tree.deep("deep", 24, 200, b"far down\n");
-    assert!(deep.as_os_str().len() > 4096);
+    let other = tree.file("other/o.txt", "reached through a link\n");
+    let top = tree.join("deep");
+    let mut files = vec![(shallow, b"near the top\n".to_vec())];
+    tree.deep_with("deep", DEEP_LEVELS, 8, |level| {
+        let mut items = Vec::new();
+        let dir = Tree::deep_dir(&top, level, 8);
+        if level % 250 == 0 || level == DEEP_LEVELS {
+            let data = noise(1000 + level, level as u64);
+            files.push((dir.join(format!("at-{level}.txt")), data.clone()));
+            items.push(Deep::File(format!("at-{level}.txt"), data));
+        }
+        if level == 1500 {
+            let data = b"beside another\n".to_vec();
+            files.push((dir.join("beside.txt"), data.clone()));
+            items.push(Deep::File("beside.txt".into(), data));
+        }
+        if level == 1800 {
+            items.push(Deep::Link("loop".into(), "../../..".into()));
+            items.push(Deep::Link("across".into(), tree.join("other")));
+            let up = "../".repeat(50);
+            items.push(Deep::Link(
+                "to-file".into(),
+                format!("{up}at-1750.txt").into(),
+            ));
+        }
+        items
+    });
+    let at = |level| Tree::deep_dir(&top, level, 8);
+    assert!(at(DEEP_LEVELS).as_os_str().len() > 4 * 4096);
+    let links = ["loop", "across", "to-file"].map(|name| at(1800).join(name));
+    let no_name_too_long = |run: &Run| {
+        let text = String::from_utf8_lossy(&run.stdout);
+        assert!(!text.contains("name_too_long"), "{}", run.stderr);
+    };
+
     let run = reader.json(&[tree.path()]);
     assert_no_panic(&run);
-    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr);
+    no_name_too_long(&run);
     let records = run.records();
-    assert_eq!(records.len(), 2, "{:?}", records.keys());
-    assert_read(&records, &shallow, b"near the top\n");
-    let (path, failed) = records
-        .iter()
-        .find(|(_, r)| !r["error"].is_null())
-        .expect("the deep directory is reported");
-    assert_eq!(failed["error"]["kind"], "name_too_long", "{failed}");
-    let dir = Path::new(path);
-    assert!(
-        dir.as_os_str().len() > 4096 && deep.starts_with(dir),
-        "{path}"
+    assert_eq!(
+        records.len(),
+        files.len() + 1 + links.len(),
+        "{:?}",
+        records.len()
     );
-    // Every directory below it and the file.
-    let unread = deep
-        .strip_prefix(dir)
-        .expect("beneath")
-        .components()
-        .count();
-    let message = failed["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.ends_with(&format!("{unread} entries beneath it not read")),
-        "{message}"
+    for (path, data) in &files {
+        assert_read(&records, path, data);
+    }
+    assert_read(&records, &other, b"reached through a link\n");
+    for link in &links {
+        assert_skipped(&records, link, "symlink");
+    }
+    let whole = records;
+    let file_at = |level: usize| {
+        let name = format!("at-{level}.txt");
+        files
+            .iter()
+            .find(|(path, _)| path.ends_with(&name))
+            .expect("a file at that level")
+    };
+
+    let followed = reader.json(&["--follow".as_ref(), tree.path().as_os_str()]);
+    assert_no_panic(&followed);
+    assert_eq!(followed.code(), Some(1), "the loop: {}", followed.stderr);
+    no_name_too_long(&followed);
+    let records = followed.records();
+    for (path, data) in &files {
+        assert_read(&records, path, data);
+    }
+    assert_failed(&records, &links[0], "symlink_loop");
+    assert_read(
+        &records,
+        &links[1].join("o.txt"),
+        b"reached through a link\n",
     );
+    assert_read(&records, &links[2], &file_at(1750).1);
+    assert_eq!(records.len(), files.len() + 1 + 3, "{:?}", records.len());
+
+    let missing = at(1900).join("gone.txt");
+    let mut list = Vec::new();
+    for path in [&file_at(1750).0, &at(1900), &missing] {
+        list.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        list.push(0);
+    }
+    let lists = Tree::new();
+    let list_file = lists.file("list0", &list);
+    let listed = reader.json(&["--files0-from".as_ref(), list_file.as_os_str()]);
+    assert_eq!(
+        listed.code(),
+        Some(1),
+        "the missing file: {}",
+        listed.stderr
+    );
+    no_name_too_long(&listed);
+    let records = listed.records();
+    assert_eq!(records.len(), 3, "{:?}", records.len());
+    for (path, data) in [file_at(1750), file_at(2000)] {
+        assert_read(&records, path, data);
+    }
+    assert_failed(&records, &missing, "not_found");
+
+    let mut union = HashMap::new();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let run = reader.json(&["--shard".as_ref(), shard.as_ref(), tree.path().as_os_str()]);
+        assert_eq!(run.code(), Some(0), "shard {shard}: {}", run.stderr);
+        for (path, record) in run.records() {
+            assert!(
+                union.insert(path.clone(), record).is_none(),
+                "in two shards"
+            );
+        }
+    }
+    // Names only in messages: the paths are tens of kilobytes long.
+    let names = |records: &HashMap<String, Value>| {
+        let mut names: Vec<String> = records
+            .keys()
+            .map(|path| {
+                format!(
+                    "{} {}",
+                    path.len(),
+                    path.rsplit('/').next().unwrap_or_default()
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&union), names(&whole));
+    for (path, data) in &files {
+        assert_read(&union, path, data);
+    }
 }
 
 /// `ulimit -n 16`, with the default jobs and with `--jobs 200`: the reader adapts and reads
@@ -1634,51 +1744,31 @@ fn assert_hostile(records: &HashMap<String, Value>, expected: &[(PathBuf, Expect
     assert_eq!(records.len(), expected.len(), "{:?}", records.keys());
 }
 
-/// The hostile FUSE file system ([`HostileFs`]: a file whose read never returns, one whose read
-/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing, a
-/// listing that gives a file and a subdirectory twice).
-///
-/// Without its stalled file every other entry is reported once with the right counts or kind,
-/// with no time limit. Whole, with `--timeout 500ms`: every record and the summary are written
-/// and the output closed within the limit and a moment (a second more for reader-proc, which
-/// waits that long for a killed worker to die), the process exits although a
-/// thread of it (or its worker) is stuck in the kernel — it is reaped once the file system lets
-/// the read go, with status 1 — and nothing is left in uninterruptible sleep after the mount
-/// is gone. Skipped, visibly, where FUSE cannot be mounted.
-pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
-    let Some(fs) = HostileFs::mount() else {
-        return;
-    };
-    let others: Vec<PathBuf> = [
-        hostile::PLAIN,
-        hostile::FAILS_HALF_WAY,
-        hostile::SIZE_LARGER,
-        hostile::SIZE_SMALLER,
-        hostile::LISTING_FAILS,
-        hostile::SLOW_LISTING,
-        hostile::REPEATS_NAMES,
-    ]
-    .iter()
-    .map(|name| fs.join(name))
-    .collect();
-    let run = reader.json(&others);
-    assert_no_panic(&run);
-    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
-    assert_hostile(&run.records(), &fs.expected(false));
-    let whole = fs.expected(true);
+/// What a run on the hostile file system with a time limit did ([`run_stalled`]).
+struct Stalled {
+    /// The run, its output read to the end.
+    run: Run,
+    /// How long after the start its output ended.
+    took: Duration,
+    /// The process had exited (it may not have been reaped) 2 s after its output ended.
+    exited: bool,
+    /// Reads and listings of the file system that waited for an answer before it let go.
+    stalled: (usize, usize),
+    /// Worker processes still there once the file system let go.
+    left: Vec<u32>,
+}
 
-    let limit = Duration::from_millis(500);
-    let bound = if reader.has_processes() {
-        limit + Duration::from_secs(3)
-    } else {
-        limit + Duration::from_secs(2)
-    };
+/// Runs `reader` with `--timeout 500ms` and JSON output over `path` of the hostile file system
+/// `fs`, reading its output to the end but for at most `bound`; then releases what the file
+/// system holds and reaps the reader. Nothing is judged before the file system lets go, so
+/// that no failing case leaves a reader in uninterruptible sleep.
+fn run_stalled(reader: &Reader, fs: &HostileFs, path: &Path, bound: Duration) -> Stalled {
     let mut cmd = reader.clone().setting("--timeout", "500ms").command(&[
         "--format".as_ref(),
         "json".as_ref(),
         "--progress".as_ref(),
         "never".as_ref(),
-        fs.root().as_os_str(),
+        path.as_os_str(),
     ]);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1700,8 +1790,6 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         let _ = stderr.read_to_end(&mut buf); // whole-file read ok: the reader's stderr
         String::from_utf8_lossy(&buf).into_owned()
     });
-    // Nothing may fail while the reader can be stuck in the kernel: look first, release the
-    // file system, then judge.
     let mut workers = BTreeSet::new();
     let output = loop {
         workers.extend(procfs::children(pid).into_iter().map(|(child, _)| child));
@@ -1716,10 +1804,9 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         thread::sleep(Duration::from_millis(10));
     }
     let exited = !procfs::alive(pid);
-    let stalled = fs.stalled_reads();
+    let stalled = (fs.stalled_reads(), fs.stalled_listings());
     fs.release();
     let status = wait_or_kill(&mut child, Duration::from_secs(30));
-    drop(fs);
     let left: Vec<u32> = {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -1735,17 +1822,80 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         }
     };
     let stderr = errors.join().unwrap_or_default();
+    let Some((stdout, took)) = output else {
+        panic!("the output was still open {bound:?} after the start; stderr: {stderr}");
+    };
+    Stalled {
+        run: Run {
+            status,
+            stdout,
+            stderr,
+        },
+        took,
+        exited,
+        stalled,
+        left,
+    }
+}
 
-    let (stdout, took) = output.unwrap_or_else(|| {
-        panic!("the output was still open {bound:?} after the start; stderr: {stderr}")
-    });
+/// The hostile FUSE file system ([`HostileFs`]: a file whose read never returns, one whose read
+/// fails half-way, sizes that lie both ways, a listing that fails half-way, a slow listing, a
+/// listing that gives a file and a subdirectory twice, a listing that never returns).
+///
+/// Without its stalled file and directory every other entry is reported once with the right
+/// counts or kind, with no time limit. Whole, with `--timeout 500ms`: every record and the
+/// summary are written and the output closed within the limit and a moment (a second more for
+/// reader-proc, which waits that long for a killed worker to die), the process exits although
+/// a thread of it (or its worker) is stuck in the kernel — it is reaped once the file system
+/// lets the read go, with status 1 — and nothing is left in uninterruptible sleep after the
+/// mount is gone. Skipped, visibly, where FUSE cannot be mounted.
+pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
+    let Some(fs) = HostileFs::mount() else {
+        return;
+    };
+    let stalls = Path::new(hostile::LISTING_STALLS);
+    let others: Vec<PathBuf> = [
+        Path::new(hostile::PLAIN),
+        Path::new(hostile::FAILS_HALF_WAY),
+        Path::new(hostile::SIZE_LARGER),
+        Path::new(hostile::SIZE_SMALLER),
+        Path::new(hostile::LISTING_FAILS),
+        Path::new(hostile::SLOW_LISTING),
+        Path::new(hostile::REPEATS_NAMES),
+        &stalls.join("before.txt"),
+        &stalls.join("after"),
+        &stalls.join("beside.txt"),
+    ]
+    .iter()
+    .map(|name| fs.join(name))
+    .collect();
+    let run = reader.json(&others);
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    assert_hostile(&run.records(), &fs.expected(false));
+    let whole = fs.expected(true);
+
+    let bound = if reader.has_processes() {
+        Duration::from_millis(500) + Duration::from_secs(3)
+    } else {
+        Duration::from_millis(500) + Duration::from_secs(2)
+    };
+    let stalled = run_stalled(reader, &fs, fs.root(), bound);
+    drop(fs);
+    let Stalled {
+        run,
+        took,
+        exited,
+        stalled,
+        left,
+    } = stalled;
     assert!(
         took <= bound,
         "the output ended after {took:?}, past {bound:?}"
     );
     assert!(
-        stalled >= 1,
-        "the stalled file was read ({stalled} reads waiting)"
+        stalled.0 >= 1 && stalled.1 >= 1,
+        "the stalled file was read and the stalled directory listed ({stalled:?} waiting)"
     );
     assert!(
         exited,
@@ -1755,11 +1905,6 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         left.is_empty(),
         "workers left after the file system let go: {left:?}"
     );
-    let run = Run {
-        status,
-        stdout,
-        stderr,
-    };
     assert_no_panic(&run);
     assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
     assert_hostile(&run.records(), &whole);
@@ -1768,12 +1913,71 @@ pub fn a_hostile_file_system_is_read_to_its_end(reader: &Reader) {
         assert!(summary["workers_left"].as_u64() >= Some(1), "{summary}");
     } else {
         assert!(summary["stuck_reads"].as_u64() >= Some(1), "{summary}");
-        assert!(
-            run.stderr.contains("still stuck in the kernel"),
-            "{}",
-            run.stderr
-        );
     }
+    assert!(summary["stuck_listings"].as_u64() >= Some(1), "{summary}");
+    assert!(
+        run.stderr.contains("still stuck in the kernel"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A directory whose listing never returns (the hostile file system's
+/// [`hostile::NEVER_LISTED`]), with `--timeout 500ms`: it is reported once, as `timeout`, naming
+/// it; every file beside it, and below the directory walked after it, is read; every record and
+/// the summary are written and the output ends within the limit and a second, in every model;
+/// the process exits although a thread of it is stuck in the kernel (`stuck_listings`, and a
+/// line on stderr), is reaped with status 1 once the file system lets go, and leaves no worker
+/// behind. Skipped, visibly, where FUSE cannot be mounted.
+pub fn a_listing_that_never_returns_costs_one_directory(reader: &Reader) {
+    let Some(fs) = HostileFs::mount() else {
+        return;
+    };
+    let tree = Path::new(hostile::LISTING_STALLS);
+    let expected = fs.expected_under(tree, true);
+    let bound = Duration::from_millis(500) + Duration::from_secs(1);
+    let stalled = run_stalled(reader, &fs, &fs.join(tree), bound);
+    let never = fs.join(tree).join(hostile::NEVER_LISTED);
+    drop(fs);
+    let Stalled {
+        run,
+        took,
+        exited,
+        stalled,
+        left,
+    } = stalled;
+    assert!(
+        took <= bound,
+        "the output ended after {took:?}, past {bound:?}"
+    );
+    assert!(
+        stalled.1 >= 1,
+        "the directory was listed ({stalled:?} waiting)"
+    );
+    assert!(
+        exited,
+        "the process had not exited 2 s after its output ended"
+    );
+    assert!(left.is_empty(), "workers left: {left:?}");
+    assert_no_panic(&run);
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr);
+    let records = run.records();
+    assert_hostile(&records, &expected);
+    assert_eq!(records.len(), 5, "{:?}", records.keys());
+    let message = records[&key(&never)]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("timeout") && message.contains("listing"),
+        "{message}"
+    );
+    let summary = run.summary();
+    assert!(summary["stuck_listings"].as_u64() >= Some(1), "{summary}");
+    assert!(
+        run.stderr.contains("still stuck in the kernel"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A folder of 100,000 files: all read, each once, within 64 MiB of address space

@@ -2,15 +2,17 @@
 //! `fuser` crate, mounted without libfuse) whose entries fail the way real trees fail in the
 //! field — a file whose read never returns (a stalled NFS server), one whose read fails with
 //! `EIO` half-way, one whose `stat` size is larger than its content and one whose size is
-//! smaller, a directory whose listing fails after some entries, one that is slow to list, and
-//! one whose listing gives some names twice (as `/proc/self/map_files` does when the process
-//! maps memory while it is listed).
+//! smaller, a directory whose listing fails after some entries, one that is slow to list, one
+//! whose listing gives some names twice (as `/proc/self/map_files` does when the process maps
+//! memory while it is listed), and one whose listing never returns, with files beside it and
+//! below the directory walked after it.
 //!
 //! [`HostileFs::mount`] mounts it in a temporary folder, or says on stderr why it cannot (no
 //! `/dev/fuse`, not allowed to mount) and returns `None`, so that a case skips visibly. The
 //! mount is a guard: dropping it — at the end of a case, or while a failing case unwinds —
-//! first answers every stalled read with `EIO`, so that no reader is left in uninterruptible
-//! sleep (state D), then unmounts (lazily, so that a file still open cannot keep it mounted).
+//! first answers every stalled read and listing with `EIO`, so that no reader is left in
+//! uninterruptible sleep (state D), then unmounts (lazily, so that a file still open cannot keep
+//! it mounted).
 //!
 //! The stalled read is the hard kind: the file is opened with `FOPEN_DIRECT_IO`, so the reading
 //! thread waits in the kernel for the server's answer to a request the server has taken, and
@@ -46,6 +48,15 @@ pub const SLOW_LISTING: &str = "slow-listing";
 /// A directory whose listing goes back one entry at each reply, so that a file and a
 /// subdirectory (with a file of its own) are listed twice.
 pub const REPEATS_NAMES: &str = "repeats-names";
+
+/// A directory holding, in this order: a file, [`NEVER_LISTED`], a directory with a file and a
+/// directory with a file of its own, and another file — a tree in which everything but one
+/// directory can be read.
+pub const LISTING_STALLS: &str = "listing-stalls";
+
+/// The directory of [`LISTING_STALLS`] whose listing never returns until the file system is
+/// released (it holds a file no listing shows).
+pub const NEVER_LISTED: &str = "never-listed";
 
 /// How long the slow directory takes for each part of its listing (it is listed in four).
 pub const SLOW_LISTING_STEP: Duration = Duration::from_millis(60);
@@ -96,6 +107,8 @@ enum Listing {
     /// [`REPEAT_BATCH`] entries a reply, the last of them again first in the next reply, as
     /// procfs lists a directory whose entries move while it is listed.
     Repeats,
+    /// Never: the request is kept unanswered until the file system is released.
+    Stalls,
 }
 
 #[derive(Debug, Clone)]
@@ -128,11 +141,12 @@ fn tree() -> Vec<Entry> {
             reads,
         },
     };
-    let dir = |name: &str, listing: Listing| Entry {
-        parent: 1,
+    let dir_in = |parent: u64, name: &str, listing: Listing| Entry {
+        parent,
         name: name.into(),
         node: Node::Dir(listing),
     };
+    let dir = |name: &str, listing: Listing| dir_in(1, name, listing);
     let mut entries = vec![
         dir("", Listing::Plain),
         file(1, PLAIN, text("a plain file\n", 3), Reads::Cached),
@@ -194,6 +208,46 @@ fn tree() -> Vec<Entry> {
         Reads::Cached,
     ));
     numbered(&mut entries, repeats, "repeated", "maybe twice\n", 4);
+    // The tree around a listing that never returns: beside it, before and after, and below
+    // the directory walked after it.
+    entries.push(dir(LISTING_STALLS, Listing::Plain));
+    let stalls = inode_of(&entries, LISTING_STALLS);
+    entries.push(file(
+        stalls,
+        "before.txt",
+        text("listed before\n", 2),
+        Reads::Cached,
+    ));
+    entries.push(dir_in(stalls, NEVER_LISTED, Listing::Stalls));
+    let never = inode_of(&entries, NEVER_LISTED);
+    entries.push(file(
+        never,
+        "unseen.txt",
+        text("never listed\n", 1),
+        Reads::Cached,
+    ));
+    entries.push(dir_in(stalls, "after", Listing::Plain));
+    let after = inode_of(&entries, "after");
+    entries.push(file(
+        after,
+        "after.txt",
+        text("walked after\n", 3),
+        Reads::Cached,
+    ));
+    entries.push(dir_in(after, "below", Listing::Plain));
+    let below = inode_of(&entries, "below");
+    entries.push(file(
+        below,
+        "below.txt",
+        text("below it\n", 4),
+        Reads::Cached,
+    ));
+    entries.push(file(
+        stalls,
+        "beside.txt",
+        text("listed beside\n", 5),
+        Reads::Cached,
+    ));
     entries
 }
 
@@ -225,7 +279,9 @@ fn inode_of(entries: &[Entry], name: &str) -> u64 {
 struct Stalls {
     /// Reads of [`STALLED`] not answered yet.
     waiting: Vec<ReplyData>,
-    /// The guard let go: every read is answered, at once.
+    /// Listings of [`NEVER_LISTED`] not answered yet.
+    listings: Vec<ReplyDirectory>,
+    /// The guard let go: every read and listing is answered, at once.
     released: bool,
 }
 
@@ -381,6 +437,16 @@ impl Filesystem for Hostile {
             return;
         };
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        if *listing == Listing::Stalls {
+            let mut stalls = lock(&self.stalls);
+            if stalls.released {
+                drop(stalls);
+                reply.error(Errno::EIO);
+            } else {
+                stalls.listings.push(reply);
+            }
+            return;
+        }
         let batch = match listing {
             Listing::FailsAfterFirst if start > 0 => {
                 reply.error(Errno::EIO);
@@ -396,7 +462,7 @@ impl Filesystem for Hostile {
                 }
             }
             Listing::Repeats => REPEAT_BATCH,
-            Listing::Plain | Listing::FailsAfterFirst => usize::MAX,
+            Listing::Plain | Listing::FailsAfterFirst | Listing::Stalls => usize::MAX,
         };
         // Where the listing goes on after the entry at `i`: the next one, or, for the last of
         // a repeating reply, that entry again.
@@ -485,14 +551,33 @@ impl HostileFs {
         self.root().join(name)
     }
 
-    /// Every entry a reader must report when it reads the whole file system, and what: each
-    /// file with its content or its error kind, and the directory whose listing fails as an
-    /// `io` failure of its own. With `stalled` false, the stalled file is left out (for a
-    /// reader given the other entries' paths).
+    /// Every entry a reader must report when it reads the whole file system with a time limit,
+    /// and what: each file with its content or its error kind, the directory whose listing
+    /// fails as an `io` failure of its own, and the one whose listing never returns as a
+    /// `timeout`. With `stalled` false, the stalled file and the directory that is never listed
+    /// are left out (for a reader given the other entries' paths, without a time limit).
     pub fn expected(&self, stalled: bool) -> Vec<(PathBuf, Expected)> {
+        self.expected_under(Path::new(""), stalled)
+    }
+
+    /// As [`HostileFs::expected`], for the entries under `dir` (a path below the root; empty
+    /// for the root).
+    pub fn expected_under(&self, dir: &Path, stalled: bool) -> Vec<(PathBuf, Expected)> {
+        let dir = self.root().join(dir);
+        let never = self.join(LISTING_STALLS).join(NEVER_LISTED);
         let mut expected = Vec::new();
         for (i, entry) in self.entries.iter().enumerate().skip(1) {
             let path = self.path_of(i);
+            if !path.starts_with(&dir) || path == dir {
+                continue;
+            }
+            if path.starts_with(&never) {
+                // Never listed: reported as timeout itself, and nothing beneath it is seen.
+                if path == never && stalled {
+                    expected.push((path, Expected::Failed("timeout")));
+                }
+                continue;
+            }
             match &entry.node {
                 Node::Dir(Listing::FailsAfterFirst) => {
                     expected.push((path, Expected::Failed("io")));
@@ -535,15 +620,21 @@ impl HostileFs {
             .fold(self.root().to_path_buf(), |path, name| path.join(name))
     }
 
-    /// Answers every stalled read with `EIO`, now and from now on: whoever was waiting in the
-    /// kernel goes on.
+    /// Answers every stalled read and listing with `EIO`, now and from now on: whoever was
+    /// waiting in the kernel goes on.
     pub fn release(&self) {
-        let waiting = {
+        let (waiting, listings) = {
             let mut stalls = lock(&self.stalls);
             stalls.released = true;
-            std::mem::take(&mut stalls.waiting)
+            (
+                std::mem::take(&mut stalls.waiting),
+                std::mem::take(&mut stalls.listings),
+            )
         };
         for reply in waiting {
+            reply.error(Errno::EIO);
+        }
+        for reply in listings {
             reply.error(Errno::EIO);
         }
     }
@@ -551,6 +642,11 @@ impl HostileFs {
     /// How many reads of the stalled file wait for an answer now.
     pub fn stalled_reads(&self) -> usize {
         lock(&self.stalls).waiting.len()
+    }
+
+    /// How many listings of the directory never listed wait for an answer now.
+    pub fn stalled_listings(&self) -> usize {
+        lock(&self.stalls).listings.len()
     }
 }
 

@@ -39,7 +39,7 @@ pub use run::{
 };
 /// The JSON value of a record or summary, as [`Run`] parses them.
 pub use serde_json::Value;
-pub use tree::{Tree, bytes_path};
+pub use tree::{Deep, Tree, bytes_path};
 
 /// The counting rule of docs/CONTRACT.md, one byte at a time: `(bytes, lines, words)`.
 pub fn oracle(data: &[u8]) -> (u64, u64, u64) {
@@ -117,6 +117,7 @@ macro_rules! conformance {
             a_thread_limit_ends_in_one_line_or_a_complete_run,
             a_read_that_never_ends_is_a_timeout_and_the_run_goes_on,
             a_hostile_file_system_is_read_to_its_end,
+            a_listing_that_never_returns_costs_one_directory,
         );
         #[test]
         fn hundred_thousand_files() {

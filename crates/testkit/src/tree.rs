@@ -90,44 +90,113 @@ impl Tree {
     /// so the whole path may exceed `PATH_MAX`) and a file `deep.txt` holding `data` at the
     /// bottom. Returns the full path of the file.
     pub fn deep(&self, rel: &str, levels: usize, name_len: usize, data: &[u8]) -> PathBuf {
-        let mut path = self.dir(rel);
-        let name = "d".repeat(name_len);
-        let cname = CString::new(name.clone()).expect("no NUL");
-        let open_dir = |at: libc::c_int, n: &CString| {
-            // SAFETY: `n` is NUL-terminated; `at` is an open directory or AT_FDCWD.
-            let fd = unsafe { libc::openat(at, n.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
-            assert!(fd >= 0, "openat");
-            fd
-        };
-        let mut fd = open_dir(libc::AT_FDCWD, &cstring(&path));
-        for _ in 0..levels {
+        self.deep_with(rel, levels, name_len, |level| {
+            if level == levels {
+                vec![Deep::File("deep.txt".into(), data.to_vec())]
+            } else {
+                Vec::new()
+            }
+        });
+        Tree::deep_dir(&self.join(rel), levels, name_len).join("deep.txt")
+    }
+
+    /// Builds `levels` nested folders of `name_len`-byte names `d…d` below `rel` (using `*at`
+    /// calls, so the whole path may exceed `PATH_MAX`), and in the folder at each level (0 is
+    /// `rel` itself, `levels` the deepest) what `make(level)` asks for. The folder at a level
+    /// is [`Tree::deep_dir`].
+    pub fn deep_with(
+        &self,
+        rel: &str,
+        levels: usize,
+        name_len: usize,
+        mut make: impl FnMut(usize) -> Vec<Deep>,
+    ) {
+        let top = self.dir(rel);
+        let cname = CString::new("d".repeat(name_len)).expect("no NUL");
+        let mut fd = open_dir(libc::AT_FDCWD, &cstring(&top));
+        for level in 0..=levels {
+            for item in make(level) {
+                item.make_in(fd);
+            }
+            if level == levels {
+                break;
+            }
             // SAFETY: `fd` is an open directory and `cname` a valid name.
-            assert_eq!(
-                unsafe { libc::mkdirat(fd, cname.as_ptr(), 0o755) },
-                0,
-                "mkdirat"
-            );
+            let made = unsafe { libc::mkdirat(fd, cname.as_ptr(), 0o755) };
+            assert_eq!(made, 0, "mkdirat");
             let next = open_dir(fd, &cname);
             // SAFETY: `fd` is ours and no longer used.
             unsafe { libc::close(fd) };
             fd = next;
+        }
+        // SAFETY: `fd` is ours.
+        unsafe { libc::close(fd) };
+    }
+
+    /// The folder `levels` below `top` in a chain made by [`Tree::deep_with`].
+    pub fn deep_dir(top: &Path, levels: usize, name_len: usize) -> PathBuf {
+        let name = "d".repeat(name_len);
+        let mut path = top.to_path_buf();
+        for _ in 0..levels {
             path.push(&name);
         }
-        let file = CString::new("deep.txt").expect("no NUL");
-        // SAFETY: `fd` is an open directory and `file` a valid name.
-        let ffd = unsafe { libc::openat(fd, file.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o644) };
-        assert!(ffd >= 0, "create the deep file");
-        // SAFETY: `ffd` is open for writing; `data` is valid for its length.
-        let written = unsafe { libc::write(ffd, data.as_ptr().cast(), data.len()) };
-        assert_eq!(written, data.len() as isize);
-        // SAFETY: both descriptors are ours.
-        unsafe {
-            libc::close(ffd);
-            libc::close(fd);
-        }
-        path.push("deep.txt");
         path
     }
+}
+
+/// What [`Tree::deep_with`] makes in one folder of a deep chain.
+#[derive(Debug, Clone)]
+pub enum Deep {
+    /// A file with this name and content.
+    File(String, Vec<u8>),
+    /// A symbolic link with this name and target.
+    Link(String, PathBuf),
+    /// An empty folder.
+    Dir(String),
+}
+
+impl Deep {
+    /// Makes it in the open folder `dir`.
+    fn make_in(&self, dir: libc::c_int) {
+        match self {
+            Deep::File(name, data) => {
+                let name = CString::new(name.as_str()).expect("no NUL");
+                let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC;
+                // SAFETY: `dir` is an open folder and `name` a valid name.
+                let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, 0o644) };
+                assert!(fd >= 0, "create a deep file");
+                // SAFETY: `fd` is open for writing; `data` is valid for its length.
+                let written = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+                assert_eq!(written, data.len() as isize);
+                // SAFETY: `fd` is ours.
+                unsafe { libc::close(fd) };
+            }
+            Deep::Link(name, target) => {
+                let name = CString::new(name.as_str()).expect("no NUL");
+                // SAFETY: both are valid NUL-terminated strings; `dir` an open folder.
+                let made = unsafe { libc::symlinkat(cstring(target).as_ptr(), dir, name.as_ptr()) };
+                assert_eq!(made, 0, "symlinkat");
+            }
+            Deep::Dir(name) => {
+                let name = CString::new(name.as_str()).expect("no NUL");
+                // SAFETY: `dir` is an open folder and `name` a valid name.
+                assert_eq!(
+                    unsafe { libc::mkdirat(dir, name.as_ptr(), 0o755) },
+                    0,
+                    "mkdirat"
+                );
+            }
+        }
+    }
+}
+
+/// Opens the folder `name` relative to `at` (an open folder or `AT_FDCWD`).
+fn open_dir(at: libc::c_int, name: &CString) -> libc::c_int {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `name` is NUL-terminated; `at` is an open folder or AT_FDCWD.
+    let fd = unsafe { libc::openat(at, name.as_ptr(), flags) };
+    assert!(fd >= 0, "openat");
+    fd
 }
 
 fn cstring(path: &Path) -> CString {
