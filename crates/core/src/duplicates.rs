@@ -22,7 +22,6 @@
 //! reported as failed, with its reason, and is never called unique or a duplicate.
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -324,7 +323,8 @@ fn names(member: Member) -> Vec<PathBuf> {
 /// other names as links. Also the failures of those that could not be looked at.
 fn identify(paths: Vec<PathBuf>, empty: bool) -> (Vec<(u64, Vec<Member>)>, Vec<FileError>) {
     let stat = |path: &PathBuf| {
-        fs::metadata(path)
+        // Through a last symbolic link (one `--follow` found), however long the path.
+        crate::long::metadata(path, true)
             .map(|meta| (meta.len(), meta.dev(), meta.ino()))
             .map_err(|err| FileError::io(path, err))
     };
@@ -538,6 +538,7 @@ fn key_of(result: &FileResult, candidate: &Candidate) -> Result<(Key, u64), File
 mod tests {
     use super::*;
     use crate::sequential::SequentialReader;
+    use std::fs;
     use std::path::Path;
 
     fn write(root: &Path, name: &str, data: &[u8]) -> PathBuf {

@@ -64,8 +64,8 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 /// copies (compared by their ends too), hard links as one file, empty files only with
 /// `--include-empty`, `--min-size` leaving small files out; files of one size that differ
 /// only in the last byte or only in the middle are not copies; a file that fails while it is
-/// compared is reported as failed, in no group, and the run exits 1. JSON, fdupes and CSV
-/// agree.
+/// compared is reported as failed, in no group, and the run exits 1; copies far deeper than
+/// `PATH_MAX` are found like any. JSON, fdupes and CSV agree.
 pub fn duplicates_are_found_exactly(reader: &Reader) {
     let tree = Tree::new();
     let one = noise(5000, 1);
@@ -95,6 +95,10 @@ pub fn duplicates_are_found_exactly(reader: &Reader) {
     tree.file("e1", "");
     tree.file("e/2", "");
     tree.file("unique", noise(100, 6));
+    // Two copies far below PATH_MAX, in trees of 600 levels of 8-byte names.
+    let far = noise(6000, 7);
+    let deep_a = tree.deep("far-a", 600, 8, &far);
+    let deep_b = tree.deep("far-b", 600, 8, &far);
     let root = tree.path();
     let reader = reader.clone().faults("panic:fails-one");
     let run = reader.json(&[&["--duplicates".as_ref()], &[root.as_os_str()][..]].concat());
@@ -105,7 +109,12 @@ pub fn duplicates_are_found_exactly(reader: &Reader) {
         run.stderr
     );
     let lines = run.lines();
+    let deep: BTreeSet<String> = [&deep_a, &deep_b]
+        .into_iter()
+        .map(|p| relative(&p.to_string_lossy(), root))
+        .collect();
     let expected: BTreeSet<BTreeSet<String>> = [
+        deep,
         set(&["big-a", "big/b"]),
         set(&["a/one.txt", "b/c/one copy", "deep/1/2/3/one"]),
         set(&["h1", "h1-link", "h2"]),
@@ -128,11 +137,11 @@ pub fn duplicates_are_found_exactly(reader: &Reader) {
     assert_eq!(hard_links.len(), 1);
     assert_eq!(hard_links[0]["paths"].as_array().map(Vec::len), Some(2));
     let summary = run.summary();
-    assert_eq!(summary["groups"], 4);
-    assert_eq!(summary["duplicates"], 9);
+    assert_eq!(summary["groups"], 5);
+    assert_eq!(summary["duplicates"], 11);
     assert_eq!(summary["failed"], 1);
-    assert_eq!(summary["files"], 19);
-    let wasted = 1_200_000 + 2 * 5000 + 7000 + 3;
+    assert_eq!(summary["files"], 21);
+    let wasted = 1_200_000 + 2 * 5000 + 7000 + 6000 + 3;
     assert_eq!(summary["wasted"], wasted);
     let (read, needed) = (
         summary["bytes_read"].as_u64(),
@@ -173,7 +182,7 @@ pub fn duplicates_are_found_exactly(reader: &Reader) {
     let text = String::from_utf8_lossy(&csv.stdout);
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows[0], "group,size,blake3,path,path_bytes,link_of");
-    assert_eq!(rows.len(), 1 + 2 + 3 + 3, "{text}");
+    assert_eq!(rows.len(), 1 + 2 + 3 + 3 + 2, "{text}");
     assert!(!text.contains("/s1"), "{text}");
 }
 
