@@ -21,6 +21,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::args::{Args, Format};
 use crate::destination::Pending;
+use crate::output::csv_line;
 
 /// Runs `--duplicates` with `schedule` and writes the groups as `args` ask; see the module
 /// docs. Status 0, 1 when a file failed, 2 when the run could not start or finish.
@@ -206,16 +207,14 @@ impl<W: Write> Writer<'_, W> {
         let digest = group.blake3.map(|d| d.to_string()).unwrap_or_default();
         let mut rows = String::new();
         let mut row = |path: &Path, link_of: Option<&Path>| {
-            let fields = [
+            rows.push_str(&csv_line(&[
                 number.to_string(),
                 group.size.to_string(),
                 digest.clone(),
-                csv_field(&escaped(path)),
+                escaped(path).into_owned(),
                 raw_base64(path).unwrap_or_default(),
-                link_of.map(|p| csv_field(&escaped(p))).unwrap_or_default(),
-            ];
-            rows.push_str(&fields.join(","));
-            rows.push('\n');
+                link_of.map(|p| escaped(p).into_owned()).unwrap_or_default(),
+            ]));
         };
         for member in &group.members {
             row(&member.path, None);
@@ -284,14 +283,6 @@ fn human_summary(program: &str, found: &Duplicates) -> String {
     }
     line.push('\n');
     line
-}
-
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }
 
 /// `{"type":"duplicates","size":…,"blake3":…,"paths":[…],"links":[[path, link…]…]}`.

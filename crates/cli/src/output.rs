@@ -492,7 +492,7 @@ impl Output for Sums {
 }
 
 /// One CSV line of `fields`, quoted where needed.
-fn csv_line(fields: &[String]) -> String {
+pub(crate) fn csv_line(fields: &[String]) -> String {
     let mut row = fields
         .iter()
         .map(|f| csv_field(f))
