@@ -116,9 +116,10 @@ pub fn title(table: &Table, meta: &Meta) -> String {
         .work
         .map_or(String::new(), |w| format!(", {}", w.describe()));
     let mut t = format!(
-        "{} ({} files, {}){work}, {}, {} cores, median of {} run{}",
+        "{} ({} file{}, {}){work}, {}, {} cores, median of {} run{}",
         table.target,
         group(table.files),
+        if table.files == 1 { "" } else { "s" },
         mib(table.bytes as f64),
         table.cache.as_str(),
         meta.host.cores,
