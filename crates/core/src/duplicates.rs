@@ -196,17 +196,11 @@ impl DuplicateSearch {
         //    identity, with one `stat` each on many threads at once.
         let mut paths = Vec::new();
         let walk = walk.clone().digests(Algorithms::NONE);
-        let mut walked = Vec::new();
-        walk.for_each(|entry| walked.push(entry))?;
-        for entry in walked {
-            match entry {
-                Discovered::File(job) => paths.push(job.path),
-                Discovered::Skipped(skipped) => report(Record::Skipped(skipped), &mut found),
-                Discovered::Failed(err) => {
-                    report(Record::File(FileResult::failed(err)), &mut found)
-                }
-            }
-        }
+        walk.for_each(|entry| match entry {
+            Discovered::File(job) => paths.push(job.path),
+            Discovered::Skipped(skipped) => report(Record::Skipped(skipped), &mut found),
+            Discovered::Failed(err) => report(Record::File(FileResult::failed(err)), &mut found),
+        })?;
         found.files = paths.len() as u64;
         let (identified, failures) = identify(paths, self.include_empty);
         for err in failures {
@@ -219,22 +213,15 @@ impl DuplicateSearch {
             .cloned()
             .collect();
         let mut doubtful = Vec::new();
-        for (size, files) in identified {
-            match files.len() {
-                0 | 1 => {}
-                _ if size == 0 => found.groups.push(group_of(
-                    files
-                        .into_iter()
-                        .map(|member| Candidate { member, size })
-                        .collect(),
-                    None,
-                )),
-                _ => doubtful.push(
-                    files
-                        .into_iter()
-                        .map(|member| Candidate { member, size })
-                        .collect::<Vec<_>>(),
-                ),
+        for (size, files) in identified.into_iter().filter(|(_, files)| files.len() > 1) {
+            let candidates: Vec<Candidate> = (files.into_iter())
+                .map(|member| Candidate { member, size })
+                .collect();
+            // Empty files are not read: they are all the same.
+            if size == 0 {
+                found.groups.push(group_of(candidates, None));
+            } else {
+                doubtful.push(candidates);
             }
         }
         // 2–4. Prefix, suffix, whole: each stage splits the groups in doubt by what it read.
