@@ -192,14 +192,14 @@ pub struct Routes {
 
 impl Routes {
     fn of(tallies: &Tallies) -> Routes {
-        let count = |i: usize| RouteCount {
-            files: tallies[i].files(),
-            bytes: tallies[i].bytes(),
+        let count = |tally: &reader_core::Tally| RouteCount {
+            files: tally.files(),
+            bytes: tally.bytes(),
         };
         Routes {
-            async_path: count(0),
-            threads: count(1),
-            split: count(2),
+            async_path: count(&tallies.async_path),
+            threads: count(&tallies.pool),
+            split: count(&tallies.split),
         }
     }
 }
@@ -226,11 +226,10 @@ pub struct HybridStats {
     pub pool_threads: usize,
     /// What the cache probe of the first files found.
     pub cache_probe: CacheProbe,
-    /// Whether files were routed at the start by their sizes (`"sizes"`), or all sent
-    /// without a size look-up, the caller having set no routing: to the thread pool because
-    /// the tree is cached (`"pool"`), or through io_uring because it is not (`"ring"`; see
-    /// [`HybridReader`]).
-    pub routing: &'static str,
+    /// Whether files were routed at the start by their sizes, or all sent without a size
+    /// look-up, the caller having set no routing: to the thread pool because the tree is
+    /// cached, or through io_uring because it is not (see [`HybridReader`]).
+    pub routing: Routing,
     /// How many times the routing changed during the run, the cache state having changed
     /// from one part of the tree to the next (see `revisions`).
     pub revised: usize,
@@ -250,7 +249,7 @@ pub struct HybridStats {
 impl Stats for HybridStats {
     /// The pool's threads; the files in flight on the async path when only it read.
     fn jobs(&self) -> usize {
-        if self.routing == "ring" {
+        if self.routing == Routing::Ring {
             self.in_flight
         } else {
             self.pool_threads
@@ -269,12 +268,12 @@ impl Stats for HybridStats {
         let mut lines = vec![
             (
                 "routing",
-                if self.routing == "pool" {
+                if self.routing == Routing::Pool {
                     "the tree is cached: every file to the thread pool, sizes not looked up \
                      (a file the pool finds to be as large as the split size goes to the \
                      splitter)"
                         .to_string()
-                } else if self.routing == "ring" {
+                } else if self.routing == Routing::Ring {
                     format!(
                         "the tree is not cached ({} of {} probed files were not): every file \
                          through io_uring, sizes not looked up (a file the rings find as large \
@@ -327,7 +326,7 @@ impl Stats for HybridStats {
                 .iter()
                 .map(|revision| {
                     let (state, agreed, path) = match revision.routing {
-                        "ring" => (
+                        Routing::Ring => (
                             "not cached",
                             revision.probed - revision.cached,
                             "the rest through io_uring",
@@ -523,7 +522,7 @@ impl Schedule for HybridReader {
         };
         // Not routed by size, a huge file is found by the pool thread or the ring that opens
         // it, which hands it, unread, to a splitter of its own (`hand_off_from`).
-        let large = revisable.then(|| jobs.sub_queue(out.clone().counting(&tallies[2])));
+        let large = revisable.then(|| jobs.sub_queue(out.clone().counting(&tallies.split)));
         let (large_tx, large_jobs) = match large {
             Some((tx, rx)) => (Some(Arc::new(Mutex::new(Some(tx)))), Some(rx)),
             None => (None, None),
@@ -569,7 +568,7 @@ impl Schedule for HybridReader {
                     "hybrid-split",
                     &split,
                     large,
-                    out.clone().counting(&tallies[2]),
+                    out.clone().counting(&tallies.split),
                 )
             });
             let readers = (&lanes, &pool, &split);
@@ -638,7 +637,7 @@ impl Schedule for HybridReader {
             },
             pool_threads: pool.threads(),
             cache_probe: probe,
-            routing: routing.as_str(),
+            routing,
             revised,
             revisions,
             async_runtime: lane_stats.as_ref().map(|stats| stats.runtime),
@@ -647,9 +646,11 @@ impl Schedule for HybridReader {
     }
 }
 
-/// How a run sends files to its paths, decided once the cache probe has answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Routing {
+/// How a run sends files to its paths, decided once the cache probe has answered; the
+/// summary's `routing` (`"sizes"`, `"pool"`, `"ring"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
     /// By size, looked up first (the caller set the threshold or the split size, or the tree
     /// is cold and io_uring is refused).
     Sizes,
@@ -665,14 +666,6 @@ impl Routing {
             (true, _, _) | (false, true, false) => Routing::Sizes,
             (false, false, _) => Routing::Pool,
             (false, true, true) => Routing::Ring,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Routing::Sizes => "sizes",
-            Routing::Pool => "pool",
-            Routing::Ring => "ring",
         }
     }
 }

@@ -80,7 +80,16 @@ pub(crate) struct Paths<'scope, 'env, A: Schedule, T: Schedule, P: Schedule> {
 }
 
 /// Files and bytes each path reported: async, threads, split.
-pub(crate) type Tallies = [Tally; 3];
+/// What each path read: its files and bytes, for the summary's routes.
+#[derive(Debug, Default)]
+pub(crate) struct Tallies {
+    /// The async path's.
+    pub(crate) async_path: Tally,
+    /// The thread pool's.
+    pub(crate) pool: Tally,
+    /// The splitter's.
+    pub(crate) split: Tally,
+}
 
 impl<'scope, 'env, A: Schedule, T: Schedule, P: Schedule> Paths<'scope, 'env, A, T, P> {
     /// The paths over queues of the run of `jobs`, reporting through `out`; none started.
@@ -91,12 +100,12 @@ impl<'scope, 'env, A: Schedule, T: Schedule, P: Schedule> Paths<'scope, 'env, A,
         (lanes, pool, split): (&'scope A, &'scope T, &'scope P),
         tallies: &Tallies,
     ) -> Self {
-        let counted = |i: usize| out.clone().counting(&tallies[i]);
+        let counted = |tally: &Tally| out.clone().counting(tally);
         Paths {
             scope,
-            lanes: Path::new("hybrid-async", lanes, jobs, counted(0)),
-            pool: Path::new("hybrid-pool", pool, jobs, counted(1)),
-            split: Path::new("hybrid-split", split, jobs, counted(2)),
+            lanes: Path::new("hybrid-async", lanes, jobs, counted(&tallies.async_path)),
+            pool: Path::new("hybrid-pool", pool, jobs, counted(&tallies.pool)),
+            split: Path::new("hybrid-split", split, jobs, counted(&tallies.split)),
         }
     }
 

@@ -16,6 +16,7 @@
 use reader_core::FileJob;
 use serde::Serialize;
 
+use crate::Routing;
 use crate::tune::CacheProbe;
 
 /// Files routed between two looks at the cache.
@@ -30,9 +31,9 @@ const LISTED: usize = 16;
 pub struct Revision {
     /// Files routed before the change.
     pub after_files: usize,
-    /// Where the files went from then on: `pool` (the tree is cached there) or `ring` (it is
-    /// not).
-    pub routing: &'static str,
+    /// Where the files went from then on: [`Routing::Pool`] (the tree is cached there) or
+    /// [`Routing::Ring`] (it is not).
+    pub routing: Routing,
     /// Files the look probed.
     pub probed: usize,
     /// Probed files whose first page was in the page cache.
@@ -93,7 +94,11 @@ impl Reviser {
         if self.listed.len() < LISTED {
             self.listed.push(Revision {
                 after_files: before,
-                routing: if self.cold { "ring" } else { "pool" },
+                routing: if self.cold {
+                    Routing::Ring
+                } else {
+                    Routing::Pool
+                },
                 probed: found.probed,
                 cached: found.cached,
             });
@@ -163,13 +168,13 @@ mod tests {
             [
                 Revision {
                     after_files: EVERY,
-                    routing: "ring",
+                    routing: Routing::Ring,
                     probed: 4,
                     cached: 1
                 },
                 Revision {
                     after_files: 5 * EVERY,
-                    routing: "pool",
+                    routing: Routing::Pool,
                     probed: 4,
                     cached: 3
                 }
