@@ -15,7 +15,6 @@
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
 use std::time::Instant;
 
 use reader_async::{AsyncReader, RING_IN_FLIGHT, Runtime};
@@ -46,12 +45,15 @@ pub(crate) fn warm_in_flight() -> usize {
 }
 
 /// The cache state of the first discovered files, probed without I/O: one byte of each read
-/// with `preadv2(RWF_NOWAIT)`, which answers from the page cache or not at all.
+/// with `preadv2(RWF_NOWAIT)`, which answers from the page cache or not at all. The byte is
+/// the last the job will read ([`is_cached`]): a file read front to back is cached to its
+/// end only if all of it is, while its first page may be all that an earlier look at it
+/// (a file manager, a duplicate search's prefix) brought in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CacheProbe {
     /// Files probed.
     pub probed: usize,
-    /// Probed files whose first page was in the page cache.
+    /// Probed files whose last page to read was in the page cache.
     pub cached: usize,
     /// Microseconds the probe took.
     pub cost_us: u64,
@@ -67,11 +69,7 @@ impl CacheProbe {
     pub(crate) fn of_some(batch: &[FileJob], files: usize) -> CacheProbe {
         let started = Instant::now();
         let step = batch.len().div_ceil(files.max(1)).max(1);
-        let answers: Vec<bool> = batch
-            .iter()
-            .step_by(step)
-            .filter_map(|job| is_cached(&job.path))
-            .collect();
+        let answers: Vec<bool> = batch.iter().step_by(step).filter_map(is_cached).collect();
         CacheProbe {
             probed: answers.len(),
             cached: answers.iter().filter(|&&c| c).count(),
@@ -95,20 +93,19 @@ impl CacheProbe {
     }
 }
 
-/// Whether the first byte of the file at `path` is in the page cache, found out without doing
-/// any I/O; `None` if that cannot be told.
-pub(crate) fn is_cached(path: &Path) -> Option<bool> {
+/// Whether the last byte `job` will read — the end of the file, or of its byte range — is in
+/// the page cache, found out without doing any I/O; `None` if that cannot be told.
+pub(crate) fn is_cached(job: &FileJob) -> Option<bool> {
     // Discovery said this is a regular file; O_NONBLOCK keeps a swapped-in FIFO from blocking.
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
+        .open(&job.path)
         .ok()?;
-    // An empty file has no page to be cached or not: it says nothing.
-    if file.metadata().ok()?.len() == 0 {
-        return None;
-    }
-    probe(&file, 0)
+    let len = file.metadata().ok()?.len();
+    let end = job.part.as_ref().map_or(len, |part| part.end.min(len));
+    // An empty file (or range) has no page to be cached or not: it says nothing.
+    probe(&file, end.checked_sub(1)?)
 }
 
 /// Whether the byte at `offset` of the open `file` is in the page cache, asked without I/O;
@@ -296,10 +293,44 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
         std::fs::write(&path, "hello").expect("write");
-        assert_eq!(is_cached(&path), Some(true));
-        assert_eq!(is_cached(&dir.path().join("gone")), None);
+        assert_eq!(is_cached(&FileJob::new(&path, None)), Some(true));
+        assert_eq!(
+            is_cached(&FileJob::new(dir.path().join("gone"), None)),
+            None
+        );
         let jobs = vec![FileJob::new(path, None); 20];
         let probe = CacheProbe::of(&jobs);
         assert_eq!((probe.probed, probe.cached), (7, 7));
+    }
+
+    #[test]
+    fn a_file_is_cached_where_its_read_ends() {
+        use reader_core::{Edges, Part};
+        use reader_testkit::cache::{self, Pages};
+        let dir = cache::tempdir();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![b'x'; 8 * 4096]).expect("write");
+        let whole = FileJob::new(&path, None);
+        let head = FileJob {
+            part: Some(Part {
+                index: 1,
+                parts: 3,
+                start: 0,
+                end: 4096,
+                file_size: 8 * 4096,
+                edges: Edges::default(),
+            }),
+            ..whole.clone()
+        };
+        // Only its first page cached, as a look at its head leaves it: the file as a whole is
+        // not, its first 4 KiB are.
+        if cache::cache_only(&path, Pages::First).is_err() {
+            eprintln!("skipped: this file system keeps every page (tmpfs?)");
+            return;
+        }
+        assert_eq!(is_cached(&head), Some(true));
+        assert_eq!(is_cached(&whole), Some(false));
+        cache::cache_only(&path, Pages::AllButFirst).expect("cache");
+        assert_eq!(is_cached(&whole), Some(true));
     }
 }
