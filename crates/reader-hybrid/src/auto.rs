@@ -25,7 +25,7 @@
 //! missed the cache, [`WARM_QUANTILE`] when most hit it (see [`choose`]). Until the sample is
 //! complete the router uses the default threshold.
 //!
-//! The measurements behind the two quantiles are in BENCHMARKS.md ("reader-hybrid").
+//! The measurements behind the two quantiles are in docs/experiments/2026-11-26-threshold-auto.md.
 
 use std::time::Instant;
 

@@ -36,7 +36,7 @@ pub struct Revision {
     pub routing: Routing,
     /// Files the look probed.
     pub probed: usize,
-    /// Probed files whose first page was in the page cache.
+    /// Probed files whose last page to read was in the page cache.
     pub cached: usize,
 }
 

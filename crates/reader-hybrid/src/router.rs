@@ -2,11 +2,57 @@
 //! `--threshold auto` handing over from the default threshold to its choice once the sample
 //! is complete. Pure: it says where each job goes; [`crate::paths`] sends it there.
 
+use std::str::FromStr;
+
 use reader_core::{FileJob, Route, RoutePolicy};
 
-use crate::Threshold;
 use crate::auto::{AutoThreshold, Choice};
 use crate::tune::CacheProbe;
+
+/// How the async/threads threshold is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    /// Files smaller than this many bytes go to the async path.
+    Fixed(u64),
+    /// Chosen at start-up from the tree's first sizes and whether it is cached.
+    Auto,
+}
+
+impl Threshold {
+    /// `fixed` or `auto`: how the summary names it.
+    pub(crate) fn mode(self) -> &'static str {
+        match self {
+            Threshold::Fixed(_) => "fixed",
+            Threshold::Auto => "auto",
+        }
+    }
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold::Fixed(RoutePolicy::DEFAULT_THRESHOLD)
+    }
+}
+
+impl FromStr for Threshold {
+    type Err = String;
+
+    /// `auto` or a size with units (`10KiB`, `64k`, `1MB`, `4096`).
+    ///
+    /// ```
+    /// use reader_hybrid::Threshold;
+    /// assert_eq!("auto".parse(), Ok(Threshold::Auto));
+    /// assert_eq!("64k".parse(), Ok(Threshold::Fixed(65_536)));
+    /// assert!("abc".parse::<Threshold>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Threshold, String> {
+        if text.trim().eq_ignore_ascii_case("auto") {
+            Ok(Threshold::Auto)
+        } else {
+            reader_core::units::parse_size(text).map(Threshold::Fixed)
+        }
+    }
+}
 
 /// Where the jobs of a run go.
 #[derive(Debug)]
@@ -184,5 +230,13 @@ mod tests {
         let (threshold, choice) = router.finish();
         assert_eq!(threshold, RoutePolicy::DEFAULT_THRESHOLD);
         assert_eq!(choice.map(|c| (c.sampled, c.routed_before)), Some((2, 2)));
+    }
+
+    #[test]
+    fn thresholds_parse_with_units_or_auto() {
+        assert_eq!("AUTO".parse(), Ok(Threshold::Auto));
+        assert_eq!("10KiB".parse(), Ok(Threshold::Fixed(10_240)));
+        assert_eq!("0".parse(), Ok(Threshold::Fixed(0)));
+        assert!("ten".parse::<Threshold>().is_err());
     }
 }

@@ -1,7 +1,11 @@
 //! The sizes the router routes by: one `fstatat` a file, relative to its directory when the
 //! thread looked at the previous file there too ([`reader_core::file_size`]). Discovery names
 //! files by their whole path, and looking each one up by that path walks every component
-//! again; jobs come in walk order, so the files of one directory come together.
+//! again; jobs come in walk order, so the files of one directory come together. The paths
+//! then read without the `fstat` a reader otherwise does after opening
+//! ([`count_sized`](reader_core::count_sized)): one `stat` a file in all, as for the other
+//! readers. On a cold tree a `stat` is a read of the inode from the device, so the router then
+//! runs many of them at once.
 
 use std::thread;
 

@@ -8,7 +8,7 @@
 //! slows down reads fewer of them and the others finish the file. Where the kernel grants a
 //! read lease on the file ([`Lease`]), each range is counted through a mapping of it, without
 //! a copy, under the one lease held until every range is done (on one cached 1 GiB file,
-//! 81.6 → 57.5 ms: BENCHMARKS.md, "Split files without the copy"). Each thread reads through
+//! 81.6 → 57.5 ms: docs/experiments/2026-12-02-large-files-mapped.md). Each thread reads through
 //! one buffer of its own, kept from file to file, and maps at most a window of 8 MiB at once:
 //! a split file costs `threads × (buffer + window)` of memory, whatever its size.
 //!
@@ -24,19 +24,56 @@ use std::fs::File;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use reader_core::{
-    Concurrency, Emitter, FileError, FileJob, FileResult, Jobs, JoinRanges, Lease, Measure,
-    MeasureRanges, Measured, MeasuredRange, RunError, Schedule, Worker, faults, read_range,
-    timed_pool,
+    Concurrency, Emitter, FileError, FileJob, FileResult, HandOff, JobSender, Jobs, JoinRanges,
+    Lease, Measure, MeasureRanges, Measured, MeasuredRange, RunError, Schedule, Worker, faults,
+    read_range, timed_pool,
 };
 
 /// Bytes of a range handed to one thread at a time: large enough that each read streams for a
 /// while (the kernel reads ahead within it), small enough that the last ranges balance the
 /// threads at the end of a file.
 pub(crate) const RANGE: u64 = 16 << 20;
+
+/// The splitter's queue as the paths that find huge files hold it: each hands a file over,
+/// unread ([`SplitQueue::hand_off`]), until the run closes the queue once no path can find
+/// more.
+#[derive(Clone)]
+pub(crate) struct SplitQueue(Arc<Mutex<Option<JobSender>>>);
+
+impl SplitQueue {
+    pub(crate) fn new(sender: JobSender) -> SplitQueue {
+        SplitQueue(Arc::new(Mutex::new(Some(sender))))
+    }
+
+    /// What a path calls with a huge file it found: the file goes to the splitter's queue,
+    /// at once (a path may hold the only one for a while).
+    pub(crate) fn hand_off(&self) -> HandOff {
+        let queue = self.clone();
+        Arc::new(move |job| {
+            if let Some(sender) = queue.lock().as_mut() {
+                sender.push(job);
+                sender.flush();
+            }
+        })
+    }
+
+    /// Closes the queue: the splitter drains what it was given, and ends.
+    pub(crate) fn close(&self) {
+        if let Some(sender) = self.lock().take() {
+            sender.close();
+        }
+    }
+
+    /// The sender, whatever a path that panicked holding it left.
+    fn lock(&self) -> MutexGuard<'_, Option<JobSender>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// The split path as a schedule: every file of its queue read as ranges in parallel, by
 /// `threads` threads.

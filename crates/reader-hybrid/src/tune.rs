@@ -10,7 +10,7 @@
 //! runtime's threads compete with the pool for the cores) and its hops read up to
 //! [`WARM_FILES_PER_HOP`] files each. Settings the caller gave are kept as they are.
 //!
-//! The measurements behind each rule are in BENCHMARKS.md ("reader-hybrid").
+//! The measurements behind each rule are in docs/experiments/2026-11-26-hybrid-routing-probe-sizes.md.
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
@@ -46,7 +46,7 @@ pub(crate) fn warm_in_flight() -> usize {
 
 /// The cache state of the first discovered files, probed without I/O: one byte of each read
 /// with `preadv2(RWF_NOWAIT)`, which answers from the page cache or not at all. The byte is
-/// the last the job will read ([`is_cached`]): a file read front to back is cached to its
+/// the last the job will read: a file read front to back is cached to its
 /// end only if all of it is, while its first page may be all that an earlier look at it
 /// (a file manager, a duplicate search's prefix) brought in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
