@@ -143,7 +143,9 @@ mod timeout;
 mod uring;
 
 use std::fmt;
+use std::future::Future;
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -500,7 +502,11 @@ impl AsyncReader {
             stopped = sink.record(record).is_break();
             stopped
         };
-        let done = match self.runtime {
+        // The reading side runs on a blocking thread of the caller's runtime, or on a thread of
+        // its own for the rings, which need no executor; either way it is started here, and
+        // its records are taken as they come.
+        type Done = Pin<Box<dyn Future<Output = Option<RunResult>> + Send>>;
+        let done: Done = match self.runtime {
             Runtime::Tokio => {
                 let handle = tokio::runtime::Handle::try_current().map_err(|_| {
                     StartError::Invalid(
@@ -510,25 +516,12 @@ impl AsyncReader {
                     )
                 })?;
                 let run = handle.spawn_blocking(run);
-                while let Some(record) = rx.recv().await {
-                    if take(record) {
-                        break;
-                    }
-                }
-                drop(rx);
-                run.await.ok()
+                Box::pin(async move { run.await.ok() })
             }
             Runtime::AsyncStd => {
                 let run = async_std::task::spawn_blocking(run);
-                while let Some(record) = rx.recv().await {
-                    if take(record) {
-                        break;
-                    }
-                }
-                drop(rx);
-                Some(run.await)
+                Box::pin(async move { Some(run.await) })
             }
-            // The rings need no executor: a thread of its own runs them, on any runtime.
             Runtime::IoUring => {
                 let (done_tx, done_rx) = tokio::sync::oneshot::channel();
                 std::thread::Builder::new()
@@ -540,15 +533,16 @@ impl AsyncReader {
                         what: "the async reader's thread".into(),
                         source,
                     })?;
-                while let Some(record) = rx.recv().await {
-                    if take(record) {
-                        break;
-                    }
-                }
-                drop(rx);
-                done_rx.await.ok()
+                Box::pin(async move { done_rx.await.ok() })
             }
         };
+        while let Some(record) = rx.recv().await {
+            if take(record) {
+                break;
+            }
+        }
+        drop(rx);
+        let done = done.await;
         let mut finished = match done {
             Some(result) => result?,
             // The reading thread died once records may have reached the sink: the run ends
@@ -591,6 +585,9 @@ impl AsyncReader {
         Schedule::read(self, walk, sink)
     }
 }
+
+/// What the reading side of [`AsyncReader::read`] returns.
+type RunResult = Result<Finished<AsyncStats>, StartError>;
 
 /// The reading side of the async API: records go to the caller's task; a caller that is gone
 /// stops the run.
