@@ -27,6 +27,31 @@ pub struct Binary {
     pub uses: &'static [Uses],
 }
 
+/// `reader` with `set` applied to `value` when there is one: how a binary's `build` passes on
+/// a flag the user may leave out.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// struct Reader {
+///     threads: usize,
+/// }
+/// impl Reader {
+///     fn jobs(self, threads: usize) -> Reader {
+///         Reader { threads }
+///     }
+/// }
+/// let set = reader_cli::apply(Reader { threads: 1 }, Some(3), Reader::jobs);
+/// assert_eq!(set, Reader { threads: 3 });
+/// let unset = reader_cli::apply(Reader { threads: 1 }, None, Reader::jobs);
+/// assert_eq!(unset, Reader { threads: 1 });
+/// ```
+pub fn apply<R, T>(reader: R, value: Option<T>, set: impl FnOnce(R, T) -> R) -> R {
+    match value {
+        Some(value) => set(reader, value),
+        None => reader,
+    }
+}
+
 /// The flags of a binary that has none beyond the shared [`Args`].
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct NoFlags {}

@@ -47,7 +47,7 @@ pub mod sums;
 mod version;
 mod views;
 
-pub use app::{Binary, NoFlags, main, program_name};
+pub use app::{Binary, NoFlags, apply, main, program_name};
 pub use args::{Args, Format, ProgressMode, ShardArg};
 pub use generate::Generate;
 pub use report::Report;

@@ -31,6 +31,17 @@ pub enum Uses {
     },
 }
 
+impl Uses {
+    /// io_uring, which the kernel may refuse; `refusal` says why
+    /// (`reader_async::io_uring_refusal`).
+    pub const fn io_uring(refusal: fn() -> Option<String>) -> Uses {
+        Uses::Refusable {
+            name: "io_uring",
+            refusal,
+        }
+    }
+}
+
 /// The text `--version` prints for the binary `name` that uses `uses`: `name VERSION (rev
 /// HASH)`, then a `what: state` line for each of `uses`.
 ///

@@ -691,6 +691,33 @@ pub fn io_uring_refusal() -> Option<String> {
     uring::refusal()
 }
 
+/// The variable through which async-std's blocking pool (the `blocking` crate) takes its most
+/// threads, 500 when unset.
+const BLOCKING_MAX_THREADS: &str = "BLOCKING_MAX_THREADS";
+
+/// Caps async-std's blocking pool at the threads a limit on address space (`ulimit -v`) or on
+/// tasks (`ulimit -u`, a cgroup's `pids.max`: half of what it leaves, the rest being for the
+/// executor and the reader's own threads) leaves room for. Left at 500, the pool spins for
+/// ever once the system refuses it a thread (smol-rs/blocking#79) instead of waiting for one
+/// of its own to be free. A value the user set is kept. Runs first in `main`, while this is the
+/// only thread: the pool reads the variable when it starts.
+///
+/// Call it first thing in `main`, before any thread starts (`reader-async` does).
+pub fn cap_blocking_pool() {
+    const POOL_DEFAULT: usize = 500;
+    if std::env::var_os(BLOCKING_MAX_THREADS).is_some() {
+        return;
+    }
+    let tasks = reader_core::defaults::task_headroom().map_or(POOL_DEFAULT, |room| {
+        usize::try_from(room / 2).unwrap_or(POOL_DEFAULT)
+    });
+    let room = reader_core::defaults::clamp_to_address_space(POOL_DEFAULT.min(tasks).max(1));
+    if room < POOL_DEFAULT {
+        // SAFETY: no other thread runs yet, so none reads the environment meanwhile.
+        unsafe { std::env::set_var(BLOCKING_MAX_THREADS, room.to_string()) };
+    }
+}
+
 /// Fewer threads than this may be started ([`defaults::task_headroom`]): async-std's threads
 /// are made sure of before it starts.
 const TIGHT_THREADS: u64 = 4096;

@@ -1,10 +1,7 @@
 //! `reader-hybrid`: reads every file of the PATHs, small ones on an async runtime, larger ones
 //! with a thread pool and huge ones as ranges in parallel, and reports bytes, lines and words.
 
-use std::process::ExitCode;
-
-use reader_cli::{Binary, Uses};
-use reader_core::units::parse_size;
+use reader_cli::{Binary, Uses, apply};
 use reader_hybrid::{HybridReader, Threshold};
 
 const BINARY: Binary = Binary {
@@ -13,10 +10,7 @@ const BINARY: Binary = Binary {
             thread pool, huge ones as byte ranges in parallel — and reports bytes, lines and words.",
     uses: &[
         Uses::Counter,
-        Uses::Refusable {
-            name: "io_uring",
-            refusal: reader_async::io_uring_refusal,
-        },
+        Uses::io_uring(reader_async::io_uring_refusal),
     ],
 };
 
@@ -37,25 +31,17 @@ struct Flags {
 
     /// Files of at least SIZE are read as byte ranges by several threads at once (default:
     /// 64MiB, when the tree is not cached or --threshold is given).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = reader_core::units::parse_size)]
     split_at: Option<u64>,
 }
 
-fn main() -> ExitCode {
+fn main() -> std::process::ExitCode {
     reader_cli::main(BINARY, |args, flags: &Flags| {
-        let mut reader = HybridReader::new().timeout(args.timeout);
-        if let Some(threshold) = flags.threshold {
-            reader = reader.threshold(threshold);
-        }
-        if let Some(bytes) = flags.split_at {
-            reader = reader.split_at(bytes);
-        }
-        if let Some(threads) = args.jobs {
-            reader = reader.jobs(threads);
-        }
-        if let Some(files) = flags.in_flight {
-            reader = reader.in_flight(usize::from(files));
-        }
-        Ok(reader)
+        let reader = HybridReader::new().timeout(args.timeout);
+        let reader = apply(reader, flags.threshold, HybridReader::threshold);
+        let reader = apply(reader, flags.split_at, HybridReader::split_at);
+        let reader = apply(reader, args.jobs, HybridReader::jobs);
+        let in_flight = flags.in_flight.map(usize::from);
+        Ok(apply(reader, in_flight, HybridReader::in_flight))
     })
 }

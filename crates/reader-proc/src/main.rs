@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use reader_cli::{Binary, Uses};
+use reader_cli::{Binary, Uses, apply};
 use reader_proc::ProcReader;
 
 const BINARY: Binary = Binary {
@@ -30,14 +30,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let status = reader_cli::main(BINARY, |args, flags: &Flags| {
-        let mut reader = ProcReader::new().timeout(args.timeout);
-        if let Some(workers) = args.jobs {
-            reader = reader.jobs(workers);
-        }
-        if let Some(worker) = &flags.worker {
-            reader = reader.worker(worker);
-        }
-        reader.pool()
+        let reader = ProcReader::new().timeout(args.timeout);
+        let reader = apply(reader, args.jobs, ProcReader::jobs);
+        apply(reader, flags.worker.as_ref(), ProcReader::worker).pool()
     });
     reader_proc::signals::yield_to_signal();
     status

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use reader_cli::{Binary, NoFlags, Uses};
+use reader_cli::{Binary, NoFlags, Uses, apply};
 use reader_threads::ThreadedReader;
 
 const BINARY: Binary = Binary {
@@ -14,10 +14,7 @@ const BINARY: Binary = Binary {
 
 fn main() -> ExitCode {
     reader_cli::main(BINARY, |args, _: &NoFlags| {
-        let mut reader = ThreadedReader::new().timeout(args.timeout);
-        if let Some(threads) = args.jobs {
-            reader = reader.jobs(threads);
-        }
-        Ok(reader)
+        let reader = ThreadedReader::new().timeout(args.timeout);
+        Ok(apply(reader, args.jobs, ThreadedReader::jobs))
     })
 }
