@@ -20,14 +20,14 @@
 //! `statx` goes to an io-wq worker whatever the caches hold, so a file is looked at only when
 //! something is odd by reader-core's rules ([`Extent`], applied in [`after_read`]): it is
 //! empty, its data ends before or goes past the size the walk found, it runs past
-//! [`LOOK_PAST`] (to map, a pseudo-file, a device), or its read is slow ([`SLOW_READ`]).
+//! [`LOOK_PAST`](steps::LOOK_PAST) (to map, a pseudo-file, a device), or its read is slow ([`SLOW_READ`](deadline::SLOW_READ)).
 //! Files are opened with `O_NONBLOCK`, as reader-core opens them, so an entry that became a
 //! FIFO after discovery cannot hold the open; its read waits for a writer, is found slow, and
 //! `statx` fails it as `not_regular` (a directory fails as `is_directory`), with reader-core's
 //! words, once the read is cancelled.
 //!
 //! What the ring does not read itself goes to a thread of its own with reader-core's
-//! [`read_job`], which has every rule for it: files off the local file systems (FUSE, NFS:
+//! [`read_job`](reader_core::read_job), which has every rule for it: files off the local file systems (FUSE, NFS:
 //! see [`LocalDir`]), byte ranges of split files, files of [`MAP_FROM`] bytes or more (mapped
 //! there), a file whose size says 0 but that has data (a pseudo-file, or one growing), an
 //! open that fails as too long a path, a read that comes back `EAGAIN`, and the stalls the
@@ -40,6 +40,20 @@
 //! spare slot stands in for it. A read stuck where the kernel cannot cancel it keeps its slot
 //! and, at the end of the run, its buffer, which is leaked rather than freed under the
 //! kernel; a thread's read keeps its count until it ends.
+//!
+//! This file holds the ring thread's loop: slots taken from the queue, operations submitted
+//! and completions reaped, files reported. Around it, one job a module:
+//! - `ops`: the operations' `user_data`, whether io_uring can be used, how a ring is built;
+//! - `steps`: what follows each completion of a file's operation (pure, unit-tested);
+//! - `window`: how many files a ring thread keeps in flight;
+//! - `offload`: the files handed to a thread of their own, and the `eventfd` that wakes the ring;
+//! - `deadline`: how long the ring sleeps, slow reads, and per-file timeouts.
+
+mod deadline;
+mod offload;
+mod ops;
+mod steps;
+mod window;
 
 use std::ffi::CString;
 use std::io;
@@ -52,62 +66,17 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
-use reader_core::extent::{Extent, Size, Step};
+use reader_core::extent::{Extent, Size};
 use reader_core::{
     Emitter, FileError, FileJob, FileResult, FileWork, HandOff, Jobs, JoinRanges, MAP_FROM,
-    Measure, MeasureFile, MeasureRangeFile, RunError, StuckRead, Work, Worker, faults, read_job,
-    size_is_trusted,
+    Measure, MeasureFile, MeasureRangeFile, RunError, StuckRead, Work, Worker, faults,
 };
 
-/// What a ring slot is doing, in the low bits of an operation's `user_data`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Open = 0,
-    Stat = 1,
-    Read = 2,
-    /// A `close` whose result nobody waits for.
-    Close = 3,
-    /// The read of the ring's `eventfd`: a file read on a thread is done.
-    Wake = 4,
-    /// The cancel of a slot's operation, after its timeout.
-    Cancel = 5,
-}
-
-const OP_BITS: u64 = 3;
-
-fn user_data(slot: usize, op: Op) -> u64 {
-    ((slot as u64) << OP_BITS) | op as u64
-}
-
-fn decode(data: u64) -> (usize, u64) {
-    ((data >> OP_BITS) as usize, data & ((1 << OP_BITS) - 1))
-}
-
-/// Why io_uring cannot be used here, if it cannot: the kernel lacks it, `kernel.io_uring_disabled`
-/// forbids it, a seccomp filter refuses it, or an operation the runtime needs is missing.
-pub(crate) fn refusal() -> Option<String> {
-    let ring = match IoUring::new(4) {
-        Ok(ring) => ring,
-        Err(err) => return Some(format!("io_uring is not available (io_uring_setup: {err})")),
-    };
-    let mut probe = io_uring::Probe::new();
-    if let Err(err) = ring.submitter().register_probe(&mut probe) {
-        return Some(format!(
-            "io_uring is not available (cannot probe its operations: {err})"
-        ));
-    }
-    let needed = [
-        ("openat", opcode::OpenAt::CODE),
-        ("statx", opcode::Statx::CODE),
-        ("read", opcode::Read::CODE),
-        ("close", opcode::Close::CODE),
-        ("async cancel", opcode::AsyncCancel::CODE),
-    ];
-    needed
-        .iter()
-        .find(|(_, code)| !probe.is_supported(*code))
-        .map(|(name, _)| format!("io_uring here lacks the {name} operation"))
-}
+use self::offload::{LocalDir, Wake, wake};
+pub(crate) use self::ops::refusal;
+use self::ops::{Op, build_ring, decode, user_data};
+use self::steps::{after_range_read, after_read, opened, read_error, stated};
+use self::window::MIN_WINDOW;
 
 /// Files of at least `from` bytes go to `to`, unread ([`crate::AsyncReader::hand_off_from`]).
 #[derive(Clone)]
@@ -144,7 +113,7 @@ pub(crate) struct Rings {
 pub(crate) struct Tally {
     /// Files read through the rings.
     pub(crate) ring_files: usize,
-    /// Files handed to a thread with [`read_job`].
+    /// Files handed to a thread with [`read_job`](reader_core::read_job).
     pub(crate) thread_files: usize,
     /// Files handed off, unread, as large ([`LargeFiles`]).
     pub(crate) handed_off: usize,
@@ -238,7 +207,7 @@ struct Reading {
     /// Where the thread reading it finds the count of its stuck read, once abandoned, and
     /// drops it when its read ends.
     hold: Option<Arc<Mutex<Option<StuckRead>>>>,
-    /// The file went to a thread with [`read_job`].
+    /// The file went to a thread with [`read_job`](reader_core::read_job).
     on_thread: bool,
 }
 
@@ -382,67 +351,10 @@ struct RingThread<'a> {
     tally: Tally,
 }
 
-/// Whether a file's directory is on a local file system ([`size_is_trusted`]), looked up
-/// once for each run of files in one directory (the walk sends them together).
-///
-/// The ring reads only files there. A FUSE or NFS server may say one size and hold another,
-/// and the kernel's answers to io_uring reads of such a file are not those of `read(2)`: a
-/// FUSE file opened for direct I/O that holds 720 bytes and says 10 was read as 64 KiB of its
-/// content over and over (kernel 6.18). reader-core reads those files front to back.
-#[derive(Debug, Default)]
-struct LocalDir {
-    dir: std::path::PathBuf,
-    local: bool,
-}
-
-impl LocalDir {
-    fn holds(&mut self, path: &std::path::Path) -> bool {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => std::path::Path::new("."),
-        };
-        if dir != self.dir {
-            self.local = std::fs::File::open(dir).is_ok_and(|dir| size_is_trusted(&dir));
-            dir.clone_into(&mut self.dir);
-        }
-        self.local
-    }
-}
-
-/// The `eventfd` a thread that has read a file writes to, and the ring's read of it.
-struct Wake {
-    fd: i32,
-    value: Box<u64>,
-    armed: bool,
-}
-
-/// Wakes the ring thread whose eventfd is `fd`.
-fn wake(fd: i32) {
-    let one: u64 = 1;
-    // SAFETY: writes the 8 bytes of `one` to an eventfd that stays open as long as a thread
-    // may write to it (see `RingThread::finish`).
-    unsafe { libc::write(fd, (&raw const one).cast(), 8) };
-}
-
 /// Locks `mutex`, whatever a thread that panicked holding it left in it (a count of stuck
 /// reads).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Builds a ring for one thread: submissions only from this thread, completions reaped when
-/// it asks, without interrupting it (`SINGLE_ISSUER`, `COOP_TASKRUN`, `DEFER_TASKRUN`, kernel
-/// 6.1 and later); a plain ring where those are unknown.
-fn build_ring(entries: u32) -> io::Result<IoUring> {
-    let quiet = IoUring::builder()
-        .setup_single_issuer()
-        .setup_coop_taskrun()
-        .setup_defer_taskrun()
-        .build(entries);
-    match quiet {
-        Err(err) if err.raw_os_error() == Some(libc::EINVAL) => IoUring::new(entries),
-        built => built,
-    }
 }
 
 impl<'a> RingThread<'a> {
@@ -687,41 +599,6 @@ impl<'a> RingThread<'a> {
         }
     }
 
-    /// How long the ring may sleep: until the next deadline, or a moment when the queue may
-    /// have jobs for free slots; `None`: until a completion comes.
-    fn wait_limit(&self) -> Option<Duration> {
-        let mut limit = None::<Duration>;
-        if !self.drained && self.active < self.window && !self.free.is_empty() {
-            limit = Some(QUEUE_LOOK);
-        }
-        let slow = self
-            .slots
-            .iter()
-            .filter_map(|slot| slot.reading.as_ref())
-            .filter(|reading| reading.stat == Look::Not && !reading.abandoned)
-            .filter_map(|reading| reading.reading_since)
-            .map(|since| SLOW_READ.saturating_sub(since.elapsed()))
-            .min();
-        if let Some(next) = slow {
-            let next = next.max(Duration::from_millis(1));
-            limit = Some(limit.map_or(next, |limit| limit.min(next)));
-        }
-        if let Some(timeout) = self.rings.timeout {
-            let next = self
-                .slots
-                .iter()
-                .filter_map(|slot| slot.reading.as_ref())
-                .filter(|reading| !reading.abandoned)
-                .map(|reading| timeout.saturating_sub(reading.started.elapsed()))
-                .min();
-            if let Some(next) = next {
-                let next = next.max(Duration::from_millis(1));
-                limit = Some(limit.map_or(next, |limit| limit.min(next)));
-            }
-        }
-        limit
-    }
-
     /// Handles the completions that have come.
     fn reap(&mut self) {
         let done: Vec<(u64, i32)> = self
@@ -924,176 +801,6 @@ impl<'a> RingThread<'a> {
         Worker::Task(u32::try_from(self.first_task + slot).unwrap_or(u32::MAX))
     }
 
-    /// Cancels whatever operation of `slot` is in flight.
-    fn cancel(&mut self, slot: usize) {
-        for op in [Op::Open, Op::Stat, Op::Read] {
-            let cancel = opcode::AsyncCancel::new(user_data(slot, op))
-                .build()
-                .user_data(user_data(slot, Op::Cancel));
-            self.queue(cancel);
-        }
-    }
-
-    /// An abandoned slot is free again once nothing of it is in flight.
-    fn settle_abandoned(&mut self, slot: usize) {
-        let settled = self.slots[slot]
-            .reading
-            .as_ref()
-            .is_some_and(|r| r.ops == 0 && !r.on_thread);
-        if settled {
-            self.close_fd(slot);
-            self.slots[slot].reading = None;
-            self.free.push(slot);
-        }
-    }
-
-    /// Hands the slot's file to a thread that reads it with [`read_job`]; when no thread can
-    /// be had, reads it here (holding up this ring's other files meanwhile).
-    fn hand_to_thread(&mut self, slot: usize) {
-        let worker = self.worker(slot);
-        let Some(reading) = self.slots[slot].reading.as_mut() else {
-            return;
-        };
-        reading.on_thread = true;
-        let job = reading.job.clone();
-        let hold = Arc::new(Mutex::new(None));
-        reading.hold = Some(Arc::clone(&hold));
-        self.on_threads += 1;
-        let (back, fd, size) = (self.back_tx.clone(), self.wake.fd, self.rings.buffer_size);
-        let spawned = thread::Builder::new()
-            .name("reader-ring-file".into())
-            .spawn(move || {
-                let result = read_job(job, &mut vec![0; size], worker);
-                // Abandoned meanwhile: the read is no longer stuck.
-                drop(lock(&hold).take());
-                let _ = back.send((slot, result));
-                wake(fd);
-            });
-        if spawned.is_err()
-            && let Slot {
-                buf,
-                reading: Some(reading),
-                ..
-            } = &mut self.slots[slot]
-        {
-            let result = read_job(reading.job.clone(), buf, worker);
-            let _ = self.back_tx.send((slot, result));
-            wake(self.wake.fd);
-        }
-    }
-
-    fn arm_wake(&mut self) {
-        let read = opcode::Read::new(
-            types::Fd(self.wake.fd),
-            (&raw mut *self.wake.value).cast::<u8>(),
-            8,
-        )
-        .build()
-        .user_data(user_data(0, Op::Wake));
-        self.wake.armed = true;
-        self.queue(read);
-    }
-
-    /// Reports the files read on threads that have come back.
-    fn take_back(&mut self) {
-        while let Ok((slot, result)) = self.back_rx.try_recv() {
-            self.on_threads -= 1;
-            let Some(reading) = self.slots[slot].reading.take() else {
-                continue;
-            };
-            self.free.push(slot);
-            if reading.abandoned {
-                // Abandoned after the thread had looked: its count ends here.
-                if let Some(hold) = &reading.hold {
-                    drop(lock(hold).take());
-                }
-                continue;
-            }
-            self.active -= 1;
-            self.tally.thread_files += 1;
-            self.out.emit(result);
-        }
-    }
-
-    /// Revises the window after a round in which `sent` opens and reads were in flight
-    /// ([`revised_window`]). Those that wait for the device are the ones still in flight a
-    /// whole round after the one that sent them: an operation the kernel finishes without the
-    /// device but not at once (a read that passes a read-ahead mark completes from a task
-    /// work item, at the next round) has ended by then.
-    fn adapt(&mut self, sent: usize) {
-        let round = self.round;
-        let device = self
-            .slots
-            .iter()
-            .filter_map(|slot| slot.reading.as_ref())
-            .filter(|reading| reading.sent_in.is_some_and(|sent_in| sent_in + 1 < round))
-            .count();
-        self.window = revised_window(self.window, self.least_window(), self.share, sent, device);
-    }
-
-    /// The window on a cached tree: as many files as fit [`CACHED_WINDOW_BYTES`] of buffer
-    /// (files of a few KiB touch a page or two of theirs), from [`MIN_WINDOW`] to
-    /// [`MAX_CACHED_WINDOW`], within the thread's share.
-    fn least_window(&self) -> usize {
-        let per_file = self.recent_bytes.max(1);
-        let files = usize::try_from(CACHED_WINDOW_BYTES / per_file).unwrap_or(MAX_CACHED_WINDOW);
-        files.clamp(MIN_WINDOW, MAX_CACHED_WINDOW).min(self.share)
-    }
-
-    /// Looks at the files whose read is slow ([`SLOW_READ`]).
-    fn check_slow_reads(&mut self) {
-        for slot in 0..self.slots.len() {
-            let slow = self.slots[slot].reading.as_ref().is_some_and(|reading| {
-                reading.stat == Look::Not
-                    && !reading.abandoned
-                    && reading.then.is_none()
-                    && reading
-                        .reading_since
-                        .is_some_and(|since| since.elapsed() >= SLOW_READ)
-            });
-            if slow {
-                self.look(slot);
-            }
-        }
-    }
-
-    /// Reports the files past their deadline as `timeout`, cancels what they have in flight
-    /// and sets their slots aside until it has ended.
-    fn check_deadlines(&mut self) {
-        let Some(limit) = self.rings.timeout else {
-            return;
-        };
-        for slot in 0..self.slots.len() {
-            let worker = self.worker(slot);
-            let Some(reading) = self.slots[slot].reading.as_mut() else {
-                continue;
-            };
-            if reading.abandoned || reading.started.elapsed() < limit {
-                continue;
-            }
-            reading.abandoned = true;
-            match &reading.hold {
-                Some(hold) => *lock(hold) = Some(StuckRead::begin()),
-                None => reading.stuck = Some(StuckRead::begin()),
-            }
-            let timeout = FileError::timeout(&reading.job.path, limit, "the read was abandoned");
-            let result = FileResult::of(
-                reading.job.clone(),
-                Err(timeout),
-                reading.started.elapsed(),
-                worker,
-            );
-            let pending = reading.ops > 0;
-            self.active -= 1;
-            self.out.emit(result);
-            if pending {
-                self.cancel(slot);
-            } else {
-                self.settle_abandoned(slot);
-            }
-        }
-    }
-
     /// The end of the run: waits for the closes and the ring's read of its eventfd. What the
     /// kernel or a thread may still write into — the slots of reads it could not cancel, the
     /// eventfd a thread still reading will write to — is leaked rather than freed under it.
@@ -1121,315 +828,5 @@ impl<'a> RingThread<'a> {
             // left to write to it.
             unsafe { libc::close(self.wake.fd) };
         }
-    }
-}
-
-/// A ring thread's window after a round: how many files it may have in flight, from `least`
-/// (a cached tree's, [`RingThread::least_window`]) to `share` (all it may have), when `device`
-/// of the `sent` operations that were in flight wait for the device (or a server).
-///
-/// When a quarter of them or more wait, the tree is read at the device's pace, and then every
-/// file in flight the share allows pays, at once (growing by steps cost a cold `small` 25 %).
-/// When fewer wait — files of a cached tree that the kernel has let go of — they get slots
-/// beside the cached tree's window, and the rest goes on as cached. When none waits, the
-/// window shrinks by one.
-fn revised_window(window: usize, least: usize, share: usize, sent: usize, device: usize) -> usize {
-    if device > 0 && device * 4 >= sent {
-        return share;
-    }
-    let cached = (least + device).min(share);
-    if window > cached { window - 1 } else { cached }
-}
-
-/// Files in flight a ring thread starts with, and comes back to on a cached tree of large
-/// files: enough to batch the system calls, few enough that their buffers stay in the core's
-/// cache.
-const MIN_WINDOW: usize = 4;
-
-/// Files in flight on a cached tree of small files at most: past it, batching saves no more.
-const MAX_CACHED_WINDOW: usize = 32;
-
-/// Buffer the files in flight of a cached tree may fill: four buffers, well within a core's
-/// L2 cache (measured on `small`, `seed-mixed` and `medium`: 4 files in flight cost small
-/// files 12 %, 32 files cost large ones 14 %).
-const CACHED_WINDOW_BYTES: u64 = 4 * 64 * 1024;
-
-/// How long a ring thread with free slots sleeps before it looks at the queue again, when
-/// discovery may bring more jobs.
-const QUEUE_LOOK: Duration = Duration::from_millis(2);
-
-/// A read that has not come back after this long may be of what is no longer a regular file
-/// (a FIFO waits for a writer): the ring looks at the file.
-const SLOW_READ: Duration = Duration::from_millis(50);
-
-/// A file that has given this many bytes is looked at: one `statx` is little beside reading
-/// them, and it tells a file to map, a pseudo-file or a device before much more is read.
-const LOOK_PAST: u64 = 1 << 20;
-
-/// What follows `openat`'s `result`.
-fn opened(reading: &Reading, result: i32) -> Next {
-    if result >= 0 {
-        return Next::ReadAt(match reading.work {
-            SlotWork::Range { start, .. } => start,
-            SlotWork::File(_) => 0,
-        });
-    }
-    match -result {
-        // Too long a path for one `openat`: reader-core opens it relative to its directory.
-        libc::ENAMETOOLONG => Next::Thread,
-        errno => Next::Done(Err(FileError::io(
-            &reading.job.path,
-            io::Error::from_raw_os_error(errno),
-        ))),
-    }
-}
-
-/// What follows `statx`'s `result`, with what it filled in; a file of at least `large`
-/// bytes is handed off.
-fn stated(reading: &mut Reading, result: i32, stat: &libc::statx, large: Option<u64>) -> Next {
-    if result < 0 {
-        let err = io::Error::from_raw_os_error(-result);
-        return Next::Done(Err(FileError::io(&reading.job.path, err)));
-    }
-    match u32::from(stat.stx_mode) & libc::S_IFMT {
-        libc::S_IFREG => {}
-        libc::S_IFDIR => return Next::Done(Err(FileError::is_directory(&reading.job.path))),
-        _ => return Next::Done(Err(FileError::no_longer_regular(&reading.job.path))),
-    }
-    if let SlotWork::Range { .. } = reading.work {
-        // Looked at because its read was slow: a regular file still, its range read on.
-        return if reading.ended {
-            Next::Done(Ok(()))
-        } else {
-            Next::Wait
-        };
-    }
-    let size = stat.stx_size;
-    let empty = reading.ended && reading.extent.position() == 0;
-    // The ring reads files of local file systems only: no pseudo-file comes here by design,
-    // and whatever says 0 and is not known empty goes to reader-core, which has the rule.
-    reading.extent.stated(size, false);
-    if large.is_some_and(|large| size >= large) {
-        return Next::HandOff;
-    }
-    if size >= MAP_FROM || (size == 0 && !empty) {
-        // Mapped, or a size that says nothing (a pseudo-file, a file growing from empty):
-        // reader-core's rules for them, from the start.
-        return Next::Thread;
-    }
-    if let Some(limit) = reading.extent.over() {
-        return Next::Done(Err(limit.error(&reading.job.path)));
-    }
-    if reading.ended {
-        Next::Done(Ok(()))
-    } else {
-        Next::Wait
-    }
-}
-
-/// A read that failed: `EAGAIN` (the kernel would not wait) goes to a thread; anything else is
-/// the file's error.
-fn read_error(reading: &Reading, result: i32) -> Next {
-    match -result {
-        libc::EAGAIN | libc::EINTR => Next::Thread,
-        libc::EISDIR => Next::Done(Err(FileError::is_directory(&reading.job.path))),
-        errno => Next::Done(Err(FileError::io(
-            &reading.job.path,
-            io::Error::from_raw_os_error(errno),
-        ))),
-    }
-}
-
-/// What follows a read of `n` bytes, counted, into a buffer of `len`.
-///
-/// Where the file ends, and when it is odd, is reader-core's [`Extent`]: the ring looks at a
-/// file with `statx` only when the extent finds its data odd (empty, ending before the size
-/// the walk found or going past it), when it runs past [`LOOK_PAST`] (it may be large enough
-/// to map, a pseudo-file, or a device that never ends), or when its read is slow
-/// ([`SLOW_READ`]). A file that ends as expected is not looked at.
-fn after_read(reading: &mut Reading, n: usize, len: usize) -> Next {
-    let step = reading.extent.after(n, len);
-    if let Step::Over(limit) = step {
-        return Next::Done(Err(limit.error(&reading.job.path)));
-    }
-    let odd = reading.extent.take_odd() || reading.extent.position() >= LOOK_PAST;
-    let next = if step == Step::End {
-        reading.ended = true;
-        if reading.stat == Look::Not && !odd || reading.stat == Look::Done {
-            return Next::Done(Ok(()));
-        }
-        Next::Wait
-    } else {
-        Next::ReadAt(reading.extent.position())
-    };
-    if odd && reading.stat == Look::Not {
-        Next::Look(Box::new(next))
-    } else {
-        next
-    }
-}
-
-/// What follows a read of `n` bytes of a byte range, counted: the range ends where its
-/// length is read, or at the end of the file (a read that returns 0); a short read reads on.
-fn after_range_read(reading: &mut Reading, n: usize) -> Next {
-    let SlotWork::Range {
-        start, len, read, ..
-    } = reading.work
-    else {
-        unreachable!("called for ranges only");
-    };
-    if n == 0 || read >= len {
-        reading.ended = true;
-        // A look at a slow read is in flight: the range is done once it answers.
-        return if reading.stat == Look::Sent {
-            Next::Wait
-        } else {
-            Next::Done(Ok(()))
-        };
-    }
-    Next::ReadAt(start + read)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reading(size: Option<u64>, cap: Option<u64>) -> Reading {
-        let mut job = FileJob::new("f.txt", size);
-        job.max_bytes = cap;
-        Reading {
-            fd: Some(3),
-            ..Reading::new(job, CString::default())
-        }
-    }
-
-    /// Feeds `n` bytes as one read into a buffer of `len` and says what follows.
-    fn read(reading: &mut Reading, n: usize, len: usize) -> Next {
-        reading.work.update(&vec![b'a'; n]);
-        after_read(reading, n, len)
-    }
-
-    /// The bytes a whole file's work counted.
-    fn counted(reading: Reading) -> u64 {
-        match reading.work {
-            SlotWork::File(work) => work.finish().counts.bytes,
-            SlotWork::Range { .. } => panic!("a whole file"),
-        }
-    }
-
-    #[test]
-    fn a_byte_range_ends_at_its_length_or_at_the_end_of_the_file() {
-        let part = |start, end| reader_core::Part {
-            index: 1,
-            parts: 3,
-            start,
-            end,
-            file_size: 1 << 20,
-            edges: reader_core::Edges::default(),
-        };
-        let range = |start, end| {
-            let mut job = FileJob::new("f", Some(1 << 20));
-            job.part = Some(part(start, end));
-            job.digests = "blake3".parse().expect("names");
-            Reading {
-                fd: Some(3),
-                ..Reading::new(job, CString::default())
-            }
-        };
-        let read = |reading: &mut Reading, n: usize| {
-            reading.work.update(&vec![b'a'; n]);
-            after_range_read(reading, n)
-        };
-        let mut whole = range(1024, 5120);
-        assert!(matches!(opened(&whole, 3), Next::ReadAt(1024)));
-        // Short: read on from where it stopped; then its length ends it.
-        assert!(matches!(read(&mut whole, 1000), Next::ReadAt(2024)));
-        assert!(matches!(read(&mut whole, 3096), Next::Done(Ok(()))));
-        // The file ends first.
-        let mut cut = range(0, 4096);
-        assert!(matches!(read(&mut cut, 100), Next::ReadAt(100)));
-        assert!(matches!(read(&mut cut, 0), Next::Done(Ok(()))));
-        // A look at a slow read is in flight: done once it answers.
-        let mut looked = range(0, 10);
-        looked.stat = Look::Sent;
-        assert!(matches!(read(&mut looked, 10), Next::Wait));
-        assert!(looked.ended);
-        // Digests that cannot join ranges: a whole-file work, which the ring leaves to a
-        // thread (reader-core says why it cannot be read).
-        let mut job = FileJob::new("f", Some(1 << 20));
-        job.part = Some(part(0, 10));
-        job.digests = "sha256".parse().expect("names");
-        assert!(matches!(SlotWork::of(&job), SlotWork::File(_)));
-    }
-
-    #[test]
-    fn a_file_of_known_size_ends_at_its_size_without_a_look() {
-        let mut file = reading(Some(100), None);
-        assert!(matches!(read(&mut file, 100, 4096), Next::Done(Ok(()))));
-        assert_eq!(counted(file), 100);
-    }
-
-    #[test]
-    fn without_a_size_the_read_that_returns_nothing_ends_it() {
-        let mut file = reading(None, None);
-        assert!(matches!(read(&mut file, 100, 4096), Next::ReadAt(100)));
-        assert!(matches!(read(&mut file, 0, 4096), Next::Done(Ok(()))));
-        assert_eq!(counted(file), 100);
-    }
-
-    #[test]
-    fn odd_files_are_looked_at() {
-        // Empty: perhaps a device now.
-        let mut empty = reading(None, None);
-        assert!(
-            matches!(read(&mut empty, 0, 4096), Next::Look(next) if matches!(*next, Next::Wait))
-        );
-        // Shorter than the walk said.
-        let mut shrunk = reading(Some(100), None);
-        assert!(matches!(read(&mut shrunk, 50, 4096), Next::ReadAt(50)));
-        assert!(matches!(read(&mut shrunk, 0, 4096), Next::Look(_)));
-        // Past what the walk said (it grew, or is no longer a regular file): looked at, and
-        // read on.
-        let mut grew = reading(Some(100), None);
-        assert!(matches!(read(&mut grew, 64, 64), Next::ReadAt(64)));
-        assert!(
-            matches!(read(&mut grew, 50, 64), Next::Look(next) if matches!(*next, Next::ReadAt(114)))
-        );
-        // Past LOOK_PAST: to map, a pseudo-file or a device that never ends.
-        let mut long = reading(None, None);
-        let len = usize::try_from(LOOK_PAST).expect("fits");
-        assert!(
-            matches!(read(&mut long, len, len), Next::Look(next) if matches!(*next, Next::ReadAt(_)))
-        );
-    }
-
-    #[test]
-    fn a_file_past_the_cap_fails_as_size_limit() {
-        let mut file = reading(None, Some(10));
-        let Next::Done(Err(err)) = read(&mut file, 11, 4096) else {
-            panic!("not failed");
-        };
-        assert_eq!(err.kind(), reader_core::ErrorKind::SizeLimit);
-    }
-
-    #[test]
-    fn the_window_opens_for_the_device_and_not_for_a_file_or_two_of_a_cached_tree() {
-        let (least, share) = (8, 128);
-        // A quarter of what was in flight waits or more: a cold tree, all of the share at once.
-        assert_eq!(revised_window(8, least, share, 8, 2), share);
-        assert_eq!(revised_window(share, least, share, 100, 90), share);
-        // One file of sixteen waits: a slot for it beside the cached window.
-        assert_eq!(revised_window(8, least, share, 16, 1), 9);
-        // Nothing waits: back towards the cached window, one at a time.
-        assert_eq!(revised_window(share, least, share, 20, 0), share - 1);
-        assert_eq!(revised_window(9, least, share, 8, 0), 8);
-        assert_eq!(revised_window(8, least, share, 8, 0), 8);
-        // Never past the share.
-        assert_eq!(revised_window(8, least, 10, 80, 12), 10);
-    }
-
-    #[test]
-    fn user_data_round_trips() {
-        assert_eq!(decode(user_data(77, Op::Read)), (77, Op::Read as u64));
     }
 }
