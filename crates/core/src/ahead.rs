@@ -225,8 +225,7 @@ impl Drop for ReadAhead {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        // A queue of paths is consistent whatever panicked while holding it.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.queue)
     }
 
     fn stopped(&self) -> bool {

@@ -22,7 +22,7 @@
 //! read in another process (reader-proc) leaves the reader itself free to be reaped.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,7 @@ use crate::emit::Emitter;
 use crate::error::{FileError, RunError};
 use crate::queue::Jobs;
 use crate::record::{FileResult, Worker};
+use crate::sync::lock;
 
 /// Reads given up on after their time limit, in this process, that have not ended yet.
 static STUCK: AtomicUsize = AtomicUsize::new(0);
@@ -58,13 +59,6 @@ impl Drop for StuckRead {
     fn drop(&mut self) {
         STUCK.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-/// Locks `mutex`, whatever a thread that panicked holding it left in it: what this module and
-/// `patience.rs` keep behind a lock (slots, the pool's list, a count of a stuck call) stays
-/// consistent whatever panicked while holding it.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What a reading thread shares with the watcher while it reads a file.

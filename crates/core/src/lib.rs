@@ -59,6 +59,7 @@ mod route;
 mod run;
 mod sequential;
 mod shard;
+mod sync;
 pub mod units;
 mod work;
 
@@ -81,7 +82,7 @@ pub use patience::stuck_listings;
 pub use queue::{JobSender, Jobs};
 pub use read::{
     Below, CACHED_READ_LIMIT, HandOff, count_file, count_sized, open_regular, read_cached,
-    read_file, read_job, read_job_below, read_range,
+    read_file, read_from_cache, read_job, read_job_below, read_range,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
@@ -90,4 +91,5 @@ pub use run::{
 };
 pub use sequential::SequentialReader;
 pub use shard::{Part, Shard, key_hash};
+pub use sync::lock;
 pub use work::{Count, CountRange, FileWork, JoinRanges, Length, ReadOnly, Work};

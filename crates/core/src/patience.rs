@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crate::deadline::lock;
 use crate::error::{FileError, panic_message};
+use crate::sync::lock;
 
 /// Stack of a helper: a listing needs little.
 const STACK: usize = 256 << 10;

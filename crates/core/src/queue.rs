@@ -20,6 +20,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use crate::discover::{Discovered, Entries, FileJob};
 use crate::emit::Emitter;
 use crate::record::FileResult;
+use crate::sync::lock;
 
 /// Jobs a queue holds before its sender waits for the readers (paths only: a few hundred KiB).
 const QUEUE_CAPACITY: usize = 4096;
@@ -27,12 +28,6 @@ const QUEUE_CAPACITY: usize = 4096;
 pub(crate) const PUSH_BATCH: usize = 32;
 /// Why leftovers were not read, unless the schedule says otherwise.
 const STOPPED_EARLY: &str = "the reader stopped before reaching it";
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every state guarded here stays consistent whatever panicked while holding it: queues,
-    // flags and an emitter.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// What the queues of one run share: whether the run was stopped, and the queues to wake.
 #[derive(Debug, Default)]

@@ -320,10 +320,36 @@ fn count_cached<W: Work>(job: &FileJob, buf: &mut [u8], work: &W) -> Option<W::O
     }
 }
 
-/// One read of `file` into `chunk` from its position, only from the page cache
-/// (`preadv2` with `RWF_NOWAIT`); `None` when it would wait (EAGAIN), when the file system
-/// cannot tell (EOPNOTSUPP), or on a failure the blocking read will report.
+/// One read of `file` into `chunk` from its position, only from the page cache; `None` when
+/// it would wait, when the file system cannot tell, or on a failure the blocking read will
+/// report.
 fn read_nowait(file: &File, chunk: &mut [u8]) -> Option<usize> {
+    read_from_cache(file, chunk, None).ok()
+}
+
+/// One read of `file` into `chunk`, at `offset` (or from the file's position), that only
+/// takes what the page cache holds: `preadv2` with `RWF_NOWAIT`, which never waits for the
+/// device. A read that would wait fails as [`io::ErrorKind::WouldBlock`]; a file system that
+/// cannot tell fails as unsupported. A refused read may start the kernel's read-ahead there,
+/// so a second read of the same place may find it cached.
+///
+/// ```
+/// use std::io::Write;
+/// let mut file = tempfile::tempfile()?;
+/// file.write_all(b"just written")?;
+/// let mut chunk = [0; 4];
+/// // Written a moment ago, it is in the page cache (tmpfs keeps everything there).
+/// match reader_core::read_from_cache(&file, &mut chunk, Some(5)) {
+///     Ok(n) => assert_eq!(&chunk[..n], b"writ"),
+///     Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::Unsupported),
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_from_cache(file: &File, chunk: &mut [u8], offset: Option<u64>) -> io::Result<usize> {
+    let offset = match offset {
+        Some(offset) => libc::off_t::try_from(offset).map_err(io::Error::other)?,
+        None => -1,
+    };
     let iov = libc::iovec {
         iov_base: chunk.as_mut_ptr().cast(),
         iov_len: chunk.len(),
@@ -331,11 +357,16 @@ fn read_nowait(file: &File, chunk: &mut [u8]) -> Option<usize> {
     loop {
         // SAFETY: the descriptor is open for the whole call and `iov` describes `chunk`,
         // writable memory of `iov_len` bytes that nothing else uses meanwhile.
-        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, libc::RWF_NOWAIT) };
         match usize::try_from(n) {
-            Ok(n) => return Some(n),
-            Err(_) if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
+            Ok(n) => return Ok(n),
+            Err(_) => match io::Error::last_os_error() {
+                err if err.kind() == io::ErrorKind::Interrupted => {}
+                err if err.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                    return Err(io::Error::new(io::ErrorKind::Unsupported, err));
+                }
+                err => return Err(err),
+            },
         }
     }
 }

@@ -57,6 +57,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 // The README's Rust examples are compiled with this crate's doctests (it depends on the other
 // models they use), so they cannot rot.

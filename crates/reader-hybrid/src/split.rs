@@ -24,7 +24,7 @@ use std::fs::File;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -71,7 +71,7 @@ impl SplitQueue {
 
     /// The sender, whatever a path that panicked holding it left.
     fn lock(&self) -> MutexGuard<'_, Option<JobSender>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        reader_core::lock(&self.0)
     }
 }
 

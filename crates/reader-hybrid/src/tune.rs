@@ -14,11 +14,10 @@
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::time::Instant;
 
 use reader_async::{AsyncReader, RING_IN_FLIGHT, Runtime};
-use reader_core::{FileJob, defaults};
+use reader_core::{FileJob, defaults, read_from_cache};
 use reader_threads::ThreadedReader;
 use serde::Serialize;
 
@@ -113,21 +112,10 @@ pub(crate) fn is_cached(job: &FileJob) -> Option<bool> {
 /// (a refused read still counts as one), so a second look at the same place may find it
 /// cached.
 pub(crate) fn probe(file: &File, offset: u64) -> Option<bool> {
-    let offset = libc::off_t::try_from(offset).ok()?;
-    let mut byte = [0u8; 1];
-    let iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: `iov` describes one valid, writable byte that outlives the call; the descriptor is
-    // open for its duration.
-    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, libc::RWF_NOWAIT) };
-    if n >= 0 {
-        return Some(true);
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::EAGAIN) => Some(false),
-        _ => None,
+    match read_from_cache(file, &mut [0; 1], Some(offset)) {
+        Ok(_) => Some(true),
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => Some(false),
+        Err(_) => None,
     }
 }
 

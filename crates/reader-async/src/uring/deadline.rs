@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use io_uring::opcode;
-use reader_core::{FileError, FileResult, StuckRead};
+use reader_core::{FileError, FileResult, StuckRead, lock};
 
 use super::ops::{Op, user_data};
-use super::{Look, RingThread, lock};
+use super::{Look, RingThread};
 
 impl RingThread<'_> {
     /// How long the ring may sleep: until the next deadline, or a moment when the queue may

@@ -61,7 +61,7 @@ use std::mem::{self, MaybeUninit};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -349,12 +349,6 @@ struct RingThread<'a> {
     /// Entries prepared while the submission queue was full.
     backlog: Vec<squeue::Entry>,
     tally: Tally,
-}
-
-/// Locks `mutex`, whatever a thread that panicked holding it left in it (a count of stuck
-/// reads).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<'a> RingThread<'a> {

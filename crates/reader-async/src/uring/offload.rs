@@ -9,7 +9,9 @@ use io_uring::{opcode, types};
 use reader_core::{read_job, size_is_trusted};
 
 use super::ops::{Op, user_data};
-use super::{RingThread, Slot, lock};
+use reader_core::lock;
+
+use super::{RingThread, Slot};
 
 /// Whether a file's directory is on a local file system ([`size_is_trusted`]), looked up
 /// once for each run of files in one directory (the walk sends them together).
