@@ -81,8 +81,8 @@ pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measure
 pub use patience::stuck_listings;
 pub use queue::{JobSender, Jobs};
 pub use read::{
-    Below, CACHED_READ_LIMIT, HandOff, count_file, count_sized, open_regular, read_cached,
-    read_file, read_from_cache, read_job, read_job_below, read_range,
+    CACHED_READ_LIMIT, HandOff, ReadUnless, count_file, count_sized, open_regular, read_cached,
+    read_file, read_from_cache, read_job, read_range, read_unless_larger,
 };
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};

@@ -92,7 +92,7 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
     let read = || {
         faults::before_read(&job.path);
         match job.size {
-            Some(size) if size > 0 => sized(&job.path, size, job.max_bytes, buf, &work),
+            Some(size) if size > 0 => read_known_size(&job.path, size, job.max_bytes, buf, &work),
             _ => whole(&job.path, job.max_bytes, buf, &work),
         }
     };
@@ -104,9 +104,9 @@ pub fn read_job(job: FileJob, buf: &mut [u8], worker: Worker) -> FileResult {
 /// hybrid's splitter): see `ThreadedReader::hand_off_from` and `AsyncReader::hand_off_from`.
 pub type HandOff = std::sync::Arc<dyn Fn(FileJob) + Send + Sync>;
 
-/// What [`read_job_below`] made of a job.
+/// What [`read_unless_larger`] made of a job.
 #[derive(Debug)]
-pub enum Below {
+pub enum ReadUnless {
     /// The job was read (or failed), as [`read_job`] reads it.
     Read(FileResult),
     /// The file holds at least the bytes asked about: not read, and here with its size, for a
@@ -115,7 +115,7 @@ pub enum Below {
 }
 
 /// [`read_job`], but a whole file found to hold at least `larger` bytes is not read: it comes
-/// back as [`Below::Larger`], its size filled in, for a reader that splits large files. A
+/// back as [`ReadUnless::Larger`], its size filled in, for a reader that splits large files. A
 /// file whose size is unknown is opened once, as [`read_job`] opens it, and its size looked at
 /// there: no size is looked up beforehand. A byte range ([`FileJob::part`]) is always read,
 /// and so is a file whose digests cannot be split across threads
@@ -123,36 +123,36 @@ pub enum Below {
 /// file front to back.
 ///
 /// ```
-/// use reader_core::{read_job_below, Below, FileJob, Worker};
+/// use reader_core::{read_unless_larger, ReadUnless, FileJob, Worker};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.txt");
 /// std::fs::write(&path, "one two\n")?;
 /// let job = FileJob::new(&path, None);
 /// let mut buf = vec![0; 4096];
-/// let small = read_job_below(job.clone(), 1 << 20, &mut buf, Worker::Thread(0));
-/// assert!(matches!(small, Below::Read(_)));
-/// let Below::Larger(larger) = read_job_below(job, 4, &mut buf, Worker::Thread(0)) else {
+/// let small = read_unless_larger(job.clone(), 1 << 20, &mut buf, Worker::Thread(0));
+/// assert!(matches!(small, ReadUnless::Read(_)));
+/// let ReadUnless::Larger(larger) = read_unless_larger(job, 4, &mut buf, Worker::Thread(0)) else {
 ///     panic!("8 bytes are at least 4");
 /// };
 /// assert_eq!(larger.size, Some(8));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> Below {
+pub fn read_unless_larger(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker) -> ReadUnless {
     if job.part.is_some() || !job.joins_ranges() {
-        return Below::Read(read_job(job, buf, worker));
+        return ReadUnless::Read(read_job(job, buf, worker));
     }
     if let Some(size) = job.size.filter(|&size| size > 0) {
         if size >= larger {
-            return Below::Larger(job);
+            return ReadUnless::Larger(job);
         }
-        return Below::Read(read_job(job, buf, worker));
+        return ReadUnless::Read(read_job(job, buf, worker));
     }
     let started = Instant::now();
     let mut found = None;
     let work = Measure::of(&job);
     let outcome = isolated(&job.path, || {
         faults::before_read(&job.path);
-        match whole_unless(&job.path, job.max_bytes, Some(larger), buf, &work)? {
+        match read_whole_unless_larger(&job.path, job.max_bytes, Some(larger), buf, &work)? {
             Whole::Read(measured) => Ok(measured),
             Whole::Larger(size) => {
                 found = Some(size);
@@ -161,18 +161,18 @@ pub fn read_job_below(job: FileJob, larger: u64, buf: &mut [u8], worker: Worker)
         }
     });
     match found {
-        Some(size) => Below::Larger(FileJob {
+        Some(size) => ReadUnless::Larger(FileJob {
             size: Some(size),
             ..job
         }),
         None => {
             let elapsed = started.elapsed();
-            Below::Read(FileResult::measured(job, outcome, elapsed, worker))
+            ReadUnless::Read(FileResult::measured(job, outcome, elapsed, worker))
         }
     }
 }
 
-/// What [`whole_unless`] did.
+/// What [`read_whole_unless_larger`] did.
 enum Whole<O> {
     /// The work's output for the whole file.
     Read(O),
@@ -578,14 +578,14 @@ fn whole<W: Work>(
     buf: &mut [u8],
     work: &W,
 ) -> Result<W::Output, FileError> {
-    match whole_unless(path, cap, None, buf, work)? {
+    match read_whole_unless_larger(path, cap, None, buf, work)? {
         Whole::Read(output) => Ok(output),
         Whole::Larger(_) => unreachable!("no size was asked about"),
     }
 }
 
 /// [`whole`], but a file of at least `larger` bytes (at open time) is left unread.
-fn whole_unless<W: Work>(
+fn read_whole_unless_larger<W: Work>(
     path: &Path,
     cap: Option<u64>,
     larger: Option<u64>,
@@ -731,12 +731,12 @@ fn start_whole(path: &Path, buf: &mut [u8], may_end_early: bool) -> Result<Start
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn count_sized(path: &Path, size: u64, buf: &mut [u8]) -> Result<Counts, FileError> {
-    sized(path, size, None, buf, &Count)
+    read_known_size(path, size, None, buf, &Count)
 }
 
 /// [`count_sized`], reading at most `cap` bytes ([`FileJob::max_bytes`]): a file already known
 /// to be larger is not even opened.
-fn sized<W: Work>(
+fn read_known_size<W: Work>(
     path: &Path,
     size: u64,
     cap: Option<u64>,
@@ -860,17 +860,17 @@ mod tests {
         );
         // A size that said less than the file holds: the cap still holds while it is read.
         assert_eq!(
-            kind(sized(&path, 10, Some(20), &mut buf, &Count)),
+            kind(read_known_size(&path, 10, Some(20), &mut buf, &Count)),
             Err(ErrorKind::SizeLimit)
         );
         assert_eq!(
-            kind(sized(&path, 10, Some(50), &mut buf, &Count)).map(|c| c.bytes),
+            kind(read_known_size(&path, 10, Some(50), &mut buf, &Count)).map(|c| c.bytes),
             Ok(50)
         );
         // A size known to be over the cap: failed without opening anything.
         let gone = dir.path().join("gone");
         assert_eq!(
-            kind(sized(&gone, 100, Some(50), &mut buf, &Count)),
+            kind(read_known_size(&gone, 100, Some(50), &mut buf, &Count)),
             Err(ErrorKind::SizeLimit)
         );
     }

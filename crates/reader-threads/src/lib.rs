@@ -45,8 +45,8 @@ use std::time::Duration;
 
 use reader_core::defaults::{self, BUFFER_SIZE};
 use reader_core::{
-    Below, Concurrency, Emitter, FileJob, Jobs, RunError, Schedule, Worker, read_job,
-    read_job_below, timed_pool,
+    Concurrency, Emitter, FileJob, Jobs, ReadUnless, RunError, Schedule, Worker, read_job,
+    read_unless_larger, timed_pool,
 };
 
 pub use reader_core::HandOff;
@@ -165,15 +165,15 @@ impl ThreadedReader {
                 left -= 1;
                 match &self.large {
                     None => out.emit(read_job(job, &mut buf, worker)),
-                    Some(large) => match read_job_below(job, large.from, &mut buf, worker) {
-                        Below::Read(result) => out.emit(result),
+                    Some(large) => match read_unless_larger(job, large.from, &mut buf, worker) {
+                        ReadUnless::Read(result) => out.emit(result),
                         // With other files waiting the pool's threads are busy anyway, and the
                         // file is read here (through a mapping): a hand-off pays only for a
                         // file left alone. Asked only of a large file: the lock costs a little.
-                        Below::Larger(job) if left > 0 || jobs.queued() > 0 => {
+                        ReadUnless::Larger(job) if left > 0 || jobs.queued() > 0 => {
                             out.emit(read_job(job, &mut buf, worker));
                         }
-                        Below::Larger(job) => (large.to)(job),
+                        ReadUnless::Larger(job) => (large.to)(job),
                     },
                 }
             }
