@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 /// for file data is jobs × this.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
-/// The most files a pool's thread takes from the queue at once ([`crate::Jobs::next_share`]):
+/// The most files a pool's thread takes from the queue at once ([`crate::Jobs::next_guided`]):
 /// the queue's lock is taken once a batch rather than once a file.
 pub const FILES_PER_TAKE: usize = 16;
 

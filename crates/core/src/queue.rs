@@ -416,11 +416,11 @@ impl Jobs {
         self.next_sized(out, |_| max)
     }
 
-    /// [`Jobs::next_batch`] of one reader's share of what waits when it takes them, as
-    /// [`Jobs::share`] sizes it, with the queue's lock taken once: the way a pool's thread
+    /// [`Jobs::next_batch`] of one reader's guided batch of what waits when it takes them, as
+    /// [`Jobs::guided`] sizes it, with the queue's lock taken once: the way a pool's thread
     /// takes its next files.
-    pub fn next_share(&self, parts: usize, max: usize, out: &mut Emitter) -> Vec<FileJob> {
-        self.next_sized(out, |waiting| share_of(waiting, parts, max))
+    pub fn next_guided(&self, parts: usize, max: usize, out: &mut Emitter) -> Vec<FileJob> {
+        self.next_sized(out, |waiting| guided_batch(waiting, parts, max))
     }
 
     /// [`Jobs::next_batch`] of `size(waiting)` jobs, `waiting` the number in the queue once
@@ -474,19 +474,19 @@ impl Jobs {
         }
     }
 
-    /// Guided scheduling: a batch size for one of `parts` readers that share this queue — its
-    /// share of what waits now, at least 1 and at most `max`. Many waiting jobs go `max` at a
+    /// Guided scheduling: a batch size for one of `parts` readers that read this queue — its
+    /// part of what waits now, at least 1 and at most `max`. Many waiting jobs go `max` at a
     /// time; few go one to a reader, so that they are read side by side; and the last batches
     /// of a run are small, so that the readers end together.
     ///
     /// ```
     /// # use reader_core::Jobs;
     /// fn batch(jobs: &Jobs) -> usize {
-    ///     jobs.share(4, 16) // a quarter of what waits, 1 to 16 jobs
+    ///     jobs.guided(4, 16) // a quarter of what waits, 1 to 16 jobs
     /// }
     /// ```
-    pub fn share(&self, parts: usize, max: usize) -> usize {
-        share_of(self.queued(), parts, max)
+    pub fn guided(&self, parts: usize, max: usize) -> usize {
+        guided_batch(self.queued(), parts, max)
     }
 
     /// Whether the run was stopped (its output is gone): a reader holding jobs of its own
@@ -519,8 +519,8 @@ impl Jobs {
     }
 }
 
-/// One of `parts` readers' share of `waiting` jobs: at least 1, at most `max`.
-fn share_of(waiting: usize, parts: usize, max: usize) -> usize {
+/// One of `parts` readers' batch of `waiting` jobs: at least 1, at most `max`.
+fn guided_batch(waiting: usize, parts: usize, max: usize) -> usize {
     (waiting / parts.max(1)).clamp(1, max.max(1))
 }
 
@@ -573,7 +573,7 @@ mod tests {
     }
 
     #[test]
-    fn queued_counts_what_waits_and_share_takes_a_part() {
+    fn queued_counts_what_waits_and_a_guided_batch_takes_a_part() {
         let run = RunState::new();
         let (out, _records) = channel();
         let (mut sender, jobs) = queue(&run, out.clone());
@@ -583,15 +583,19 @@ mod tests {
         }
         sender.flush();
         assert_eq!(jobs.queued(), 40);
-        assert_eq!(jobs.share(4, 16), 10);
-        assert_eq!(jobs.share(4, 8), 8);
-        assert_eq!(jobs.share(100, 8), 1);
+        assert_eq!(jobs.guided(4, 16), 10);
+        assert_eq!(jobs.guided(4, 8), 8);
+        assert_eq!(jobs.guided(100, 8), 1);
         let mut out = out;
         assert_eq!(jobs.next_batch(2, &mut out).len(), 2);
         assert_eq!(jobs.queued(), 38);
-        assert_eq!(jobs.next_share(4, 16, &mut out).len(), 9, "a quarter of 38");
-        assert_eq!(jobs.next_share(4, 4, &mut out).len(), 4, "at most 4");
-        assert_eq!(jobs.next_share(100, 16, &mut out).len(), 1, "at least 1");
+        assert_eq!(
+            jobs.next_guided(4, 16, &mut out).len(),
+            9,
+            "a quarter of 38"
+        );
+        assert_eq!(jobs.next_guided(4, 4, &mut out).len(), 4, "at most 4");
+        assert_eq!(jobs.next_guided(100, 16, &mut out).len(), 1, "at least 1");
         assert_eq!(jobs.queued(), 24);
     }
 

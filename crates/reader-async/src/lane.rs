@@ -6,7 +6,7 @@
 //! spawning them: a few files never cost fifty blocking threads.
 //!
 //! A hop takes its share of core's queue (at most `files_per_hop` jobs, fewer when few wait:
-//! guided scheduling, [`Jobs::share`]) and opens, reads and counts them one after another with
+//! guided scheduling, [`Jobs::guided`]) and opens, reads and counts them one after another with
 //! the lane's reused buffer; its results go out through the lane's [`Emitter`] as each file
 //! completes. A hop that has read its share goes on with jobs already waiting, up to
 //! `files_per_hop` files, and returns to the runtime when none wait: on a cached tree a hop's
@@ -105,7 +105,7 @@ impl Shared {
 
     fn batch_size(&self) -> usize {
         self.jobs
-            .share(self.plan.in_flight, self.plan.files_per_hop)
+            .guided(self.plan.in_flight, self.plan.files_per_hop)
     }
 }
 
@@ -331,7 +331,7 @@ fn read_inline_with(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker
         let batch = shared.jobs.try_batch(
             shared
                 .jobs
-                .share(shared.plan.threads, shared.plan.files_per_hop),
+                .guided(shared.plan.threads, shared.plan.files_per_hop),
         );
         if batch.is_empty() {
             return false;

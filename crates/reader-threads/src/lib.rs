@@ -156,7 +156,7 @@ impl ThreadedReader {
         let mut buf = vec![0; self.buffer_size];
         loop {
             // A share of what waits at a time; few waiting go one to a thread.
-            let batch = jobs.next_share(self.jobs, defaults::FILES_PER_TAKE, &mut out);
+            let batch = jobs.next_guided(self.jobs, defaults::FILES_PER_TAKE, &mut out);
             if batch.is_empty() {
                 return;
             }

@@ -35,7 +35,7 @@ impl ReadOnly {
         let mut buf = vec![0; BUFFER_SIZE];
         loop {
             // As reader-threads takes them: a share of what waits.
-            let batch = jobs.next_share(self.threads, FILES_PER_TAKE, &mut out);
+            let batch = jobs.next_guided(self.threads, FILES_PER_TAKE, &mut out);
             if batch.is_empty() {
                 return;
             }
