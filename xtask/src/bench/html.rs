@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::Results;
@@ -134,51 +136,200 @@ impl Bar {
     }
 }
 
+/// How the value axis of a bar chart is scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// From 0, evenly.
+    Linear,
+    /// Logarithmic, so that values ten or a hundred times apart are all readable: bars start
+    /// at the bottom of the axis (below the smallest value), not at 0.
+    Log,
+}
+
 /// Bars grouped by tree: one group per entry of `groups`, one bar per series (`None`: no bar,
-/// e.g. a wrong or missing reader). Returns the SVG text, or a note if plotting failed.
-pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[BarSeries]) -> String {
+/// e.g. a wrong or missing reader), on the value axis `axis`. Returns the SVG text, or a note
+/// if plotting failed.
+pub fn grouped_bars(
+    axis: Axis,
+    title: &str,
+    y_label: &str,
+    groups: &[String],
+    series: &[BarSeries],
+) -> String {
     let mut svg = String::new();
-    let drawn = draw_bars(&mut svg, title, y_label, groups, series);
+    let drawn = draw_bars(&mut svg, axis, title, y_label, groups, series);
     svg_or_note(title, svg, drawn)
+}
+
+/// The range of a log axis that holds every bar and whisker of `series` with a margin, or
+/// `None` when no value is above 0 (a log axis has no room for 0).
+pub fn log_range(series: &[BarSeries]) -> Option<(f64, f64)> {
+    let bars = series.iter().flat_map(|(_, v)| v.iter().flatten());
+    let (low, high) = bars
+        .flat_map(|b| {
+            let (lo, hi) = b.spread.unwrap_or((b.value, b.value));
+            [b.value, lo, hi]
+        })
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    (high > 0.0).then(|| (low / 1.6, high * 1.6))
 }
 
 fn draw_bars(
     svg: &mut String,
+    axis: Axis,
     title: &str,
     y_label: &str,
     groups: &[String],
     series: &[BarSeries],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let max = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().flatten())
-        .map(Bar::top)
-        .fold(0.0, f64::max);
     let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut builder = ChartBuilder::on(&root);
+    builder
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .margin_right(LEGEND_WIDTH)
         .x_label_area_size(34)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            0f64..groups.len().max(1) as f64,
-            0f64..(max * 1.15).max(1e-9),
-        )?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_desc(y_label)
-        .y_label_formatter(&|v| {
-            if max < 10.0 {
-                format!("{v:.1}")
-            } else {
-                format!("{v:.0}")
+        .y_label_area_size(70);
+    let x = 0f64..groups.len().max(1) as f64;
+    match axis {
+        Axis::Linear => {
+            let max = series
+                .iter()
+                .flat_map(|(_, v)| v.iter().flatten())
+                .map(Bar::top)
+                .fold(0.0, f64::max);
+            let chart = builder.build_cartesian_2d(x, 0f64..(max * 1.15).max(1e-9))?;
+            let format = move |v: &f64| {
+                if max < 10.0 {
+                    format!("{v:.1}")
+                } else {
+                    format!("{v:.0}")
+                }
+            };
+            let mesh = Mesh::Plotters(&format);
+            draw_bars_on(&root, chart, 0.0, mesh, y_label, groups, series)?;
+        }
+        Axis::Log => {
+            let (low, high) = log_range(series).ok_or("nothing above 0 to draw")?;
+            let chart = builder.build_cartesian_2d(x, (low..high).log_scale())?;
+            let mesh = Mesh::Ticks(log_ticks(low, high));
+            draw_bars_on(&root, chart, low, mesh, y_label, groups, series)?;
+        }
+    }
+    legend(&root, series.iter().map(|(name, _)| name.as_str()), true)?;
+    root.present()?;
+    Ok(())
+}
+
+/// The ticks of a log axis from `low` to `high`: 1, 2 and 5 times the powers of ten; every
+/// digit times them when that gives fewer than three (a range within a decade); the powers of
+/// ten alone when it gives more than ten (a range over many decades).
+pub fn log_ticks(low: f64, high: f64) -> Vec<f64> {
+    if !(low > 0.0 && high > low && high.is_finite()) {
+        return Vec::new();
+    }
+    let decades = low.log10().floor() as i32..=high.log10().ceil() as i32;
+    let within = |steps: &[f64]| -> Vec<f64> {
+        decades
+            .clone()
+            .flat_map(|k| steps.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| (low..=high).contains(v))
+            .collect()
+    };
+    let ticks = within(&[1.0, 2.0, 5.0]);
+    if ticks.len() < 3 {
+        within(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    } else if ticks.len() > 10 {
+        within(&[1.0])
+    } else {
+        ticks
+    }
+}
+
+/// How the value axis gets its ticks: plotters' own, named by a formatter; or these values,
+/// drawn here with their grid lines (plotters' log axis labels only powers of ten, and none
+/// at all on a range within a decade).
+enum Mesh<'f> {
+    Plotters(&'f dyn Fn(&f64) -> String),
+    Ticks(Vec<f64>),
+}
+
+/// A tick of a log axis: as many decimals as it needs, up to three (`0.05`, `2`, `80`).
+pub fn log_tick(v: &f64) -> String {
+    let text = if *v >= 10.0 {
+        format!("{v:.0}")
+    } else if *v >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// The bars, whiskers, axis and group names on `chart`, whatever its value axis; bars rise
+/// from `floor`.
+fn draw_bars_on<Y>(
+    root: &Root<'_>,
+    mut chart: ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    floor: f64,
+    mesh: Mesh<'_>,
+    y_label: &str,
+    groups: &[String],
+    series: &[BarSeries],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    match &mesh {
+        Mesh::Plotters(format) => {
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .y_desc(y_label)
+                .y_label_formatter(format)
+                .draw()?;
+        }
+        Mesh::Ticks(ticks) => {
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(0)
+                .y_labels(0)
+                // A log axis still labels its powers of ten: blank, since the ticks are ours.
+                .y_label_formatter(&|_| String::new())
+                .y_desc(y_label)
+                .draw()?;
+            let right = groups.len().max(1) as f64;
+            let grid = RGBColor(200, 200, 200);
+            chart.draw_series(
+                ticks
+                    .iter()
+                    .map(|&v| PathElement::new(vec![(0.0, v), (right, v)], grid.stroke_width(1))),
+            )?;
+            for &v in ticks {
+                let (x, y) = chart.backend_coord(&(0.0, v));
+                root.draw(&Text::new(
+                    log_tick(&v),
+                    (x - 6, y),
+                    ("sans-serif", 12).into_font().color(&BLACK).pos(
+                        plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Right,
+                            plotters::style::text_anchor::VPos::Center,
+                        ),
+                    ),
+                ))?;
             }
-        })
-        .draw()?;
+        }
+    }
     let n = series.len().max(1) as f64;
     let width = 0.8 / n;
     for (s, (_, values)) in series.iter().enumerate() {
@@ -187,7 +338,7 @@ fn draw_bars(
         chart.draw_series(values.iter().enumerate().filter_map(|(g, bar)| {
             let bar = (*bar)?;
             Some(Rectangle::new(
-                [(x0(g), 0.0), (x0(g) + width * 0.92, bar.value)],
+                [(x0(g), floor), (x0(g) + width * 0.92, bar.value)],
                 c.filled(),
             ))
         }))?;
@@ -207,9 +358,8 @@ fn draw_bars(
         });
         chart.draw_series(whiskers.flatten())?;
     }
-    legend(&root, series.iter().map(|(name, _)| name.as_str()), true)?;
     for (g, name) in groups.iter().enumerate() {
-        let (x, y) = chart.backend_coord(&(g as f64 + 0.5, 0.0));
+        let (x, y) = chart.backend_coord(&(g as f64 + 0.5, floor));
         root.draw(&Text::new(
             name.clone(),
             (x, y + 8),
@@ -221,7 +371,6 @@ fn draw_bars(
             ),
         ))?;
     }
-    root.present()?;
     Ok(())
 }
 
@@ -287,12 +436,22 @@ fn draw_lines(
 /// One bar series: its name and one value per group (`None`: no bar).
 type BarSeries = (String, Vec<Option<Bar>>);
 
+/// A bar chart's groups and series.
+type Chart = (Vec<String>, Vec<BarSeries>);
+
+/// Whether any series has a bar above 0 to draw.
+fn has_bars(series: &[BarSeries]) -> bool {
+    series
+        .iter()
+        .any(|(_, values)| values.iter().flatten().any(|b| b.value > 0.0))
+}
+
 /// Per-tree bar series of one figure of the OK rows, for the tables of one cache state.
 fn per_tree(
     tables: &[&Table],
     labels: &[String],
     figure: impl Fn(&Table, &stats::Row) -> Option<Bar>,
-) -> (Vec<String>, Vec<BarSeries>) {
+) -> Chart {
     // With `--work` a tree has a table for each work: the group says which.
     let groups: Vec<String> = tables
         .iter()
@@ -343,19 +502,25 @@ pub fn charts(results: &Results) -> Vec<String> {
                 spread: Some((over(r.min_ms), over(r.max_ms))),
             })
         });
-        out.push(grouped_bars(
-            &format!("Wall time ÷ the reference, {c} cache (whiskers: min–max; lower is better)"),
-            "× reference",
-            &groups,
-            &series,
-        ));
-        let (groups, series) = per_tree(&tables, &labels, |_, r| Some(Bar::of(r.mb_per_s)));
-        out.push(grouped_bars(
-            &format!("Throughput, {c} cache (higher is better)"),
+        // A chart with no bar (no reference ran, or no sequential reader) is left out.
+        let mut push = |axis: Axis, title: String, unit: &str, (groups, series): Chart| {
+            if has_bars(&series) {
+                out.push(grouped_bars(axis, &title, unit, &groups, &series));
+            }
+        };
+        // A log axis: wc takes tens of times the reference, our readers a few.
+        push(
+            Axis::Log,
+            format!("Wall time ÷ the reference, {c} cache (log scale; whiskers: min–max)"),
+            "× reference (lower is better)",
+            (groups, series),
+        );
+        push(
+            Axis::Linear,
+            format!("Throughput, {c} cache (higher is better)"),
             "MB/s",
-            &groups,
-            &series,
-        ));
+            per_tree(&tables, &labels, |_, r| Some(Bar::of(r.mb_per_s))),
+        );
         // Bytes per second hides trees of small files; files per second shows them.
         let small: Vec<&Table> = tables
             .iter()
@@ -363,34 +528,29 @@ pub fn charts(results: &Results) -> Vec<String> {
             .filter(|t| t.files > 0 && t.bytes / t.files <= SMALL_FILES)
             .collect();
         if !small.is_empty() {
-            let (groups, series) = per_tree(&small, &labels, |_, r| Some(Bar::of(r.files_per_s)));
-            out.push(grouped_bars(
-                &format!(
+            push(
+                Axis::Linear,
+                format!(
                     "Files per second on the trees of small files, {c} cache (higher is better)"
                 ),
                 "files/s",
-                &groups,
-                &series,
-            ));
+                per_tree(&small, &labels, |_, r| Some(Bar::of(r.files_per_s))),
+            );
         }
-        let (groups, series) = per_tree(&tables, &labels, |_, r| {
-            Some(Bar::of(r.over_sequential.unwrap_or(0.0)))
-        });
-        out.push(grouped_bars(
-            &format!("Speedup over the sequential reader, {c} cache"),
+        push(
+            Axis::Linear,
+            format!("Speedup over the sequential reader, {c} cache"),
             "× sequential",
-            &groups,
-            &series,
-        ));
-        let (groups, series) = per_tree(&tables, &labels, |_, r| {
-            Some(Bar::of(r.peak_rss_kib as f64 / 1024.0))
-        });
-        out.push(grouped_bars(
-            &format!("Peak memory (RSS), {c} cache (lower is better)"),
+            per_tree(&tables, &labels, |_, r| r.over_sequential.map(Bar::of)),
+        );
+        push(
+            Axis::Linear,
+            format!("Peak memory (RSS), {c} cache (lower is better)"),
             "MiB",
-            &groups,
-            &series,
-        ));
+            per_tree(&tables, &labels, |_, r| {
+                Some(Bar::of(r.peak_rss_kib as f64 / 1024.0))
+            }),
+        );
         for t in tables {
             let scaling = stats::scaling(t);
             if scaling.is_empty() {

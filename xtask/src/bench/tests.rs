@@ -659,6 +659,83 @@ fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for
     );
 }
 
+/// The heights of the filled bars of an SVG chart (the white background left out).
+fn bar_heights(svg: &str) -> Vec<f64> {
+    svg.split("<rect")
+        .skip(1)
+        .filter(|r| !r.contains(r##"fill="#FFFFFF""##))
+        // The legend's swatches are in the right margin.
+        .filter(|r| !r.contains(r#"width="10" height="10""#))
+        .filter_map(|r| {
+            let at = r.find("height=\"")? + "height=\"".len();
+            r[at..].split('"').next()?.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn on_the_log_axis_a_reader_at_1_2x_stays_readable_beside_wc_at_80x() {
+    let vs = [
+        variant(stats::REFERENCE, None, None),
+        variant("threads", None, None),
+        variant("wc", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script(stats::REFERENCE, &[99.0, 10.0])
+        .script("threads", &[99.0, 12.0])
+        .script("wc", &[99.0, 800.0])
+        .totals(stats::REFERENCE, READ_ONLY);
+    let results = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let charts = html::charts(&results);
+    let wall = charts
+        .iter()
+        .find(|c| c.contains("Wall time ÷ the reference"))
+        .expect("a wall-time chart");
+    assert!(wall.contains("log scale"), "{wall}");
+    let heights = bar_heights(wall);
+    assert_eq!(heights.len(), 3, "{wall}");
+    // The reference (1×), threads (1.2×), wc (80×). On a linear axis the first two would be
+    // 1/80 of wc's bar and a pixel apart; on the log axis they are a tenth of it, and the
+    // 20% between them is plain to see.
+    let [reference, threads, wc] = heights[..] else {
+        panic!("{heights:?}");
+    };
+    assert!(
+        reference > wc / 12.0 && threads - reference >= 8.0,
+        "{heights:?}"
+    );
+    assert_eq!(
+        html::log_range(&[("x".into(), vec![Some(html::Bar::of(2.0)), None])]),
+        Some((1.25, 3.2))
+    );
+    assert_eq!(
+        html::log_range(&[("x".into(), vec![Some(html::Bar::of(0.0))])]),
+        None
+    );
+    // Its ticks: 1, 2, 5 a decade; every digit within one decade; powers of ten over many.
+    assert_eq!(
+        html::log_ticks(0.6, 130.0),
+        [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+    );
+    let names = |ticks: Vec<f64>| -> Vec<String> { ticks.iter().map(html::log_tick).collect() };
+    assert_eq!(
+        names(html::log_ticks(0.013, 0.045)),
+        ["0.02", "0.03", "0.04"]
+    );
+    assert_eq!(names(html::log_ticks(0.5, 2e5)).len(), 6);
+    assert!(html::log_ticks(0.0, 1.0).is_empty());
+    // The ticks are drawn, with their labels.
+    assert!(
+        wall.contains(">\n1\n<") && wall.contains(">\n50\n<"),
+        "{wall}"
+    );
+}
+
 #[test]
 fn the_report_files_hold_every_run_tables_and_charts() -> anyhow::Result<()> {
     let vs = [
