@@ -9,6 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::Results;
+use super::original;
 use super::report::{self, Meta};
 use super::stats::{self, Cache, Table, Verdict};
 use super::study::{self, Claim, Experiments};
@@ -508,7 +509,7 @@ pub fn charts(results: &Results) -> Vec<String> {
                 out.push(grouped_bars(axis, &title, unit, &groups, &series));
             }
         };
-        // A log axis: wc takes tens of times the reference, our readers a few.
+        // A log axis: wc and the Python readers take tens of times the reference, our readers a few.
         push(
             Axis::Log,
             format!("Wall time ÷ the reference, {c} cache (log scale; whiskers: min–max)"),
@@ -576,6 +577,78 @@ pub fn charts(results: &Results) -> Vec<String> {
     out
 }
 
+/// The charts of `--original`: for each cache state, each of our models ÷ its Python
+/// counterpart, a group a tree and work, on a log axis (1 is parity).
+pub fn original_charts(ratios: &[original::Ratio]) -> Vec<String> {
+    let mut out = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let mine: Vec<&original::Ratio> = ratios.iter().filter(|r| r.cache == cache).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut groups: Vec<(String, Option<super::Work>)> = Vec::new();
+        for r in &mine {
+            if !groups.contains(&(r.target.clone(), r.work)) {
+                groups.push((r.target.clone(), r.work));
+            }
+        }
+        let series: Vec<BarSeries> = original::READERS
+            .iter()
+            .map(|&(python, _, ours)| {
+                let values = groups
+                    .iter()
+                    .map(|(target, work)| {
+                        mine.iter()
+                            .find(|r| &r.target == target && r.work == *work && r.python == python)
+                            .map(|r| Bar::of(r.ratio))
+                    })
+                    .collect();
+                (format!("{ours} ÷ {python}"), values)
+            })
+            .collect();
+        let names: Vec<String> = groups
+            .iter()
+            .map(|(target, work)| format!("{target} {}", work.unwrap_or_default()))
+            .collect();
+        out.push(grouped_bars(
+            Axis::Log,
+            &format!(
+                "Ours ÷ the original's Python readers, {} cache (log scale)",
+                cache.as_str()
+            ),
+            "× Python (below 1: ours is faster)",
+            &names,
+            &series,
+        ));
+    }
+    out
+}
+
+/// The section of `--original`: what the ratios mean, their table and charts. Empty without
+/// ratios.
+fn original_section(results: &Results) -> String {
+    let ratios = original::ratios(&results.tables);
+    if ratios.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>Our models ÷ the original's Python readers</h2>\n");
+    let explain = original::EXPLAIN;
+    let _ = writeln!(out, "<p>{}.</p>\n<table class=\"ratios\">", escape(explain));
+    for (i, row) in original::rows(&ratios).iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        let cells: String = row
+            .iter()
+            .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+            .collect();
+        let _ = writeln!(out, "<tr>{cells}</tr>");
+    }
+    out.push_str("</table>\n");
+    for svg in original_charts(&ratios) {
+        let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
+    }
+    out
+}
+
 fn html_table(table: &Table, meta: &Meta) -> String {
     let md = report::markdown_table(table, meta);
     let mut out = String::new();
@@ -618,6 +691,7 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
          table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}\n\
          th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n\
          th:nth-child(2),td:nth-child(2){text-align:left}\nth{background:#f3f3f3}\n\
+         .ratios td:first-child{text-align:left}\n.ratios td:nth-child(2){text-align:right}\n\
          .meta{color:#555;font-size:.9em}\n.chart{margin:1em 0}\n.rec{background:#eef6ee;padding:.8em;border-left:4px solid #2ca02c}\n\
          </style></head><body>\n",
     );
@@ -647,6 +721,7 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
             escape(&rec.text).replace('`', "")
         );
     }
+    out.push_str(&original_section(results));
     out.push_str("<h2>Charts</h2>\n");
     for svg in charts(results) {
         let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");

@@ -144,6 +144,7 @@ fn workload(name: &str, expected: Option<Expected>) -> Workload {
         expected,
         digests: BTreeMap::new(),
         speeds: None,
+        original: None,
     }
 }
 
@@ -568,6 +569,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         command_line: String::new(),
         study: false,
         works: None,
+        original: false,
     };
     let (vs, missing) = variants(&opts, &binaries, false, &[]);
     let labels: Vec<&str> = vs.iter().map(|v| v.label.as_str()).collect();
@@ -657,6 +659,77 @@ fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for
         charts.iter().any(|c| c.contains("Files per second")),
         "small files get files/s"
     );
+}
+
+#[test]
+fn the_original_is_checked_under_its_own_rule_and_each_model_compared_with_its_counterpart() {
+    // The original counts a lone CR as a line end: two more lines than the manifest here.
+    let under_its_rule = Expected {
+        lines: EXPECTED.lines + 2,
+        ..EXPECTED
+    };
+    let python_right = Totals {
+        lines: RIGHT.lines + 2,
+        ..RIGHT
+    };
+    let vs = [
+        variant("threads", None, None),
+        variant("hybrid", None, None),
+        variant("py-threads", None, None),
+        variant("py-hybrid", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script("threads", &[99.0, 10.0])
+        .script("py-threads", &[99.0, 400.0])
+        .script("hybrid", &[99.0, 8.0])
+        .totals("py-threads", python_right);
+    let mut tree = workload("seed-mixed", Some(EXPECTED));
+    tree.original = Some(under_its_rule);
+    let results = run_all(&mut runner, &plan(1, &[Cache::Warm]), &[tree], &vs);
+    let verdict = |label: &str| {
+        results.tables[0]
+            .rows
+            .iter()
+            .find(|r| r.label == label)
+            .map(|r| r.verdict.clone())
+    };
+    assert_eq!(verdict("py-threads"), Some(Verdict::Ok));
+    // The manifest's totals are not the original's: a Python run that reports them is WRONG.
+    assert_eq!(
+        verdict("py-hybrid"),
+        Some(Verdict::Wrong("lines 50 ≠ 52".into()))
+    );
+    let ratios = original::ratios(&results.tables);
+    assert_eq!(
+        ratios.len(),
+        1,
+        "only the pair with both runs right: {ratios:?}"
+    );
+    assert_eq!(
+        (ratios[0].ours, ratios[0].python, ratios[0].ratio),
+        ("threads", "py-threads", 0.025)
+    );
+    let text = original::console(&ratios);
+    assert!(
+        text.contains("threads ÷ py-threads")
+            && text.contains("seed-mixed · warm · counting")
+            && text.contains("0.025×")
+            && text.contains("hybrid ÷ py-hybrid"),
+        "{text}"
+    );
+    // A Python reader is never recommended, even where it would win.
+    assert!(stats::is_baseline("py-proc"));
+    let md = report::markdown(&meta(), &results);
+    assert!(
+        md.contains("## Our models ÷ the original's Python readers"),
+        "{md}"
+    );
+    let page = html::page(&meta(), &results, &md);
+    assert!(
+        page.contains("Python readers, warm cache (log scale)"),
+        "{page}"
+    );
+    assert_eq!(original::console(&[]), "");
 }
 
 /// The heights of the filled bars of an SVG chart (the white background left out).
@@ -1368,6 +1441,7 @@ fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_thei
         command_line: String::new(),
         study: false,
         works: Some(vec![Work::Digest(Algorithm::Blake3), Work::Count]),
+        original: false,
     };
     let found = [
         (tools::Tool::B3sum, Algorithm::Blake3),
