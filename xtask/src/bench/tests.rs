@@ -1476,3 +1476,64 @@ fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_thei
     let (vs, _) = variants(&only, &binaries, true, &found);
     assert!(vs.iter().all(|v| v.reader == "threads"));
 }
+
+#[test]
+fn a_digest_run_on_a_users_tree_is_recommended_from_its_own_table_never_from_counting() {
+    let sha = Work::Digest(Algorithm::Sha256);
+    let mut tree = workload("src", None);
+    tree.digests = BTreeMap::from([(Algorithm::Sha256, FileDigests::new())]);
+    tree.speeds = Some(work::Speeds {
+        cores: 2,
+        per_core: BTreeMap::from([(Work::Count, 1e9), (sha, 1e6)]),
+    });
+    let both = |reader: &str, jobs: Option<usize>| {
+        [Work::Count, sha].map(|work| Variant {
+            work,
+            ..variant(reader, jobs, None)
+        })
+    };
+    let mut vs: Vec<Variant> = Vec::new();
+    for (reader, jobs) in [
+        ("threads", Some(2)),
+        ("hybrid", Some(2)),
+        ("hybrid", None),
+        ("proc", Some(2)),
+    ] {
+        vs.extend(both(reader, jobs));
+    }
+    vs.push(tool(tools::Tool::Sha256sum, Algorithm::Sha256));
+    // Each label's runs in order: warm-up counting, warm-up sha256, counting, sha256. Threads
+    // win the counting; the hybrid -j 2 the digest run (the tool, a baseline, is faster yet).
+    let mut runner = FakeRunner::default()
+        .script("threads -j 2", &[1.0, 1.0, 10.0, 100.0])
+        .script("hybrid -j 2", &[1.0, 1.0, 50.0, 40.0])
+        .script("hybrid", &[1.0, 1.0, 60.0, 80.0])
+        .script("proc -j 2", &[1.0, 1.0, 70.0, 60.0])
+        .script("sha256sum", &[1.0, 20.0]);
+    let results = run_all(&mut runner, &plan(1, &[Cache::Warm]), &[tree], &vs);
+    let recs: Vec<(Option<Work>, String, String)> = results
+        .recommendations
+        .iter()
+        .map(|r| (r.work, r.label.clone(), r.command.clone()))
+        .collect();
+    assert_eq!(
+        recs,
+        [
+            (
+                Some(Work::Count),
+                "threads -j 2".into(),
+                "reader-threads --jobs 2".into()
+            ),
+            (
+                Some(sha),
+                "hybrid -j 2".into(),
+                "reader-hybrid --digest sha256 --jobs 2".into()
+            ),
+        ]
+    );
+    let text = report::console(&meta(), &results);
+    assert!(
+        text.contains("recommendation, warm cache, counting + sha256: Use `reader-hybrid --digest sha256 --jobs 2`"),
+        "{text}"
+    );
+}
