@@ -64,7 +64,9 @@ enum Task {
     /// says how each of our models compares with its Python counterpart.
     ///
     /// --study tests the original project's claims instead (file size, memory and time against
-    /// --jobs, its headline table), each with a verdict, and ends with guidelines.
+    /// --jobs, its headline table, and, running its file-size trees with each work of rising
+    /// CPU cost a byte, its claims about CPU-intensive work), each with a verdict, and ends
+    /// with guidelines.
     ///
     /// Results: target/bench/<timestamp>/{results.json, results.csv, report.md, report.html}.
     Bench {
@@ -115,8 +117,10 @@ enum Task {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Test the original project's claims (file size, memory against concurrency, --jobs,
-        /// its headline table) on generated trees, with a verdict for each and guidelines:
-        /// about 15 minutes on 2 cores; target/bench/<timestamp>/study.md.
+        /// its headline table, CPU-intensive work: the file-size trees run with counting,
+        /// xxh3, blake3 and sha256) on generated trees, with a verdict for each and
+        /// guidelines; target/bench/<timestamp>/study.md. Its file-size trees run once a work,
+        /// so it takes several times as long as a default run.
         #[arg(long, conflicts_with_all = ["dir", "profile", "quick", "jobs", "readers"])]
         study: bool,
         /// Also run the original project's four Python readers (original/: asyncio with

@@ -754,9 +754,30 @@ pub fn log_lines(
     series: &[(String, Vec<(f64, f64)>)],
     x_names: fn(f64) -> String,
 ) -> String {
+    let axes = LogAxes {
+        x_label,
+        y_label,
+        x_names,
+        y_names: |v| report::group(v.round() as u64),
+        colour: |_, name| reader_color(name),
+        own_ticks: false,
+    };
     let mut svg = String::new();
-    let drawn = draw_log_lines(&mut svg, title, x_label, y_label, series, x_names);
+    let drawn = draw_log_lines(&mut svg, title, &axes, series);
     svg_or_note(title, svg, drawn)
+}
+
+/// How a log–log line chart names its axes and colours its series.
+struct LogAxes<'a> {
+    x_label: &'a str,
+    y_label: &'a str,
+    x_names: fn(f64) -> String,
+    y_names: fn(f64) -> String,
+    /// The colour of the series at an index, with a name.
+    colour: fn(usize, &str) -> RGBColor,
+    /// Ticks at 1, 2, 5 a decade ([`log_ticks`]), named with [`log_tick`], drawn here
+    /// instead of plotters' (which name only the powers of ten).
+    own_ticks: bool,
 }
 
 /// A log axis's tick (a power of ten) as a count: `100`, `10,000`.
@@ -813,10 +834,8 @@ fn reader_color(reader: &str) -> RGBColor {
 fn draw_log_lines(
     svg: &mut String,
     title: &str,
-    x_label: &str,
-    y_label: &str,
+    axes: &LogAxes<'_>,
     series: &[(String, Vec<(f64, f64)>)],
-    x_names: fn(f64) -> String,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let points: Vec<(f64, f64)> = series
         .iter()
@@ -842,16 +861,56 @@ fn draw_log_lines(
             (x_min / 1.5..x_max * 1.5).log_scale(),
             (y_min / 1.5..y_max * 1.5).log_scale(),
         )?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .x_label_formatter(&|v| x_names(*v))
-        .y_label_formatter(&|v| report::group(v.round() as u64))
-        .y_labels(8)
-        .draw()?;
-    for (name, pts) in series {
-        let c = reader_color(name);
+    if axes.own_ticks {
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(axes.x_label)
+            .y_desc(axes.y_label)
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter(&|_| String::new())
+            .draw()?;
+        let grid = RGBColor(200, 200, 200);
+        let (x_low, x_high) = (x_min / 1.5, x_max * 1.5);
+        let (y_low, y_high) = (y_min / 1.5, y_max * 1.5);
+        let font = ("sans-serif", 12).into_font().color(&BLACK);
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        for x in log_ticks(x_low, x_high) {
+            chart.draw_series([PathElement::new(
+                vec![(x, y_low), (x, y_high)],
+                grid.stroke_width(1),
+            )])?;
+            let (px, py) = chart.backend_coord(&(x, y_low));
+            root.draw(&Text::new(
+                log_tick(&x),
+                (px, py + 6),
+                font.pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
+        for y in log_ticks(y_low, y_high) {
+            chart.draw_series([PathElement::new(
+                vec![(x_low, y), (x_high, y)],
+                grid.stroke_width(1),
+            )])?;
+            let (px, py) = chart.backend_coord(&(x_low, y));
+            root.draw(&Text::new(
+                log_tick(&y),
+                (px - 6, py),
+                font.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))?;
+        }
+    } else {
+        chart
+            .configure_mesh()
+            .x_desc(axes.x_label)
+            .y_desc(axes.y_label)
+            .x_label_formatter(&|v| (axes.x_names)(*v))
+            .y_label_formatter(&|v| (axes.y_names)(*v))
+            .y_labels(8)
+            .draw()?;
+    }
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let c = (axes.colour)(i, name);
         let pts: Vec<(f64, f64)> = pts
             .iter()
             .copied()
@@ -864,7 +923,7 @@ fn draw_log_lines(
         &root,
         series.iter().map(|(name, _)| name.as_str()),
         false,
-        |_, name| reader_color(name),
+        axes.colour,
     )?;
     root.present()?;
     Ok(())
@@ -936,6 +995,7 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
             ));
         }
     }
+    out.extend(cpu_axis_charts(&experiments.works));
     if let Some(sweep) = &experiments.concurrency {
         out.push(per_jobs(
             sweep,
@@ -1007,6 +1067,60 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
     out
 }
 
+/// The CPU axis of the study: for each model and cache state, its time ÷ the limit against
+/// the CPU cost a byte of each work (one core's nanoseconds a byte, from the limit), a line a
+/// size tree. A model that keeps up with the limit whatever the work stays flat.
+pub fn cpu_axis_charts(works: &[Table]) -> Vec<String> {
+    let mut out = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let tables: Vec<&Table> = works.iter().filter(|t| t.cache == cache).collect();
+        for reader in study_readers(&tables)
+            .into_iter()
+            .filter(|r| r != stats::REFERENCE && r != "seq")
+        {
+            let series: Vec<(String, Vec<(f64, f64)>)> = study::SIZE_TREES
+                .iter()
+                .map(|&(tree, _)| {
+                    let mut points: Vec<(f64, f64)> = tables
+                        .iter()
+                        .filter(|t| t.target == tree)
+                        .filter_map(|t| {
+                            let ns_a_byte = 1e9 / t.limit?.per_core;
+                            let row = t
+                                .rows
+                                .iter()
+                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            Some((ns_a_byte, row.vs_limit?))
+                        })
+                        .collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    (tree.to_string(), points)
+                })
+                .filter(|(_, points)| !points.is_empty())
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let axes = LogAxes {
+                x_label: "CPU cost a byte (one core's ns/B: counting, xxh3, blake3, sha256)",
+                y_label: "× limit (1: as fast as this machine allows)",
+                x_names: |v| log_tick(&v),
+                y_names: |v| log_tick(&v),
+                colour: |i, _| color(i),
+                own_ticks: true,
+            };
+            let title = format!(
+                "{reader}: time ÷ limit against CPU cost a byte, {} cache",
+                cache.as_str()
+            );
+            let mut svg = String::new();
+            let drawn = draw_log_lines(&mut svg, &title, &axes, &series);
+            out.push(svg_or_note(&title, svg, drawn));
+        }
+    }
+    out
+}
+
 /// The study's page: the claims with their verdicts, the guidelines, the charts, and every
 /// table it measured.
 pub fn study_page(
@@ -1067,6 +1181,12 @@ pub fn study_page(
         .chain(&experiments.files)
         .chain(&experiments.bytes)
         .chain(&experiments.headline)
+        .chain(
+            experiments
+                .works
+                .iter()
+                .filter(|t| t.work.is_some_and(|w| w != super::Work::Count)),
+        )
     {
         out.push_str(&html_table(table, meta));
     }

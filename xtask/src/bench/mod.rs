@@ -340,6 +340,7 @@ fn run_study(
         jobs: jobs.to_vec(),
         profiles,
         thresholds: Vec::new(),
+        works: None,
         ..opts.clone()
     };
     let names = |trees: &[(&str, u64)]| -> Vec<String> {
@@ -350,9 +351,13 @@ fn run_study(
     let (warm, both) = (vec![Cache::Warm], vec![Cache::Warm, Cache::Cold]);
     // Name, what runs, measured rounds, cache states.
     let experiments = [
+        // The CPU axis too: each reader with each work, in the same rounds.
         (
             "file size",
-            with(&every_reader, &[], names(study::SIZE_TREES)),
+            Options {
+                works: Some(Work::ALL.to_vec()),
+                ..with(&every_reader, &[], names(study::SIZE_TREES))
+            },
             3,
             &both,
         ),
@@ -399,10 +404,13 @@ fn run_study(
         // Sampling costs a little CPU: only the runs that measure nothing else pay it.
         runner.sample_vm = name == "virtual memory";
         let (variants, _) = variants(&experiment, binaries, has_wc, &[]);
-        let workloads = match name {
+        let mut workloads = match name {
             "growth by bytes" => sparse_workloads(&ws.target, out_dir)?,
             _ => workloads(&experiment, &ws.target, out_dir)?,
         };
+        if let Some(works) = &experiment.works {
+            prepare_works(&mut workloads, works);
+        }
         let plan = Plan {
             runs: opts.runs.min(runs),
             warmup: true,
@@ -414,7 +422,15 @@ fn run_study(
         let results = judge(&workloads, &variants, records);
         let cache = |c: Cache| results.tables.iter().find(|t| t.cache == c).cloned();
         match name {
-            "file size" => found.sizes = results.tables.clone(),
+            "file size" => {
+                found.sizes = results
+                    .tables
+                    .iter()
+                    .filter(|t| t.work == Some(Work::Count))
+                    .cloned()
+                    .collect();
+                found.works = results.tables.clone();
+            }
             "concurrency" => {
                 found.concurrency = cache(Cache::Warm);
                 found.concurrency_cold = cache(Cache::Cold);

@@ -33,6 +33,8 @@ struct FakeRunner {
     times: HashMap<String, Vec<f64>>,
     /// A fixed time for a label on one tree (before `times`).
     on_tree: HashMap<(String, String), f64>,
+    /// A fixed time for a label on one tree under one work (before `on_tree`).
+    on_work: HashMap<(String, String, Work), f64>,
     rss: HashMap<String, u64>,
     vm: HashMap<String, u64>,
     totals: HashMap<String, Totals>,
@@ -49,6 +51,10 @@ impl FakeRunner {
     }
     fn on(mut self, tree: &str, label: &str, ms: f64) -> Self {
         self.on_tree.insert((tree.into(), label.into()), ms);
+        self
+    }
+    fn on_work(mut self, tree: &str, label: &str, work: Work, ms: f64) -> Self {
+        self.on_work.insert((tree.into(), label.into(), work), ms);
         self
     }
     fn vm(mut self, label: &str, kib: u64) -> Self {
@@ -77,8 +83,12 @@ impl Runner for FakeRunner {
     fn run(&mut self, variant: &Variant, target: &Target) -> Measurement {
         self.calls.push(variant.label.clone());
         let fixed = self
-            .on_tree
-            .get(&(target.name.clone(), variant.label.clone()))
+            .on_work
+            .get(&(target.name.clone(), variant.label.clone(), variant.work))
+            .or_else(|| {
+                self.on_tree
+                    .get(&(target.name.clone(), variant.label.clone()))
+            })
             .copied();
         let queue = self.times.entry(variant.label.clone()).or_default();
         let wall_ms = match fixed {
@@ -1535,5 +1545,171 @@ fn a_digest_run_on_a_users_tree_is_recommended_from_its_own_table_never_from_cou
     assert!(
         text.contains("recommendation, warm cache, counting + sha256: Use `reader-hybrid --digest sha256 --jobs 2`"),
         "{text}"
+    );
+}
+
+/// The study's CPU axis on scripted runs: every reader takes 10 ms on every size tree under
+/// every work, but where `fast` says 1 ms (tree, reader, work); warm and cold.
+fn study_works(fast: &[(&str, &str, Work)]) -> Vec<stats::Table> {
+    let readers = ["threads", "async-tokio", "hybrid", "proc"];
+    let vs: Vec<Variant> = Work::ALL
+        .iter()
+        .flat_map(|&w| readers.map(|r| working(r, w)))
+        .collect();
+    let mut runner = FakeRunner::default();
+    for &(tree, _) in study::SIZE_TREES {
+        for reader in readers {
+            runner = runner.on(tree, reader, 10.0);
+        }
+    }
+    for &(tree, reader, work) in fast {
+        runner = runner.on_work(tree, reader, work, 1.0);
+    }
+    for v in vs.iter().filter(|v| v.work != Work::Count) {
+        runner = runner.digests(&v.label, &FileDigests::new());
+    }
+    let workloads: Vec<Workload> = study::SIZE_TREES
+        .iter()
+        .map(|(tree, _)| {
+            let mut w = workload(tree, Some(EXPECTED));
+            w.digests = Algorithm::ALL
+                .into_iter()
+                .map(|a| (a, FileDigests::new()))
+                .collect();
+            w.speeds = Some(work::Speeds {
+                cores: 2,
+                per_core: Work::ALL.into_iter().zip([1e10, 4e9, 2e9, 5e8]).collect(),
+            });
+            w
+        })
+        .collect();
+    let mut tables = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm, Cache::Cold]),
+        &workloads,
+        &vs,
+    )
+    .tables;
+    // The reference did not run: a limit of 5 ms, to chart against.
+    for t in &mut tables {
+        let per_core = match t.work {
+            Some(w) => Work::ALL
+                .into_iter()
+                .zip([1e10, 4e9, 2e9, 5e8])
+                .find(|p| p.0 == w)
+                .map_or(1e9, |p| p.1),
+            None => 1e9,
+        };
+        t.limit = work::Limit::new(5.0, t.bytes, 2, per_core);
+        for r in &mut t.rows {
+            r.vs_limit = t.limit.map(|l| r.median_ms / l.ms);
+        }
+    }
+    tables
+}
+
+#[test]
+fn the_cpu_claims_follow_who_wins_under_costly_work_and_how_many_cores_async_keeps_busy() {
+    let sha = Work::Digest(Algorithm::Sha256);
+    let mut fast: Vec<(&str, &str, Work)> = Vec::new();
+    for &(tree, _) in study::SIZE_TREES {
+        for work in Work::ALL {
+            // proc wins the costliest work on the large trees, threads everything else.
+            let large = ["size-16MiB", "size-256MiB"].contains(&tree);
+            let reader = if work == sha && large {
+                "proc"
+            } else {
+                "threads"
+            };
+            fast.push((tree, reader, work));
+        }
+    }
+    let works = study_works(&fast);
+    let experiments = study::Experiments {
+        sizes: works
+            .iter()
+            .filter(|t| t.work == Some(Work::Count))
+            .cloned()
+            .collect(),
+        works: works.clone(),
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    // proc wins 4 of the 12 sha256 tables: the claim depends on the file size.
+    assert_eq!(
+        finding(&claims, "use multiprocessing"),
+        study::Finding::Depends
+    );
+    assert_eq!(
+        finding(&claims, "threading is good"),
+        study::Finding::Depends
+    );
+    // The fake runs use half a core: async is held to one.
+    assert_eq!(finding(&claims, "async is limited"), study::Finding::Holds);
+    // proc is 10× threads counting 256 B files, and keeps up under sha256 on large files.
+    assert_eq!(finding(&claims, "IPC serialization"), study::Finding::Holds);
+    let hybrid = claims
+        .iter()
+        .find(|c| c.claim.starts_with("hybrid has"))
+        .map(|c| c.measured.clone())
+        .unwrap_or_default();
+    // 12 counting tables and 36 of digests.
+    assert!(hybrid.contains("over the 48 trees"), "{hybrid}");
+    let guidelines = study::guidelines(&experiments);
+    assert!(
+        guidelines.contains(&"sha256 over large files (16 MiB and up), warm cache: proc".into()),
+        "{guidelines:?}"
+    );
+    assert!(
+        guidelines.contains(&"xxh3 over small files (≤ 4 KiB), cold cache: threads".into()),
+        "{guidelines:?}"
+    );
+    // A chart a model and cache state, a line a size tree.
+    let charts = html::cpu_axis_charts(&works);
+    assert_eq!(charts.len(), 8);
+    assert!(
+        charts[0].contains("threads: time ÷ limit against CPU cost a byte, warm cache"),
+        "{}",
+        charts[0]
+    );
+    assert!(charts.iter().all(|c| c.contains("size-256MiB")));
+
+    // Where threads win everything, the mixed claim holds and the CPU one does not; where
+    // async keeps 3 cores busy it is not limited to one; where proc keeps up on small files,
+    // IPC is no bottleneck.
+    let threads_everywhere: Vec<(&str, &str, Work)> = fast
+        .iter()
+        .map(|&(tree, _, work)| (tree, "threads", work))
+        .collect();
+    let mut works = study_works(&threads_everywhere);
+    for t in &mut works {
+        for r in t.rows.iter_mut().filter(|r| r.reader == "async-tokio") {
+            r.user_ms = 3.0 * r.median_ms;
+        }
+        if t.target == "size-256B" {
+            for r in t.rows.iter_mut().filter(|r| r.reader == "proc") {
+                (r.median_ms, r.min_ms, r.max_ms) = (1.0, 1.0, 1.0);
+            }
+        }
+    }
+    let claims = study::claims(
+        &study::Experiments {
+            works,
+            ..Default::default()
+        },
+        2,
+    );
+    assert_eq!(finding(&claims, "threading is good"), study::Finding::Holds);
+    assert_eq!(
+        finding(&claims, "use multiprocessing"),
+        study::Finding::DoesNotHold
+    );
+    assert_eq!(
+        finding(&claims, "async is limited"),
+        study::Finding::DoesNotHold
+    );
+    assert_eq!(
+        finding(&claims, "IPC serialization"),
+        study::Finding::DoesNotHold
     );
 }
