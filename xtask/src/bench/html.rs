@@ -633,7 +633,11 @@ fn original_section(results: &Results) -> String {
     }
     let mut out = String::from("<h2>Our models ÷ the original's Python readers</h2>\n");
     let explain = original::EXPLAIN;
-    let _ = writeln!(out, "<p>{}.</p>\n<table class=\"ratios\">", escape(explain));
+    let _ = writeln!(
+        out,
+        "<p>{}.</p>\n<table class=\"ratios\">",
+        escape(&original::capitalized(explain))
+    );
     for (i, row) in original::rows(&ratios).iter().enumerate() {
         let tag = if i == 0 { "th" } else { "td" };
         let cells: String = row

@@ -413,7 +413,8 @@ pub fn markdown(ratios: &[Ratio]) -> String {
     out
 }
 
-fn capitalized(text: &str) -> String {
+/// `text` with its first letter in upper case, to open a sentence.
+pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or(String::new(), |first| {
         first.to_uppercase().chain(chars).collect()
