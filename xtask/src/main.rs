@@ -60,8 +60,13 @@ enum Task {
     /// digest crates', and each table (a tree and a work) gets a limit row: the read-only
     /// reference plus bytes ÷ (cores × one core's speed for the work, measured here).
     ///
+    /// --original runs the original project's four Python readers (original/) beside them, and
+    /// says how each of our models compares with its Python counterpart.
+    ///
     /// --study tests the original project's claims instead (file size, memory and time against
-    /// --jobs, its headline table), each with a verdict, and ends with guidelines.
+    /// --jobs, its headline table, and, running its file-size trees with each work of rising
+    /// CPU cost a byte, its claims about CPU-intensive work), each with a verdict, and ends
+    /// with guidelines.
     ///
     /// Results: target/bench/<timestamp>/{results.json, results.csv, report.md, report.html}.
     Bench {
@@ -112,10 +117,20 @@ enum Task {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Test the original project's claims (file size, memory against concurrency, --jobs,
-        /// its headline table) on generated trees, with a verdict for each and guidelines:
-        /// about 15 minutes on 2 cores; target/bench/<timestamp>/study.md.
+        /// its headline table, CPU-intensive work: the file-size trees run with counting,
+        /// xxh3, blake3 and sha256) on generated trees, with a verdict for each and
+        /// guidelines; target/bench/<timestamp>/study.md. Its file-size trees run once a work,
+        /// so it takes several times as long as a default run.
         #[arg(long, conflicts_with_all = ["dir", "profile", "quick", "jobs", "readers"])]
         study: bool,
+        /// Also run the original project's four Python readers (original/: asyncio with
+        /// aiofiles, a ThreadPoolExecutor, the hybrid at 10 KB, a multiprocessing pool) in the
+        /// same rounds, check their totals under their own counting rule, and give the ratio
+        /// of each of our models to its Python counterpart. Makes a virtual environment under
+        /// target/original/ with aiofiles and blake3 from PyPI; skipped, with one line, where
+        /// python3 or the registry is missing.
+        #[arg(long, conflicts_with_all = ["dir", "study"])]
+        original: bool,
     },
     /// Writes what an installation needs into target/dist/, laid out as a prefix: the release
     /// binaries in bin/, a man page for each command in share/man/man1/, and its completions
@@ -197,6 +212,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             study,
             work,
+            original,
         } => {
             let known = bench::reader_names();
             if let Some(r) = readers.iter().find(|r| !known.contains(&r.as_str())) {
@@ -259,6 +275,7 @@ fn run(cli: Cli) -> Result<()> {
                     .join(" "),
                 study,
                 works: (!works.is_empty()).then_some(works),
+                original,
             };
             bench::bench(&opts)
         }

@@ -4,9 +4,12 @@
 
 use std::fmt::Write as _;
 
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::Results;
+use super::original;
 use super::report::{self, Meta};
 use super::stats::{self, Cache, Table, Verdict};
 use super::study::{self, Claim, Experiments};
@@ -134,51 +137,200 @@ impl Bar {
     }
 }
 
+/// How the value axis of a bar chart is scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// From 0, evenly.
+    Linear,
+    /// Logarithmic, so that values ten or a hundred times apart are all readable: bars start
+    /// at the bottom of the axis (below the smallest value), not at 0.
+    Log,
+}
+
 /// Bars grouped by tree: one group per entry of `groups`, one bar per series (`None`: no bar,
-/// e.g. a wrong or missing reader). Returns the SVG text, or a note if plotting failed.
-pub fn grouped_bars(title: &str, y_label: &str, groups: &[String], series: &[BarSeries]) -> String {
+/// e.g. a wrong or missing reader), on the value axis `axis`. Returns the SVG text, or a note
+/// if plotting failed.
+pub fn grouped_bars(
+    axis: Axis,
+    title: &str,
+    y_label: &str,
+    groups: &[String],
+    series: &[BarSeries],
+) -> String {
     let mut svg = String::new();
-    let drawn = draw_bars(&mut svg, title, y_label, groups, series);
+    let drawn = draw_bars(&mut svg, axis, title, y_label, groups, series);
     svg_or_note(title, svg, drawn)
+}
+
+/// The range of a log axis that holds every bar and whisker of `series` with a margin, or
+/// `None` when no value is above 0 (a log axis has no room for 0).
+pub fn log_range(series: &[BarSeries]) -> Option<(f64, f64)> {
+    let bars = series.iter().flat_map(|(_, v)| v.iter().flatten());
+    let (low, high) = bars
+        .flat_map(|b| {
+            let (lo, hi) = b.spread.unwrap_or((b.value, b.value));
+            [b.value, lo, hi]
+        })
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    (high > 0.0).then(|| (low / 1.6, high * 1.6))
 }
 
 fn draw_bars(
     svg: &mut String,
+    axis: Axis,
     title: &str,
     y_label: &str,
     groups: &[String],
     series: &[BarSeries],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let max = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().flatten())
-        .map(Bar::top)
-        .fold(0.0, f64::max);
     let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut builder = ChartBuilder::on(&root);
+    builder
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .margin_right(LEGEND_WIDTH)
         .x_label_area_size(34)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            0f64..groups.len().max(1) as f64,
-            0f64..(max * 1.15).max(1e-9),
-        )?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_desc(y_label)
-        .y_label_formatter(&|v| {
-            if max < 10.0 {
-                format!("{v:.1}")
-            } else {
-                format!("{v:.0}")
+        .y_label_area_size(70);
+    let x = 0f64..groups.len().max(1) as f64;
+    match axis {
+        Axis::Linear => {
+            let max = series
+                .iter()
+                .flat_map(|(_, v)| v.iter().flatten())
+                .map(Bar::top)
+                .fold(0.0, f64::max);
+            let chart = builder.build_cartesian_2d(x, 0f64..(max * 1.15).max(1e-9))?;
+            let format = move |v: &f64| {
+                if max < 10.0 {
+                    format!("{v:.1}")
+                } else {
+                    format!("{v:.0}")
+                }
+            };
+            let mesh = Mesh::Plotters(&format);
+            draw_bars_on(&root, chart, 0.0, mesh, y_label, groups, series)?;
+        }
+        Axis::Log => {
+            let (low, high) = log_range(series).ok_or("nothing above 0 to draw")?;
+            let chart = builder.build_cartesian_2d(x, (low..high).log_scale())?;
+            let mesh = Mesh::Ticks(log_ticks(low, high));
+            draw_bars_on(&root, chart, low, mesh, y_label, groups, series)?;
+        }
+    }
+    legend(&root, series.iter().map(|(name, _)| name.as_str()), true)?;
+    root.present()?;
+    Ok(())
+}
+
+/// The ticks of a log axis from `low` to `high`: 1, 2 and 5 times the powers of ten; every
+/// digit times them when that gives fewer than three (a range within a decade); the powers of
+/// ten alone when it gives more than ten (a range over many decades).
+pub fn log_ticks(low: f64, high: f64) -> Vec<f64> {
+    if !(low > 0.0 && high > low && high.is_finite()) {
+        return Vec::new();
+    }
+    let decades = low.log10().floor() as i32..=high.log10().ceil() as i32;
+    let within = |steps: &[f64]| -> Vec<f64> {
+        decades
+            .clone()
+            .flat_map(|k| steps.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| (low..=high).contains(v))
+            .collect()
+    };
+    let ticks = within(&[1.0, 2.0, 5.0]);
+    if ticks.len() < 3 {
+        within(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    } else if ticks.len() > 10 {
+        within(&[1.0])
+    } else {
+        ticks
+    }
+}
+
+/// How the value axis gets its ticks: plotters' own, named by a formatter; or these values,
+/// drawn here with their grid lines (plotters' log axis labels only powers of ten, and none
+/// at all on a range within a decade).
+enum Mesh<'f> {
+    Plotters(&'f dyn Fn(&f64) -> String),
+    Ticks(Vec<f64>),
+}
+
+/// A tick of a log axis: as many decimals as it needs, up to three (`0.05`, `2`, `80`).
+pub fn log_tick(v: &f64) -> String {
+    let text = if *v >= 10.0 {
+        format!("{v:.0}")
+    } else if *v >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// The bars, whiskers, axis and group names on `chart`, whatever its value axis; bars rise
+/// from `floor`.
+fn draw_bars_on<Y>(
+    root: &Root<'_>,
+    mut chart: ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    floor: f64,
+    mesh: Mesh<'_>,
+    y_label: &str,
+    groups: &[String],
+    series: &[BarSeries],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    match &mesh {
+        Mesh::Plotters(format) => {
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .y_desc(y_label)
+                .y_label_formatter(format)
+                .draw()?;
+        }
+        Mesh::Ticks(ticks) => {
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(0)
+                .y_labels(0)
+                // A log axis still labels its powers of ten: blank, since the ticks are ours.
+                .y_label_formatter(&|_| String::new())
+                .y_desc(y_label)
+                .draw()?;
+            let right = groups.len().max(1) as f64;
+            let grid = RGBColor(200, 200, 200);
+            chart.draw_series(
+                ticks
+                    .iter()
+                    .map(|&v| PathElement::new(vec![(0.0, v), (right, v)], grid.stroke_width(1))),
+            )?;
+            for &v in ticks {
+                let (x, y) = chart.backend_coord(&(0.0, v));
+                root.draw(&Text::new(
+                    log_tick(&v),
+                    (x - 6, y),
+                    ("sans-serif", 12).into_font().color(&BLACK).pos(
+                        plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Right,
+                            plotters::style::text_anchor::VPos::Center,
+                        ),
+                    ),
+                ))?;
             }
-        })
-        .draw()?;
+        }
+    }
     let n = series.len().max(1) as f64;
     let width = 0.8 / n;
     for (s, (_, values)) in series.iter().enumerate() {
@@ -187,7 +339,7 @@ fn draw_bars(
         chart.draw_series(values.iter().enumerate().filter_map(|(g, bar)| {
             let bar = (*bar)?;
             Some(Rectangle::new(
-                [(x0(g), 0.0), (x0(g) + width * 0.92, bar.value)],
+                [(x0(g), floor), (x0(g) + width * 0.92, bar.value)],
                 c.filled(),
             ))
         }))?;
@@ -207,9 +359,8 @@ fn draw_bars(
         });
         chart.draw_series(whiskers.flatten())?;
     }
-    legend(&root, series.iter().map(|(name, _)| name.as_str()), true)?;
     for (g, name) in groups.iter().enumerate() {
-        let (x, y) = chart.backend_coord(&(g as f64 + 0.5, 0.0));
+        let (x, y) = chart.backend_coord(&(g as f64 + 0.5, floor));
         root.draw(&Text::new(
             name.clone(),
             (x, y + 8),
@@ -221,7 +372,6 @@ fn draw_bars(
             ),
         ))?;
     }
-    root.present()?;
     Ok(())
 }
 
@@ -287,12 +437,22 @@ fn draw_lines(
 /// One bar series: its name and one value per group (`None`: no bar).
 type BarSeries = (String, Vec<Option<Bar>>);
 
+/// A bar chart's groups and series.
+type Chart = (Vec<String>, Vec<BarSeries>);
+
+/// Whether any series has a bar above 0 to draw.
+fn has_bars(series: &[BarSeries]) -> bool {
+    series
+        .iter()
+        .any(|(_, values)| values.iter().flatten().any(|b| b.value > 0.0))
+}
+
 /// Per-tree bar series of one figure of the OK rows, for the tables of one cache state.
 fn per_tree(
     tables: &[&Table],
     labels: &[String],
     figure: impl Fn(&Table, &stats::Row) -> Option<Bar>,
-) -> (Vec<String>, Vec<BarSeries>) {
+) -> Chart {
     // With `--work` a tree has a table for each work: the group says which.
     let groups: Vec<String> = tables
         .iter()
@@ -343,19 +503,25 @@ pub fn charts(results: &Results) -> Vec<String> {
                 spread: Some((over(r.min_ms), over(r.max_ms))),
             })
         });
-        out.push(grouped_bars(
-            &format!("Wall time ÷ the reference, {c} cache (whiskers: min–max; lower is better)"),
-            "× reference",
-            &groups,
-            &series,
-        ));
-        let (groups, series) = per_tree(&tables, &labels, |_, r| Some(Bar::of(r.mb_per_s)));
-        out.push(grouped_bars(
-            &format!("Throughput, {c} cache (higher is better)"),
+        // A chart with no bar (no reference ran, or no sequential reader) is left out.
+        let mut push = |axis: Axis, title: String, unit: &str, (groups, series): Chart| {
+            if has_bars(&series) {
+                out.push(grouped_bars(axis, &title, unit, &groups, &series));
+            }
+        };
+        // A log axis: wc and the Python readers take tens of times the reference, our readers a few.
+        push(
+            Axis::Log,
+            format!("Wall time ÷ the reference, {c} cache (log scale; whiskers: min–max)"),
+            "× reference (lower is better)",
+            (groups, series),
+        );
+        push(
+            Axis::Linear,
+            format!("Throughput, {c} cache (higher is better)"),
             "MB/s",
-            &groups,
-            &series,
-        ));
+            per_tree(&tables, &labels, |_, r| Some(Bar::of(r.mb_per_s))),
+        );
         // Bytes per second hides trees of small files; files per second shows them.
         let small: Vec<&Table> = tables
             .iter()
@@ -363,34 +529,29 @@ pub fn charts(results: &Results) -> Vec<String> {
             .filter(|t| t.files > 0 && t.bytes / t.files <= SMALL_FILES)
             .collect();
         if !small.is_empty() {
-            let (groups, series) = per_tree(&small, &labels, |_, r| Some(Bar::of(r.files_per_s)));
-            out.push(grouped_bars(
-                &format!(
+            push(
+                Axis::Linear,
+                format!(
                     "Files per second on the trees of small files, {c} cache (higher is better)"
                 ),
                 "files/s",
-                &groups,
-                &series,
-            ));
+                per_tree(&small, &labels, |_, r| Some(Bar::of(r.files_per_s))),
+            );
         }
-        let (groups, series) = per_tree(&tables, &labels, |_, r| {
-            Some(Bar::of(r.over_sequential.unwrap_or(0.0)))
-        });
-        out.push(grouped_bars(
-            &format!("Speedup over the sequential reader, {c} cache"),
+        push(
+            Axis::Linear,
+            format!("Speedup over the sequential reader, {c} cache"),
             "× sequential",
-            &groups,
-            &series,
-        ));
-        let (groups, series) = per_tree(&tables, &labels, |_, r| {
-            Some(Bar::of(r.peak_rss_kib as f64 / 1024.0))
-        });
-        out.push(grouped_bars(
-            &format!("Peak memory (RSS), {c} cache (lower is better)"),
+            per_tree(&tables, &labels, |_, r| r.over_sequential.map(Bar::of)),
+        );
+        push(
+            Axis::Linear,
+            format!("Peak memory (RSS), {c} cache (lower is better)"),
             "MiB",
-            &groups,
-            &series,
-        ));
+            per_tree(&tables, &labels, |_, r| {
+                Some(Bar::of(r.peak_rss_kib as f64 / 1024.0))
+            }),
+        );
         for t in tables {
             let scaling = stats::scaling(t);
             if scaling.is_empty() {
@@ -412,6 +573,82 @@ pub fn charts(results: &Results) -> Vec<String> {
                 &series,
             ));
         }
+    }
+    out
+}
+
+/// The charts of `--original`: for each cache state, each of our models ÷ its Python
+/// counterpart, a group a tree and work, on a log axis (1 is parity).
+pub fn original_charts(ratios: &[original::Ratio]) -> Vec<String> {
+    let mut out = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let mine: Vec<&original::Ratio> = ratios.iter().filter(|r| r.cache == cache).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut groups: Vec<(String, Option<super::Work>)> = Vec::new();
+        for r in &mine {
+            if !groups.contains(&(r.target.clone(), r.work)) {
+                groups.push((r.target.clone(), r.work));
+            }
+        }
+        let series: Vec<BarSeries> = original::READERS
+            .iter()
+            .map(|&(python, _, ours)| {
+                let values = groups
+                    .iter()
+                    .map(|(target, work)| {
+                        mine.iter()
+                            .find(|r| &r.target == target && r.work == *work && r.python == python)
+                            .map(|r| Bar::of(r.ratio))
+                    })
+                    .collect();
+                (format!("{ours} ÷ {python}"), values)
+            })
+            .collect();
+        let names: Vec<String> = groups
+            .iter()
+            .map(|(target, work)| format!("{target} {}", work.unwrap_or_default()))
+            .collect();
+        out.push(grouped_bars(
+            Axis::Log,
+            &format!(
+                "Ours ÷ the original's Python readers, {} cache (log scale)",
+                cache.as_str()
+            ),
+            "× Python (below 1: ours is faster)",
+            &names,
+            &series,
+        ));
+    }
+    out
+}
+
+/// The section of `--original`: what the ratios mean, their table and charts. Empty without
+/// ratios.
+fn original_section(results: &Results) -> String {
+    let ratios = original::ratios(&results.tables);
+    if ratios.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>Our models ÷ the original's Python readers</h2>\n");
+    let explain = original::EXPLAIN;
+    let _ = writeln!(
+        out,
+        "<p>{}.</p>\n<table class=\"ratios\">",
+        escape(&original::capitalized(explain))
+    );
+    for (i, row) in original::rows(&ratios).iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        let cells: String = row
+            .iter()
+            .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+            .collect();
+        let _ = writeln!(out, "<tr>{cells}</tr>");
+    }
+    out.push_str("</table>\n");
+    for svg in original_charts(&ratios) {
+        let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
     }
     out
 }
@@ -458,6 +695,7 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
          table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}\n\
          th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n\
          th:nth-child(2),td:nth-child(2){text-align:left}\nth{background:#f3f3f3}\n\
+         .ratios td:first-child{text-align:left}\n.ratios td:nth-child(2){text-align:right}\n\
          .meta{color:#555;font-size:.9em}\n.chart{margin:1em 0}\n.rec{background:#eef6ee;padding:.8em;border-left:4px solid #2ca02c}\n\
          </style></head><body>\n",
     );
@@ -487,6 +725,7 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
             escape(&rec.text).replace('`', "")
         );
     }
+    out.push_str(&original_section(results));
     out.push_str("<h2>Charts</h2>\n");
     for svg in charts(results) {
         let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
@@ -519,9 +758,30 @@ pub fn log_lines(
     series: &[(String, Vec<(f64, f64)>)],
     x_names: fn(f64) -> String,
 ) -> String {
+    let axes = LogAxes {
+        x_label,
+        y_label,
+        x_names,
+        y_names: |v| report::group(v.round() as u64),
+        colour: |_, name| reader_color(name),
+        own_ticks: false,
+    };
     let mut svg = String::new();
-    let drawn = draw_log_lines(&mut svg, title, x_label, y_label, series, x_names);
+    let drawn = draw_log_lines(&mut svg, title, &axes, series);
     svg_or_note(title, svg, drawn)
+}
+
+/// How a log–log line chart names its axes and colours its series.
+struct LogAxes<'a> {
+    x_label: &'a str,
+    y_label: &'a str,
+    x_names: fn(f64) -> String,
+    y_names: fn(f64) -> String,
+    /// The colour of the series at an index, with a name.
+    colour: fn(usize, &str) -> RGBColor,
+    /// Ticks at 1, 2, 5 a decade ([`log_ticks`]), named with [`log_tick`], drawn here
+    /// instead of plotters' (which name only the powers of ten).
+    own_ticks: bool,
 }
 
 /// A log axis's tick (a power of ten) as a count: `100`, `10,000`.
@@ -578,10 +838,8 @@ fn reader_color(reader: &str) -> RGBColor {
 fn draw_log_lines(
     svg: &mut String,
     title: &str,
-    x_label: &str,
-    y_label: &str,
+    axes: &LogAxes<'_>,
     series: &[(String, Vec<(f64, f64)>)],
-    x_names: fn(f64) -> String,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let points: Vec<(f64, f64)> = series
         .iter()
@@ -607,16 +865,56 @@ fn draw_log_lines(
             (x_min / 1.5..x_max * 1.5).log_scale(),
             (y_min / 1.5..y_max * 1.5).log_scale(),
         )?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .x_label_formatter(&|v| x_names(*v))
-        .y_label_formatter(&|v| report::group(v.round() as u64))
-        .y_labels(8)
-        .draw()?;
-    for (name, pts) in series {
-        let c = reader_color(name);
+    if axes.own_ticks {
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(axes.x_label)
+            .y_desc(axes.y_label)
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter(&|_| String::new())
+            .draw()?;
+        let grid = RGBColor(200, 200, 200);
+        let (x_low, x_high) = (x_min / 1.5, x_max * 1.5);
+        let (y_low, y_high) = (y_min / 1.5, y_max * 1.5);
+        let font = ("sans-serif", 12).into_font().color(&BLACK);
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        for x in log_ticks(x_low, x_high) {
+            chart.draw_series([PathElement::new(
+                vec![(x, y_low), (x, y_high)],
+                grid.stroke_width(1),
+            )])?;
+            let (px, py) = chart.backend_coord(&(x, y_low));
+            root.draw(&Text::new(
+                log_tick(&x),
+                (px, py + 6),
+                font.pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
+        for y in log_ticks(y_low, y_high) {
+            chart.draw_series([PathElement::new(
+                vec![(x_low, y), (x_high, y)],
+                grid.stroke_width(1),
+            )])?;
+            let (px, py) = chart.backend_coord(&(x_low, y));
+            root.draw(&Text::new(
+                log_tick(&y),
+                (px - 6, py),
+                font.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))?;
+        }
+    } else {
+        chart
+            .configure_mesh()
+            .x_desc(axes.x_label)
+            .y_desc(axes.y_label)
+            .x_label_formatter(&|v| (axes.x_names)(*v))
+            .y_label_formatter(&|v| (axes.y_names)(*v))
+            .y_labels(8)
+            .draw()?;
+    }
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let c = (axes.colour)(i, name);
         let pts: Vec<(f64, f64)> = pts
             .iter()
             .copied()
@@ -629,7 +927,7 @@ fn draw_log_lines(
         &root,
         series.iter().map(|(name, _)| name.as_str()),
         false,
-        |_, name| reader_color(name),
+        axes.colour,
     )?;
     root.present()?;
     Ok(())
@@ -701,6 +999,7 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
             ));
         }
     }
+    out.extend(cpu_axis_charts(&experiments.works));
     if let Some(sweep) = &experiments.concurrency {
         out.push(per_jobs(
             sweep,
@@ -772,6 +1071,60 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
     out
 }
 
+/// The CPU axis of the study: for each model and cache state, its time ÷ the limit against
+/// the CPU cost a byte of each work (one core's nanoseconds a byte, from the limit), a line a
+/// size tree. A model that keeps up with the limit whatever the work stays flat.
+pub fn cpu_axis_charts(works: &[Table]) -> Vec<String> {
+    let mut out = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let tables: Vec<&Table> = works.iter().filter(|t| t.cache == cache).collect();
+        for reader in study_readers(&tables)
+            .into_iter()
+            .filter(|r| r != stats::REFERENCE && r != "seq")
+        {
+            let series: Vec<(String, Vec<(f64, f64)>)> = study::SIZE_TREES
+                .iter()
+                .map(|&(tree, _)| {
+                    let mut points: Vec<(f64, f64)> = tables
+                        .iter()
+                        .filter(|t| t.target == tree)
+                        .filter_map(|t| {
+                            let ns_a_byte = 1e9 / t.limit?.per_core;
+                            let row = t
+                                .rows
+                                .iter()
+                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            Some((ns_a_byte, row.vs_limit?))
+                        })
+                        .collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    (tree.to_string(), points)
+                })
+                .filter(|(_, points)| !points.is_empty())
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let axes = LogAxes {
+                x_label: "CPU cost a byte (one core's ns/B: counting, xxh3, blake3, sha256)",
+                y_label: "× limit (1: as fast as this machine allows)",
+                x_names: |v| log_tick(&v),
+                y_names: |v| log_tick(&v),
+                colour: |i, _| color(i),
+                own_ticks: true,
+            };
+            let title = format!(
+                "{reader}: time ÷ limit against CPU cost a byte, {} cache",
+                cache.as_str()
+            );
+            let mut svg = String::new();
+            let drawn = draw_log_lines(&mut svg, &title, &axes, &series);
+            out.push(svg_or_note(&title, svg, drawn));
+        }
+    }
+    out
+}
+
 /// The study's page: the claims with their verdicts, the guidelines, the charts, and every
 /// table it measured.
 pub fn study_page(
@@ -832,6 +1185,12 @@ pub fn study_page(
         .chain(&experiments.files)
         .chain(&experiments.bytes)
         .chain(&experiments.headline)
+        .chain(
+            experiments
+                .works
+                .iter()
+                .filter(|t| t.work.is_some_and(|w| w != super::Work::Count)),
+        )
     {
         out.push_str(&html_table(table, meta));
     }

@@ -2,12 +2,15 @@
 //! interleaved (A B C … A B C …) through a [`Runner`], judges and ranks the runs, prints the
 //! tables and writes the report. With `--work`, every reader runs with each work asked for
 //! (counting, or counting and a digest), beside the digest tools people use, and each table
-//! gets the limit of its work ([`work`]).
+//! gets the limit of its work ([`work`]). With `--original`, the original project's four Python
+//! readers run in the same rounds, checked under their own counting rule, and each of our
+//! models is compared with its Python counterpart ([`original`]).
 
 mod digests;
 mod host;
 mod html;
 pub mod measure;
+mod original;
 mod report;
 mod run;
 mod stats;
@@ -46,13 +49,20 @@ pub const READERS: &[(&str, &str, &[&str])] = &[
     ("wc", "xargs", &[]),
 ];
 
-/// Every name `--readers` takes: the readers, `wc`, and the digest tools.
+/// Every name `--readers` takes: the readers, `wc`, the digest tools, and the original's
+/// Python readers.
 pub fn reader_names() -> Vec<&'static str> {
     READERS
         .iter()
         .map(|r| r.0)
         .chain(Tool::ALL.map(Tool::name))
+        .chain(original::READERS.map(|r| r.0))
         .collect()
+}
+
+/// Whether `--readers` asks for `name` (no `--readers`: every reader is).
+fn wanted(opts: &Options, name: &str) -> bool {
+    opts.readers.is_empty() || opts.readers.iter().any(|r| r == name)
 }
 
 /// Hybrid thresholds tried on a user's tree (`--dir`), beside the default.
@@ -94,6 +104,8 @@ pub struct Options {
     /// `--work`, when given: the works every reader runs with, each in tables of its own with
     /// a limit row. `None`: counting alone, with the tables as they always were.
     pub works: Option<Vec<Work>>,
+    /// `--original`: run the original project's Python readers beside ours.
+    pub original: bool,
 }
 
 /// A tree with what its totals must be (`None`: decided by the readers' consensus).
@@ -109,6 +121,9 @@ pub struct Workload {
     /// With `--work`: one core's speed for each work on this tree's files, which gives each
     /// of its tables the limit row.
     pub speeds: Option<work::Speeds>,
+    /// With `--original`: the totals the original's Python readers must report, under their
+    /// own counting rule ([`original::expected`]).
+    pub original: Option<Expected>,
 }
 
 /// Runs the whole benchmark; fails (after writing the report) if any run was wrong or failed.
@@ -150,8 +165,31 @@ pub fn bench(opts: &Options) -> Result<()> {
     let (tools, missing_tools) = tools::find(&algorithms, |program, args| {
         host::output(program, args, &ws.root)
     });
-    let (variants, mut missing) = variants(opts, &binaries, has_wc, &tools);
+    let (mut variants, mut missing) = variants(opts, &binaries, has_wc, &tools);
     missing.extend(missing_tools);
+    let python = match opts
+        .original
+        .then(|| original::prepare(&ws.root, &ws.target))
+    {
+        Some(Ok(python)) => {
+            eprintln!("bench: the original's readers: {}", python.versions);
+            let works = opts.works.clone().unwrap_or_else(|| vec![Work::Count]);
+            if works.iter().any(|w| !original::can_do(*w)) {
+                eprintln!(
+                    "bench: the original's readers have no xxh3 (neither hashlib nor blake3 does it): not run under it"
+                );
+            }
+            variants.extend(original::variants(&python, &works, |name| {
+                wanted(opts, name)
+            }));
+            Some(python)
+        }
+        Some(Err(why)) => {
+            missing.push(format!("the original's Python readers ({why})"));
+            None
+        }
+        None => None,
+    };
     if variants.is_empty() {
         bail!("no reader binary to run (missing: {})", missing.join(", "));
     }
@@ -200,6 +238,11 @@ pub fn bench(opts: &Options) -> Result<()> {
     if let Some(works) = &opts.works {
         prepare_works(&mut workloads, works);
     }
+    if python.is_some() {
+        for w in &mut workloads {
+            w.original = Some(original::expected(&w.target.files)?);
+        }
+    }
     let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
         .into_iter()
         .filter_map(|(on, cache)| on.then_some(cache))
@@ -213,7 +256,11 @@ pub fn bench(opts: &Options) -> Result<()> {
         eprintln!("{line}")
     });
     let results = judge(&workloads, &variants, records);
-    let host = host::describe(&ws.root);
+    let mut host = host::describe(&ws.root);
+    if let Some(python) = &python {
+        host.tools
+            .push(("original/ (Python readers)".into(), python.versions.clone()));
+    }
     let meta = report::Meta {
         started_at,
         command_line: opts.command_line.clone(),
@@ -231,7 +278,11 @@ pub fn bench(opts: &Options) -> Result<()> {
         .filter(|t| t.work.unwrap_or_default() == Work::Count)
         .cloned()
         .collect();
-    println!("{text}{}", study::short_form(&counting));
+    println!(
+        "{text}{}{}",
+        original::console(&original::ratios(&results.tables)),
+        study::short_form(&counting)
+    );
     report::write_all(&out_dir, &meta, &results)?;
     let _ = std::fs::remove_file(&runner.report);
     let _ = std::fs::remove_file(&runner.tool_output);
@@ -289,6 +340,7 @@ fn run_study(
         jobs: jobs.to_vec(),
         profiles,
         thresholds: Vec::new(),
+        works: None,
         ..opts.clone()
     };
     let names = |trees: &[(&str, u64)]| -> Vec<String> {
@@ -299,9 +351,13 @@ fn run_study(
     let (warm, both) = (vec![Cache::Warm], vec![Cache::Warm, Cache::Cold]);
     // Name, what runs, measured rounds, cache states.
     let experiments = [
+        // The CPU axis too: each reader with each work, in the same rounds.
         (
             "file size",
-            with(&every_reader, &[], names(study::SIZE_TREES)),
+            Options {
+                works: Some(Work::ALL.to_vec()),
+                ..with(&every_reader, &[], names(study::SIZE_TREES))
+            },
             3,
             &both,
         ),
@@ -348,10 +404,13 @@ fn run_study(
         // Sampling costs a little CPU: only the runs that measure nothing else pay it.
         runner.sample_vm = name == "virtual memory";
         let (variants, _) = variants(&experiment, binaries, has_wc, &[]);
-        let workloads = match name {
+        let mut workloads = match name {
             "growth by bytes" => sparse_workloads(&ws.target, out_dir)?,
             _ => workloads(&experiment, &ws.target, out_dir)?,
         };
+        if let Some(works) = &experiment.works {
+            prepare_works(&mut workloads, works);
+        }
         let plan = Plan {
             runs: opts.runs.min(runs),
             warmup: true,
@@ -363,7 +422,15 @@ fn run_study(
         let results = judge(&workloads, &variants, records);
         let cache = |c: Cache| results.tables.iter().find(|t| t.cache == c).cloned();
         match name {
-            "file size" => found.sizes = results.tables.clone(),
+            "file size" => {
+                found.sizes = results
+                    .tables
+                    .iter()
+                    .filter(|t| t.work == Some(Work::Count))
+                    .cloned()
+                    .collect();
+                found.works = results.tables.clone();
+            }
             "concurrency" => {
                 found.concurrency = cache(Cache::Warm);
                 found.concurrency_cold = cache(Cache::Cold);
@@ -441,6 +508,7 @@ fn sparse_workloads(target_dir: &Path, out_dir: &Path) -> Result<Vec<Workload>> 
                 }),
                 digests: BTreeMap::new(),
                 speeds: None,
+                original: None,
             })
         })
         .collect()
@@ -458,7 +526,7 @@ pub fn variants(
 ) -> (Vec<Variant>, Vec<String>) {
     let mut out = Vec::new();
     let mut missing = Vec::new();
-    let wanted = |name: &str| opts.readers.is_empty() || opts.readers.iter().any(|r| r == name);
+    let wanted = |name: &str| wanted(opts, name);
     let works = opts.works.clone().unwrap_or_else(|| vec![Work::Count]);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (i, &asked) in works.iter().enumerate() {
@@ -604,6 +672,7 @@ fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Wo
             expected: None,
             digests: BTreeMap::new(),
             speeds: None,
+            original: None,
         }]);
     }
     opts.profiles
@@ -627,6 +696,7 @@ fn workloads(opts: &Options, target_dir: &Path, out_dir: &Path) -> Result<Vec<Wo
                 expected: Some(expected),
                 digests: BTreeMap::new(),
                 speeds: None,
+                original: None,
             })
         })
         .collect()
@@ -775,8 +845,14 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
                 check_words: !(reference || user_tree && r.variant.reader == "wc"),
                 check_lines: !reference,
             };
+            let python = original::is_python(&r.variant.reader);
             let verdict = match (&expected, r.variant.tool()) {
                 (_, Some(_)) => stats::check_tool(&r.measurement, r.digest_check.as_ref(), rules),
+                // The original counts under its own rule: its totals are checked against those.
+                _ if python => match &w.original {
+                    Some(e) => stats::check(&r.measurement, e, rules),
+                    None => Verdict::Failed("no totals under the original's rule".into()),
+                },
                 (Some(e), None) => stats::check(&r.measurement, e, rules),
                 (None, None) => Verdict::Failed("no reader produced totals".into()),
             };

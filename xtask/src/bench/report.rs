@@ -365,6 +365,9 @@ pub fn markdown(meta: &Meta, results: &Results) -> String {
             );
         }
     }
+    out.push_str(&super::original::markdown(&super::original::ratios(
+        &results.tables,
+    )));
     if !results.recommendations.is_empty() {
         out.push_str("## Recommendation\n\n");
         for rec in &results.recommendations {

@@ -481,10 +481,10 @@ pub fn set_limit(table: &mut Table, cores: usize, per_core: f64) {
     }
 }
 
-/// Whether `reader` is a baseline people already use — `wc` or a digest tool — rather than
-/// one of the readers: ranked beside them, never recommended.
+/// Whether `reader` is a baseline — `wc`, a digest tool, or one of the original's Python
+/// readers — rather than one of ours: ranked beside them, never recommended.
 pub fn is_baseline(reader: &str) -> bool {
-    reader == "wc" || Tool::named(reader).is_some()
+    reader == "wc" || Tool::named(reader).is_some() || super::original::is_python(reader)
 }
 
 /// How one reader's median changes with `--jobs`.

@@ -14,12 +14,20 @@
 //!   model, beside its published table (hybrid 2.34 s, async 3.21, threading 4.12,
 //!   multiprocessing 5.03).
 //!
+//! The file-size experiment is also the CPU axis: every reader runs each of its trees with
+//! work of rising CPU cost a byte (counting, then counting and xxh3, blake3, sha256: see
+//! [`super::Work`]) in the same rounds, each table with its limit, so that the claims about
+//! CPU-intensive work ("use multiprocessing", "threads for mixed I/O and CPU", "async is
+//! limited by single-thread CPU", "IPC is the process model's bottleneck") get a verdict too.
+//!
 //! The judgement is pure functions over the experiments' tables, unit-tested with a fake
 //! runner: [`claims`] and [`guidelines`].
 
 use serde::Serialize;
 
 use super::stats::{Cache, Row, Table};
+use super::work::Work;
+use reader_core::Algorithm;
 
 /// The study's trees of one file size each, smallest first: fixture profile and file size.
 pub const SIZE_TREES: &[(&str, u64)] = &[
@@ -108,8 +116,11 @@ pub struct Claim {
 /// The tables of the three experiments.
 #[derive(Debug, Clone, Default)]
 pub struct Experiments {
-    /// One table per size tree and cache state.
+    /// One table per size tree and cache state, counting.
     pub sizes: Vec<Table>,
+    /// The CPU axis: one table per size tree, cache state and work (counting too), each with
+    /// its limit.
+    pub works: Vec<Table>,
     /// The concurrency sweep, warm (rows `reader -j N`): memory and time.
     pub concurrency: Option<Table>,
     /// The same sweep with a cold cache: time.
@@ -556,16 +567,21 @@ fn headline_claims(experiments: &Experiments) -> Vec<Claim> {
 }
 
 fn hybrid_claim(experiments: &Experiments) -> Claim {
+    let digests = experiments
+        .works
+        .iter()
+        .filter(|t| t.work.is_some_and(|w| w != Work::Count));
     let all: Vec<&Table> = experiments
         .sizes
         .iter()
+        .chain(digests)
         .chain(&experiments.headline)
         .collect();
     let places: Vec<Place> = all.iter().map(|t| place(t, HYBRID)).collect();
     Claim {
         claim: "hybrid has the highest overall throughput".into(),
         measured: format!(
-            "over the {} trees and cache states measured, hybrid {}",
+            "over the {} trees, cache states and works measured, hybrid {}",
             all.len(),
             places_text(&places)
         ),
@@ -629,7 +645,192 @@ pub fn claims(experiments: &Experiments, cores: usize) -> Vec<Claim> {
         ),
     ];
     out.extend(headline_claims(experiments));
+    out.extend([
+        cpu_claim(experiments),
+        mixed_claim(experiments),
+        async_cpu_claim(experiments),
+        ipc_claim(experiments),
+    ]);
     out
+}
+
+/// The costliest work of the CPU axis, where CPU-intensive claims are judged.
+const COSTLIEST: Work = Work::Digest(Algorithm::Sha256);
+
+/// The CPU axis's tables of `work`.
+fn of_work(experiments: &Experiments, work: Work) -> Vec<&Table> {
+    experiments
+        .works
+        .iter()
+        .filter(|t| t.work == Some(work))
+        .collect()
+}
+
+/// `size-4KiB warm: threads; …` for the tables given.
+fn winners_text(tables: &[&Table]) -> String {
+    tables
+        .iter()
+        .map(|t| format!("{} {}: {}", t.target, t.cache.as_str(), winner(t)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// "Use multiprocessing when CPU-intensive processing is required": judged as a claim that
+/// proc is best, on every size tree and cache state, under the costliest work.
+fn cpu_claim(experiments: &Experiments) -> Claim {
+    let tables = of_work(experiments, COSTLIEST);
+    let places: Vec<Place> = tables.iter().map(|t| place(t, PROCESSES)).collect();
+    Claim {
+        claim: "use multiprocessing when CPU-intensive processing is required".into(),
+        measured: format!(
+            "under {}, proc {}; fastest — {}",
+            COSTLIEST.describe(),
+            places_text(&places),
+            winners_text(&tables)
+        ),
+        finding: best_finding(&places),
+    }
+}
+
+/// "Threading is good for mixed I/O and CPU workloads": good is fastest or within the noise
+/// of it; judged under every digest work (I/O and CPU both), on every size tree and cache.
+fn mixed_claim(experiments: &Experiments) -> Claim {
+    let tables: Vec<&Table> = experiments
+        .works
+        .iter()
+        .filter(|t| t.work.is_some_and(|w| w != Work::Count))
+        .collect();
+    let places: Vec<Place> = tables.iter().map(|t| place(t, THREADS)).collect();
+    let good = places.iter().filter(|&&p| p != Place::Lost).count();
+    let finding = match (good, places.len()) {
+        (_, 0) => Finding::NotMeasured,
+        (g, n) if g == n => Finding::Holds,
+        (0, _) => Finding::DoesNotHold,
+        _ => Finding::Depends,
+    };
+    Claim {
+        claim: "threading is good for mixed I/O and CPU workloads".into(),
+        measured: format!(
+            "under counting and a digest (xxh3, blake3, sha256), threads {}",
+            places_text(&places)
+        ),
+        finding,
+    }
+}
+
+/// A reader that keeps more than this many cores busy on average is not held to one.
+const ONE_CORE: f64 = 1.25;
+
+/// The cores a row kept busy on average: its CPU time ÷ its wall time.
+pub fn cores_busy(row: &Row) -> Option<f64> {
+    (row.median_ms > 0.0).then(|| (row.user_ms + row.sys_ms) / row.median_ms)
+}
+
+/// "Async is limited by single-thread CPU processing": judged where the CPU is what limits,
+/// warm under the costliest work, by the cores the best async reader keeps busy: holds where
+/// it keeps about one ([`ONE_CORE`]), does not where it keeps more.
+fn async_cpu_claim(experiments: &Experiments) -> Claim {
+    let mut measured = Vec::new();
+    let mut findings = Vec::new();
+    for t in of_work(experiments, COSTLIEST)
+        .into_iter()
+        .filter(|t| t.cache == Cache::Warm)
+    {
+        let Some(row) = best_of(t, ASYNC) else {
+            continue;
+        };
+        let Some(busy) = cores_busy(row) else {
+            continue;
+        };
+        let limit = row
+            .vs_limit
+            .map_or(String::new(), |x| format!(", {x:.2}× the limit"));
+        measured.push(format!(
+            "{} {}: {busy:.2} cores busy{limit}",
+            t.target, row.label
+        ));
+        findings.push(busy <= ONE_CORE);
+    }
+    if measured.is_empty() {
+        measured.push("not run".into());
+    }
+    Claim {
+        claim: "async is limited by single-thread CPU processing".into(),
+        measured: format!(
+            "the best async reader, warm, under {}: {}",
+            COSTLIEST.describe(),
+            measured.join("; ")
+        ),
+        finding: verdict_of(&findings),
+    }
+}
+
+/// proc's best median ÷ threads', and whether proc is slower beyond the noise (its fastest
+/// run slower than threads' slowest).
+fn proc_against_threads(table: &Table) -> Option<(f64, bool)> {
+    let proc = best_of(table, PROCESSES)?;
+    let threads = best_of(table, THREADS)?;
+    (threads.median_ms > 0.0).then(|| {
+        (
+            proc.median_ms / threads.median_ms,
+            proc.min_ms > threads.max_ms,
+        )
+    })
+}
+
+/// "IPC serialization is the process model's bottleneck": if it is, proc falls behind
+/// threads where it sends the most messages a byte (counting 256 B files) and not where it
+/// sends the fewest and computes the most (the costliest work on the 16 and 256 MiB trees).
+/// Holds where that is so in every cache state; does not hold where proc keeps up on the
+/// small files (IPC is no visible cost).
+fn ipc_claim(experiments: &Experiments) -> Claim {
+    let mut measured = Vec::new();
+    let mut findings = Vec::new();
+    for cache in [Cache::Warm, Cache::Cold] {
+        let small = experiments
+            .works
+            .iter()
+            .find(|t| t.target == "size-256B" && t.cache == cache && t.work == Some(Work::Count))
+            .and_then(|t| proc_against_threads(t).map(|p| (t, p)));
+        let large: Vec<(&Table, (f64, bool))> = of_work(experiments, COSTLIEST)
+            .into_iter()
+            .filter(|t| t.cache == cache && ["size-16MiB", "size-256MiB"].contains(&&*t.target))
+            .filter_map(|t| proc_against_threads(t).map(|p| (t, p)))
+            .collect();
+        let Some((t, (ratio, behind))) = small else {
+            continue;
+        };
+        let mut parts = vec![format!("{} counting {ratio:.2}×", t.target)];
+        parts.extend(
+            large
+                .iter()
+                .map(|(t, (r, _))| format!("{} {} {r:.2}×", t.target, COSTLIEST)),
+        );
+        measured.push(format!("{}: {}", cache.as_str(), parts.join(", ")));
+        let keeps_up_on_large = large.iter().all(|(_, (_, behind))| !behind);
+        findings.push(match (behind, keeps_up_on_large) {
+            (true, true) => Some(true),
+            (false, _) => Some(false),
+            (true, false) => None,
+        });
+    }
+    let finding = if findings.is_empty() {
+        Finding::NotMeasured
+    } else if findings.iter().all(|f| *f == Some(true)) {
+        Finding::Holds
+    } else if findings.iter().all(|f| *f == Some(false)) {
+        Finding::DoesNotHold
+    } else {
+        Finding::Depends
+    };
+    if measured.is_empty() {
+        measured.push("not run".into());
+    }
+    Claim {
+        claim: "IPC serialization is the process model's bottleneck".into(),
+        measured: format!("proc ÷ threads — {}", measured.join("; ")),
+        finding,
+    }
 }
 
 /// [`wins_on`] over any list of tables.
@@ -732,6 +933,28 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
                     cache.as_str(),
                     winners.join(" / ")
                 ));
+            }
+        }
+    }
+    for work in Work::ALL.into_iter().filter(|w| *w != Work::Count) {
+        for (kind, trees) in kinds {
+            for cache in [Cache::Warm, Cache::Cold] {
+                let mut winners: Vec<String> = Vec::new();
+                for t in experiments.works.iter().filter(|t| {
+                    t.work == Some(work) && t.cache == cache && trees.contains(&&*t.target)
+                }) {
+                    let w = winner_short(t);
+                    if !winners.contains(&w) {
+                        winners.push(w);
+                    }
+                }
+                if !winners.is_empty() {
+                    out.push(format!(
+                        "{work} over {kind}, {} cache: {}",
+                        cache.as_str(),
+                        winners.join(" / ")
+                    ));
+                }
             }
         }
     }

@@ -33,6 +33,8 @@ struct FakeRunner {
     times: HashMap<String, Vec<f64>>,
     /// A fixed time for a label on one tree (before `times`).
     on_tree: HashMap<(String, String), f64>,
+    /// A fixed time for a label on one tree under one work (before `on_tree`).
+    on_work: HashMap<(String, String, Work), f64>,
     rss: HashMap<String, u64>,
     vm: HashMap<String, u64>,
     totals: HashMap<String, Totals>,
@@ -49,6 +51,10 @@ impl FakeRunner {
     }
     fn on(mut self, tree: &str, label: &str, ms: f64) -> Self {
         self.on_tree.insert((tree.into(), label.into()), ms);
+        self
+    }
+    fn on_work(mut self, tree: &str, label: &str, work: Work, ms: f64) -> Self {
+        self.on_work.insert((tree.into(), label.into(), work), ms);
         self
     }
     fn vm(mut self, label: &str, kib: u64) -> Self {
@@ -77,8 +83,12 @@ impl Runner for FakeRunner {
     fn run(&mut self, variant: &Variant, target: &Target) -> Measurement {
         self.calls.push(variant.label.clone());
         let fixed = self
-            .on_tree
-            .get(&(target.name.clone(), variant.label.clone()))
+            .on_work
+            .get(&(target.name.clone(), variant.label.clone(), variant.work))
+            .or_else(|| {
+                self.on_tree
+                    .get(&(target.name.clone(), variant.label.clone()))
+            })
             .copied();
         let queue = self.times.entry(variant.label.clone()).or_default();
         let wall_ms = match fixed {
@@ -144,6 +154,7 @@ fn workload(name: &str, expected: Option<Expected>) -> Workload {
         expected,
         digests: BTreeMap::new(),
         speeds: None,
+        original: None,
     }
 }
 
@@ -568,6 +579,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         command_line: String::new(),
         study: false,
         works: None,
+        original: false,
     };
     let (vs, missing) = variants(&opts, &binaries, false, &[]);
     let labels: Vec<&str> = vs.iter().map(|v| v.label.as_str()).collect();
@@ -656,6 +668,154 @@ fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for
     assert!(
         charts.iter().any(|c| c.contains("Files per second")),
         "small files get files/s"
+    );
+}
+
+#[test]
+fn the_original_is_checked_under_its_own_rule_and_each_model_compared_with_its_counterpart() {
+    // The original counts a lone CR as a line end: two more lines than the manifest here.
+    let under_its_rule = Expected {
+        lines: EXPECTED.lines + 2,
+        ..EXPECTED
+    };
+    let python_right = Totals {
+        lines: RIGHT.lines + 2,
+        ..RIGHT
+    };
+    let vs = [
+        variant("threads", None, None),
+        variant("hybrid", None, None),
+        variant("py-threads", None, None),
+        variant("py-hybrid", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script("threads", &[99.0, 10.0])
+        .script("py-threads", &[99.0, 400.0])
+        .script("hybrid", &[99.0, 8.0])
+        .totals("py-threads", python_right);
+    let mut tree = workload("seed-mixed", Some(EXPECTED));
+    tree.original = Some(under_its_rule);
+    let results = run_all(&mut runner, &plan(1, &[Cache::Warm]), &[tree], &vs);
+    let verdict = |label: &str| {
+        results.tables[0]
+            .rows
+            .iter()
+            .find(|r| r.label == label)
+            .map(|r| r.verdict.clone())
+    };
+    assert_eq!(verdict("py-threads"), Some(Verdict::Ok));
+    // The manifest's totals are not the original's: a Python run that reports them is WRONG.
+    assert_eq!(
+        verdict("py-hybrid"),
+        Some(Verdict::Wrong("lines 50 ≠ 52".into()))
+    );
+    let ratios = original::ratios(&results.tables);
+    assert_eq!(
+        ratios.len(),
+        1,
+        "only the pair with both runs right: {ratios:?}"
+    );
+    assert_eq!(
+        (ratios[0].ours, ratios[0].python, ratios[0].ratio),
+        ("threads", "py-threads", 0.025)
+    );
+    let text = original::console(&ratios);
+    assert!(
+        text.contains("threads ÷ py-threads")
+            && text.contains("seed-mixed · warm · counting")
+            && text.contains("0.025×")
+            && text.contains("hybrid ÷ py-hybrid"),
+        "{text}"
+    );
+    // A Python reader is never recommended, even where it would win.
+    assert!(stats::is_baseline("py-proc"));
+    let md = report::markdown(&meta(), &results);
+    assert!(
+        md.contains("## Our models ÷ the original's Python readers"),
+        "{md}"
+    );
+    let page = html::page(&meta(), &results, &md);
+    assert!(
+        page.contains("Python readers, warm cache (log scale)"),
+        "{page}"
+    );
+    assert_eq!(original::console(&[]), "");
+}
+
+/// The heights of the filled bars of an SVG chart (the white background left out).
+fn bar_heights(svg: &str) -> Vec<f64> {
+    svg.split("<rect")
+        .skip(1)
+        .filter(|r| !r.contains(r##"fill="#FFFFFF""##))
+        // The legend's swatches are in the right margin.
+        .filter(|r| !r.contains(r#"width="10" height="10""#))
+        .filter_map(|r| {
+            let at = r.find("height=\"")? + "height=\"".len();
+            r[at..].split('"').next()?.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn on_the_log_axis_a_reader_at_1_2x_stays_readable_beside_wc_at_80x() {
+    let vs = [
+        variant(stats::REFERENCE, None, None),
+        variant("threads", None, None),
+        variant("wc", None, None),
+    ];
+    let mut runner = FakeRunner::default()
+        .script(stats::REFERENCE, &[99.0, 10.0])
+        .script("threads", &[99.0, 12.0])
+        .script("wc", &[99.0, 800.0])
+        .totals(stats::REFERENCE, READ_ONLY);
+    let results = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let charts = html::charts(&results);
+    let wall = charts
+        .iter()
+        .find(|c| c.contains("Wall time ÷ the reference"))
+        .expect("a wall-time chart");
+    assert!(wall.contains("log scale"), "{wall}");
+    let heights = bar_heights(wall);
+    assert_eq!(heights.len(), 3, "{wall}");
+    // The reference (1×), threads (1.2×), wc (80×). On a linear axis the first two would be
+    // 1/80 of wc's bar and a pixel apart; on the log axis they are a tenth of it, and the
+    // 20% between them is plain to see.
+    let [reference, threads, wc] = heights[..] else {
+        panic!("{heights:?}");
+    };
+    assert!(
+        reference > wc / 12.0 && threads - reference >= 8.0,
+        "{heights:?}"
+    );
+    assert_eq!(
+        html::log_range(&[("x".into(), vec![Some(html::Bar::of(2.0)), None])]),
+        Some((1.25, 3.2))
+    );
+    assert_eq!(
+        html::log_range(&[("x".into(), vec![Some(html::Bar::of(0.0))])]),
+        None
+    );
+    // Its ticks: 1, 2, 5 a decade; every digit within one decade; powers of ten over many.
+    assert_eq!(
+        html::log_ticks(0.6, 130.0),
+        [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+    );
+    let names = |ticks: Vec<f64>| -> Vec<String> { ticks.iter().map(html::log_tick).collect() };
+    assert_eq!(
+        names(html::log_ticks(0.013, 0.045)),
+        ["0.02", "0.03", "0.04"]
+    );
+    assert_eq!(names(html::log_ticks(0.5, 2e5)).len(), 6);
+    assert!(html::log_ticks(0.0, 1.0).is_empty());
+    // The ticks are drawn, with their labels.
+    assert!(
+        wall.contains(">\n1\n<") && wall.contains(">\n50\n<"),
+        "{wall}"
     );
 }
 
@@ -1291,6 +1451,7 @@ fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_thei
         command_line: String::new(),
         study: false,
         works: Some(vec![Work::Digest(Algorithm::Blake3), Work::Count]),
+        original: false,
     };
     let found = [
         (tools::Tool::B3sum, Algorithm::Blake3),
@@ -1324,4 +1485,231 @@ fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_thei
     };
     let (vs, _) = variants(&only, &binaries, true, &found);
     assert!(vs.iter().all(|v| v.reader == "threads"));
+}
+
+#[test]
+fn a_digest_run_on_a_users_tree_is_recommended_from_its_own_table_never_from_counting() {
+    let sha = Work::Digest(Algorithm::Sha256);
+    let mut tree = workload("src", None);
+    tree.digests = BTreeMap::from([(Algorithm::Sha256, FileDigests::new())]);
+    tree.speeds = Some(work::Speeds {
+        cores: 2,
+        per_core: BTreeMap::from([(Work::Count, 1e9), (sha, 1e6)]),
+    });
+    let both = |reader: &str, jobs: Option<usize>| {
+        [Work::Count, sha].map(|work| Variant {
+            work,
+            ..variant(reader, jobs, None)
+        })
+    };
+    let mut vs: Vec<Variant> = Vec::new();
+    for (reader, jobs) in [
+        ("threads", Some(2)),
+        ("hybrid", Some(2)),
+        ("hybrid", None),
+        ("proc", Some(2)),
+    ] {
+        vs.extend(both(reader, jobs));
+    }
+    vs.push(tool(tools::Tool::Sha256sum, Algorithm::Sha256));
+    // Each label's runs in order: warm-up counting, warm-up sha256, counting, sha256. Threads
+    // win the counting; the hybrid -j 2 the digest run (the tool, a baseline, is faster yet).
+    let mut runner = FakeRunner::default()
+        .script("threads -j 2", &[1.0, 1.0, 10.0, 100.0])
+        .script("hybrid -j 2", &[1.0, 1.0, 50.0, 40.0])
+        .script("hybrid", &[1.0, 1.0, 60.0, 80.0])
+        .script("proc -j 2", &[1.0, 1.0, 70.0, 60.0])
+        .script("sha256sum", &[1.0, 20.0]);
+    let results = run_all(&mut runner, &plan(1, &[Cache::Warm]), &[tree], &vs);
+    let recs: Vec<(Option<Work>, String, String)> = results
+        .recommendations
+        .iter()
+        .map(|r| (r.work, r.label.clone(), r.command.clone()))
+        .collect();
+    assert_eq!(
+        recs,
+        [
+            (
+                Some(Work::Count),
+                "threads -j 2".into(),
+                "reader-threads --jobs 2".into()
+            ),
+            (
+                Some(sha),
+                "hybrid -j 2".into(),
+                "reader-hybrid --digest sha256 --jobs 2".into()
+            ),
+        ]
+    );
+    let text = report::console(&meta(), &results);
+    assert!(
+        text.contains("recommendation, warm cache, counting + sha256: Use `reader-hybrid --digest sha256 --jobs 2`"),
+        "{text}"
+    );
+}
+
+/// The study's CPU axis on scripted runs: every reader takes 10 ms on every size tree under
+/// every work, but where `fast` says 1 ms (tree, reader, work); warm and cold.
+fn study_works(fast: &[(&str, &str, Work)]) -> Vec<stats::Table> {
+    let readers = ["threads", "async-tokio", "hybrid", "proc"];
+    let vs: Vec<Variant> = Work::ALL
+        .iter()
+        .flat_map(|&w| readers.map(|r| working(r, w)))
+        .collect();
+    let mut runner = FakeRunner::default();
+    for &(tree, _) in study::SIZE_TREES {
+        for reader in readers {
+            runner = runner.on(tree, reader, 10.0);
+        }
+    }
+    for &(tree, reader, work) in fast {
+        runner = runner.on_work(tree, reader, work, 1.0);
+    }
+    for v in vs.iter().filter(|v| v.work != Work::Count) {
+        runner = runner.digests(&v.label, &FileDigests::new());
+    }
+    let workloads: Vec<Workload> = study::SIZE_TREES
+        .iter()
+        .map(|(tree, _)| {
+            let mut w = workload(tree, Some(EXPECTED));
+            w.digests = Algorithm::ALL
+                .into_iter()
+                .map(|a| (a, FileDigests::new()))
+                .collect();
+            w.speeds = Some(work::Speeds {
+                cores: 2,
+                per_core: Work::ALL.into_iter().zip([1e10, 4e9, 2e9, 5e8]).collect(),
+            });
+            w
+        })
+        .collect();
+    let mut tables = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm, Cache::Cold]),
+        &workloads,
+        &vs,
+    )
+    .tables;
+    // The reference did not run: a limit of 5 ms, to chart against.
+    for t in &mut tables {
+        let per_core = match t.work {
+            Some(w) => Work::ALL
+                .into_iter()
+                .zip([1e10, 4e9, 2e9, 5e8])
+                .find(|p| p.0 == w)
+                .map_or(1e9, |p| p.1),
+            None => 1e9,
+        };
+        t.limit = work::Limit::new(5.0, t.bytes, 2, per_core);
+        for r in &mut t.rows {
+            r.vs_limit = t.limit.map(|l| r.median_ms / l.ms);
+        }
+    }
+    tables
+}
+
+#[test]
+fn the_cpu_claims_follow_who_wins_under_costly_work_and_how_many_cores_async_keeps_busy() {
+    let sha = Work::Digest(Algorithm::Sha256);
+    let mut fast: Vec<(&str, &str, Work)> = Vec::new();
+    for &(tree, _) in study::SIZE_TREES {
+        for work in Work::ALL {
+            // proc wins the costliest work on the large trees, threads everything else.
+            let large = ["size-16MiB", "size-256MiB"].contains(&tree);
+            let reader = if work == sha && large {
+                "proc"
+            } else {
+                "threads"
+            };
+            fast.push((tree, reader, work));
+        }
+    }
+    let works = study_works(&fast);
+    let experiments = study::Experiments {
+        sizes: works
+            .iter()
+            .filter(|t| t.work == Some(Work::Count))
+            .cloned()
+            .collect(),
+        works: works.clone(),
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    // proc wins 4 of the 12 sha256 tables: the claim depends on the file size.
+    assert_eq!(
+        finding(&claims, "use multiprocessing"),
+        study::Finding::Depends
+    );
+    assert_eq!(
+        finding(&claims, "threading is good"),
+        study::Finding::Depends
+    );
+    // The fake runs use half a core: async is held to one.
+    assert_eq!(finding(&claims, "async is limited"), study::Finding::Holds);
+    // proc is 10× threads counting 256 B files, and keeps up under sha256 on large files.
+    assert_eq!(finding(&claims, "IPC serialization"), study::Finding::Holds);
+    let hybrid = claims
+        .iter()
+        .find(|c| c.claim.starts_with("hybrid has"))
+        .map(|c| c.measured.clone())
+        .unwrap_or_default();
+    // 12 counting tables and 36 of digests.
+    assert!(hybrid.contains("over the 48 trees"), "{hybrid}");
+    let guidelines = study::guidelines(&experiments);
+    assert!(
+        guidelines.contains(&"sha256 over large files (16 MiB and up), warm cache: proc".into()),
+        "{guidelines:?}"
+    );
+    assert!(
+        guidelines.contains(&"xxh3 over small files (≤ 4 KiB), cold cache: threads".into()),
+        "{guidelines:?}"
+    );
+    // A chart a model and cache state, a line a size tree.
+    let charts = html::cpu_axis_charts(&works);
+    assert_eq!(charts.len(), 8);
+    assert!(
+        charts[0].contains("threads: time ÷ limit against CPU cost a byte, warm cache"),
+        "{}",
+        charts[0]
+    );
+    assert!(charts.iter().all(|c| c.contains("size-256MiB")));
+
+    // Where threads win everything, the mixed claim holds and the CPU one does not; where
+    // async keeps 3 cores busy it is not limited to one; where proc keeps up on small files,
+    // IPC is no bottleneck.
+    let threads_everywhere: Vec<(&str, &str, Work)> = fast
+        .iter()
+        .map(|&(tree, _, work)| (tree, "threads", work))
+        .collect();
+    let mut works = study_works(&threads_everywhere);
+    for t in &mut works {
+        for r in t.rows.iter_mut().filter(|r| r.reader == "async-tokio") {
+            r.user_ms = 3.0 * r.median_ms;
+        }
+        if t.target == "size-256B" {
+            for r in t.rows.iter_mut().filter(|r| r.reader == "proc") {
+                (r.median_ms, r.min_ms, r.max_ms) = (1.0, 1.0, 1.0);
+            }
+        }
+    }
+    let claims = study::claims(
+        &study::Experiments {
+            works,
+            ..Default::default()
+        },
+        2,
+    );
+    assert_eq!(finding(&claims, "threading is good"), study::Finding::Holds);
+    assert_eq!(
+        finding(&claims, "use multiprocessing"),
+        study::Finding::DoesNotHold
+    );
+    assert_eq!(
+        finding(&claims, "async is limited"),
+        study::Finding::DoesNotHold
+    );
+    assert_eq!(
+        finding(&claims, "IPC serialization"),
+        study::Finding::DoesNotHold
+    );
 }
