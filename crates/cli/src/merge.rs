@@ -16,8 +16,8 @@
 //! of records, only with the number of split files.
 //!
 //! The shards of a search for duplicate files (`--duplicates`), shared out by size, are
-//! merged by [`duplicates`] into the groups one search finds; they cannot be merged with the
-//! shards of a plain run.
+//! merged by `merge/duplicates.rs` into the groups one search finds; they cannot be merged
+//! with the shards of a plain run.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
