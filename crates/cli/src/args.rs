@@ -89,8 +89,10 @@ pub struct Args {
     /// space first (with --format fdupes as fdupes writes them). Files are compared by size,
     /// then by BLAKE3 of a prefix, of a large file's end, and of all of it, each stage
     /// reading only what is still in doubt; hard links are one file. Nothing is deleted.
+    /// With --shard, each shard compares the files of the sizes it owns (reader-merge joins
+    /// the shards' groups).
     #[arg(long, help_heading = "Duplicates",
-          conflicts_with_all = ["check", "digest", "tag", "by", "sort", "top", "shard", "shard_split", "max_bytes"])]
+          conflicts_with_all = ["check", "digest", "tag", "by", "sort", "top", "max_bytes"])]
     pub duplicates: bool,
 
     /// With --duplicates: report the empty files as a group of their own.
@@ -149,8 +151,8 @@ pub struct Args {
     pub verbose: bool,
 
     /// Read only shard K of N (K from 0): the entries whose path below its PATH hashes to K,
-    /// so that N instances read every entry once between them. `auto`: K and N from the
-    /// launcher (Slurm, Open MPI, PMI).
+    /// so that N instances read every entry once between them (with --duplicates: the files
+    /// whose size hashes to K). `auto`: K and N from the launcher (Slurm, Open MPI, PMI).
     #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, help_heading = "Shards")]
     pub shard: Option<ShardArg>,
 
@@ -251,6 +253,11 @@ impl Args {
             ));
         }
         if self.shard_split.is_some() {
+            if self.duplicates {
+                return Err(StartError::Invalid(
+                    "--shard-split cuts files into byte ranges, but --duplicates compares whole files, each on the one shard that owns its size: they do not combine".into(),
+                ));
+            }
             if self.shard.is_none() {
                 return Err(StartError::Invalid(
                     "--shard-split splits files over shards: it needs --shard".into(),
@@ -543,6 +550,34 @@ mod tests {
         for bad in ["4/4", "1", "x/2", "1/0"] {
             assert!(try_parse(&["--shard", bad, "x"]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn duplicates_take_shards_but_not_split_files() {
+        let sharded = try_parse(&["--duplicates", "--shard", "1/3", "--format", "json", "x"])
+            .expect("valid")
+            .args;
+        assert!(
+            sharded.walk().is_ok_and(|walk| walk.check().is_err()),
+            "x is no PATH"
+        );
+        let split = try_parse(&[
+            "--duplicates",
+            "--shard",
+            "1/3",
+            "--shard-split",
+            "1MiB",
+            "--format",
+            "json",
+            "x",
+        ])
+        .expect("parsed")
+        .args;
+        let err = split.walk().map(|_| ()).expect_err("refused").to_string();
+        assert!(
+            err.contains("--shard-split") && err.contains("whole files") && !err.contains('\n'),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! Nothing is deleted or linked: the report is the product. Entries the walk skips and files
 //! that fail are reported as in a plain run (failures on stderr, or as records in JSON and
 //! CSV) and are in no group; any failure makes the exit status 1.
+//!
+//! With `--shard K/N` the search is this shard's share, by size (see reader-core's
+//! [`DuplicateSearch`]), and its JSON summary carries the `shard` object of a plain shard run
+//! with `"duplicates"` in it, so that `reader-merge` can join the shards' groups; the merge
+//! writes them with this module's [`Writer`], as one search would.
 
 use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -21,7 +26,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::args::{Args, Format};
 use crate::destination::Pending;
-use crate::output::csv_line;
+use crate::output::{ShardRun, csv_line};
 
 /// Runs `--duplicates` with `schedule` and writes the groups as `args` ask; see the module
 /// docs. Status 0, 1 when a file failed, 2 when the run could not start or finish.
@@ -30,11 +35,11 @@ pub(crate) fn run<S: Schedule>(program: &str, args: &Args, schedule: &S) -> Exit
         eprintln!("{program}: error: {err}");
         ExitCode::from(2)
     };
-    let walk = match args.walk() {
-        Ok(walk) => walk,
+    let (walk, shard) = match args.walk().and_then(|walk| Ok((walk, args.shard()?))) {
+        Ok(found) => found,
         Err(err) => return failed_to_start(&err),
     };
-    let (pending, out): (Option<Pending>, Box<dyn Write>) = match args.output_file(None) {
+    let (pending, out): (Option<Pending>, Box<dyn Write>) = match args.output_file(shard) {
         Ok(Some(target)) => match Pending::create(&target) {
             Ok((pending, file)) => (Some(pending), Box::new(file)),
             Err(err) => return failed_to_start(&err),
@@ -42,28 +47,24 @@ pub(crate) fn run<S: Schedule>(program: &str, args: &Args, schedule: &S) -> Exit
         Ok(None) => (None, Box::new(io::stdout())),
         Err(err) => return failed_to_start(&err),
     };
-    let format = match Shape::of(args.format()) {
-        Ok(format) => format,
+    let mut writer = match Writer::new(program, args.format(), out) {
+        Ok(writer) => writer,
         Err(err) => return failed_to_start(&err),
     };
-    let mut writer = Writer {
-        program,
-        format,
-        out: BufWriter::with_capacity(64 * 1024, out),
-        broken: None,
-    };
-    writer.header();
     let search = DuplicateSearch::new().include_empty(args.include_empty);
     let found = match search.run(&walk, schedule, |record: Record| writer.entry(&record)) {
         Ok(found) => found,
         Err(err) => return failed_to_start(&err),
     };
     writer.groups(&found);
-    writer.summary(program, schedule.strategy(), &found);
-    if let Err(err) = writer.out.flush() {
-        writer.broken.get_or_insert(err);
-    }
-    if let Some(err) = writer.broken {
+    let run = shard.map(|shard| ShardRun::new(shard, args));
+    writer.summary(&Closing {
+        strategy: schedule.strategy(),
+        found: &found,
+        shard: run.as_ref(),
+        shards: None,
+    });
+    if let Err(err) = writer.finish() {
         if err.kind() == io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
@@ -115,8 +116,10 @@ impl Shape {
     }
 }
 
-/// Writes the records, groups and summary of a search in one format.
-struct Writer<'p, W: Write> {
+/// Writes the records, groups and summary of a search in one format: [`Writer::entry`] for
+/// each skipped or failed entry, [`Writer::groups`], [`Writer::summary`], then
+/// [`Writer::finish`].
+pub(crate) struct Writer<'p, W: Write> {
     program: &'p str,
     format: Shape,
     out: BufWriter<W>,
@@ -124,7 +127,39 @@ struct Writer<'p, W: Write> {
     broken: Option<io::Error>,
 }
 
-impl<W: Write> Writer<'_, W> {
+/// What the summary of a search says besides what it found.
+pub(crate) struct Closing<'a> {
+    /// The model, or `merge`.
+    pub(crate) strategy: &'a str,
+    pub(crate) found: &'a Duplicates,
+    /// Which shard of which search this is, with `--shard`.
+    pub(crate) shard: Option<&'a ShardRun>,
+    /// How many shards a merge joined.
+    pub(crate) shards: Option<u32>,
+}
+
+impl<'p, W: Write> Writer<'p, W> {
+    /// A writer of `format` to `out` that has written its header (CSV's); a format that
+    /// cannot hold groups (`sums`) fails to start. `program` names the failures on stderr.
+    pub(crate) fn new(program: &'p str, format: Format, out: W) -> Result<Self, StartError> {
+        let mut writer = Writer {
+            program,
+            format: Shape::of(format)?,
+            out: BufWriter::with_capacity(64 * 1024, out),
+            broken: None,
+        };
+        writer.header();
+        Ok(writer)
+    }
+
+    /// Flushes the output; the first write that failed, if one did.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        if let Err(err) = self.out.flush() {
+            self.broken.get_or_insert(err);
+        }
+        self.broken.map_or(Ok(()), Err)
+    }
+
     fn write(&mut self, bytes: &[u8]) {
         if self.broken.is_none()
             && let Err(err) = self.out.write_all(bytes)
@@ -153,7 +188,7 @@ impl<W: Write> Writer<'_, W> {
 
     /// An entry the search reports on its own: skipped by the walk, or failed. JSON writes its
     /// record; the other formats, whose output is the groups, write a failure on stderr.
-    fn entry(&mut self, record: &Record) {
+    pub(crate) fn entry(&mut self, record: &Record) {
         if self.format == Shape::Json {
             self.json(record);
         } else if let Record::File(file) = record
@@ -163,7 +198,8 @@ impl<W: Write> Writer<'_, W> {
         }
     }
 
-    fn groups(&mut self, found: &Duplicates) {
+    /// The groups, in the order `found` holds them, then the files with several names.
+    pub(crate) fn groups(&mut self, found: &Duplicates) {
         for (number, group) in found.groups.iter().enumerate() {
             match self.format {
                 Shape::Json => self.json(&GroupJson(group)),
@@ -225,11 +261,12 @@ impl<W: Write> Writer<'_, W> {
         self.write(rows.as_bytes());
     }
 
-    fn summary(&mut self, program: &str, strategy: &str, found: &Duplicates) {
+    /// The summary: JSON's record, or the closing line for people.
+    pub(crate) fn summary(&mut self, closing: &Closing<'_>) {
         match self.format {
-            Shape::Json => self.json(&SummaryJson { strategy, found }),
+            Shape::Json => self.json(&SummaryJson(closing)),
             Shape::Human => {
-                let line = human_summary(program, found);
+                let line = human_summary(self.program, closing.found);
                 self.write(line.as_bytes());
             }
             Shape::Csv | Shape::Fdupes => {}
@@ -330,17 +367,14 @@ impl Serialize for HardLinksJson<'_> {
 }
 
 /// The summary record of a search.
-struct SummaryJson<'f> {
-    strategy: &'f str,
-    found: &'f Duplicates,
-}
+struct SummaryJson<'c, 'a>(&'c Closing<'a>);
 
-impl Serialize for SummaryJson<'_> {
+impl Serialize for SummaryJson<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let found = self.found;
+        let found = self.0.found;
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("type", "summary")?;
-        map.serialize_entry("strategy", self.strategy)?;
+        map.serialize_entry("strategy", self.0.strategy)?;
         map.serialize_entry("files", &found.files)?;
         map.serialize_entry("failed", &found.failed)?;
         map.serialize_entry("skipped", &found.skipped)?;
@@ -351,6 +385,12 @@ impl Serialize for SummaryJson<'_> {
         map.serialize_entry("bytes_read", &found.bytes_read)?;
         map.serialize_entry("bytes_needed", &found.bytes_needed)?;
         map.serialize_entry("elapsed_ms", &(found.elapsed.as_secs_f64() * 1e3))?;
+        if let Some(shards) = self.0.shards {
+            map.serialize_entry("shards", &shards)?;
+        }
+        if let Some(shard) = self.0.shard {
+            map.serialize_entry("shard", shard)?;
+        }
         map.end()
     }
 }

@@ -61,7 +61,9 @@ const RECORDS: &[(&str, &str)] = &[
          first: size, wasted (the bytes all copies but one take), blake3 (null for empty \
          files), paths (a name of each file, in byte order), and links when a file has other \
          names ([name, other names…] each). The summary then says files, failed, skipped, \
-         groups, duplicates, wasted, hard_links, bytes_read, bytes_needed and elapsed_ms.",
+         groups, duplicates, wasted, hard_links, bytes_read, bytes_needed and elapsed_ms; with \
+         --shard, each shard compares the files of the sizes it owns, its summary says the \
+         shard and the search it belongs to, and reader-merge joins the shards' groups.",
     ),
     (
         "hard_links",

@@ -14,6 +14,10 @@
 //! `Joins`): their counts, and, in a run with `--digest blake3`, the subtrees of BLAKE3's
 //! tree each part holds, into the file's BLAKE3 digest. Memory does not grow with the number
 //! of records, only with the number of split files.
+//!
+//! The shards of a search for duplicate files (`--duplicates`), shared out by size, are
+//! merged by `merge/duplicates.rs` into the groups one search finds; they cannot be merged
+//! with the shards of a plain run.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -35,12 +39,14 @@ use serde_json::Value;
 use crate::args::Format;
 use crate::report::Report;
 
+mod duplicates;
+
 /// The command line of `reader-merge`.
 #[derive(Debug, clap::Parser)]
 #[command(
     name = "reader-merge",
     version,
-    about = "Merges the JSON Lines outputs of the shards of one run (--shard K/N --format json) into one result, checking that every shard is there once and no entry is twice."
+    about = "Merges the JSON Lines outputs of the shards of one run (--shard K/N --format json, with or without --duplicates) into one result, checking that every shard is there once and no entry is twice."
 )]
 struct MergeArgs {
     /// The shards' outputs, in any order.
@@ -48,7 +54,8 @@ struct MergeArgs {
     inputs: Vec<PathBuf>,
 
     /// Output: a summary for people, JSON Lines, CSV with one row a file, or a checksum
-    /// manifest of the run's --digest.
+    /// manifest of the run's --digest; for the shards of a --duplicates search, its groups
+    /// for people, as JSON Lines, CSV, or as fdupes writes them.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 
@@ -78,6 +85,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if shards
+        .first()
+        .is_some_and(|s| duplicates::is_search(&s.summary))
+    {
+        return duplicates::merge(&shards, args.format);
+    }
     // Every shard of one run computed the same digests (`check_shards`).
     let digests: Algorithms = shards
         .first()
@@ -86,7 +99,7 @@ pub fn main() -> ExitCode {
         .unwrap_or_default();
     if args.format == Format::Fdupes {
         eprintln!(
-            "reader-merge: error: --format fdupes writes the groups of --duplicates; reader-merge joins the records of shards"
+            "reader-merge: error: --format fdupes writes the groups of --duplicates; these are the shards of a plain run"
         );
         return ExitCode::from(2);
     }
@@ -183,6 +196,7 @@ fn check_shards(inputs: &[PathBuf]) -> Result<Vec<Input>, String> {
             .and_then(|(k, n)| Shard::new(k, n).ok())
             .ok_or_else(|| format!("{}: its summary names no valid shard", path.display()))?;
         if let Some(first) = shards.first() {
+            duplicates::same_kind(&summary, path, first)?;
             if run_of(&summary) != run_of(&first.summary) {
                 return Err(format!(
                     "{} is shard {shard} of another run than {} ({}): its PATHs, list, filters, shard count or version differ",

@@ -66,7 +66,8 @@ impl Tree {
 /// What a shard's summary says of the run it belongs to, so that `reader-merge` can tell the
 /// shards of one run from those of another: the shard, how many there are, and everything
 /// that decides which entries the run has — its PATHs (or list), its filters — and the
-/// version that read them.
+/// version that read them; for a search for duplicates (shared out by size, not by path),
+/// `"duplicates":{"include_empty":…}`.
 #[derive(Debug, Clone)]
 pub(crate) struct ShardRun {
     shard: Shard,
@@ -103,7 +104,7 @@ impl Serialize for ShardRun {
             "max_bytes": a.max_bytes,
         });
         let digests = (a.digest.is_some()).then(|| a.digests().to_string());
-        let mut map = s.serialize_map(Some(8))?;
+        let mut map = s.serialize_map(None)?;
         map.serialize_entry("index", &self.shard.index())?;
         map.serialize_entry("count", &self.shard.count())?;
         map.serialize_entry("roots", &roots)?;
@@ -114,6 +115,10 @@ impl Serialize for ShardRun {
         map.serialize_entry("filters", &filters)?;
         map.serialize_entry("split_above", &a.shard_split)?;
         map.serialize_entry("digests", &digests)?;
+        if a.duplicates {
+            let search = serde_json::json!({ "include_empty": a.include_empty });
+            map.serialize_entry("duplicates", &search)?;
+        }
         map.serialize_entry("version", env!("CARGO_PKG_VERSION"))?;
         map.end()
     }

@@ -124,7 +124,19 @@ fn duplicates_refuse_what_does_not_combine_in_one_line() {
         ),
         (&["--format", "fdupes", path][..], "--duplicates"),
         (&["--include-empty", path][..], "--duplicates"),
-        (&["--duplicates", "--shard", "0/2", path][..], "--shard"),
+        (
+            &[
+                "--duplicates",
+                "--shard",
+                "0/2",
+                "--shard-split",
+                "1MiB",
+                "--format",
+                "json",
+                path,
+            ][..],
+            "--shard-split",
+        ),
     ] {
         let run = Reader::new(BIN, &[]).run(args);
         assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);

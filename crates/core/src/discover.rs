@@ -136,6 +136,9 @@ pub struct Walk {
     max_size: Option<u64>,
     listed: bool,
     shard: Option<Shard>,
+    /// With a shard: hand over every regular file, each with whether the shard owns it by
+    /// its path ([`Walk::every_file`]).
+    every_file: bool,
     split_above: Option<u64>,
     max_bytes: Option<u64>,
     digests: Algorithms,
@@ -274,6 +277,21 @@ impl Walk {
     pub fn shard(mut self, shard: Option<Shard>) -> Walk {
         self.shard = shard;
         self
+    }
+
+    /// With a [`shard`](Walk::shard), hand over every regular file of the walk, not only
+    /// those whose path the shard owns, and say of each whether it does
+    /// ([`Walk::for_each_owned`]); skipped entries and failures are still only the shard's
+    /// own, and no file is split. A search for duplicates shares its files out by size
+    /// (`duplicates.rs`), so each shard must see them all.
+    pub(crate) fn every_file(mut self, yes: bool) -> Walk {
+        self.every_file = yes;
+        self
+    }
+
+    /// The shard this walk discovers the share of, if any.
+    pub(crate) fn sharded(&self) -> Option<Shard> {
+        self.shard
     }
 
     /// With a [`shard`](Walk::shard), cut every file larger than `unit` bytes into byte ranges
@@ -451,6 +469,21 @@ impl Walk {
             visit(entry);
             ControlFlow::Continue(())
         });
+        Ok(())
+    }
+
+    /// Walks every PATH to the end as [`Walk::for_each`] does, handing each entry to `visit`
+    /// with whether this walk's shard owns it by its path (always, without a shard). Only
+    /// files can be another shard's, and only with [`Walk::every_file`].
+    pub(crate) fn for_each_owned(
+        &self,
+        mut visit: impl FnMut(Discovered, bool),
+    ) -> Result<(), StartError> {
+        self.check()?;
+        let mut entries = self.entries();
+        while let Some((found, owned)) = entries.next_owned() {
+            visit(found, owned);
+        }
         Ok(())
     }
 
@@ -653,10 +686,11 @@ impl Walk {
 impl Walk {
     /// This walk's shard's share of `found`, an entry of `root`, by its key (its path relative
     /// to `root`, or as given when it is the root itself): all of it, the part of a split file
-    /// it owns, or nothing.
-    fn share(&self, root: &Path, mut found: Discovered) -> Option<Discovered> {
+    /// it owns, or nothing; with whether the shard owns it, which only a file handed over by
+    /// [`Walk::every_file`] may not.
+    fn share(&self, root: &Path, mut found: Discovered) -> Option<(Discovered, bool)> {
         let Some(shard) = self.shard else {
-            return Some(found);
+            return Some((found, true));
         };
         let path = match &found {
             Discovered::File(job) => &job.path,
@@ -668,6 +702,10 @@ impl Walk {
             _ => path,
         };
         let key = key.as_os_str().as_bytes();
+        if self.every_file && matches!(found, Discovered::File(_)) {
+            let owned = shard.owns(key);
+            return Some((found, owned));
+        }
         // A file whose digests cannot be joined from ranges (SHA-256, XXH3) is read whole,
         // by the shard that owns it.
         let part = match (&found, self.split_above) {
@@ -686,9 +724,9 @@ impl Walk {
                 if let Discovered::File(job) = &mut found {
                     job.part = Some(part?);
                 }
-                Some(found)
+                Some((found, true))
             }
-            None => shard.owns(key).then_some(found),
+            None => shard.owns(key).then_some((found, true)),
         }
     }
 }
@@ -771,6 +809,13 @@ impl Iterator for Entries {
     type Item = Discovered;
 
     fn next(&mut self) -> Option<Discovered> {
+        self.next_owned().map(|(found, _)| found)
+    }
+}
+
+impl Entries {
+    /// The next entry, with whether the walk's shard owns it (see [`Walk::for_each_owned`]).
+    fn next_owned(&mut self) -> Option<(Discovered, bool)> {
         let Entries {
             walk,
             roots,
@@ -1197,6 +1242,49 @@ mod tests {
         fs::rename(&moved, d).expect("rename back");
         assert_eq!(here, there);
         assert!(!here.is_empty());
+    }
+
+    #[test]
+    fn every_file_hands_each_shard_all_files_and_each_is_owned_by_one() {
+        let dir = reader_testkit::Tree::new();
+        for i in 0..30 {
+            dir.file(format!("d{}/f{i}.txt", i % 4), "x\n");
+        }
+        dir.fifo("pipe");
+        let d = dir.path();
+        symlink(d.join("nowhere"), d.join("dangling")).expect("symlink");
+        let walk = Walk::new([d]);
+        let all = names(&discover(&walk));
+        let files: Vec<&String> = all.iter().filter(|n| n.starts_with("file ")).collect();
+        let (mut owned, mut others) = (Vec::new(), Vec::new());
+        for k in 0..3 {
+            let sharded = walk.clone().shard(Shard::new(k, 3).ok()).every_file(true);
+            let mut found = Vec::new();
+            sharded
+                .for_each_owned(|entry, mine| found.push((entry, mine)))
+                .expect("roots exist");
+            let (mine, theirs): (Vec<_>, Vec<_>) = found.into_iter().partition(|(_, m)| *m);
+            let mine: Vec<Discovered> = mine.into_iter().map(|(e, _)| e).collect();
+            let theirs: Vec<Discovered> = theirs.into_iter().map(|(e, _)| e).collect();
+            // Every file, its own or not; only files are another shard's.
+            let mut seen: Vec<String> = names(&mine)
+                .into_iter()
+                .chain(names(&theirs))
+                .filter(|n| n.starts_with("file "))
+                .collect();
+            seen.sort();
+            assert_eq!(seen.iter().collect::<Vec<_>>(), files, "shard {k}");
+            assert!(theirs.iter().all(|e| matches!(e, Discovered::File(_))));
+            // Without the mode, the shard's own entries are the same.
+            let plain = discover(&walk.clone().shard(Shard::new(k, 3).ok()));
+            assert_eq!(names(&mine), names(&plain), "shard {k}");
+            owned.extend(names(&mine));
+            others.extend(names(&theirs));
+        }
+        owned.sort();
+        // Each entry owned once between the shards, as without the mode.
+        assert_eq!(owned, all);
+        assert_eq!(others.len(), 2 * files.len());
     }
 
     #[test]

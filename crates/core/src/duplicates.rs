@@ -20,6 +20,16 @@
 //!
 //! A file that fails in any stage (gone, unreadable, or changed size since the walk) is
 //! reported as failed, with its reason, and is never called unique or a duplicate.
+//!
+//! **Shards.** With a [`Walk::shard`], a search is shared out by size, not by path: copies
+//! have one size, so the shard that owns a size ([`Shard::owns_size`]) compares every file of
+//! it and no group spans shards. Each shard walks the whole tree and looks up every file's
+//! size (stage 1), then reads only the files of its sizes. Everything else stays with the
+//! shard that owns the entry's path, as in a plain sharded run: the entries the walk skips or
+//! fails on, the files whose `stat` fails, and the count of files ([`Duplicates::files`]). A
+//! file that fails in stages 2–4 is reported by the shard that read it, its size's. So the
+//! shards together report what one search reports, each once, and their groups need only be
+//! put together ([`Duplicates::sort`]).
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
@@ -34,7 +44,7 @@ use crate::discover::{Discovered, FileJob, Walk};
 use crate::error::{ErrorKind, FileError, RunError, StartError};
 use crate::record::{FileResult, Record};
 use crate::run::{Schedule, Sink, read_jobs};
-use crate::shard::Part;
+use crate::shard::{Part, Shard};
 
 /// Bytes of a file's start compared before anything else is read of it.
 pub const PREFIX: u64 = 4 << 10;
@@ -99,7 +109,7 @@ pub struct Duplicates {
     pub groups: Vec<DuplicateGroup>,
     /// Files with several names and no copy: each set of names of one file, in byte order.
     pub hard_links: Vec<Vec<PathBuf>>,
-    /// Regular files the walk found.
+    /// Regular files the walk found (with a shard: those whose path it owns).
     pub files: u64,
     /// Files that failed, at the walk or in a stage (reported to the sink).
     pub failed: u64,
@@ -126,6 +136,34 @@ impl Duplicates {
     /// How many files are in a group.
     pub fn duplicates(&self) -> u64 {
         self.groups.iter().map(|g| g.members.len() as u64).sum()
+    }
+
+    /// Puts the groups in their order — the most wasted space first, then the largest files,
+    /// then by the first path — and the hard links in byte order, as a search leaves them;
+    /// for groups put together from several searches (the shards of one).
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use reader_core::{DuplicateGroup, Duplicates, Member};
+    /// let group = |size, names: &[&str]| DuplicateGroup {
+    ///     size,
+    ///     blake3: None,
+    ///     members: names
+    ///         .iter()
+    ///         .map(|n| Member { path: PathBuf::from(n), links: Vec::new() })
+    ///         .collect(),
+    /// };
+    /// let mut found = Duplicates::default();
+    /// found.groups = vec![group(10, &["a", "b"]), group(4, &["c", "d", "e", "f"]), group(10, &["0", "1"])];
+    /// found.sort();
+    /// let first: Vec<_> = found.groups.iter().map(|g| g.members[0].path.clone()).collect();
+    /// assert_eq!(first, [PathBuf::from("c"), PathBuf::from("0"), PathBuf::from("a")]);
+    /// ```
+    pub fn sort(&mut self) {
+        self.groups.sort_by(|a, b| {
+            (b.wasted(), b.size, &a.members[0].path).cmp(&(a.wasted(), a.size, &b.members[0].path))
+        });
+        self.hard_links.sort();
     }
 }
 
@@ -166,7 +204,8 @@ impl DuplicateSearch {
 
     /// Finds the duplicate files among those `walk` discovers, reading with `schedule`. Every
     /// entry the walk skips and every file that fails is handed to `sink` as its record, once;
-    /// the files read are not (their records are the stages', not the tree's).
+    /// the files read are not (their records are the stages', not the tree's). With a
+    /// [`Walk::shard`], only this shard's sizes are compared (see the module docs).
     ///
     /// Fails before anything is read if a PATH does not exist or the schedule cannot start.
     pub fn run<S, K>(
@@ -194,15 +233,19 @@ impl DuplicateSearch {
         };
         // 1. The files, from the walk, which looks nothing up; then each file's size and
         //    identity, with one `stat` each on many threads at once.
+        //    With a shard, every file, and whether its path is the shard's.
         let mut paths = Vec::new();
-        let walk = walk.clone().digests(Algorithms::NONE);
-        walk.for_each(|entry| match entry {
-            Discovered::File(job) => paths.push(job.path),
+        let shard = walk.sharded();
+        let walk = walk.clone().digests(Algorithms::NONE).every_file(true);
+        walk.for_each_owned(|entry, owned| match entry {
+            Discovered::File(job) => {
+                found.files += u64::from(owned);
+                paths.push((job.path, owned));
+            }
             Discovered::Skipped(skipped) => report(Record::Skipped(skipped), &mut found),
             Discovered::Failed(err) => report(Record::File(FileResult::failed(err)), &mut found),
         })?;
-        found.files = paths.len() as u64;
-        let (identified, failures) = identify(paths, self.include_empty);
+        let (identified, failures) = identify(paths, self.include_empty, shard);
         for err in failures {
             report(Record::File(FileResult::failed(err)), &mut found);
         }
@@ -266,19 +309,16 @@ impl DuplicateSearch {
                 found.groups.push(group_of(group, Some(digest)));
             }
         }
-        found.groups.sort_by(|a, b| {
-            (b.wasted(), b.size, &a.members[0].path).cmp(&(a.wasted(), a.size, &b.members[0].path))
-        });
         let grouped: HashSet<&PathBuf> = (found.groups.iter())
             .flat_map(|group| group.members.iter().map(|member| &member.path))
             .collect();
-        let mut hard_links: Vec<Vec<PathBuf>> = linked
+        let hard_links: Vec<Vec<PathBuf>> = linked
             .into_iter()
             .filter(|file| !grouped.contains(&file.path) && !failed.contains(&file.path))
             .map(names)
             .collect();
-        hard_links.sort();
         found.hard_links = hard_links;
+        found.sort();
         found.elapsed = started.elapsed();
         Ok(found)
     }
@@ -306,9 +346,15 @@ fn names(member: Member) -> Vec<PathBuf> {
 
 /// The files at `paths`, looked up with one `stat` each on many threads at once (on a cold
 /// tree each waits for the device), grouped by size — the sizes that more than one name has,
-/// empty files only when `empty` — as files: one [`Member`] for each device and inode, its
-/// other names as links. Also the failures of those that could not be looked at.
-fn identify(paths: Vec<PathBuf>, empty: bool) -> (Vec<(u64, Vec<Member>)>, Vec<FileError>) {
+/// empty files only when `empty`, only `shard`'s sizes when there is one — as files: one
+/// [`Member`] for each device and inode, its other names as links. Also the failures of those
+/// that could not be looked at, of the paths marked as the shard's own: a file's failure is
+/// reported by the shard that owns its path, since no shard can know its size.
+fn identify(
+    paths: Vec<(PathBuf, bool)>,
+    empty: bool,
+    shard: Option<Shard>,
+) -> (Vec<(u64, Vec<Member>)>, Vec<FileError>) {
     let stat = |path: &PathBuf| {
         // Through a last symbolic link (one `--follow` found), however long the path.
         crate::long::metadata(path, true)
@@ -324,7 +370,7 @@ fn identify(paths: Vec<PathBuf>, empty: bool) -> (Vec<(u64, Vec<Member>)>, Vec<F
             if from >= to {
                 return mine;
             }
-            mine.extend((from..to).map(|index| (index, stat(&paths[index]))));
+            mine.extend((from..to).map(|index| (index, stat(&paths[index].0))));
         }
     };
     let threads = crate::defaults::in_flight().clamp(1, STAT_THREADS);
@@ -349,17 +395,20 @@ fn identify(paths: Vec<PathBuf>, empty: bool) -> (Vec<(u64, Vec<Member>)>, Vec<F
     });
     let mut by_size: HashMap<u64, HashMap<(u64, u64), Vec<PathBuf>>> = HashMap::new();
     let mut failures = Vec::new();
-    for (path, id) in paths.into_iter().zip(looked) {
+    for ((path, owned), id) in paths.into_iter().zip(looked) {
         // What a thread that could not finish took is looked at here.
         match id.unwrap_or_else(|| stat(&path)) {
-            Ok((size, dev, ino)) if size > 0 || empty => {
+            Ok((size, dev, ino))
+                if (size > 0 || empty) && shard.is_none_or(|s| s.owns_size(size)) =>
+            {
                 (by_size.entry(size).or_default())
                     .entry((dev, ino))
                     .or_default()
                     .push(path);
             }
             Ok(_) => {}
-            Err(err) => failures.push(err),
+            Err(err) if owned => failures.push(err),
+            Err(_) => {}
         }
     }
     let identified = by_size
@@ -650,6 +699,66 @@ mod tests {
             .expect("the empty group");
         assert_eq!(paths(empty), [&*e1, &*e2]);
         assert_eq!(empty.blake3, None);
+    }
+
+    #[test]
+    fn shards_compare_their_sizes_and_together_find_what_one_search_finds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        // Copies of many sizes, so that every shard has some; a hard link and a file of one
+        // size alone; empty files; a skipped entry.
+        for i in 0..24u8 {
+            let len = 100 + usize::from(i) * 37;
+            let copies = 2 + usize::from(i % 3);
+            for c in 0..copies {
+                write(root, &format!("d{}/s{i}-c{c}", c % 3), &data(i, len));
+            }
+            write(
+                root,
+                &format!("other/s{i}"),
+                &data(i.wrapping_add(100), len),
+            );
+        }
+        let lone = write(root, "lone", b"one file, two names\n");
+        fs::hard_link(&lone, root.join("lone-link")).expect("link");
+        write(root, "e1", b"");
+        write(root, "e/2", b"");
+        std::os::unix::fs::symlink("lone", root.join("a-link")).expect("symlink");
+        let everything = DuplicateSearch::new().include_empty(true);
+        let (whole, whole_records) = search(root, everything);
+        assert!(whole.groups.len() > 20);
+        for count in [1, 2, 3, 5] {
+            let mut together = Duplicates::default();
+            let mut records = Vec::new();
+            for k in 0..count {
+                let shard = Shard::new(k, count).ok();
+                let walk = Walk::new([root]).shard(shard);
+                let found = everything
+                    .run(&walk, &SequentialReader::new(), |r: Record| records.push(r))
+                    .expect("search");
+                assert!(
+                    found
+                        .groups
+                        .iter()
+                        .all(|g| Shard::of_size(g.size, count) == k),
+                    "shard {k} of {count} compares only its sizes"
+                );
+                together.groups.extend(found.groups);
+                together.hard_links.extend(found.hard_links);
+                together.files += found.files;
+                together.bytes_read += found.bytes_read;
+                together.bytes_needed += found.bytes_needed;
+            }
+            together.sort();
+            assert_eq!(together.groups, whole.groups, "{count} shards");
+            assert_eq!(together.hard_links, whole.hard_links, "{count} shards");
+            assert_eq!(
+                (together.files, together.bytes_read, together.bytes_needed),
+                (whole.files, whole.bytes_read, whole.bytes_needed),
+                "{count} shards"
+            );
+            assert_eq!(records, whole_records, "the skipped link, once");
+        }
     }
 
     #[test]

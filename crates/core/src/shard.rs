@@ -12,6 +12,12 @@
 //! Each instance walks the whole tree (or reads the same list) and reads only what its shard
 //! owns, so the shards' records together are the unsharded run's, each once.
 //!
+//! A search for duplicate files (`--duplicates`) is shared out by *size* instead: files can
+//! only be copies of files of their own size, so the shard that owns a size
+//! ([`Shard::owns_size`]) compares every file of that size, wherever its path is, and a group
+//! of copies never spans shards. The key of a size is its decimal digits in ASCII (`4096` for
+//! 4 KiB, `0` for the empty files), hashed as a path's key is: fixed like it.
+//!
 //! A file can be larger than a fair share. When the run splits files above a unit U
 //! (`--shard-split U`), a file of S bytes (S > U) is cut into P = min(N, ⌈S / U⌉, ⌈S / 1 KiB⌉)
 //! [`Part`]s of nearly equal length, cut on 1 KiB boundaries ([`Part::ALIGN`]), and part j
@@ -154,6 +160,29 @@ impl Shard {
     /// Whether `key` (see the module docs) belongs to this shard.
     pub fn owns(&self, key: &[u8]) -> bool {
         Shard::of(key, self.count) == self.index
+    }
+
+    /// The shard of `count` that owns the files of `size` bytes in a search for duplicates:
+    /// the shard of the size's key, its decimal digits in ASCII (see the module docs).
+    ///
+    /// ```
+    /// use reader_core::Shard;
+    /// // The key of 4096 is the four bytes "4096", hashed as a path is.
+    /// assert_eq!(Shard::of_size(4096, 3), Shard::of(b"4096", 3));
+    /// // Every size has one owner.
+    /// let owners = (0..5)
+    ///     .filter(|&k| Shard::new(k, 5).is_ok_and(|s| s.owns_size(4096)))
+    ///     .count();
+    /// assert_eq!(owners, 1);
+    /// ```
+    pub fn of_size(size: u64, count: u32) -> u32 {
+        Shard::of(size.to_string().as_bytes(), count)
+    }
+
+    /// Whether this shard compares the files of `size` bytes in a search for duplicates (see
+    /// [`Shard::of_size`]).
+    pub fn owns_size(&self, size: u64) -> bool {
+        Shard::of_size(size, self.count) == self.index
     }
 
     /// The shard of `count` that owns part `index` of the file with `key`: (hash + index)
@@ -415,6 +444,48 @@ mod tests {
         assert_eq!(key_hash(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(key_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(key_hash(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn the_key_of_a_size_is_its_decimal_digits_and_never_changes() {
+        // Fixed forever, as the path hash is: shards of one search made by different
+        // versions must agree on who compares which size.
+        for (size, digits) in [(0u64, &b"0"[..]), (7, b"7"), (4096, b"4096")] {
+            for count in [1, 2, 3, 5, 8] {
+                assert_eq!(Shard::of_size(size, count), Shard::of(digits, count));
+            }
+        }
+        assert_eq!(
+            Shard::of_size(u64::MAX, 7),
+            Shard::of(b"18446744073709551615", 7)
+        );
+        // FNV-1a of "0" (0xaf63ad4c86019caf) modulo 2 and 3; of "4096" modulo 5.
+        assert_eq!(key_hash(b"0"), 0xaf63_ad4c_8601_9caf);
+        assert_eq!(Shard::of_size(0, 2), (0xaf63_ad4c_8601_9caf_u64 % 2) as u32);
+        assert_eq!(Shard::of_size(0, 3), (0xaf63_ad4c_8601_9caf_u64 % 3) as u32);
+        assert_eq!(Shard::of_size(4096, 5), (key_hash(b"4096") % 5) as u32);
+    }
+
+    #[test]
+    fn every_size_has_one_owner_and_the_shares_are_even() {
+        let count = 5;
+        let shards: Vec<Shard> = (0..count)
+            .filter_map(|k| Shard::new(k, count).ok())
+            .collect();
+        let mut per_shard = vec![0u32; count as usize];
+        for size in 0..5000u64 {
+            let owners: Vec<&Shard> = shards.iter().filter(|s| s.owns_size(size)).collect();
+            assert_eq!(owners.len(), 1, "{size}");
+            assert_eq!(owners[0].index(), Shard::of_size(size, count));
+            per_shard[owners[0].index() as usize] += 1;
+        }
+        assert!(
+            per_shard.iter().all(|&n| (850..1150).contains(&n)),
+            "{per_shard:?}"
+        );
+        // One shard owns everything.
+        let one = Shard::new(0, 1).expect("0/1");
+        assert!((0..100).all(|size| one.owns_size(size)));
     }
 
     #[test]

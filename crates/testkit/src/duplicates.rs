@@ -14,7 +14,7 @@ use crate::{Reader, Tree, Value, noise};
 
 /// The groups of a `--duplicates --format json` run, each as the set of its paths relative to
 /// `root` (hard links included).
-fn json_groups(lines: &[Value], root: &Path) -> BTreeSet<BTreeSet<String>> {
+pub fn json_groups(lines: &[Value], root: &Path) -> BTreeSet<BTreeSet<String>> {
     lines
         .iter()
         .filter(|line| line["type"] == "duplicates")
@@ -35,7 +35,7 @@ fn json_groups(lines: &[Value], root: &Path) -> BTreeSet<BTreeSet<String>> {
 
 /// The groups of fdupes' text (a path a line, a blank line after each group), relative to
 /// `root`.
-fn text_groups(text: &str, root: &Path) -> BTreeSet<BTreeSet<String>> {
+pub fn text_groups(text: &str, root: &Path) -> BTreeSet<BTreeSet<String>> {
     text.split("\n\n")
         .map(|block| {
             block
@@ -67,40 +67,9 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 /// compared is reported as failed, in no group, and the run exits 1; copies far deeper than
 /// `PATH_MAX` are found like any. JSON, fdupes and CSV agree.
 pub fn duplicates_are_found_exactly(reader: &Reader) {
-    let tree = Tree::new();
-    let one = noise(5000, 1);
-    tree.file("a/one.txt", &one);
-    tree.file("b/c/one copy", &one);
-    tree.file("deep/1/2/3/one", &one);
-    tree.file("p/fails-one", &one);
-    tree.file("s1", "hi\n");
-    tree.file("s/2", "hi\n");
-    let last = noise(9000, 2);
-    let mut last_flipped = last.clone();
-    *last_flipped.last_mut().expect("bytes") ^= 1;
-    tree.file("last-a", &last);
-    tree.file("last-b", &last_flipped);
-    let big = noise(1_200_000, 3);
-    let mut middle = big.clone();
-    middle[600_000] ^= 1;
-    tree.file("big-a", &big);
-    tree.file("big/b", &big);
-    tree.file("mid", &middle);
-    let linked = noise(7000, 4);
-    let h1 = tree.file("h1", &linked);
-    fs::hard_link(&h1, tree.join("h1-link")).expect("hard link");
-    tree.file("h2", &linked);
-    let solo = tree.file("solo", noise(3000, 5));
-    fs::hard_link(&solo, tree.join("solo-link")).expect("hard link");
-    tree.file("e1", "");
-    tree.file("e/2", "");
-    tree.file("unique", noise(100, 6));
-    // Two copies far below PATH_MAX, in trees of 600 levels of 8-byte names.
-    let far = noise(6000, 7);
-    let deep_a = tree.deep("far-a", 600, 8, &far);
-    let deep_b = tree.deep("far-b", 600, 8, &far);
+    let (tree, expected) = known_copies();
     let root = tree.path();
-    let reader = reader.clone().faults("panic:fails-one");
+    let reader = reader.clone().faults(FAILS);
     let run = reader.json(&[&["--duplicates".as_ref()], &[root.as_os_str()][..]].concat());
     assert_eq!(
         run.code(),
@@ -109,19 +78,6 @@ pub fn duplicates_are_found_exactly(reader: &Reader) {
         run.stderr
     );
     let lines = run.lines();
-    let deep: BTreeSet<String> = [&deep_a, &deep_b]
-        .into_iter()
-        .map(|p| relative(&p.to_string_lossy(), root))
-        .collect();
-    let expected: BTreeSet<BTreeSet<String>> = [
-        deep,
-        set(&["big-a", "big/b"]),
-        set(&["a/one.txt", "b/c/one copy", "deep/1/2/3/one"]),
-        set(&["h1", "h1-link", "h2"]),
-        set(&["s1", "s/2"]),
-    ]
-    .into_iter()
-    .collect();
     assert_eq!(json_groups(&lines, root), expected);
     let failed: Vec<&Value> = lines
         .iter()
@@ -184,6 +140,66 @@ pub fn duplicates_are_found_exactly(reader: &Reader) {
     assert_eq!(rows[0], "group,size,blake3,path,path_bytes,link_of");
     assert_eq!(rows.len(), 1 + 2 + 3 + 3 + 2, "{text}");
     assert!(!text.contains("/s1"), "{text}");
+}
+
+/// What the readers are run with in [`duplicates_are_found_exactly`]: the fault that makes
+/// `p/fails-one`, a copy, fail when it is read (reader-core's `READER_FAULTS`).
+pub const FAILS: &str = "panic:fails-one";
+
+/// The tree of [`duplicates_are_found_exactly`] — copies under other names and depths, large
+/// copies, files of one size that differ only at the end or in the middle, hard links (`h1`
+/// and `h1-link`, a copy of `h2`; `solo` and `solo-link`, with no copy), the empty files `e1`
+/// and `e/2`, `p/fails-one` (a copy that fails with [`FAILS`]) and copies far below
+/// `PATH_MAX` — with its groups, each the set of its paths relative to the tree, hard links
+/// included: those a search finds with [`FAILS`], without the empty files.
+pub fn known_copies() -> (Tree, BTreeSet<BTreeSet<String>>) {
+    let tree = Tree::new();
+    let one = noise(5000, 1);
+    tree.file("a/one.txt", &one);
+    tree.file("b/c/one copy", &one);
+    tree.file("deep/1/2/3/one", &one);
+    tree.file("p/fails-one", &one);
+    tree.file("s1", "hi\n");
+    tree.file("s/2", "hi\n");
+    let last = noise(9000, 2);
+    let mut last_flipped = last.clone();
+    *last_flipped.last_mut().expect("bytes") ^= 1;
+    tree.file("last-a", &last);
+    tree.file("last-b", &last_flipped);
+    let big = noise(1_200_000, 3);
+    let mut middle = big.clone();
+    middle[600_000] ^= 1;
+    tree.file("big-a", &big);
+    tree.file("big/b", &big);
+    tree.file("mid", &middle);
+    let linked = noise(7000, 4);
+    let h1 = tree.file("h1", &linked);
+    fs::hard_link(&h1, tree.join("h1-link")).expect("hard link");
+    tree.file("h2", &linked);
+    let solo = tree.file("solo", noise(3000, 5));
+    fs::hard_link(&solo, tree.join("solo-link")).expect("hard link");
+    tree.file("e1", "");
+    tree.file("e/2", "");
+    tree.file("unique", noise(100, 6));
+    // Two copies far below PATH_MAX, in trees of 600 levels of 8-byte names.
+    let far = noise(6000, 7);
+    let deep_a = tree.deep("far-a", 600, 8, &far);
+    let deep_b = tree.deep("far-b", 600, 8, &far);
+    let root = tree.path();
+    let deep: BTreeSet<String> = [&deep_a, &deep_b]
+        .into_iter()
+        .map(|p| relative(&p.to_string_lossy(), root))
+        .collect();
+    let expected: BTreeSet<BTreeSet<String>> = [
+        deep,
+        set(&["big-a", "big/b"]),
+        set(&["a/one.txt", "b/c/one copy", "deep/1/2/3/one"]),
+        set(&["h1", "h1-link", "h2"]),
+        set(&["s1", "s/2"]),
+    ]
+    .into_iter()
+    .collect();
+    (tree, expected)
 }
 
 /// On a tree of real files — this repository's sources, copied twice — the groups are those
