@@ -166,8 +166,12 @@ use crate::lane::{Plan, drive};
 const FILES_PER_HOP: usize = 16;
 
 /// Files in flight on io_uring by default: enough to keep a cold tree's opens and reads before
-/// the device (the spike behind issue 12 ran 256), bounded by their buffers, 16 MiB.
-pub const RING_IN_FLIGHT: usize = 256;
+/// the device, bounded by their buffers (12 MiB), and fewer than the 256 requests the block
+/// layer queues for a device (`nr_requests`). At 256, cold `seed-mixed` (whose large files
+/// each read ahead up to 1 MiB at once) took 1.10× as long as at 96–192, while cold `small`
+/// and `/usr/include` moved within 3 % from 128 to 256
+/// (docs/experiments/2026-12-07-rings-in-flight.md).
+pub const RING_IN_FLIGHT: usize = 192;
 
 /// Records queued between the reading threads and an async caller.
 const RECORD_CHANNEL: usize = 1024;

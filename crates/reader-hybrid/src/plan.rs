@@ -15,7 +15,7 @@
 //!
 //! On a cold tree, unless the caller set the threshold or the split size, no size is looked
 //! up either where io_uring is to be had: every file goes to the async path, whose rings keep
-//! 256 opens and reads before the device at once (the router's size look-ups, 16 threads
+//! 192 opens and reads before the device at once (the router's size look-ups, 16 threads
 //! waiting on inodes, were what held the hybrid back on cold trees of many mid-size files),
 //! and a file the rings find as large as the split size is handed to the splitter
 //! ([`AsyncReader::hand_off_from`]); the summary says `"routing": "ring"`. Where io_uring is
