@@ -63,6 +63,9 @@ enum Task {
     /// --original runs the original project's four Python readers (original/) beside them, and
     /// says how each of our models compares with its Python counterpart.
     ///
+    /// --duplicates runs every model's --duplicates beside jdupes and fclones (where installed)
+    /// on a generated tree with known groups of copies instead, each run checked against them.
+    ///
     /// --study tests the original project's claims instead (file size, memory and time against
     /// --jobs, its headline table, and, running its file-size trees with each work of rising
     /// CPU cost a byte, its claims about CPU-intensive work), each with a verdict, and ends
@@ -131,6 +134,15 @@ enum Task {
         /// python3 or the registry is missing.
         #[arg(long, conflicts_with_all = ["dir", "study"])]
         original: bool,
+        /// Instead of the profiles: every model's --duplicates --format json (threads,
+        /// async-tokio, async-uring, hybrid, proc) beside `jdupes -r -q` and `fclones group`
+        /// where installed (on PATH, in $CARGO_HOME/bin or ~/.cargo/bin), on a generated tree
+        /// with known groups of copies (target/fixtures/duplicates; duplicates-quick with
+        /// --quick). Every run's groups are checked against the tree's manifest, and a reader
+        /// may read at most 1.1 × the bytes needed; the table gives warm (and with --cold,
+        /// cold) medians, the ratio to the faster tool, and bytes read ÷ needed.
+        #[arg(long, conflicts_with_all = ["dir", "profile", "study", "original", "work", "jobs", "threshold"])]
+        duplicates: bool,
     },
     /// Writes what an installation needs into target/dist/, laid out as a prefix: the release
     /// binaries in bin/, a man page for each command in share/man/man1/, and its completions
@@ -213,6 +225,7 @@ fn run(cli: Cli) -> Result<()> {
             study,
             work,
             original,
+            duplicates,
         } => {
             let known = bench::reader_names();
             if let Some(r) = readers.iter().find(|r| !known.contains(&r.as_str())) {
@@ -276,6 +289,13 @@ fn run(cli: Cli) -> Result<()> {
                 study,
                 works: (!works.is_empty()).then_some(works),
                 original,
+                duplicates: duplicates.then(|| {
+                    if quick {
+                        "duplicates-quick".to_string()
+                    } else {
+                        "duplicates".to_string()
+                    }
+                }),
             };
             bench::bench(&opts)
         }

@@ -654,7 +654,11 @@ fn original_section(results: &Results) -> String {
 }
 
 fn html_table(table: &Table, meta: &Meta) -> String {
-    let md = report::markdown_table(table, meta);
+    markdown_to_html(&report::markdown_table(table, meta))
+}
+
+/// A table of the report's Markdown (a `###` title, the table, lines of text) as HTML.
+fn markdown_to_html(md: &str) -> String {
     let mut out = String::new();
     let mut in_table = false;
     for line in md.lines() {
@@ -731,6 +735,9 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
         let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
     }
     out.push_str("<h2>Tables</h2>\n");
+    if let Some(section) = &results.duplicates {
+        out.push_str(&markdown_to_html(&section.markdown()));
+    }
     for table in &results.tables {
         out.push_str(&html_table(table, meta));
         if table.target == "seed-mixed" {

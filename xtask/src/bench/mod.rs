@@ -4,9 +4,12 @@
 //! (counting, or counting and a digest), beside the digest tools people use, and each table
 //! gets the limit of its work ([`work`]). With `--original`, the original project's four Python
 //! readers run in the same rounds, checked under their own counting rule, and each of our
-//! models is compared with its Python counterpart ([`original`]).
+//! models is compared with its Python counterpart ([`original`]). With `--duplicates`, every
+//! model's `--duplicates` runs beside jdupes and fclones on a generated tree with known groups
+//! of copies, each run checked against them, in a table of its own ([`duplicates`]).
 
 mod digests;
+mod duplicates;
 mod host;
 mod html;
 pub mod measure;
@@ -57,6 +60,7 @@ pub fn reader_names() -> Vec<&'static str> {
         .map(|r| r.0)
         .chain(Tool::ALL.map(Tool::name))
         .chain(original::READERS.map(|r| r.0))
+        .chain(duplicates::TOOLS.iter().map(|t| t.0))
         .collect()
 }
 
@@ -106,6 +110,9 @@ pub struct Options {
     pub works: Option<Vec<Work>>,
     /// `--original`: run the original project's Python readers beside ours.
     pub original: bool,
+    /// `--duplicates`: the duplicates tree to run every model's `--duplicates` on, beside
+    /// jdupes and fclones, instead of the profiles (see [`duplicates`]).
+    pub duplicates: Option<String>,
 }
 
 /// A tree with what its totals must be (`None`: decided by the readers' consensus).
@@ -155,6 +162,9 @@ pub fn bench(opts: &Options) -> Result<()> {
     } else {
         build::build(&ws, profile)?
     };
+    if let Some(name) = &opts.duplicates {
+        return run_duplicates(opts, name, &out_dir, started_at, &binaries, profile);
+    }
     let has_wc = host::has_wc(&ws.root);
     let algorithms: Vec<Algorithm> = opts
         .works
@@ -196,40 +206,8 @@ pub fn bench(opts: &Options) -> Result<()> {
     if !missing.is_empty() {
         eprintln!("bench: not run (missing): {}", missing.join(", "));
     }
-    let cache_drop = opts.cold.then(run::choose_cache_drop);
-    if let Some(method) = cache_drop {
-        eprintln!("bench: cold runs drop the cache with {}", method.describe());
-    }
-    let helper = std::env::current_exe().context("cannot find the xtask binary")?;
-    let mut runner = ProcessRunner {
-        helper: vec![helper.into_os_string(), measure::HELPER_ARG.into()],
-        report: out_dir.join("usage.tmp"),
-        timeout: opts.timeout,
-        cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
-        sample_vm: false,
-        tool_output: out_dir.join("tool-output.tmp"),
-    };
-    // `true` ignores its tree: the floor needs none of the workloads.
-    let nowhere = Target {
-        name: "floor".into(),
-        tree: out_dir.clone(),
-        file_list: out_dir.clone(),
-        files: Vec::new(),
-    };
-    let floor = runner.run(
-        &Variant {
-            label: "true".into(),
-            reader: "true".into(),
-            work: Work::Count,
-            jobs: None,
-            threshold: None,
-            program: Program::Reader {
-                path: "true".into(),
-                args: vec![],
-            },
-        },
-        &nowhere,
-    );
+    let (mut runner, cache_drop) = process_runner(opts, &out_dir)?;
+    let floor = floor(&mut runner, &out_dir);
     if opts.study {
         let floor_kib = floor.peak_rss_kib;
         return run_study(opts, &out_dir, &binaries, has_wc, &mut runner, floor_kib);
@@ -243,15 +221,7 @@ pub fn bench(opts: &Options) -> Result<()> {
             w.original = Some(original::expected(&w.target.files)?);
         }
     }
-    let caches: Vec<Cache> = [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
-        .into_iter()
-        .filter_map(|(on, cache)| on.then_some(cache))
-        .collect();
-    let plan = Plan {
-        runs: opts.runs,
-        warmup: opts.warmup,
-        caches,
-    };
+    let plan = Plan::asked(opts);
     let records = execute(&plan, &workloads, &variants, &mut runner, &mut |line| {
         eprintln!("{line}")
     });
@@ -310,6 +280,130 @@ pub fn bench(opts: &Options) -> Result<()> {
         .collect();
     if !bad.is_empty() {
         bail!("{} run(s) were not correct, first: {}", bad.len(), bad[0]);
+    }
+    Ok(())
+}
+
+/// The runner of every run (through the measuring helper), with the cache drop `--cold`
+/// asks for, which it says on stderr.
+fn process_runner(opts: &Options, out_dir: &Path) -> Result<(ProcessRunner, Option<CacheDrop>)> {
+    let cache_drop = opts.cold.then(run::choose_cache_drop);
+    if let Some(method) = cache_drop {
+        eprintln!("bench: cold runs drop the cache with {}", method.describe());
+    }
+    let helper = std::env::current_exe().context("cannot find the xtask binary")?;
+    let runner = ProcessRunner {
+        helper: vec![helper.into_os_string(), measure::HELPER_ARG.into()],
+        report: out_dir.join("usage.tmp"),
+        timeout: opts.timeout,
+        cache_drop: cache_drop.unwrap_or(CacheDrop::Fadvise),
+        sample_vm: false,
+        tool_output: out_dir.join("tool-output.tmp"),
+    };
+    Ok((runner, cache_drop))
+}
+
+/// What `true` measures run the same way: the floor of every peak RSS.
+fn floor(runner: &mut ProcessRunner, out_dir: &Path) -> Measurement {
+    // `true` ignores its tree: the floor needs none of the workloads.
+    let nowhere = Target {
+        name: "floor".into(),
+        tree: out_dir.to_path_buf(),
+        file_list: out_dir.to_path_buf(),
+        files: Vec::new(),
+    };
+    runner.run(
+        &Variant {
+            label: "true".into(),
+            reader: "true".into(),
+            work: Work::Count,
+            jobs: None,
+            threshold: None,
+            program: Program::Reader {
+                path: "true".into(),
+                args: vec![],
+            },
+        },
+        &nowhere,
+    )
+}
+
+/// `--duplicates`: every model's `--duplicates` beside jdupes and fclones (where installed)
+/// on the duplicates tree `name`, each run checked against its manifest ([`duplicates`]);
+/// prints the table and writes the report; fails if a run was not right.
+fn run_duplicates(
+    opts: &Options,
+    name: &str,
+    out_dir: &Path,
+    started_at: String,
+    binaries: &[(String, PathBuf)],
+    build_profile: BuildProfile,
+) -> Result<()> {
+    let ws = build::workspace()?;
+    let profile = fixtures::duplicates::profile(name)?;
+    let fixture =
+        fixtures::duplicates::ensure(profile, &ws.target.join("fixtures").join(profile.name))?;
+    let mut host = host::describe(&ws.root);
+    let dirs = duplicates::search_dirs();
+    let mut tools = Vec::new();
+    for &(tool, _, version_args) in duplicates::TOOLS {
+        if let Some(path) = duplicates::locate(tool, &dirs) {
+            let version = host::first_line(&path.to_string_lossy(), version_args, &ws.root)
+                .unwrap_or_else(|| "version unknown".into());
+            host.tools
+                .push((tool.to_string(), format!("{version} ({})", path.display())));
+            tools.push((tool, path));
+        }
+    }
+    let (variants, missing) = duplicates::variants(binaries, &tools, |n| wanted(opts, n));
+    if variants.is_empty() {
+        bail!("nothing to run (missing: {})", missing.join(", "));
+    }
+    if !missing.is_empty() {
+        eprintln!("bench: not run (missing): {}", missing.join(", "));
+    }
+    let (mut runner, cache_drop) = process_runner(opts, out_dir)?;
+    let floor = floor(&mut runner, out_dir);
+    let target = target_for(profile.name, fixture.tree.clone(), out_dir)?;
+    let known = duplicates::Known::new(&fixture.manifest);
+    let plan = Plan::asked(opts);
+    let runs = duplicates::execute(&plan, &target, &known, &variants, &mut runner, &mut |l| {
+        eprintln!("{l}")
+    });
+    let section = duplicates::table(&fixture.manifest, profile.name, &plan, &variants, runs);
+    let bad: Vec<String> = section
+        .rows
+        .iter()
+        .filter_map(|r| Some(format!("{}: {}", r.label, r.verdict.problem()?)))
+        .collect();
+    let meta = report::Meta {
+        started_at,
+        command_line: opts.command_line.clone(),
+        host,
+        runs: opts.runs,
+        cache_drop,
+        missing,
+        build: build_profile.dir().to_string(),
+        rss_floor_kib: floor.peak_rss_kib,
+    };
+    let results = Results {
+        records: Vec::new(),
+        tables: Vec::new(),
+        recommendations: Vec::new(),
+        consensus: None,
+        duplicates: Some(section),
+    };
+    println!("{}", report::console(&meta, &results));
+    report::write_all(out_dir, &meta, &results)?;
+    let _ = std::fs::remove_file(&runner.report);
+    let _ = std::fs::remove_file(&target.file_list);
+    println!("report: {}", out_dir.join("report.html").display());
+    if !bad.is_empty() {
+        bail!(
+            "{} duplicate finder(s) were not correct, first: {}",
+            bad.len(),
+            bad[0]
+        );
     }
     Ok(())
 }
@@ -397,6 +491,7 @@ fn run_study(
         tables: Vec::new(),
         recommendations: Vec::new(),
         consensus: None,
+        duplicates: None,
     };
     let mut found = study::Experiments::default();
     for (name, experiment, runs, caches) in experiments {
@@ -736,6 +831,20 @@ pub struct Plan {
     pub caches: Vec<Cache>,
 }
 
+impl Plan {
+    /// The plan the options ask for: their runs and warm-up, warm and (`--cold`) cold.
+    pub fn asked(opts: &Options) -> Plan {
+        Plan {
+            runs: opts.runs,
+            warmup: opts.warmup,
+            caches: [(opts.warm, Cache::Warm), (opts.cold, Cache::Cold)]
+                .into_iter()
+                .filter_map(|(on, cache)| on.then_some(cache))
+                .collect(),
+        }
+    }
+}
+
 /// Runs every variant on every workload, interleaved round by round; cold runs drop the cache
 /// first. Judging comes later: this only records, but a run's per-file digests are compared
 /// with the workload's at once and only the outcome kept (a few MB a run, hundreds of runs).
@@ -818,6 +927,8 @@ pub struct Results {
     pub recommendations: Vec<stats::Recommendation>,
     /// For a user's tree: the totals the readers agreed on, and how many runs agreed.
     pub consensus: Option<(Expected, usize)>,
+    /// With `--duplicates`: its table and runs.
+    pub duplicates: Option<duplicates::Section>,
 }
 
 /// Checks every run against its manifest (or, on a user's tree, the readers' consensus),
@@ -914,5 +1025,6 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
         tables,
         recommendations,
         consensus,
+        duplicates: None,
     }
 }

@@ -284,6 +284,9 @@ pub fn console(meta: &Meta, results: &Results) -> String {
             let _ = writeln!(out, "scaling {}: {}", s.reader, s.describe());
         }
     }
+    if let Some(section) = &results.duplicates {
+        out.push_str(&section.console());
+    }
     let _ = writeln!(
         out,
         "\npeak RSS includes a floor of {} (what a no-op process measures the same way)",
@@ -364,6 +367,9 @@ pub fn markdown(meta: &Meta, results: &Results) -> String {
                 python.join(", ")
             );
         }
+    }
+    if let Some(section) = &results.duplicates {
+        out.push_str(&section.markdown());
     }
     out.push_str(&super::original::markdown(&super::original::ratios(
         &results.tables,
@@ -473,6 +479,7 @@ pub fn json(meta: &Meta, results: &Results) -> Result<String> {
         "consensus": results.consensus.map(|(e, n)| serde_json::json!({"totals": e, "agreeing_runs": n})),
         "recommendations": results.recommendations,
         "runs": results.records,
+        "duplicates": results.duplicates,
     });
     Ok(serde_json::to_string_pretty(&value)? + "\n")
 }

@@ -1,7 +1,8 @@
 //! Running one benchmark variant once: the [`Runner`] seam (a real one that spawns the child
 //! and collects its rusage with `wait4`, and fakes in the tests), the variants themselves, and
 //! dropping the page cache for cold runs. Under a digest work a run's per-file digests are
-//! read back too: from a reader's JSON records, or from a digest tool's output.
+//! read back too: from a reader's JSON records, or from a digest tool's output. A duplicate
+//! finder's whole output is kept, for [`super::duplicates`] to check.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -43,6 +44,15 @@ pub enum Program {
         /// Processes or threads at once.
         jobs: usize,
     },
+    /// A duplicate finder on the tree (a reader with `--duplicates --format json`,
+    /// `jdupes -r -q`, `fclones group`): `path` with `args`, then the tree. Its whole standard
+    /// output is kept ([`Measurement::output`]).
+    Finder {
+        /// The program.
+        path: PathBuf,
+        /// Its arguments before the tree.
+        args: Vec<String>,
+    },
 }
 
 /// One thing to time on a tree: a reader with its settings and work, `wc`, or a digest tool.
@@ -69,7 +79,7 @@ impl Variant {
     pub fn tool(&self) -> Option<Tool> {
         match self.program {
             Program::Tool { tool, .. } => Some(tool),
-            Program::Reader { .. } | Program::Wc => None,
+            Program::Reader { .. } | Program::Wc | Program::Finder { .. } => None,
         }
     }
 }
@@ -120,6 +130,9 @@ pub struct Measurement {
     /// them as soon as the run ends and keeps only the outcome.
     #[serde(skip)]
     pub digests: Option<FileDigests>,
+    /// A duplicate finder's whole standard output, checked as soon as the run ends.
+    #[serde(skip)]
+    pub output: Option<Vec<u8>>,
 }
 
 /// A tree to run on.
@@ -257,6 +270,13 @@ impl ProcessRunner {
                     .arg(&target.tree)
                     .stdin(Stdio::null());
             }
+            Program::Finder { path, args } => {
+                command
+                    .arg(path)
+                    .args(args)
+                    .arg(&target.tree)
+                    .stdin(Stdio::null());
+            }
             Program::Wc => {
                 let list = File::open(&target.file_list)
                     .with_context(|| format!("{}: cannot open", target.file_list.display()))?;
@@ -301,8 +321,9 @@ impl ProcessRunner {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take().context("no stderr")?;
         let is_wc = variant.program == Program::Wc;
+        let finder = matches!(variant.program, Program::Finder { .. });
         // Under a digest work a reader's every record is kept, to be read once it has ended.
-        let whole = is_wc || variant.work != Work::Count;
+        let whole = is_wc || finder || variant.work != Work::Count;
         let out = std::thread::spawn(move || match stdout {
             None => Ok(Vec::new()),
             Some(stdout) if whole => read_all(stdout),
@@ -361,6 +382,8 @@ impl ProcessRunner {
             }
         } else if is_wc {
             m.totals = parse_wc(&String::from_utf8_lossy(&out));
+        } else if finder {
+            m.output = Some(out);
         } else {
             let summary = last_line(out.as_slice())?;
             parse_summary(&summary, &mut m);
@@ -370,7 +393,7 @@ impl ProcessRunner {
         }
         if libc::WIFSIGNALED(status) {
             m.error = Some(format!("killed by signal {}", libc::WTERMSIG(status)));
-        } else if tool_run.is_some() {
+        } else if tool_run.is_some() || finder {
             if m.exit_code != Some(0) && m.error.is_none() {
                 m.error = Some(
                     format!("failed (exit {:?}) {stderr_line}", m.exit_code)

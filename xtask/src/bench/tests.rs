@@ -580,6 +580,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
         study: false,
         works: None,
         original: false,
+        duplicates: None,
     };
     let (vs, missing) = variants(&opts, &binaries, false, &[]);
     let labels: Vec<&str> = vs.iter().map(|v| v.label.as_str()).collect();
@@ -1452,6 +1453,7 @@ fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_thei
         study: false,
         works: Some(vec![Work::Digest(Algorithm::Blake3), Work::Count]),
         original: false,
+        duplicates: None,
     };
     let found = [
         (tools::Tool::B3sum, Algorithm::Blake3),
