@@ -39,6 +39,7 @@
 //! Without its default `cli` feature the crate is the model alone: no command line, no output
 //! formats (`reader-threads = { version = "…", default-features = false }`).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::time::Duration;
