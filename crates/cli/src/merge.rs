@@ -962,4 +962,55 @@ mod tests {
         // A split file in a run whose digests cannot be joined.
         refused(&records, Algorithm::Sha256.into(), "cannot be joined");
     }
+
+    #[test]
+    fn parts_join_into_the_whole_files_counts_once_each_or_fail_with_the_part() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("words.txt");
+        // Words of every length, so that the cuts fall inside words and between them.
+        let data: Vec<u8> = (0..3000)
+            .flat_map(|i| format!("{} ", "w".repeat(i % 7 + 1)).into_bytes())
+            .chain(*b"\nlast")
+            .collect();
+        std::fs::write(&path, &data).expect("write");
+        let size = data.len() as u64;
+        let records = part_records(&path, size, 4, Algorithms::NONE);
+        let whole = joined(&records, Algorithms::NONE).expect("joined");
+        let want = Counts {
+            bytes: size,
+            lines: 1,
+            words: 3001,
+        };
+        assert_eq!(whole.outcome.as_ref().ok(), Some(&want));
+        assert_eq!((whole.worker, whole.part), (Worker::Split(4), None));
+
+        // A part that failed makes the file fail, naming that part.
+        let mut failed = records.clone();
+        failed[2]["error"] = serde_json::json!({"kind": "io", "message": "disk on fire"});
+        for field in ["size", "lines", "words"] {
+            failed[2][field] = Value::Null;
+        }
+        let whole = joined(&failed, Algorithms::NONE).expect("joined");
+        let err = whole.outcome.expect_err("the file fails");
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.message().contains("part 2 of 4"), "{}", err.message());
+
+        // A part given twice, or one no input holds, is damage, never a record.
+        let mut twice = records.clone();
+        twice.push(records[1].clone());
+        let err = joined(&twice, Algorithms::NONE).expect_err("twice");
+        assert!(err.contains("part 1 of 4 is given twice"), "{err}");
+        let mut joins = Joins::new(Algorithms::NONE);
+        for value in &records[..3] {
+            let Ok(Record::File(file)) = record_of(value) else {
+                panic!("a part: {value}");
+            };
+            assert!(joins.add(file).expect("a part").is_none());
+        }
+        let missing = joins.incomplete().expect("incomplete");
+        assert!(
+            missing.contains("part 3 of 4 is in no shard's output"),
+            "{missing}"
+        );
+    }
 }

@@ -1067,26 +1067,28 @@ fn walk_error(listed: &Path, err: ignore::Error, at_entry: bool) -> Option<FileE
 
 /// The number of the operating system's error behind the walker's `err`, if there is one.
 fn os_error(err: &ignore::Error) -> Option<i32> {
-    let err = err.io_error()?;
-    let inner = err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<walkdir::Error>())
-        .and_then(walkdir::Error::io_error);
-    inner.unwrap_or(err).raw_os_error()
+    raw_os_error(err.io_error()?)
 }
 
 /// The operating system's own error inside one the walker wrapped, so that its number (and
 /// so its kind: `ELOOP`, `ENAMETOOLONG`…) and its plain message survive.
 fn original_io_error(err: io::Error) -> io::Error {
-    let inner = err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<walkdir::Error>())
-        .and_then(walkdir::Error::io_error)
-        .and_then(io::Error::raw_os_error);
-    match inner {
+    match raw_os_error(&err) {
         Some(code) => io::Error::from_raw_os_error(code),
         None => err,
     }
+}
+
+/// The operating system's error number of `err`, or of the `io::Error` that its inner error has
+/// as its source: ignore's sequential walk passes walkdir's errors on wrapped that way, an
+/// `io::Error` around a `walkdir::Error` around the system's.
+fn raw_os_error(err: &io::Error) -> Option<i32> {
+    err.raw_os_error().or_else(|| {
+        err.get_ref()
+            .and_then(|inner| inner.source())
+            .and_then(|source| source.downcast_ref::<io::Error>())
+            .and_then(io::Error::raw_os_error)
+    })
 }
 
 #[cfg(test)]
@@ -1801,5 +1803,43 @@ mod tests {
         assert!(!seen.beneath_repeated(&unlisted(1, "/s/other")));
         assert!(seen.first(1, Path::new("/s/b"), false));
         assert!(!seen.beneath_repeated(&unlisted(1, "/s/d")));
+    }
+
+    /// What walkdir's errors are to the walk: an error whose source is the system's.
+    #[derive(Debug)]
+    struct Wrapping(io::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "walking: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_systems_error_is_found_inside_the_walkers() {
+        let wrapped =
+            || io::Error::other(Wrapping(io::Error::from_raw_os_error(libc::ENAMETOOLONG)));
+        assert_eq!(wrapped().raw_os_error(), None);
+        let err = ignore::Error::WithPath {
+            path: PathBuf::from("/r/long"),
+            err: Box::new(ignore::Error::Io(wrapped())),
+        };
+        assert_eq!(os_error(&err), Some(libc::ENAMETOOLONG));
+        let original = original_io_error(wrapped());
+        assert_eq!(original.raw_os_error(), Some(libc::ENAMETOOLONG));
+        assert_eq!(original.kind(), io::ErrorKind::InvalidFilename);
+
+        let plain = ignore::Error::Io(io::Error::from_raw_os_error(libc::ELOOP));
+        assert_eq!(os_error(&plain), Some(libc::ELOOP));
+        let other = io::Error::other("no system error");
+        assert_eq!(os_error(&ignore::Error::Io(other)), None);
+        let kept = original_io_error(io::Error::other("kept"));
+        assert_eq!(kept.to_string(), "kept");
     }
 }

@@ -534,12 +534,14 @@ mod tests {
     }
 
     /// A pool of `threads` threads, each reading at most `limit` files before it stops (or
-    /// panics, if `panic` is set).
+    /// panics, if `panic` is set). Each record is sent on its own, so that the sink sees it as
+    /// soon as the record channel lets it: the pool reads at most [`RECORD_CHANNEL`] records
+    /// ahead of the sink, and what one thread has in hand.
     struct Pool {
         threads: u32,
         limit: usize,
         panic: bool,
-        /// Files read so far.
+        /// Files its threads have taken from the queue and read, all threads together.
         reads: AtomicUsize,
     }
 
@@ -558,7 +560,9 @@ mod tests {
                             let Some(job) = jobs.next(&mut out) else {
                                 break;
                             };
+                            self.reads.fetch_add(1, Ordering::Relaxed);
                             out.emit(read_job(job, &mut buf, Worker::Thread(i)));
+                            out.flush();
                         }
                     });
                 }
@@ -597,6 +601,7 @@ mod tests {
             .read(&Walk::new([dir.path()]), |r| records.push(r))
             .expect("read");
         assert_eq!(records.len(), 500);
+        assert_eq!(pool.reads.load(Ordering::Relaxed), 500);
         assert_eq!(
             finished.summary.counts(),
             Counts {
@@ -708,9 +713,15 @@ mod tests {
             .expect("read");
         assert!(finished.stopped);
         assert_eq!((taken, finished.summary.files), (3, 3));
-        // The pool stopped too: it read a few batches' worth, not the tree.
+        // The pool stopped too: past the sink's third record it read at most what the record
+        // channel holds and, on each thread, the file it was sending and one it took as the
+        // run stopped — not the tree.
         let reads = pool.reads.load(Ordering::Relaxed);
-        assert!(reads < 1000, "{reads} of 5000 files read after the stop");
+        let most = 3 + RECORD_CHANNEL + 2 * 2;
+        assert!(
+            (3..=most).contains(&reads),
+            "{reads} of 5000 files read, more than {most}, though the sink stopped at the third"
+        );
     }
 
     #[test]

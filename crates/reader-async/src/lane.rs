@@ -81,6 +81,30 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The state of a run of `plan` over `jobs` that has started its first lane, and asks
+    /// for more on `start_lane`.
+    fn new(
+        jobs: Jobs,
+        plan: Plan,
+        start_lane: UnboundedSender<LaneRequest>,
+        inline: Arc<AtomicUsize>,
+    ) -> Shared {
+        let lanes = plan.in_flight.max(1);
+        let permits = Arc::new(Semaphore::new(lanes));
+        Shared {
+            jobs,
+            spares: Spares::new(Arc::clone(&permits), lanes),
+            permits,
+            started: AtomicUsize::new(1),
+            start_lane,
+            plan,
+            inline,
+            waiting: AtomicBool::new(false),
+            arrived: Notify::new(),
+            drained: AtomicBool::new(false),
+        }
+    }
+
     /// Asks for another lane for every job that waits, up to `in_flight` lanes in all: a run
     /// starts with one lane, and a tree of a few files never pays for fifty.
     fn grow(&self, out: &Emitter) {
@@ -176,21 +200,8 @@ pub(crate) async fn drive<E: Exec>(
     out: Emitter,
     inline: Arc<AtomicUsize>,
 ) {
-    let lanes = plan.in_flight.max(1);
     let (start_lane, mut requests) = mpsc::unbounded_channel();
-    let permits = Arc::new(Semaphore::new(lanes));
-    let shared = Arc::new(Shared {
-        jobs,
-        spares: Spares::new(Arc::clone(&permits), lanes),
-        permits,
-        started: AtomicUsize::new(1),
-        start_lane,
-        plan,
-        inline,
-        waiting: AtomicBool::new(false),
-        arrived: Notify::new(),
-        drained: AtomicBool::new(false),
-    });
+    let shared = Arc::new(Shared::new(jobs, plan, start_lane, inline));
     let start = |(index, out): LaneRequest| -> Running {
         Box::pin(exec.spawn(lane(exec.clone(), Arc::clone(&shared), index, out)))
     };
@@ -447,5 +458,265 @@ fn run_hop(slot: &Slot, shared: &Shared, buf: &mut [u8], worker: Worker, waiter:
         if let Some(emitter) = &mut out {
             emitter.emit(result);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use reader_core::{Concurrency, Record, RunError, Schedule, read_jobs};
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    use crate::exec::Tokio;
+
+    /// A plan of `in_flight` lanes whose hops read `files_per_hop` files, without a timeout.
+    fn plan(in_flight: usize, files_per_hop: usize, inline: bool) -> Plan {
+        Plan {
+            in_flight,
+            files_per_hop,
+            buffer_size: 4096,
+            timeout: None,
+            inline,
+            threads: 2,
+        }
+    }
+
+    /// `count` small files in a temporary folder.
+    fn files(count: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = (0..count)
+            .map(|i| {
+                let path = dir.path().join(format!("f{i}"));
+                std::fs::write(&path, "one two\n").expect("write");
+                path
+            })
+            .collect();
+        (dir, paths)
+    }
+
+    /// A model that runs `test` as its schedule: a way to get a run's queue and emitter.
+    struct Within<F>(F);
+
+    impl<F: Fn(&Jobs, Emitter) + Sync> Schedule for Within<F> {
+        type Stats = Concurrency;
+        fn strategy(&self) -> &'static str {
+            "lane-test"
+        }
+        fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
+            (self.0)(jobs, out);
+            Ok(Concurrency(1))
+        }
+    }
+
+    /// Runs `test` inside a run of no jobs of its own, with a queue of its own holding a job
+    /// for each of `paths` (closed when `close`), the lanes' shared state of `plan` over that
+    /// queue, and the lane requests it makes; returns the records of the run.
+    fn with_shared(
+        paths: &[PathBuf],
+        close: bool,
+        plan: Plan,
+        test: impl Fn(&Shared, &mut UnboundedReceiver<LaneRequest>, Emitter) + Sync,
+    ) -> Vec<Record> {
+        let mut records = Vec::new();
+        let within = Within(|jobs: &Jobs, out: Emitter| {
+            let (mut sender, queue) = jobs.sub_queue(out.clone());
+            for path in paths {
+                sender.push(FileJob::new(path, None));
+            }
+            if close {
+                sender.close();
+            }
+            let (start_lane, mut requests) = mpsc::unbounded_channel();
+            let shared = Shared::new(queue, plan.clone(), start_lane, Arc::default());
+            test(&shared, &mut requests, out);
+        });
+        read_jobs(Vec::new(), &within, |record| records.push(record)).expect("the run");
+        records
+    }
+
+    /// The lanes a run's lane requests ask for, by number.
+    fn requested(requests: &mut UnboundedReceiver<LaneRequest>) -> Vec<usize> {
+        std::iter::from_fn(|| requests.try_recv().ok().map(|(index, _)| index)).collect()
+    }
+
+    /// The paths of the files read, each once.
+    fn read_once(records: &[Record]) -> BTreeSet<PathBuf> {
+        let mut read = BTreeSet::new();
+        for record in records {
+            let Record::File(file) = record else {
+                panic!("only files: {record:?}");
+            };
+            assert!(file.outcome.is_ok(), "{file:?}");
+            assert!(
+                read.insert(file.path.clone()),
+                "{} twice",
+                file.path.display()
+            );
+        }
+        read
+    }
+
+    #[test]
+    fn a_lane_is_asked_for_each_waiting_job_up_to_in_flight() {
+        let (_dir, paths) = files(10);
+        with_shared(&paths, true, plan(4, 16, false), |shared, requests, out| {
+            shared.grow(&out);
+            assert_eq!(requested(requests), [1, 2, 3], "three more lanes make four");
+            shared.grow(&out);
+            assert_eq!(
+                requested(requests),
+                [] as [usize; 0],
+                "never more than four"
+            );
+        });
+        with_shared(
+            &paths[..2],
+            false,
+            plan(50, 16, false),
+            |shared, requests, out| {
+                shared.grow(&out);
+                assert_eq!(
+                    requested(requests),
+                    [1, 2],
+                    "two files, two more lanes, not fifty"
+                );
+            },
+        );
+        with_shared(&[], false, plan(50, 16, false), |shared, requests, out| {
+            shared.grow(&out);
+            assert!(requested(requests).is_empty(), "nothing waits, no lane");
+        });
+    }
+
+    #[test]
+    fn a_hop_reads_at_most_files_per_hop_going_on_with_what_waits() {
+        let (_dir, paths) = files(10);
+        let records = with_shared(&paths, true, plan(4, 4, false), |shared, requests, out| {
+            let slot = Slot::new(out, VecDeque::new());
+            let mut buf = vec![0; 4096];
+            let worker = Worker::Task(0);
+            let mut left = Vec::new();
+            loop {
+                let end = run_hop(&slot, shared, &mut buf, worker, false);
+                left.push((end, shared.jobs.queued()));
+                if end == HopEnd::Done {
+                    break;
+                }
+            }
+            // Its share of 10 with 4 lanes is 2, but a hop goes on to 4 files while jobs wait.
+            assert_eq!(
+                left,
+                [
+                    (HopEnd::More, 6),
+                    (HopEnd::More, 2),
+                    (HopEnd::More, 0),
+                    (HopEnd::Done, 0)
+                ]
+            );
+            assert!(
+                !requested(requests).is_empty(),
+                "jobs waited: lanes were asked for"
+            );
+        });
+        assert_eq!(read_once(&records), paths.into_iter().collect());
+    }
+
+    #[test]
+    fn the_hop_that_waits_for_discovery_leaves_its_batch_to_its_lane() {
+        let (_dir, paths) = files(8);
+        let records = with_shared(&paths, true, plan(2, 16, true), |shared, _, out| {
+            let slot = Slot::new(out, VecDeque::new());
+            let end = run_hop(&slot, shared, &mut [0; 4096], Worker::Task(0), true);
+            assert_eq!(end, HopEnd::More);
+            assert_eq!(slot.lock().pending.len(), 4, "its share of 8 with 2 lanes");
+            assert_eq!(shared.jobs.queued(), 4);
+        });
+        // It read none: the four it took wait in its slot for the lane (gone with it here),
+        // and the four it left in the queue are reported as not read.
+        let read = records
+            .iter()
+            .filter(|r| matches!(r, Record::File(f) if f.outcome.is_ok()))
+            .count();
+        assert_eq!((read, records.len()), (0, 4));
+    }
+
+    #[test]
+    fn an_inline_look_takes_the_runtime_threads_share_and_never_waits() {
+        let (_dir, paths) = files(16);
+        with_shared(&paths, false, plan(8, 16, true), |shared, _, out| {
+            let slot = Slot::new(out, VecDeque::new());
+            let mut buf = [0; 4096];
+            // 16 wait for 2 runtime threads: a look takes half, and reads what the caches
+            // serve (all of it, just written, where the kernel can tell); the rest stays
+            // pending, for a hop.
+            assert!(read_inline_with(&slot, shared, &mut buf, Worker::Task(0)));
+            let inline = shared.inline.load(Ordering::Relaxed);
+            assert_eq!(inline + slot.lock().pending.len(), 8);
+            assert_eq!(shared.jobs.queued(), 8);
+        });
+        // An open queue with nothing in it: the look returns at once rather than wait.
+        with_shared(&[], false, plan(8, 16, true), |shared, requests, out| {
+            let slot = Slot::new(out, VecDeque::new());
+            assert!(!read_inline_with(
+                &slot,
+                shared,
+                &mut [0; 4096],
+                Worker::Task(0)
+            ));
+            assert!(requested(requests).is_empty());
+        });
+    }
+
+    /// `drive` as a model of its own, on a tokio runtime of one thread.
+    struct Lanes(Plan);
+
+    impl Schedule for Lanes {
+        type Stats = Concurrency;
+        fn strategy(&self) -> &'static str {
+            "lanes"
+        }
+        fn schedule(&self, jobs: &Jobs, out: Emitter) -> Result<Concurrency, RunError> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .map_err(|source| RunError::Spawn {
+                    what: "the test's runtime".into(),
+                    source,
+                })?;
+            let exec = Tokio(runtime.handle().clone());
+            let inline = Arc::default();
+            runtime.block_on(drive(exec, self.0.clone(), jobs.clone(), out, inline));
+            Ok(Concurrency(self.0.in_flight))
+        }
+    }
+
+    #[test]
+    fn lanes_read_every_file_once_with_at_most_in_flight_lanes() {
+        let (_dir, paths) = files(300);
+        for inline in [false, true] {
+            let jobs = paths.iter().map(|p| FileJob::new(p, None)).collect();
+            let mut records = Vec::new();
+            read_jobs(jobs, &Lanes(plan(4, 3, inline)), |r| records.push(r)).expect("run");
+            assert_eq!(read_once(&records).len(), 300, "inline: {inline}");
+            let lanes: Vec<Worker> = records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::File(f) => Some(f.worker),
+                    Record::Skipped(_) => None,
+                })
+                .collect();
+            assert!(
+                lanes.iter().all(|w| matches!(w, Worker::Task(0..4))),
+                "inline: {inline}: {lanes:?}"
+            );
+        }
+        let one = vec![FileJob::new(Path::new(&paths[0]), None)];
+        let mut records = Vec::new();
+        read_jobs(one, &Lanes(plan(50, 16, false)), |r| records.push(r)).expect("run");
+        assert_eq!(read_once(&records).len(), 1);
     }
 }

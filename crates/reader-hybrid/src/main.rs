@@ -1,5 +1,6 @@
 //! `reader-hybrid`: reads every file of the PATHs, small ones on an async runtime, larger ones
 //! with a thread pool and huge ones as ranges in parallel, and reports bytes, lines and words.
+#![forbid(unsafe_code)]
 
 use reader_cli::{Binary, Uses, apply};
 use reader_hybrid::{HybridReader, Threshold};

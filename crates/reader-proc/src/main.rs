@@ -1,5 +1,6 @@
 //! `reader-proc`: reads every file of the PATHs with a pool of worker processes
 //! (`reader-proc-worker`, found next to this program) and reports bytes, lines and words.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

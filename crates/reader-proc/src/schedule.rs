@@ -197,6 +197,48 @@ fn listen(
     let _ = events.send(Event::Gone { slot, generation });
 }
 
+/// The slots, in the order they are given batches, each as often as it has room: `holding`
+/// says how many batches each holds (`None`: no worker there, or one being killed). Every idle
+/// worker gets one before any gets its second, so that none waits while another holds two; a
+/// worker holds at most [`OUTSTANDING`].
+fn hand_out_order(holding: &[Option<usize>]) -> Vec<usize> {
+    let mut holding = holding.to_vec();
+    let mut order = Vec::new();
+    for held in 0..OUTSTANDING {
+        for (index, slot) in holding.iter_mut().enumerate() {
+            if *slot == Some(held) {
+                *slot = Some(held + 1);
+                order.push(index);
+            }
+        }
+    }
+    order
+}
+
+/// How many jobs to ask the dispatcher for, with `live` workers and `fresh` jobs not handed out
+/// yet: enough for two rounds of full batches, asked for once fewer than one round wait, so
+/// that the workers never wait for discovery between batches. `None`: enough wait.
+fn jobs_to_ask_for(live: usize, fresh: usize) -> Option<usize> {
+    let want = 2 * live * OUTSTANDING * MAX_BATCH;
+    (fresh < want / 2).then_some(want)
+}
+
+/// When a worker must have shown progress — `timeout` after its last, while it holds batches
+/// (`busy`) — or, once it was killed (at `killed`), when it is settled even if its channel is
+/// still open ([`GRACE`] later). `None`: nothing to wait for.
+fn deadline(
+    killed: Option<Instant>,
+    busy: bool,
+    last_progress: Instant,
+    timeout: Option<Duration>,
+) -> Option<Instant> {
+    match killed {
+        Some(killed) => Some(killed + GRACE),
+        None if !busy => None,
+        None => timeout.map(|t| last_progress + t),
+    }
+}
+
 /// Why files held by a pool that stopped were not read.
 const POOL_STOPPED: &str = "the process pool stopped";
 
@@ -302,20 +344,27 @@ impl Central<'_> {
         if live == 0 {
             return;
         }
-        for held in 0..OUTSTANDING {
-            for index in 0..self.slots.len() {
-                let has_room = self.slots[index]
-                    .as_ref()
-                    .is_some_and(|s| s.doomed.is_none() && s.inflight.len() == held);
-                if has_room && let Some(batch) = self.take_batch(live) {
-                    self.send(index, batch);
-                }
+        let holding: Vec<Option<usize>> = self
+            .slots
+            .iter()
+            .map(|slot| {
+                slot.as_ref()
+                    .filter(|s| s.doomed.is_none())
+                    .map(|s| s.inflight.len())
+            })
+            .collect();
+        for index in hand_out_order(&holding) {
+            // A send that found the pipe broken dooms the worker: it gets no second batch.
+            let has_room = self.slots[index]
+                .as_ref()
+                .is_some_and(|s| s.doomed.is_none());
+            if has_room && let Some(batch) = self.take_batch(live) {
+                self.send(index, batch);
             }
         }
-        let want = 2 * live * OUTSTANDING * MAX_BATCH;
         if !self.exhausted
             && !self.asked_for_jobs
-            && self.fresh.len() < want / 2
+            && let Some(want) = jobs_to_ask_for(live, self.fresh.len())
             && let Some(asks) = &self.asks
         {
             self.asked_for_jobs = asks.send(want).is_ok();
@@ -511,11 +560,12 @@ impl Central<'_> {
 
     /// When a worker must have shown progress, or a killed one must be settled anyway.
     fn deadline(&self, slot: &Slot) -> Option<Instant> {
-        match &slot.doomed {
-            Some((_, killed)) => Some(*killed + GRACE),
-            None if slot.inflight.is_empty() => None,
-            None => self.settings.timeout.map(|t| slot.last_progress + t),
-        }
+        deadline(
+            slot.doomed.as_ref().map(|(_, killed)| *killed),
+            !slot.inflight.is_empty(),
+            slot.last_progress,
+            self.settings.timeout,
+        )
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -703,5 +753,56 @@ impl Drop for Central<'_> {
         for job in sent.collect::<Vec<_>>() {
             self.out.emit(FileResult::abandoned(job, POOL_STOPPED));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_workers_get_a_batch_before_any_gets_its_second() {
+        // Slot 1 is empty, slot 3 is being killed, slot 4 holds one batch already.
+        let holding = [Some(0), None, Some(0), None, Some(1), Some(2)];
+        assert_eq!(hand_out_order(&holding), [0, 2, 0, 2, 4]);
+        assert_eq!(hand_out_order(&[Some(OUTSTANDING)]), [] as [usize; 0]);
+        assert_eq!(hand_out_order(&[None, None]), [] as [usize; 0]);
+    }
+
+    #[test]
+    fn jobs_are_asked_for_before_the_workers_run_out() {
+        let round = OUTSTANDING * MAX_BATCH;
+        // Two workers: two rounds of full batches are asked for once less than one waits.
+        assert_eq!(jobs_to_ask_for(2, 0), Some(4 * round));
+        assert_eq!(jobs_to_ask_for(2, 2 * round - 1), Some(4 * round));
+        assert_eq!(jobs_to_ask_for(2, 2 * round), None);
+        assert_eq!(jobs_to_ask_for(1, 2 * round), None);
+        assert_eq!(jobs_to_ask_for(3, 2 * round), Some(6 * round));
+    }
+
+    #[test]
+    fn a_busy_worker_has_until_the_timeout_and_a_killed_one_the_grace() {
+        let now = Instant::now();
+        let limit = Duration::from_secs(2);
+        assert_eq!(deadline(None, true, now, Some(limit)), Some(now + limit));
+        assert_eq!(
+            deadline(None, false, now, Some(limit)),
+            None,
+            "idle: nothing to wait for"
+        );
+        assert_eq!(
+            deadline(None, true, now, None),
+            None,
+            "no timeout: it may take its time"
+        );
+        let killed = now + Duration::from_secs(1);
+        assert_eq!(
+            deadline(Some(killed), true, now, Some(limit)),
+            Some(killed + GRACE)
+        );
+        assert_eq!(
+            deadline(Some(killed), false, now, None),
+            Some(killed + GRACE)
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! if the whole pool stopped, whatever it had not read would still be reported, never lost.
 //!
 //! With a per-file time limit ([`ThreadedReader::timeout`], `--timeout TIME`) the pool is
-//! reader-core's [`timed_pool`](reader_core::timed_pool): a file not read within the limit is
+//! reader-core's [`timed_pool`]: a file not read within the limit is
 //! reported as `timeout`, its thread is left to the read and a new one takes its place, and
 //! the run ends without waiting for it. A thread stuck in an uninterruptible read (a stalled
 //! NFS or FUSE server) still keeps the process from being reaped until that read ends: the
@@ -39,6 +39,7 @@
 //! Without its default `cli` feature the crate is the model alone: no command line, no output
 //! formats (`reader-threads = { version = "…", default-features = false }`).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::time::Duration;

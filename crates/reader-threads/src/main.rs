@@ -1,5 +1,6 @@
 //! `reader-threads`: reads every file of the PATHs with a pool of OS threads and reports
 //! bytes, lines and words.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

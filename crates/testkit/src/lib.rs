@@ -1,8 +1,9 @@
 //! # reader-testkit
 //!
 //! The conformance suite: one list of cases, each a real tree built in a temporary folder, run
-//! against a reader *binary* through its command line. Every reader crate runs the whole list
-//! with [`conformance!`]; a reader that agrees with the oracle here agrees with every other.
+//! against a reader *binary* through its command line. The cases live in [`cases`], a module a
+//! theme; [`conformance!`] holds their list, and every reader crate runs the whole list with it.
+//! A reader that agrees with the oracle here agrees with every other.
 //!
 //! ```ignore
 //! // crates/reader-threads/tests/conformance.rs
@@ -26,8 +27,6 @@
 
 pub mod cache;
 pub mod cases;
-pub mod digests;
-pub mod duplicates;
 pub mod hostile;
 pub mod procfs;
 mod run;
@@ -68,110 +67,4 @@ pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 /// The committed fixtures folder of the repository.
 pub fn fixtures_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-/// Expands to one `#[test]` per conformance case for the reader binary `$bin` run with the
-/// extra arguments `[$arg, …]`; add `processes` for a reader that reads with child processes.
-#[macro_export]
-macro_rules! conformance {
-    ($bin:expr, $args:tt) => {
-        $crate::conformance!(@all $bin, $args, false);
-    };
-    ($bin:expr, $args:tt, processes) => {
-        $crate::conformance!(@all $bin, $args, true);
-    };
-    (@all $bin:expr, $args:tt, $processes:expr) => {
-        $crate::conformance!(@cases $bin, $args, $processes;
-            tricky_fixture_matches_the_oracle,
-            generated_edge_cases_match_the_oracle,
-            every_file_exactly_once,
-            extension_filter,
-            ignore_rules_and_name_filters,
-            size_filters_report_what_they_skip,
-            a_byte_cap_fails_larger_files_as_size_limit,
-            gitignore_agrees_with_git,
-            views_group_and_rank,
-            files0_from_reads_a_list_like_paths,
-            shards_together_are_the_whole_run,
-            split_shards_cover_large_files_once,
-            special_files_are_skipped_without_hanging,
-            symlinks_without_follow_are_skipped,
-            symlinks_with_follow_loop_safe,
-            missing_path_exits_2_with_one_line,
-            bad_arguments_exit_2_with_one_line,
-            permission_denied_as_an_unprivileged_user,
-            file_path_and_overlapping_paths,
-            empty_directory,
-            proc_file_with_size_zero,
-            proc_self_finishes_and_pseudo_files_are_capped,
-            sparse_file_exact_and_bounded_memory,
-            awkward_names_keep_json_and_csv_valid,
-            paths_longer_than_path_max,
-            low_fd_limit_with_many_jobs,
-            broken_pipe_is_quiet_success,
-            output_to_a_full_disk_is_one_line_and_status_2,
-            sigint_exits_130_and_leaves_no_process,
-            files_changing_during_the_run,
-            eight_readers_at_once_on_a_changing_tree,
-            a_panic_while_reading_costs_one_file,
-            a_thread_limit_ends_in_one_line_or_a_complete_run,
-            a_read_that_never_ends_is_a_timeout_and_the_run_goes_on,
-            a_hostile_file_system_is_read_to_its_end,
-            a_listing_that_never_returns_costs_one_directory,
-        );
-        #[test]
-        fn hundred_thousand_files() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::cases::hundred_thousand_files(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
-        }
-        #[test]
-        fn digests_match_the_reference_crates() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::digests::digests_match_the_reference_crates(&reader);
-        }
-        #[test]
-        fn sums_manifests_satisfy_the_reference_tools() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::digests::sums_manifests_satisfy_the_reference_tools(&reader);
-        }
-        #[test]
-        fn split_shards_join_blake3_digests_with_reader_merge() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::digests::split_shards_join_blake3_digests_with_reader_merge(&reader);
-        }
-        #[test]
-        fn check_reports_every_fault() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::digests::check_reports_every_fault(&reader);
-        }
-        #[test]
-        fn duplicates_are_found_exactly() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::duplicates::duplicates_are_found_exactly(&reader);
-        }
-        #[test]
-        fn duplicates_match_jdupes() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::duplicates::duplicates_match_jdupes(&reader);
-        }
-        #[test]
-        fn partly_cached_files_are_read_whole() {
-            let reader = $crate::conformance!(@reader $bin, $args, $processes);
-            $crate::cases::partly_cached_files_are_read_whole(&reader, ::std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
-        }
-    };
-    (@cases $bin:expr, $args:tt, $processes:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $case() {
-                let reader = $crate::conformance!(@reader $bin, $args, $processes);
-                $crate::cases::$case(&reader);
-            }
-        )*
-    };
-    (@reader $bin:expr, $args:tt, $processes:expr) => {{
-        let extra: &[&str] = &$args;
-        let reader = $crate::Reader::new($bin, extra);
-        if $processes { reader.with_processes() } else { reader }
-    }};
 }

@@ -179,12 +179,9 @@ impl Deep {
             }
             Deep::Dir(name) => {
                 let name = CString::new(name.as_str()).expect("no NUL");
-                // SAFETY: `dir` is an open folder and `name` a valid name.
-                assert_eq!(
-                    unsafe { libc::mkdirat(dir, name.as_ptr(), 0o755) },
-                    0,
-                    "mkdirat"
-                );
+                // SAFETY: `dir` is an open folder and `name` a valid NUL-terminated name.
+                let made = unsafe { libc::mkdirat(dir, name.as_ptr(), 0o755) };
+                assert_eq!(made, 0, "mkdirat");
             }
         }
     }

@@ -2,6 +2,7 @@
 //! file the same walk finds, with two threads (or `--jobs`) and 64 KiB buffers, and counts
 //! nothing: its time is what the system calls and copies alone cost, the limit a reader's time
 //! is measured against. Its records and summary have `bytes` right and `lines` and `words` 0.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 use std::time::Instant;

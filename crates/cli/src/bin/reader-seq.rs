@@ -1,5 +1,6 @@
 //! `reader-seq`: the sequential baseline — one thread, the same discovery, counter and output
 //! as every concurrent reader.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

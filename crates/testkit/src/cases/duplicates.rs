@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::digests::installed;
+use super::digests::installed;
 use crate::{Reader, Tree, Value, noise};
 
 /// The groups of a `--duplicates --format json` run, each as the set of its paths relative to
