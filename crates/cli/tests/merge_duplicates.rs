@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use reader_testkit::duplicates::{FAILS, json_groups, known_copies};
+use reader_testkit::cases::duplicates::{FAILS, json_groups, known_copies};
 use reader_testkit::{Reader, Run, Tree, Value, finish};
 
 const READER: &str = env!("CARGO_BIN_EXE_reader-seq");
