@@ -323,14 +323,18 @@ fn a_cold_tree_reads_its_small_files_through_io_uring() {
     let Some((files, summary)) = cold_run(tree.path()) else {
         return;
     };
-    assert_eq!(summary["in_flight"], 256, "{summary}");
+    assert_eq!(
+        summary["in_flight"],
+        reader_async::RING_IN_FLIGHT,
+        "{summary}"
+    );
     match reader_async::io_uring_refusal() {
         // Every file through the rings, no size looked up.
         None => {
             assert_eq!(summary["routing"], "ring", "{summary}");
             assert_eq!(summary["async_runtime"], "io-uring", "{summary}");
             assert_eq!(summary["routes"]["async"]["files"], 63, "{summary}");
-            assert_eq!(summary["jobs"], 256, "{summary}");
+            assert_eq!(summary["jobs"], reader_async::RING_IN_FLIGHT, "{summary}");
         }
         // By size, the small files on tokio.
         Some(why) => {
