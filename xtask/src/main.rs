@@ -29,7 +29,9 @@ enum Task {
     ///
     /// Profiles: seed-mixed (1,000 files: 60% 100 B–1 KiB, 30% 1–100 KiB, 10% 100 KiB–1 MiB),
     /// small (20,000 × 256 B–2 KiB), medium (2,000 × 16–256 KiB), large (4 × 256 MiB),
-    /// tiny (300 files up to 1 MiB, for --quick).
+    /// tiny (300 files up to 1 MiB, for --quick); and the study's trees, among them two other
+    /// mixes, nested like seed-mixed: mix-many-small (3,000 files, 90% under 4 KiB holding 10%
+    /// of the bytes, the rest 128–352 KiB) and mix-many-large (200 files, 90% of 128 KiB–1 MiB).
     Fixtures {
         /// Profiles to write (repeat or comma-separate; default: seed-mixed, small, medium, large).
         #[arg(long, value_name = "NAME", value_delimiter = ',')]
