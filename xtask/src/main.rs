@@ -66,13 +66,14 @@ enum Task {
     /// says how each of our models compares with its Python counterpart.
     ///
     /// --study tests the original project's claims instead (file size, memory and time against
-    /// --jobs, its headline table, and, running its file-size trees with each work of rising
-    /// CPU cost a byte, its claims about CPU-intensive work), each with a verdict, and ends
-    /// with guidelines.
+    /// --jobs, its headline table and two other mixed trees, warm and cold, and, running its
+    /// file-size trees with each work of rising CPU cost a byte, its claims about CPU-intensive
+    /// work), each with a verdict, and ends with guidelines.
     ///
     /// Results: target/bench/<timestamp>/{results.json, results.csv, report.md, report.html}.
     Bench {
-        /// Fixture profiles to run (repeat or comma-separate; default: seed-mixed, small, medium, large).
+        /// Fixture profiles to run (repeat or comma-separate; default: seed-mixed, small, medium,
+        /// large; the study's other mixes: mix-many-small, mix-many-large).
         #[arg(
             long,
             value_name = "NAME",
@@ -119,10 +120,10 @@ enum Task {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Test the original project's claims (file size, memory against concurrency, --jobs,
-        /// its headline table, CPU-intensive work: the file-size trees run with counting,
-        /// xxh3, blake3 and sha256) on generated trees, with a verdict for each and
-        /// guidelines; target/bench/<timestamp>/study.md. Its file-size trees run once a work,
-        /// so it takes several times as long as a default run.
+        /// its headline table and two other mixed trees, CPU-intensive work: the file-size trees
+        /// run with counting, xxh3, blake3 and sha256) on generated trees, with a verdict for
+        /// each and guidelines; target/bench/<timestamp>/study.md. Its file-size trees run once
+        /// a work, so it takes several times as long as a default run.
         #[arg(long, conflicts_with_all = ["dir", "profile", "quick", "jobs", "readers"])]
         study: bool,
         /// Also run the original project's four Python readers (original/: asyncio with
