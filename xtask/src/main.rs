@@ -32,7 +32,9 @@ enum Task {
     ///
     /// Profiles: seed-mixed (1,000 files: 60% 100 B–1 KiB, 30% 1–100 KiB, 10% 100 KiB–1 MiB),
     /// small (20,000 × 256 B–2 KiB), medium (2,000 × 16–256 KiB), large (4 × 256 MiB),
-    /// tiny (300 files up to 1 MiB, for --quick).
+    /// tiny (300 files up to 1 MiB, for --quick); and the study's trees, among them two other
+    /// mixes, nested like seed-mixed: mix-many-small (3,000 files, 90% under 4 KiB holding 10%
+    /// of the bytes, the rest 128–352 KiB) and mix-many-large (200 files, 90% of 128 KiB–1 MiB).
     Fixtures {
         /// Profiles to write (repeat or comma-separate; default: seed-mixed, small, medium, large).
         #[arg(long, value_name = "NAME", value_delimiter = ',')]
@@ -70,13 +72,14 @@ enum Task {
     /// on a generated tree with known groups of copies instead, each run checked against them.
     ///
     /// --study tests the original project's claims instead (file size, memory and time against
-    /// --jobs, its headline table, and, running its file-size trees with each work of rising
-    /// CPU cost a byte, its claims about CPU-intensive work), each with a verdict, and ends
-    /// with guidelines.
+    /// --jobs, its headline table and two other mixed trees, warm and cold, and, running its
+    /// file-size trees with each work of rising CPU cost a byte, its claims about CPU-intensive
+    /// work), each with a verdict, and ends with guidelines.
     ///
     /// Results: target/bench/<timestamp>/{results.json, results.csv, report.md, report.html}.
     Bench {
-        /// Fixture profiles to run (repeat or comma-separate; default: seed-mixed, small, medium, large).
+        /// Fixture profiles to run (repeat or comma-separate; default: seed-mixed, small, medium,
+        /// large; the study's other mixes: mix-many-small, mix-many-large).
         #[arg(
             long,
             value_name = "NAME",
@@ -123,10 +126,10 @@ enum Task {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Test the original project's claims (file size, memory against concurrency, --jobs,
-        /// its headline table, CPU-intensive work: the file-size trees run with counting,
-        /// xxh3, blake3 and sha256) on generated trees, with a verdict for each and
-        /// guidelines; target/bench/<timestamp>/study.md. Its file-size trees run once a work,
-        /// so it takes several times as long as a default run.
+        /// its headline table and two other mixed trees, CPU-intensive work: the file-size trees
+        /// run with counting, xxh3, blake3 and sha256) on generated trees, with a verdict for
+        /// each and guidelines; target/bench/<timestamp>/study.md. Its file-size trees run once
+        /// a work, so it takes several times as long as a default run.
         #[arg(long, conflicts_with_all = ["dir", "profile", "quick", "jobs", "readers"])]
         study: bool,
         /// Also run the original project's four Python readers (original/: asyncio with

@@ -1192,6 +1192,7 @@ pub fn study_page(
         .chain(&experiments.files)
         .chain(&experiments.bytes)
         .chain(&experiments.headline)
+        .chain(&experiments.mixes)
         .chain(
             experiments
                 .works

@@ -485,6 +485,12 @@ fn run_study(
             5,
             &both,
         ),
+        (
+            "other mixes",
+            with(&every_reader, &[], study::mix_profiles()),
+            5,
+            &both,
+        ),
     ];
     let mut all = Results {
         records: Vec::new(),
@@ -533,6 +539,7 @@ fn run_study(
             "virtual memory" => found.virtual_memory = cache(Cache::Warm),
             "growth by count" => found.files = results.tables.clone(),
             "growth by bytes" => found.bytes = results.tables.clone(),
+            "other mixes" => found.mixes = results.tables.clone(),
             _ => found.headline = results.tables.clone(),
         }
         all.records.extend(results.records);
@@ -544,7 +551,7 @@ fn run_study(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let claims = study::claims(&found, cores);
     let guidelines = study::guidelines(&found);
-    let text = study::markdown(&claims, &guidelines);
+    let text = study::markdown(&claims, &guidelines, &found);
     println!("{text}");
     std::fs::write(out_dir.join("study.md"), &text)
         .with_context(|| format!("{}: cannot write", out_dir.display()))?;

@@ -1,7 +1,7 @@
 //! `cargo xtask bench --study`: the original Python project's claims, each put to a
 //! measurement on this machine, with a verdict, and guidelines drawn from the same figures.
 //!
-//! Three experiments, each an ordinary interleaved benchmark ([`super::execute`]):
+//! Its experiments, each an ordinary interleaved benchmark ([`super::execute`]), among them:
 //!
 //! * **file size** — trees of one size each (256 B to 256 MiB, [`SIZE_TREES`]), every model,
 //!   warm and cold: which model wins at which size, and where threads overtake async (the
@@ -12,7 +12,10 @@
 //!   threads = cores + 1");
 //! * **the headline** — the original's own workload, 1,000 mixed files (`seed-mixed`), every
 //!   model, beside its published table (hybrid 2.34 s, async 3.21, threading 4.12,
-//!   multiprocessing 5.03).
+//!   multiprocessing 5.03);
+//! * **other mixes** — two more mixed trees ([`MIX_TREES`]), every model, warm and cold: most
+//!   files small and most bytes in a few large ones, and most files large; which model wins
+//!   each, and whether the hybrid is the fastest on mixed trees, as the original says.
 //!
 //! The file-size experiment is also the CPU axis: every reader runs each of its trees with
 //! work of rising CPU cost a byte (counting, then counting and xxh3, blake3, sha256: see
@@ -21,10 +24,11 @@
 //! limited by single-thread CPU", "IPC is the process model's bottleneck") get a verdict too.
 //!
 //! The judgement is pure functions over the experiments' tables, unit-tested with a fake
-//! runner: [`claims`] and [`guidelines`].
+//! runner: [`claims`], [`guidelines`] and [`mix_findings`].
 
 use serde::Serialize;
 
+use super::report;
 use super::stats::{Cache, Row, Table};
 use super::work::Work;
 use reader_core::Algorithm;
@@ -55,6 +59,23 @@ pub const BYTE_FILES: &[(&str, u64)] = &[
     ("bytes-256MiB", 256 << 20),
     ("bytes-4GiB", 4 << 30),
 ];
+
+/// The study's other mixed trees, nested like `seed-mixed`: fixture profile, and what it holds.
+pub const MIX_TREES: &[(&str, &str)] = &[
+    (
+        "mix-many-small",
+        "90 % of the files under 4 KiB holding 10 % of the bytes, the rest 128–352 KiB",
+    ),
+    (
+        "mix-many-large",
+        "90 % of the files of 128 KiB – 1 MiB, 10 % under 4 KiB",
+    ),
+];
+
+/// The profiles of [`MIX_TREES`], for the bench's options.
+pub fn mix_profiles() -> Vec<String> {
+    MIX_TREES.iter().map(|m| m.0.to_string()).collect()
+}
 
 /// The tree the concurrency experiment runs on.
 pub const CONCURRENCY_TREE: &str = "size-4KiB";
@@ -134,6 +155,8 @@ pub struct Experiments {
     pub bytes: Vec<Table>,
     /// The headline workload (warm, and cold when measured).
     pub headline: Vec<Table>,
+    /// The other mixes ([`MIX_TREES`]): one table per tree and cache state.
+    pub mixes: Vec<Table>,
 }
 
 fn table<'a>(tables: &'a [Table], target: &str, cache: Cache) -> Option<&'a Table> {
@@ -576,6 +599,7 @@ fn hybrid_claim(experiments: &Experiments) -> Claim {
         .iter()
         .chain(digests)
         .chain(&experiments.headline)
+        .chain(&experiments.mixes)
         .collect();
     let places: Vec<Place> = all.iter().map(|t| place(t, HYBRID)).collect();
     Claim {
@@ -646,11 +670,141 @@ pub fn claims(experiments: &Experiments, cores: usize) -> Vec<Claim> {
     ];
     out.extend(headline_claims(experiments));
     out.extend([
+        mixed_trees_claim(experiments),
         cpu_claim(experiments),
         mixed_claim(experiments),
         async_cpu_claim(experiments),
         ipc_claim(experiments),
     ]);
+    out
+}
+
+/// Every mixed tree measured: the headline's, then the other mixes.
+fn mixed_tables(experiments: &Experiments) -> Vec<&Table> {
+    experiments
+        .headline
+        .iter()
+        .chain(&experiments.mixes)
+        .collect()
+}
+
+/// The original's headline claim, that its hybrid is the fastest on mixed trees, put to every
+/// mixed tree and cache state measured, with the study's noise rule ([`best_finding`]).
+fn mixed_trees_claim(experiments: &Experiments) -> Claim {
+    let tables = mixed_tables(experiments);
+    let places: Vec<Place> = tables.iter().map(|t| place(t, HYBRID)).collect();
+    let measured = if tables.is_empty() {
+        "not run".into()
+    } else {
+        format!(
+            "over {} mixed trees and cache states, hybrid {}; fastest — {}",
+            tables.len(),
+            places_text(&places),
+            winners_text(&tables)
+        )
+    };
+    Claim {
+        claim: "on mixed trees, hybrid has the highest overall throughput".into(),
+        measured,
+        finding: best_finding(&places),
+    }
+}
+
+/// Which of the original's four models won `table`, under the study's noise rule: `threading
+/// wins: threads`, or the models within the noise of each other, with the readers behind them.
+pub fn model_result(table: &Table) -> String {
+    let places: Vec<(&str, Place)> = HEADLINE
+        .iter()
+        .map(|&(model, readers, _)| (model, place(table, readers)))
+        .collect();
+    if let Some((model, _)) = places.iter().find(|p| p.1 == Place::Won) {
+        return format!("{model} wins: {}", winner(table));
+    }
+    let tied: Vec<&str> = places
+        .iter()
+        .filter(|p| p.1 == Place::Tied)
+        .map(|p| p.0)
+        .collect();
+    match tied.as_slice() {
+        [] => format!("none of the four models: {}", winner(table)),
+        [one] => format!("{one} leads within the noise: {}", winner(table)),
+        [rest @ .., last] => format!(
+            "{} and {last} within the noise of each other: {}",
+            rest.join(", "),
+            winner(table)
+        ),
+    }
+}
+
+/// One line per mixed tree: which model wins it in each cache state measured.
+pub fn mix_findings(experiments: &Experiments) -> Vec<String> {
+    let mut trees: Vec<&str> = Vec::new();
+    for t in mixed_tables(experiments) {
+        if !trees.contains(&t.target.as_str()) {
+            trees.push(&t.target);
+        }
+    }
+    trees
+        .into_iter()
+        .map(|tree| {
+            let results: Vec<String> = mixed_tables(experiments)
+                .into_iter()
+                .filter(|t| t.target == tree)
+                .map(|t| format!("{} — {}", t.cache.as_str(), model_result(t)))
+                .collect();
+            format!("{tree} ({}): {}", mix_kind(tree), results.join("; "))
+        })
+        .collect()
+}
+
+/// What a mixed tree holds, for people.
+fn mix_kind(tree: &str) -> &'static str {
+    match MIX_TREES.iter().find(|m| m.0 == tree) {
+        Some(m) => m.1,
+        None if tree == "seed-mixed" => "the original's 1,000 mixed files",
+        None => "a mixed tree",
+    }
+}
+
+/// A mixed tree's table as Markdown: every ranked reader with its median, spread and ratio to
+/// the fastest, and where it stands under the noise rule.
+fn mix_table(table: &Table) -> String {
+    let fastest = table
+        .rows
+        .iter()
+        .find(|r| r.rank == Some(1))
+        .map(|r| r.median_ms);
+    let mut out = format!(
+        "### {} ({} files, {}), {} cache\n\n| reader | median | spread | × fastest | place |\n|---|---|---|---|---|\n",
+        table.target,
+        report::group(table.files),
+        report::mib(table.bytes as f64),
+        table.cache.as_str()
+    );
+    for r in &table.rows {
+        let standing = if r.reader == super::stats::REFERENCE {
+            "reference".to_string()
+        } else if r.rank.is_none() {
+            r.verdict.word().to_string()
+        } else if table.fastest.as_ref() == Some(&r.label) {
+            "fastest".to_string()
+        } else if table.tied.contains(&r.label) {
+            "within the noise".to_string()
+        } else {
+            String::new()
+        };
+        let ratio = match fastest {
+            Some(f) if f > 0.0 && r.median_ms > 0.0 => format!("{:.2}", r.median_ms / f),
+            _ => "–".into(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {ratio} | {standing} |\n",
+            r.label,
+            report::duration(r.median_ms),
+            report::spread(r.min_ms, r.max_ms)
+        ));
+    }
+    out.push('\n');
     out
 }
 
@@ -965,6 +1119,14 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
             winner_short(t)
         ));
     }
+    for t in &experiments.mixes {
+        out.push(format!(
+            "a mixed tree of {}, {} cache: {}",
+            mix_kind(&t.target),
+            t.cache.as_str(),
+            winner_short(t)
+        ));
+    }
     if let Some(sweep) = &experiments.concurrency {
         let settings: Vec<String> = ["threads", "async-tokio", "hybrid", "proc"]
             .iter()
@@ -983,8 +1145,9 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
     out
 }
 
-/// The study as Markdown: the claims table, then the guidelines.
-pub fn markdown(claims: &[Claim], guidelines: &[String]) -> String {
+/// The study as Markdown: the claims table, the guidelines, then the mixed trees' tables with
+/// which model won each.
+pub fn markdown(claims: &[Claim], guidelines: &[String], experiments: &Experiments) -> String {
     let mut text = String::from(
         "## The original's claims, measured\n\n| claim | measured here | verdict |\n|---|---|---|\n",
     );
@@ -1000,24 +1163,50 @@ pub fn markdown(claims: &[Claim], guidelines: &[String]) -> String {
     for g in guidelines {
         text.push_str(&format!("- {g}\n"));
     }
+    let tables = mixed_tables(experiments);
+    if !tables.is_empty() {
+        text.push_str("\n## Mixed trees\n\nWhich model wins each mixed tree (a model wins when its readers alone are the fastest or within the noise of it: their spreads overlap):\n\n");
+        for line in mix_findings(experiments) {
+            text.push_str(&format!("- {line}\n"));
+        }
+        text.push('\n');
+        for t in tables {
+            text.push_str(&mix_table(t));
+        }
+    }
     text
 }
 
 /// The short form the default run prints after its tables: the original's headline claim on
-/// its own workload (`seed-mixed`), which model won each profile, and where the whole study is.
-/// Empty when no table of the default profiles is there (`--dir`, `--quick`).
+/// its own workload (`seed-mixed`), which model won each profile, and where the whole study is;
+/// with the study's other mixes (`--profile mix-many-small,mix-many-large`), their winners and
+/// the claim that the hybrid is the fastest on mixed trees too. Empty when no table of these
+/// profiles is there (`--dir`, `--quick`).
 pub fn short_form(tables: &[Table]) -> String {
-    let headline: Vec<Table> = tables
-        .iter()
-        .filter(|t| t.target == "seed-mixed")
-        .cloned()
-        .collect();
-    let kinds = [
-        ("seed-mixed", "a mixed tree like the original's"),
-        ("small", "small files (256 B – 2 KiB)"),
-        ("medium", "medium files (16 – 256 KiB)"),
-        ("large", "large files (256 MiB)"),
+    let of = |names: &[&str]| -> Vec<Table> {
+        tables
+            .iter()
+            .filter(|t| names.contains(&t.target.as_str()))
+            .cloned()
+            .collect()
+    };
+    let mixes: Vec<&str> = MIX_TREES.iter().map(|m| m.0).collect();
+    let experiments = Experiments {
+        headline: of(&["seed-mixed"]),
+        mixes: of(&mixes),
+        ..Experiments::default()
+    };
+    let mut kinds = vec![
+        ("seed-mixed", "a mixed tree like the original's".to_string()),
+        ("small", "small files (256 B – 2 KiB)".into()),
+        ("medium", "medium files (16 – 256 KiB)".into()),
+        ("large", "large files (256 MiB)".into()),
     ];
+    kinds.extend(
+        MIX_TREES
+            .iter()
+            .map(|&(name, holds)| (name, format!("a mixed tree of {holds}"))),
+    );
     let mut lines: Vec<String> = Vec::new();
     for (profile, kind) in kinds {
         for t in tables.iter().filter(|t| t.target == profile) {
@@ -1034,10 +1223,11 @@ pub fn short_form(tables: &[Table]) -> String {
     let mut text = String::from(
         "\nthe original's claims, in short (the whole study: cargo xtask bench --study):\n",
     );
-    for claim in headline_claims(&Experiments {
-        headline,
-        ..Experiments::default()
-    }) {
+    let mut claims = headline_claims(&experiments);
+    if !experiments.mixes.is_empty() {
+        claims.push(mixed_trees_claim(&experiments));
+    }
+    for claim in claims {
         text.push_str(&format!(
             "  {} — {}: {}\n",
             claim.claim,

@@ -1081,12 +1081,170 @@ fn the_headline_is_judged_by_its_order() {
         finding(&claims, "on 1,000 mixed files"),
         study::Finding::DoesNotHold
     );
-    let text = study::markdown(&claims, &study::guidelines(&experiments));
+    let text = study::markdown(&claims, &study::guidelines(&experiments), &experiments);
     assert!(
         text.contains("| **does not hold** |") || text.contains("**does not hold**"),
         "{text}"
     );
     assert!(text.contains("published 2.34 s"), "{text}");
+}
+
+/// The mixed trees on scripted runs, warm and cold: on each tree, the readers given take
+/// 1 ms and everyone else 10 ms.
+fn study_mixes(fast: &[(&str, &[&str])]) -> Vec<stats::Table> {
+    let readers = [
+        "seq",
+        "threads",
+        "async-tokio",
+        "async-std",
+        "hybrid",
+        "proc",
+    ];
+    let vs: Vec<Variant> = readers.iter().map(|r| variant(r, None, None)).collect();
+    let mut runner = FakeRunner::default();
+    for &(tree, winners) in fast {
+        for r in readers {
+            runner = runner.on(tree, r, if winners.contains(&r) { 1.0 } else { 10.0 });
+        }
+    }
+    let workloads: Vec<Workload> = fast
+        .iter()
+        .map(|(tree, _)| workload(tree, Some(EXPECTED)))
+        .collect();
+    run_all(
+        &mut runner,
+        &plan(3, &[Cache::Warm, Cache::Cold]),
+        &workloads,
+        &vs,
+    )
+    .tables
+}
+
+#[test]
+fn the_mixed_trees_say_which_model_wins_each_and_judge_the_hybrid_on_them() {
+    use study::Finding::*;
+    let tables = study_mixes(&[
+        ("seed-mixed", &["hybrid"]),
+        ("mix-many-small", &["threads"]),
+        ("mix-many-large", &["hybrid", "async-std"]),
+    ]);
+    let (headline, mixes): (Vec<_>, Vec<_>) =
+        tables.into_iter().partition(|t| t.target == "seed-mixed");
+    let experiments = study::Experiments {
+        headline,
+        mixes,
+        ..Default::default()
+    };
+    let claims = study::claims(&experiments, 2);
+    let mixed = claims
+        .iter()
+        .find(|c| c.claim.starts_with("on mixed trees"))
+        .expect("the claim on mixed trees");
+    assert_eq!(mixed.finding, Depends);
+    assert!(
+        mixed
+            .measured
+            .contains("won 2, tied within the noise 2, beaten 2 (of 6)"),
+        "{}",
+        mixed.measured
+    );
+    assert_eq!(finding(&claims, "hybrid has the highest"), Depends);
+    assert!(
+        claims
+            .iter()
+            .any(|c| c.measured.starts_with("over the 6 trees")),
+        "the mixes count toward the overall claim too"
+    );
+    let lines = study::mix_findings(&experiments);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[0].starts_with(
+            "seed-mixed (the original's 1,000 mixed files): warm — hybrid wins: hybrid"
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("90 % of the files under 4 KiB")
+            && lines[1].contains("warm — threading wins: threads")
+            && lines[1].contains("cold — threading wins: threads"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].contains(
+            "hybrid and async within the noise of each other: async-std (tied with hybrid)"
+        ),
+        "{lines:?}"
+    );
+    let guidelines = study::guidelines(&experiments);
+    assert!(
+        guidelines.iter().any(|g| g
+            .starts_with("a mixed tree of 90 % of the files under 4 KiB holding 10 % of the bytes, the rest 128–352 KiB, cold cache: threads")),
+        "{guidelines:?}"
+    );
+    let text = study::markdown(&claims, &guidelines, &experiments);
+    assert!(text.contains("## Mixed trees"), "{text}");
+    assert!(text.contains(&format!("- {}", lines[1])), "{text}");
+    assert!(
+        text.contains("### mix-many-small (10 files, 0.0 MiB), cold cache"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| threads | 1.00 ms | 1.00–1.00 ms | 1.00 | fastest |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| hybrid | 10.0 ms | 10.0–10.0 ms | 10.00 |  |"),
+        "{text}"
+    );
+    // The hybrid fastest on every mixed tree: the claim holds; no mixed tree: not measured.
+    let everywhere = study::Experiments {
+        mixes: study_mixes(&[
+            ("mix-many-small", &["hybrid"]),
+            ("mix-many-large", &["hybrid"]),
+        ]),
+        ..Default::default()
+    };
+    let claims = study::claims(&everywhere, 2);
+    assert_eq!(finding(&claims, "on mixed trees"), Holds);
+    let claims = study::claims(&study::Experiments::default(), 2);
+    assert_eq!(finding(&claims, "on mixed trees"), NotMeasured);
+    assert!(!study::markdown(&claims, &[], &study::Experiments::default()).contains("Mixed trees"));
+}
+
+#[test]
+fn a_mixed_tree_won_by_no_model_or_by_one_beside_seq_says_so() {
+    let tables = study_mixes(&[
+        ("mix-many-small", &["seq"]),
+        ("mix-many-large", &["seq", "threads"]),
+    ]);
+    assert_eq!(
+        study::model_result(&tables[0]),
+        "none of the four models: seq"
+    );
+    assert!(
+        study::model_result(&tables[2]).starts_with("threading leads within the noise"),
+        "{}",
+        study::model_result(&tables[2])
+    );
+}
+
+#[test]
+fn a_run_of_the_mixes_ends_with_their_winners_and_the_claim_on_mixed_trees() {
+    let tables = study_mixes(&[
+        ("seed-mixed", &["threads"]),
+        ("mix-many-large", &["hybrid"]),
+    ]);
+    let text = study::short_form(&tables);
+    assert!(
+        text.contains("on mixed trees, hybrid has the highest overall throughput — depends"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a mixed tree of 90 % of the files of 128 KiB – 1 MiB, 10 % under 4 KiB, cold cache: hybrid"),
+        "{text}"
+    );
+    let default_run = study::short_form(&study_mixes(&[("seed-mixed", &["threads"])]));
+    assert!(!default_run.contains("on mixed trees"), "{default_run}");
 }
 
 #[test]
