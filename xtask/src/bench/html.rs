@@ -730,8 +730,11 @@ pub fn page(meta: &Meta, results: &Results, markdown: &str) -> String {
         );
     }
     out.push_str(&original_section(results));
-    out.push_str("<h2>Charts</h2>\n");
-    for svg in charts(results) {
+    let charts = charts(results);
+    if !charts.is_empty() {
+        out.push_str("<h2>Charts</h2>\n");
+    }
+    for svg in charts {
         let _ = writeln!(out, "<div class=\"chart\">{svg}</div>");
     }
     out.push_str("<h2>Tables</h2>\n");

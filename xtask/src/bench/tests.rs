@@ -1873,3 +1873,22 @@ fn the_cpu_claims_follow_who_wins_under_costly_work_and_how_many_cores_async_kee
         study::Finding::DoesNotHold
     );
 }
+
+#[test]
+fn a_report_without_charts_has_no_charts_heading() {
+    let mut runner = FakeRunner::default();
+    let empty = run_all(&mut runner, &plan(1, &[Cache::Warm]), &[], &[]);
+    let md = report::markdown(&meta(), &empty);
+    let page = html::page(&meta(), &empty, &md);
+    assert!(!page.contains("<h2>Charts</h2>"), "{page}");
+    assert!(page.contains("<h2>Tables</h2>"), "{page}");
+    let vs = [variant("seq", None, None), variant("threads", None, None)];
+    let results = run_all(
+        &mut runner,
+        &plan(1, &[Cache::Warm]),
+        &[workload("small", Some(EXPECTED))],
+        &vs,
+    );
+    let md = report::markdown(&meta(), &results);
+    assert!(html::page(&meta(), &results, &md).contains("<h2>Charts</h2>"));
+}
