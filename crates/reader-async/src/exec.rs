@@ -1,5 +1,6 @@
 //! The little the lanes need from an async runtime — spawn a task, run a closure on the blocking
-//! pool, sleep — behind one trait, with an implementation for tokio and one for async-std.
+//! pool, sleep — behind one trait, with an implementation for tokio and one for async-std (with
+//! the `async-std` feature).
 //!
 //! Everything else the lanes use (the semaphore) is `tokio::sync`, which works on any executor.
 
@@ -112,9 +113,11 @@ fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
 }
 
 /// async-std's global executor and blocking pool.
+#[cfg(feature = "async-std")]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AsyncStd;
 
+#[cfg(feature = "async-std")]
 impl Exec for AsyncStd {
     fn spawn<F>(&self, task: F) -> impl Future<Output = ()> + Send + 'static
     where

@@ -45,7 +45,10 @@
 //!
 //! [`Runtime::Tokio`] is the default. [`Runtime::AsyncStd`] is kept as the second, selectable
 //! runtime (`--runtime async-std`) for comparison; note that **async-std is discontinued
-//! upstream in favour of smol**, so new code should not pick it. Both are compiled in.
+//! upstream in favour of smol**, so new code should not pick it. It is the `async-std` feature
+//! and io_uring the `io-uring` feature, both on by default (and with `cli`); tokio is always
+//! there. A reader set to a runtime its build left out reads on tokio, and its stats say why
+//! ([`AsyncStats::fallback`]).
 //!
 //! [`Runtime::IoUring`] (`--runtime io-uring`) is asynchronous file I/O for real: no runtime
 //! and no blocking pool, but a ring a core (the `io-uring` crate, tokio-rs's low-level
@@ -140,6 +143,7 @@
 mod exec;
 mod lane;
 mod timeout;
+#[cfg(feature = "io-uring")]
 mod uring;
 
 use std::fmt;
@@ -158,7 +162,9 @@ use reader_core::{
 };
 use serde::Serialize;
 
-use crate::exec::{AsyncStd, Tokio};
+#[cfg(feature = "async-std")]
+use crate::exec::AsyncStd;
+use crate::exec::Tokio;
 use crate::lane::{Plan, drive};
 
 /// Files a hop reads before handing back to its lane, by default: large enough to make
@@ -242,6 +248,7 @@ pub struct AsyncReader {
     buffer_size: usize,
     timeout: Option<Duration>,
     inline: bool,
+    #[cfg(feature = "io-uring")]
     large: Option<uring::LargeFiles>,
 }
 
@@ -254,6 +261,7 @@ impl Default for AsyncReader {
             buffer_size: BUFFER_SIZE,
             timeout: None,
             inline: true,
+            #[cfg(feature = "io-uring")]
             large: None,
         }
     }
@@ -394,10 +402,19 @@ impl AsyncReader {
     /// On the io_uring runtime, files found to hold at least `bytes` — their size known, or
     /// told when the ring looks at a file that runs past 1 MiB: none is looked up beforehand —
     /// are not read but handed to `to`, with their size, for a reader better at large files
-    /// (the hybrid's splitter). The other runtimes read every file.
-    pub fn hand_off_from(mut self, bytes: u64, to: HandOff) -> AsyncReader {
-        self.large = Some(uring::LargeFiles { from: bytes, to });
-        self
+    /// (the hybrid's splitter). The other runtimes read every file, and so does a build without
+    /// the `io-uring` feature.
+    pub fn hand_off_from(self, bytes: u64, to: HandOff) -> AsyncReader {
+        #[cfg(feature = "io-uring")]
+        return AsyncReader {
+            large: Some(uring::LargeFiles { from: bytes, to }),
+            ..self
+        };
+        #[cfg(not(feature = "io-uring"))]
+        {
+            let _ = (bytes, to);
+            self
+        }
     }
 
     /// The runtime it is set to (a run on io_uring may still fall back to tokio).
@@ -522,10 +539,13 @@ impl AsyncReader {
                 let run = handle.spawn_blocking(run);
                 Box::pin(async move { run.await.ok() })
             }
+            #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
                 let run = async_std::task::spawn_blocking(run);
                 Box::pin(async move { Some(run.await) })
             }
+            #[cfg(not(feature = "async-std"))]
+            Runtime::AsyncStd => return Err(StartError::Invalid(WITHOUT_ASYNC_STD.into())),
             Runtime::IoUring => {
                 let (done_tx, done_rx) = tokio::sync::oneshot::channel();
                 std::thread::Builder::new()
@@ -626,6 +646,7 @@ impl Schedule for AsyncReader {
                 runtime.block_on(drive(exec, self.plan(), jobs.clone(), out, counted));
                 runtime.shutdown_background();
             }
+            #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
                 // Its executor starts a thread a core, and its blocking pool grows to about a
                 // thread a lane; refused one, the executor panics and the pool spins for ever
@@ -636,6 +657,8 @@ impl Schedule for AsyncReader {
                 }
                 async_std::task::block_on(drive(AsyncStd, self.plan(), jobs.clone(), out, counted));
             }
+            #[cfg(not(feature = "async-std"))]
+            Runtime::AsyncStd => return self.on_tokio(jobs, out, WITHOUT_ASYNC_STD.into()),
             Runtime::IoUring => return self.schedule_rings(jobs, out),
         }
         Ok(self.stats(inline.load(Ordering::Relaxed)))
@@ -643,19 +666,33 @@ impl Schedule for AsyncReader {
 }
 
 impl AsyncReader {
-    /// The io_uring runtime's schedule: the rings, or tokio where the kernel refuses them.
+    /// The io_uring runtime's schedule: the rings, or tokio where they cannot run.
     fn schedule_rings(&self, jobs: &Jobs, out: Emitter) -> Result<AsyncStats, RunError> {
-        if let Some(why) = uring::refusal() {
-            let tokio = AsyncReader {
-                runtime: Runtime::Tokio,
-                ..self.clone()
-            };
-            let stats = tokio.schedule(jobs, out)?;
-            return Ok(AsyncStats {
-                fallback: Some(why),
-                ..stats
-            });
+        match io_uring_refusal() {
+            Some(why) => self.on_tokio(jobs, out, why),
+            #[cfg(feature = "io-uring")]
+            None => self.run_rings(jobs, out),
+            #[cfg(not(feature = "io-uring"))]
+            None => self.on_tokio(jobs, out, WITHOUT_IO_URING.into()),
         }
+    }
+
+    /// This run on tokio instead of the runtime it was set to, which cannot run (`why`).
+    fn on_tokio(&self, jobs: &Jobs, out: Emitter, why: String) -> Result<AsyncStats, RunError> {
+        let tokio = AsyncReader {
+            runtime: Runtime::Tokio,
+            ..self.clone()
+        };
+        let stats = tokio.schedule(jobs, out)?;
+        Ok(AsyncStats {
+            fallback: Some(why),
+            ..stats
+        })
+    }
+
+    /// The rings of the io_uring runtime, which the kernel allows.
+    #[cfg(feature = "io-uring")]
+    fn run_rings(&self, jobs: &Jobs, out: Emitter) -> Result<AsyncStats, RunError> {
         let in_flight = self.in_flight();
         let rings = uring::Rings {
             threads: defaults::cores().min(in_flight),
@@ -692,13 +729,26 @@ impl AsyncReader {
 /// }
 /// ```
 pub fn io_uring_refusal() -> Option<String> {
-    uring::refusal()
+    #[cfg(feature = "io-uring")]
+    return uring::refusal();
+    #[cfg(not(feature = "io-uring"))]
+    Some(WITHOUT_IO_URING.into())
 }
 
+/// Why a reader set to io_uring runs on tokio in a build without the `io-uring` feature.
+#[cfg(not(feature = "io-uring"))]
+const WITHOUT_IO_URING: &str = "this reader-async was built without its io-uring feature";
+
+/// Why a reader set to async-std runs on tokio in a build without the `async-std` feature.
+#[cfg(not(feature = "async-std"))]
+const WITHOUT_ASYNC_STD: &str = "this reader-async was built without its async-std feature";
+
+#[cfg(feature = "async-std")]
 /// The variable through which async-std's blocking pool (the `blocking` crate) takes its most
 /// threads, 500 when unset.
 const BLOCKING_MAX_THREADS: &str = "BLOCKING_MAX_THREADS";
 
+#[cfg(feature = "async-std")]
 /// Caps async-std's blocking pool at the threads a limit on address space (`ulimit -v`) or on
 /// tasks (`ulimit -u`, a cgroup's `pids.max`: half of what it leaves, the rest being for the
 /// executor and the reader's own threads) leaves room for. Left at 500, the pool spins for
@@ -730,6 +780,7 @@ fn tight_on_threads() -> bool {
     defaults::task_headroom().is_some_and(|room| room < TIGHT_THREADS)
 }
 
+#[cfg(feature = "async-std")]
 /// Makes sure the system gives this process `count` more threads now, by starting them and
 /// letting them end: async-std, which panics or spins when it cannot start the threads it
 /// needs, fails here instead, as an error, under a limit on threads (`ulimit -u`).
@@ -800,5 +851,41 @@ mod tests {
         for runtime in [Runtime::Tokio, Runtime::AsyncStd] {
             assert_eq!(runtime.to_string().parse(), Ok(runtime));
         }
+    }
+
+    /// A build without a runtime's feature reads on tokio when set to it, and says why
+    /// (`.ci/run` runs this with `--no-default-features`).
+    #[test]
+    fn a_runtime_left_out_of_the_build_reads_on_tokio_and_says_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.txt"), "one two\n").expect("write");
+        let walk = Walk::new([dir.path()]);
+        for (runtime, built) in [
+            (Runtime::IoUring, cfg!(feature = "io-uring")),
+            (Runtime::AsyncStd, cfg!(feature = "async-std")),
+        ] {
+            let mut words = 0;
+            let finished = AsyncReader::new()
+                .runtime(runtime)
+                .read_blocking(&walk, |record: Record| {
+                    if let Record::File(file) = record {
+                        words += file.outcome.map_or(0, |c| c.words);
+                    }
+                })
+                .expect("starts");
+            assert_eq!(words, 2, "{runtime}");
+            let stats = finished.stats.expect("finished");
+            if !built {
+                let why = stats.fallback.expect("a fallback");
+                assert!(why.contains("built without"), "{runtime}: {why}");
+                assert_eq!(stats.runtime, Runtime::Tokio, "{runtime}");
+            } else if runtime == Runtime::AsyncStd {
+                assert_eq!((stats.runtime, stats.fallback), (Runtime::AsyncStd, None));
+            }
+        }
+        assert_eq!(
+            io_uring_refusal().is_some_and(|why| why.contains("built without")),
+            !cfg!(feature = "io-uring")
+        );
     }
 }
