@@ -352,16 +352,25 @@ fn stream(
             return Ok(ControlFlow::Break(()));
         }
     }
-    let counted = [
-        ("files", own.files),
-        ("ok", own.ok),
-        ("failed", own.failed),
-        ("skipped", own.skipped),
-        ("bytes", own.bytes),
-        ("lines", own.lines),
-        ("words", own.words),
-    ];
-    for (field, counted) in counted {
+    adds_up(
+        input,
+        &[
+            ("files", own.files),
+            ("ok", own.ok),
+            ("failed", own.failed),
+            ("skipped", own.skipped),
+            ("bytes", own.bytes),
+            ("lines", own.lines),
+            ("words", own.words),
+        ],
+    )?;
+    Ok(ControlFlow::Continue(()))
+}
+
+/// Whether what the records of `input` add up to, field by field (`counted`), is what its
+/// summary says; else why the file is damaged.
+fn adds_up(input: &Input, counted: &[(&str, u64)]) -> Result<(), String> {
+    for &(field, counted) in counted {
         let said = input.summary[field].as_u64();
         if said != Some(counted) {
             return Err(format!(
@@ -371,7 +380,7 @@ fn stream(
             ));
         }
     }
-    Ok(ControlFlow::Continue(()))
+    Ok(())
 }
 
 fn path_of(record: &Record) -> &Path {

@@ -119,24 +119,17 @@ fn join(shards: &[Input]) -> Result<Joined, String> {
     let mut seen: HashMap<PathBuf, Shard> = HashMap::new();
     for input in shards {
         let tally = read(input, &mut seen, &mut joined)?;
-        let counted = [
-            ("failed", tally.failed),
-            ("skipped", tally.skipped),
-            ("groups", tally.groups),
-            ("duplicates", tally.duplicates),
-            ("wasted", tally.wasted),
-            ("hard_links", tally.hard_links),
-        ];
-        for (field, counted) in counted {
-            let said = input.summary[field].as_u64();
-            if said != Some(counted) {
-                return Err(format!(
-                    "{}: its records do not add up to its summary ({field}: {counted} in the records, {} in the summary); the file is damaged",
-                    input.path.display(),
-                    said.map_or("none".into(), |n| n.to_string())
-                ));
-            }
-        }
+        super::adds_up(
+            input,
+            &[
+                ("failed", tally.failed),
+                ("skipped", tally.skipped),
+                ("groups", tally.groups),
+                ("duplicates", tally.duplicates),
+                ("wasted", tally.wasted),
+                ("hard_links", tally.hard_links),
+            ],
+        )?;
         let found = &mut joined.found;
         let total = |field: &str| input.summary[field].as_u64().unwrap_or(0);
         found.files += total("files");
