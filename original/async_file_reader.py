@@ -17,7 +17,7 @@ from typing import Optional
 
 import aiofiles
 
-from common import FileResult, count, discover, failure, new_hasher, text_of
+from common import FileResult, count, digested, discover, failure
 
 
 def default_semaphore_size() -> int:
@@ -39,12 +39,7 @@ async def read_file_async(semaphore: asyncio.Semaphore, path: Path,
                 hexdigest = None
             else:
                 async with aiofiles.open(path, "rb") as file:
-                    data = await file.read()
-                hasher = new_hasher(digest)
-                hasher.update(data)
-                hexdigest = hasher.hexdigest()
-                size = len(data)
-                content = text_of(data)
+                    size, hexdigest, content = digested(await file.read(), digest)
             lines, words = count(content)
         except (OSError, UnicodeDecodeError) as err:
             return failure(path, err, "event-loop", started)

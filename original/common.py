@@ -88,6 +88,13 @@ def text_of(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def digested(data: bytes, digest: str) -> tuple[int, str, str]:
+    """The size, `digest` and text of a file read as bytes, for a run with a digest."""
+    hasher = new_hasher(digest)
+    hasher.update(data)
+    return len(data), hasher.hexdigest(), text_of(data)
+
+
 def failure(path: Path, err: BaseException, worker: str, started: float) -> FileResult:
     """The result of a file that could not be read (or decoded)."""
     if isinstance(err, FileNotFoundError):
@@ -121,12 +128,7 @@ def read_file_sync(path: Path, digest: Optional[str], worker: str) -> FileResult
             hexdigest = None
         else:
             with open(path, "rb") as file:
-                data = file.read()
-            hasher = new_hasher(digest)
-            hasher.update(data)
-            hexdigest = hasher.hexdigest()
-            size = len(data)
-            content = text_of(data)
+                size, hexdigest, content = digested(file.read(), digest)
         lines, words = count(content)
     except (OSError, UnicodeDecodeError) as err:
         return failure(path, err, worker, started)
