@@ -31,65 +31,49 @@
 //! ```
 #![deny(missing_docs)]
 
-mod ahead;
-mod count;
-mod custom;
-mod deadline;
 pub mod defaults;
-mod descend;
-mod digest;
-mod dirfd;
-mod discover;
-mod duplicates;
-mod emit;
-mod error;
-pub mod extent;
 pub mod faults;
-mod ignores;
-mod listing;
-mod long;
-mod mapped;
-mod measure;
-pub mod names;
-mod patience;
-mod queue;
 mod read;
 mod record;
 mod route;
-mod run;
-mod sequential;
-mod shard;
+mod schedule;
 mod sync;
 pub mod units;
+mod walk;
 mod work;
 
-pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
-pub use custom::{CustomWork, Output};
-pub use deadline::{StuckRead, stuck_reads, timed_pool};
-pub use digest::{
-    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Blake3Subtree, Digest,
-    Sha256, Sha256File, TreeDigest, Xxh3, Xxh3File,
-};
-pub use dirfd::file_size;
-pub use discover::{Discovered, Entries, FileJob, Walk};
-pub use duplicates::{DuplicateGroup, DuplicateSearch, Duplicates, Member};
-pub use emit::{Emitter, Tally};
-pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
-pub use extent::PSEUDO_FILE_LIMIT;
-pub use mapped::{Lease, MAP_FROM, size_is_trusted};
-pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};
-pub use patience::stuck_listings;
-pub use queue::{JobSender, Jobs};
+pub use read::extent;
+pub use record::names;
+
+pub use read::dirfd::file_size;
+pub use read::extent::PSEUDO_FILE_LIMIT;
+pub use read::mapped::{Lease, MAP_FROM, size_is_trusted};
 pub use read::{
     CACHED_READ_LIMIT, HandOff, ReadUnless, count_file, count_sized, open_regular, read_cached,
     read_file, read_from_cache, read_job, read_range, read_unless_larger,
 };
+pub use record::error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
 pub use route::{Route, RoutePolicy};
-pub use run::{
+pub use schedule::deadline::{StuckRead, stuck_reads, timed_pool};
+pub use schedule::emit::{Emitter, Tally};
+pub use schedule::queue::{JobSender, Jobs};
+pub use schedule::sequential::SequentialReader;
+pub use schedule::{
     Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, read_jobs, spawn_schedule,
 };
-pub use sequential::SequentialReader;
-pub use shard::{Part, Shard, key_hash};
 pub use sync::lock;
+pub use walk::patience::stuck_listings;
+pub use walk::shard::{Part, Shard, key_hash};
+pub use walk::{Discovered, Entries, FileJob, Walk};
+pub use work::count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
+pub use work::custom::{CustomWork, Output};
+pub use work::digest::{
+    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Blake3Subtree, Digest,
+    Sha256, Sha256File, TreeDigest, Xxh3, Xxh3File,
+};
+pub use work::duplicates::{DuplicateGroup, DuplicateSearch, Duplicates, Member};
+pub use work::measure::{
+    Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange,
+};
 pub use work::{Count, CountRange, FileWork, JoinRanges, Length, ReadOnly, Work};

@@ -25,6 +25,10 @@
 //! look at the open file again by one set of rules, [`Extent`] (`extent.rs`),
 //! which io_uring's completions and the hybrid's splitter apply too.
 
+pub(crate) mod dirfd;
+pub mod extent;
+pub(crate) mod mapped;
+
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
@@ -35,16 +39,16 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::count::Counts;
-use crate::dirfd::{self, Local, Opened, open_relative};
-use crate::discover::FileJob;
-use crate::error::{ErrorKind, FileError};
-use crate::extent::{Extent, Size, Step, first_read_ends};
 use crate::faults;
-use crate::mapped::{self, Lease, Mapped};
-use crate::measure::{Measure, MeasureRanges, Measured, MeasuredRange};
+use crate::read::dirfd::{Local, Opened, open_relative};
+use crate::read::extent::{Extent, Size, Step, first_read_ends};
+use crate::read::mapped::{Lease, Mapped};
+use crate::record::error::{ErrorKind, FileError};
 use crate::record::{FileResult, Worker};
-use crate::shard::Part;
+use crate::walk::FileJob;
+use crate::walk::shard::Part;
+use crate::work::count::Counts;
+use crate::work::measure::{Measure, MeasureRanges, Measured, MeasuredRange};
 use crate::work::{Count, FileWork, JoinRanges, Work};
 
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
@@ -839,8 +843,8 @@ fn advise_sequential(file: &File) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::count::RangeCounts;
-    use crate::digest::Blake3Range;
+    use crate::work::count::RangeCounts;
+    use crate::work::digest::Blake3Range;
     use std::fs;
 
     #[test]
@@ -915,8 +919,8 @@ mod tests {
 
     #[test]
     fn parts_read_with_blake3_carry_subtrees_that_join_to_the_files_digest() {
-        use crate::digest::{Algorithm, Blake3};
-        use crate::shard::Part;
+        use crate::walk::shard::Part;
+        use crate::work::digest::{Algorithm, Blake3};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("big");
         let data: Vec<u8> = (0..(5 << 20) + 3u32).map(|i| (i % 253) as u8).collect();

@@ -175,9 +175,9 @@ impl Received {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::count::Counts;
-    use crate::error::{ErrorKind, FileError};
     use crate::record::Worker;
+    use crate::record::error::{ErrorKind, FileError};
+    use crate::work::count::Counts;
 
     fn file(bytes: u64, ok: bool) -> FileResult {
         FileResult {

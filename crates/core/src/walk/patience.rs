@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crate::error::{FileError, panic_message};
+use crate::record::error::{FileError, panic_message};
 use crate::sync::lock;
 
 /// Stack of a helper: a listing needs little.
@@ -31,7 +31,7 @@ static STUCK: AtomicUsize = AtomicUsize::new(0);
 /// walk (`ahead.rs`) still in the kernel. Each keeps a thread in the kernel, and the process
 /// cannot be reaped before they end.
 pub fn stuck_listings() -> usize {
-    STUCK.load(Ordering::Acquire) + crate::ahead::listing_now()
+    STUCK.load(Ordering::Acquire) + crate::walk::ahead::listing_now()
 }
 
 /// A call given up on, counted in [`stuck_listings`] until dropped — by its helper, once the

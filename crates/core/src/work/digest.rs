@@ -37,7 +37,7 @@ use blake3::hazmat::{ChainingValue, HasherExt, Mode, max_subtree_len};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::measure::Measure;
+use crate::work::measure::Measure;
 use crate::work::{FileWork, JoinRanges, Work};
 
 /// A digest algorithm, by the name the command line and the JSON records use.

@@ -32,6 +32,14 @@
 //!
 //! Invalid lines of ignore files are passed over, as git passes over them.
 
+pub(crate) mod ahead;
+pub(crate) mod descend;
+pub(crate) mod ignores;
+pub(crate) mod listing;
+pub(crate) mod long;
+pub(crate) mod patience;
+pub(crate) mod shard;
+
 use std::collections::hash_map::RandomState;
 use std::fs;
 use std::io;
@@ -43,17 +51,16 @@ use std::time::Duration;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-use crate::ahead::{Pace, Prune, ReadAhead};
-use crate::custom::CustomWork;
-use crate::descend::{Descent, Rules};
-use crate::digest::Algorithms;
-use crate::error::{ErrorKind, FileError, StartError};
-use crate::ignores::RepoRules;
-use crate::listing::{Chain, Kind, Listed};
-use crate::long;
-use crate::patience::Patience;
+use crate::record::error::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
-use crate::shard::{Part, Shard};
+use crate::walk::ahead::{Pace, Prune, ReadAhead};
+use crate::walk::descend::{Descent, Rules};
+use crate::walk::ignores::RepoRules;
+use crate::walk::listing::{Chain, Kind, Listed};
+use crate::walk::patience::Patience;
+use crate::walk::shard::{Part, Shard};
+use crate::work::custom::CustomWork;
+use crate::work::digest::Algorithms;
 
 /// A regular file that discovery found and a reader should read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,9 +20,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use crate::ahead::{self, Took};
-use crate::ignores::{IgnoreFiles, worktree_exclude};
-use crate::long;
+use crate::walk::ahead::{self, Took};
+use crate::walk::ignores::{IgnoreFiles, worktree_exclude};
+use crate::walk::long;
 
 /// Directories a listing thread keeps open: the walk's current directory and a few of its
 /// ancestors, out of the descriptors kept for what is not a file being read.

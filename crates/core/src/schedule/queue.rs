@@ -17,10 +17,10 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
-use crate::discover::{Discovered, Entries, FileJob};
-use crate::emit::Emitter;
 use crate::record::FileResult;
+use crate::schedule::emit::Emitter;
 use crate::sync::lock;
+use crate::walk::{Discovered, Entries, FileJob};
 
 /// Jobs a queue holds before its sender waits for the readers (paths only: a few hundred KiB).
 const QUEUE_CAPACITY: usize = 4096;
@@ -547,9 +547,9 @@ fn take(queue: &Queue, mut state: MutexGuard<'_, QueueState>, max: usize) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::channel;
-    use crate::error::ErrorKind;
     use crate::record::Record;
+    use crate::record::error::ErrorKind;
+    use crate::schedule::emit::channel;
     use std::path::Path;
 
     fn job(name: &str) -> FileJob {
@@ -683,7 +683,7 @@ mod tests {
         }
         let run = RunState::new();
         let (out, records) = channel();
-        let walk = crate::discover::Walk::new([tree.path()]);
+        let walk = crate::walk::Walk::new([tree.path()]);
         let jobs = inline(&run, walk.entries(), out.clone());
         let mut reading = out;
         assert!(jobs.next(&mut reading).is_some());

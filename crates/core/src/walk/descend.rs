@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 use ignore::gitignore::Gitignore;
 
-use crate::ahead::{Pace, Prune, ReadAhead};
-use crate::discover::{Discovered, Walk};
-use crate::error::{ErrorKind, FileError};
-use crate::ignores::{DirRules, RepoRules};
-use crate::listing::{self, Ask, Chain, Entry, Id, Kind, Listing};
-use crate::long;
-use crate::patience::Patience;
+use crate::record::error::{ErrorKind, FileError};
+use crate::walk::ahead::{Pace, Prune, ReadAhead};
+use crate::walk::ignores::{DirRules, RepoRules};
+use crate::walk::listing::{self, Ask, Chain, Entry, Id, Kind, Listing};
+use crate::walk::long;
+use crate::walk::patience::Patience;
+use crate::walk::{Discovered, Walk};
 
 /// What the walk leaves out, as the walker does.
 #[derive(Debug)]

@@ -1,7 +1,10 @@
 //! The records a run produces — one per discovered entry — and the summary that closes it.
 //!
 //! Each type serialises to the JSON Lines shape of the contract (docs/CONTRACT.md); a path that
-//! is not UTF-8 is written losslessly (see [`crate::names`]). The field names are a contract.
+//! is not UTF-8 is written losslessly (see [`crate::record::names`]). The field names are a contract.
+
+pub(crate) mod error;
+pub mod names;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,14 +13,14 @@ use std::time::Duration;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::count::Counts;
-use crate::custom::Output;
-use crate::digest::{Blake3Range, Blake3Subtree, Digest};
-use crate::discover::FileJob;
-use crate::error::FileError;
-use crate::measure::{Measured, MeasuredRange};
-use crate::names::Lossless;
-use crate::shard::Part;
+use crate::record::error::FileError;
+use crate::record::names::Lossless;
+use crate::walk::FileJob;
+use crate::walk::shard::Part;
+use crate::work::count::Counts;
+use crate::work::custom::Output;
+use crate::work::digest::{Blake3Range, Blake3Subtree, Digest};
+use crate::work::measure::{Measured, MeasuredRange};
 
 /// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -447,7 +450,7 @@ fn duration_us(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::record::error::ErrorKind;
 
     #[test]
     fn file_json_has_the_contract_fields_in_order() {

@@ -38,13 +38,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::count::Edges;
-use crate::digest::{Algorithm, Algorithms, Blake3Subtree, Digest};
-use crate::discover::{Discovered, FileJob, Walk};
-use crate::error::{ErrorKind, FileError, RunError, StartError};
+use crate::record::error::{ErrorKind, FileError, RunError, StartError};
 use crate::record::{FileResult, Record};
-use crate::run::{Schedule, Sink, read_jobs};
-use crate::shard::{Part, Shard};
+use crate::schedule::{Schedule, Sink, read_jobs};
+use crate::walk::shard::{Part, Shard};
+use crate::walk::{Discovered, FileJob, Walk};
+use crate::work::count::Edges;
+use crate::work::digest::{Algorithm, Algorithms, Blake3Subtree, Digest};
 
 /// Bytes of a file's start compared before anything else is read of it.
 pub const PREFIX: u64 = 4 << 10;
@@ -357,7 +357,7 @@ fn identify(
 ) -> (Vec<(u64, Vec<Member>)>, Vec<FileError>) {
     let stat = |path: &PathBuf| {
         // Through a last symbolic link (one `--follow` found), however long the path.
-        crate::long::metadata(path, true)
+        crate::walk::long::metadata(path, true)
             .map(|meta| (meta.len(), meta.dev(), meta.ino()))
             .map_err(|err| FileError::io(path, err))
     };
@@ -573,7 +573,7 @@ fn key_of(result: &FileResult, candidate: &Candidate) -> Result<(Key, u64), File
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sequential::SequentialReader;
+    use crate::schedule::sequential::SequentialReader;
     use std::fs;
     use std::path::Path;
 
@@ -779,9 +779,9 @@ mod tests {
             }
             fn schedule(
                 &self,
-                jobs: &crate::queue::Jobs,
-                out: crate::emit::Emitter,
-            ) -> Result<Self::Stats, crate::error::RunError> {
+                jobs: &crate::schedule::queue::Jobs,
+                out: crate::schedule::emit::Emitter,
+            ) -> Result<Self::Stats, crate::record::error::RunError> {
                 let _ = fs::remove_file(self.0);
                 self.1.schedule(jobs, out)
             }

@@ -26,12 +26,12 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::discover::FileJob;
-use crate::emit::Emitter;
-use crate::error::{FileError, RunError};
-use crate::queue::Jobs;
+use crate::record::error::{FileError, RunError};
 use crate::record::{FileResult, Worker};
+use crate::schedule::emit::Emitter;
+use crate::schedule::queue::Jobs;
 use crate::sync::lock;
+use crate::walk::FileJob;
 
 /// Reads given up on after their time limit, in this process, that have not ended yet.
 static STUCK: AtomicUsize = AtomicUsize::new(0);
@@ -306,10 +306,10 @@ impl<M> Drop for Ending<'_, M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::Walk;
-    use crate::error::ErrorKind;
     use crate::record::Record;
-    use crate::run::{Concurrency, Schedule};
+    use crate::record::error::ErrorKind;
+    use crate::schedule::{Concurrency, Schedule};
+    use crate::walk::Walk;
 
     /// A pool whose reads of files named `stuck*` never end (until the test is over).
     struct Stalling {

@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::defaults;
-use crate::long;
+use crate::walk::long;
 
 /// Directory descriptors the threads keep now.
 static HELD: AtomicUsize = AtomicUsize::new(0);
@@ -229,7 +229,7 @@ fn open_dir(path: &[u8]) -> Option<OwnedFd> {
 
 /// Whether the descriptor `fd` (an `O_PATH` one will do) is on a local file system.
 fn on_local_file_system(fd: RawFd) -> bool {
-    crate::read::file_system_of(fd).is_some_and(crate::mapped::is_local)
+    crate::read::file_system_of(fd).is_some_and(crate::read::mapped::is_local)
 }
 
 /// `openat(dir, name, flags)` read-only, as a [`File`].

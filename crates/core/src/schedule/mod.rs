@@ -11,6 +11,11 @@
 //! ([`Jobs`] keeps that promise), and a failure after records have streamed still ends with
 //! the summary ([`Finished::error`]).
 
+pub(crate) mod deadline;
+pub(crate) mod emit;
+pub(crate) mod queue;
+pub(crate) mod sequential;
+
 use std::ops::ControlFlow;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -19,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Serialize, Serializer};
 
-use crate::discover::{Discovered, FileJob, Walk};
-use crate::emit::Emitter;
-use crate::error::{RunError, StartError};
-use crate::queue::{self, JobSender, Jobs, RunState};
+use crate::record::error::{RunError, StartError};
 use crate::record::{FileResult, Record, Summary};
+use crate::schedule::emit::Emitter;
+use crate::schedule::queue::{JobSender, Jobs, RunState};
+use crate::walk::{Discovered, FileJob, Walk};
 
 /// Batches of records in flight to the caller before workers wait for it (backpressure on a
 /// slow sink).
@@ -339,9 +344,9 @@ where
         Ok((scheduled, walked))
     })?;
     summary.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    summary.stuck_reads = crate::deadline::stuck_reads() as u64;
-    crate::ahead::settle(SETTLE);
-    summary.stuck_listings = crate::patience::stuck_listings() as u64;
+    summary.stuck_reads = crate::schedule::deadline::stuck_reads() as u64;
+    crate::walk::ahead::settle(SETTLE);
+    summary.stuck_listings = crate::walk::patience::stuck_listings() as u64;
     let (scheduled, walked) = outcome;
     let (stats, error) = match scheduled {
         Ok(stats) => (Some(stats), walked),
@@ -485,10 +490,10 @@ pub fn spawn_schedule<'scope, 'env, S: Schedule>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::count::Counts;
-    use crate::error::ErrorKind;
     use crate::read::read_job;
     use crate::record::Worker;
+    use crate::record::error::ErrorKind;
+    use crate::work::count::Counts;
     use std::fs;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -8,13 +8,13 @@
 //! along in the same pass, and joins ranges (in the splitter) when it was given as
 //! [`CustomWork::joinable`].
 
-use crate::count::{Counter, Counts, RangeCounts};
-use crate::custom::{CustomFile, CustomRange, CustomWork, Output, RangeOutput};
-use crate::digest::{
+use crate::walk::FileJob;
+use crate::work::count::{Counter, Counts, RangeCounts};
+use crate::work::custom::{CustomFile, CustomRange, CustomWork, Output, RangeOutput};
+use crate::work::digest::{
     Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Digest, Sha256,
     Sha256File, Xxh3, Xxh3File,
 };
-use crate::discover::FileJob;
 use crate::work::{Count, CountRange, FileWork, JoinRanges, Work};
 
 /// How much of a chunk each consumer takes before the next one does: small enough to stay in

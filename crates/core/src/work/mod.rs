@@ -39,7 +39,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::count::{Counter, Counts, RangeCounts};
+pub(crate) mod count;
+pub(crate) mod custom;
+pub(crate) mod digest;
+pub(crate) mod duplicates;
+pub(crate) mod measure;
+
+use crate::work::count::{Counter, Counts, RangeCounts};
 
 /// What a run makes of the bytes of each file: a fresh [`FileWork`] for every file.
 pub trait Work: Send + Sync {

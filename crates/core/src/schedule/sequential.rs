@@ -7,15 +7,15 @@
 
 use std::time::Duration;
 
-use crate::deadline::timed_pool;
 use crate::defaults::BUFFER_SIZE;
-use crate::discover::FileJob;
-use crate::emit::Emitter;
-use crate::error::RunError;
-use crate::queue::Jobs;
 use crate::read::read_job;
 use crate::record::Worker;
-use crate::run::{Concurrency, Feed, Schedule};
+use crate::record::error::RunError;
+use crate::schedule::deadline::timed_pool;
+use crate::schedule::emit::Emitter;
+use crate::schedule::queue::Jobs;
+use crate::schedule::{Concurrency, Feed, Schedule};
+use crate::walk::FileJob;
 
 /// Reads every discovered file in turn, discovering and reading on the same thread.
 ///
@@ -104,8 +104,8 @@ impl Schedule for SequentialReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::Walk;
     use crate::record::Record;
+    use crate::walk::Walk;
 
     #[test]
     fn records_come_in_walk_order_with_skipped_entries_in_place() {
