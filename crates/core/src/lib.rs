@@ -6,7 +6,7 @@
 //! own), the records and errors a run reports, the job queue ([`Jobs`]) and the
 //! record channel ([`Emitter`]), the per-file time limit of the models that read on threads of
 //! their own ([`timed_pool`], [`stuck_reads`]) and the walk's limit on directory listings
-//! ([`Walk::timeout`], [`stuck_listings`]), the hybrid's routing policy, defaults derived from
+//! ([`Walk::timeout`], [`stuck_listings`]), defaults derived from
 //! the machine, and the sequential baseline ([`SequentialReader`]).
 //!
 //! A model implements [`Schedule`] — how the files of a run are read — and [`read`] does the
@@ -35,7 +35,6 @@ pub mod defaults;
 pub mod faults;
 mod read;
 mod record;
-mod route;
 mod schedule;
 mod sync;
 pub mod units;
@@ -47,14 +46,13 @@ pub use record::names;
 
 pub use read::dirfd::file_size;
 pub use read::extent::PSEUDO_FILE_LIMIT;
-pub use read::mapped::{Lease, MAP_FROM, size_is_trusted};
+pub use read::mapped::{MAP_FROM, size_is_trusted};
 pub use read::{
-    CACHED_READ_LIMIT, HandOff, ReadUnless, count_file, count_sized, open_regular, read_cached,
-    read_file, read_from_cache, read_job, read_range, read_unless_larger,
+    CACHED_READ_LIMIT, HandOff, RangedFile, ReadUnless, count_file, count_sized, read_cached,
+    read_file, read_from_cache, read_job, read_unless_larger,
 };
 pub use record::error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
-pub use route::{Route, RoutePolicy};
 pub use schedule::deadline::{StuckRead, stuck_reads, timed_pool};
 pub use schedule::emit::{Emitter, Tally};
 pub use schedule::queue::{JobSender, Jobs};

@@ -69,6 +69,7 @@ mod auto;
 mod paths;
 mod plan;
 mod revise;
+mod route;
 mod router;
 mod sizes;
 mod split;
@@ -80,7 +81,7 @@ use std::time::Duration;
 
 use reader_async::{AsyncReader, io_uring_refusal};
 use reader_core::defaults::{self, BUFFER_SIZE};
-use reader_core::{Emitter, FileJob, Jobs, Route, RoutePolicy, RunError, Schedule, spawn_schedule};
+use reader_core::{Emitter, FileJob, Jobs, RunError, Schedule, spawn_schedule};
 use reader_threads::ThreadedReader;
 
 pub use crate::auto::Choice;
@@ -89,6 +90,7 @@ pub use crate::plan::Routing;
 use crate::plan::{Asked, Plan, plan};
 use crate::revise::Reviser;
 pub use crate::revise::Revision;
+pub use crate::route::{Route, RoutePolicy};
 use crate::router::Router;
 pub use crate::router::Threshold;
 use crate::sizes::look_up_sizes;

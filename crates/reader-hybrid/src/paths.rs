@@ -6,9 +6,8 @@
 
 use std::thread::{Scope, ScopedJoinHandle};
 
-use reader_core::{
-    Emitter, FileJob, JobSender, Jobs, Route, RunError, Schedule, Tally, spawn_schedule,
-};
+use crate::route::Route;
+use reader_core::{Emitter, FileJob, JobSender, Jobs, RunError, Schedule, Tally, spawn_schedule};
 
 /// One path: its queue, the schedule that reads it, and whether that has started.
 struct Path<'scope, S: Schedule> {

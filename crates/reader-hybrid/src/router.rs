@@ -1,12 +1,13 @@
-//! The router's rule over a run: core's [`RoutePolicy`] by each file's size, with
+//! The router's rule over a run: [`RoutePolicy`] by each file's size, with
 //! `--threshold auto` handing over from the default threshold to its choice once the sample
 //! is complete. Pure: it says where each job goes; [`crate::paths`] sends it there.
 
 use std::str::FromStr;
 
-use reader_core::{FileJob, Route, RoutePolicy};
+use reader_core::FileJob;
 
 use crate::auto::{AutoThreshold, Choice};
+use crate::route::{Route, RoutePolicy};
 use crate::tune::CacheProbe;
 
 /// How the async/threads threshold is set.

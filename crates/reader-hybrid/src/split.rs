@@ -6,7 +6,7 @@
 //!
 //! The ranges are handed out one at a time (a shared counter), so a thread that the machine
 //! slows down reads fewer of them and the others finish the file. Where the kernel grants a
-//! read lease on the file ([`Lease`]), each range is counted through a mapping of it, without
+//! read lease on the file ([`RangedFile::mapped`]), each range is counted through a mapping of it, without
 //! a copy, under the one lease held until every range is done (on one cached 1 GiB file,
 //! 81.6 → 57.5 ms: docs/experiments/2026-12-02-large-files-mapped.md). Each thread reads through
 //! one buffer of its own, kept from file to file, and maps at most a window of 8 MiB at once:
@@ -20,9 +20,7 @@
 //! [`timed_pool`](reader_core::timed_pool) of one: a file whose ranges are not all read in time
 //! is reported as `timeout`, and a new splitter, with buffers of its own, goes on with the next.
 
-use std::fs::File;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -30,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use reader_core::{
     Concurrency, Emitter, FileError, FileJob, FileResult, HandOff, JobSender, Jobs, JoinRanges,
-    Lease, Measure, MeasureRanges, Measured, MeasuredRange, RunError, Schedule, Worker, faults,
-    read_range, timed_pool,
+    Measure, MeasureRanges, Measured, MeasuredRange, RangedFile, RunError, Schedule, Worker,
+    faults, timed_pool,
 };
 
 /// Bytes of a range handed to one thread at a time: large enough that each read streams for a
@@ -140,10 +138,10 @@ impl Splitter {
         let mut used = 1;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             faults::before_read(&job.path);
-            let (file, mut extent) = reader_core::open_regular(&job.path, job.max_bytes)?;
-            let size = extent.size().bytes().unwrap_or(0);
+            let mut file = RangedFile::open(&job.path, job.max_bytes)?;
+            let size = file.size();
             // A size that may lie (FUSE, NFS) is read as one range, front to back.
-            let ranges = if reader_core::size_is_trusted(&file) {
+            let ranges = if reader_core::size_is_trusted(file.file()) {
                 ranges(size)
             } else {
                 1
@@ -153,24 +151,14 @@ impl Splitter {
             // is counted; a cold one with reads, which keep the device busier than the page
             // faults of a mapping. Asked of its middle: the router's probe of its start may
             // have started the read-ahead there.
-            let cached = crate::tune::probe(&file, size / 2) == Some(true);
-            let lease = cached.then(|| Lease::take(&file)).flatten();
-            let buffers = &mut self.buffers[..used];
-            let most = extent.most();
-            let read = ranges_of(
-                &file,
-                &job.path,
-                lease.as_ref(),
-                ranges,
-                most,
-                buffers,
-                work,
-            )?;
-            // It grew past its limit while its last range was read.
-            match extent.advanced_to(read.counts.bytes) {
-                Some(limit) => Err(limit.error(&job.path)),
-                None => Ok(read),
+            if crate::tune::probe(file.file(), size / 2) == Some(true) {
+                file = file.mapped();
             }
+            let buffers = &mut self.buffers[..used];
+            let read = ranges_of(&file, ranges, buffers, work)?;
+            // It grew past its limit while its last range was read.
+            file.ended_at(read.counts.bytes)?;
+            Ok(read)
         }))
         .unwrap_or_else(|payload| {
             // The buffers may be lent to threads that unwound: start afresh next time.
@@ -206,14 +194,12 @@ fn bounds(index: usize, count: usize, most: u64) -> (u64, u64) {
 /// Reads `count` ranges of `file` with one thread per buffer (the caller's thread is one of
 /// them), each into a range state of `work`, and joins them in order.
 fn ranges_of(
-    file: &File,
-    path: &Path,
-    lease: Option<&Lease<'_>>,
+    file: &RangedFile,
     count: usize,
-    most: u64,
     buffers: &mut [Vec<u8>],
     work: MeasureRanges,
 ) -> Result<Measured, FileError> {
+    let most = file.most();
     let next = AtomicUsize::new(0);
     let take = |buf: &mut Vec<u8>| -> Result<Vec<(usize, MeasuredRange)>, FileError> {
         let mut done = Vec::new();
@@ -223,7 +209,7 @@ fn ranges_of(
                 return Ok(done);
             }
             let (start, end) = bounds(index, count, most);
-            match read_range(file, path, start, end, lease, buf, &work) {
+            match file.read(start, end, buf, &work) {
                 Ok(range) => done.push((index, range)),
                 Err(e) => {
                     // Stop the others at their next range: the file has failed.
@@ -269,7 +255,7 @@ fn ranges_of(
 mod tests {
     use super::*;
 
-    fn job(path: &Path) -> FileJob {
+    fn job(path: &std::path::Path) -> FileJob {
         FileJob::new(path, None)
     }
 

@@ -22,6 +22,7 @@
 //! default); a reader stopped for longer than that (`SIGSTOP`, a debugger) in the middle of a
 //! chunk can still meet a truncated page.
 
+use std::borrow::Borrow;
 use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::sync::OnceLock;
@@ -79,48 +80,39 @@ const LOCAL: [libc::__fsword_t; 9] = [
 /// the file is not on a local file system (`LOCAL`).
 pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped {
     match Lease::take(file) {
-        Some(lease) if lease.len.min(want) > 0 => lease.count(0, want, state),
+        Ok(lease) if lease.len.min(want) > 0 => lease.count(0, want, state),
         _ => Mapped::Declined,
     }
 }
 
 /// A file held under a read lease (module docs), so that byte ranges of it can be read
-/// through mappings, by several threads at once ([`read_range`](crate::read_range)). The
-/// lease is given back when this is dropped.
-///
-/// ```
-/// use std::io::Write;
-/// let mut file = tempfile::NamedTempFile::new()?;
-/// file.write_all(b"one two\nthree\n")?;
-/// let reader = std::fs::File::open(file.path())?;
-/// // Granted on a local file system to the file's owner, when nobody has it open for writing.
-/// drop(file);
-/// let lease = reader_core::Lease::take(&reader);
-/// let mut buf = [0; 4];
-/// let work = reader_core::Count;
-/// let range = reader_core::read_range(&reader, "f".as_ref(), 0, 14, lease.as_ref(), &mut buf, &work)?;
-/// assert_eq!((range.counts().lines, range.counts().words), (2, 3));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// through mappings, by several threads at once ([`RangedFile`](crate::RangedFile)). Holds
+/// the file borrowed (`&File`) or owned (`File`); the lease is given back when this is dropped.
 #[derive(Debug)]
-pub struct Lease<'f> {
-    file: &'f File,
+pub(crate) struct Lease<F: Borrow<File>> {
+    file: F,
     /// The file's size once leased: nobody can shrink it unannounced.
     len: u64,
     /// Lease breaks signalled before it was taken.
     breaks: u64,
 }
 
-impl<'f> Lease<'f> {
-    /// Takes a read lease on `file`; `None` where the kernel refuses one (module docs) or the
-    /// file is not on a local file system (`LOCAL`): its ranges are then read with `read`.
-    pub fn take(file: &'f File) -> Option<Lease<'f>> {
-        if !size_is_trusted(file) || !take_lease(file) {
-            return None;
+impl<F: Borrow<File>> Lease<F> {
+    /// Takes a read lease on `file`; gives `file` back where the kernel refuses one (module
+    /// docs) or the file is not on a local file system (`LOCAL`): its ranges are then read
+    /// with `read`.
+    pub(crate) fn take(file: F) -> Result<Lease<F>, F> {
+        if !size_is_trusted(file.borrow()) || !take_lease(file.borrow()) {
+            return Err(file);
         }
         let breaks = BREAKS.load(Ordering::Acquire);
-        let len = file.metadata().map_or(0, |meta| meta.len());
-        Some(Lease { file, len, breaks })
+        let len = file.borrow().metadata().map_or(0, |meta| meta.len());
+        Ok(Lease { file, len, breaks })
+    }
+
+    /// The leased file.
+    pub(crate) fn file(&self) -> &File {
+        self.file.borrow()
     }
 
     /// Counts the bytes `start..end` of the file that it had when leased through a mapping,
@@ -129,13 +121,13 @@ impl<'f> Lease<'f> {
         if !start.is_multiple_of(page_size()) || start >= self.len.min(end) {
             return Mapped::Declined;
         }
-        count_mapping(self.file, start, end.min(self.len), self.breaks, state)
+        count_mapping(self.file(), start, end.min(self.len), self.breaks, state)
     }
 }
 
-impl Drop for Lease<'_> {
+impl<F: Borrow<File>> Drop for Lease<F> {
     fn drop(&mut self) {
-        give_back_lease(self.file);
+        give_back_lease(self.file.borrow());
     }
 }
 

@@ -28,11 +28,11 @@
 pub(crate) mod dirfd;
 pub mod extent;
 pub(crate) mod mapped;
+mod ranged;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -42,14 +42,15 @@ use std::time::Instant;
 use crate::faults;
 use crate::read::dirfd::{Local, Opened, open_relative};
 use crate::read::extent::{Extent, Size, Step, first_read_ends};
-use crate::read::mapped::{Lease, Mapped};
+use crate::read::mapped::Mapped;
+pub use crate::read::ranged::RangedFile;
 use crate::record::error::{ErrorKind, FileError};
 use crate::record::{FileResult, Worker};
 use crate::walk::FileJob;
 use crate::walk::shard::Part;
 use crate::work::count::Counts;
 use crate::work::measure::{Measure, MeasureRanges, Measured, MeasuredRange};
-use crate::work::{Count, FileWork, JoinRanges, Work};
+use crate::work::{Count, FileWork, Work};
 
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
 /// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
@@ -192,17 +193,17 @@ fn measure_part(
     work: &MeasureRanges,
     buf: &mut [u8],
 ) -> Result<MeasuredRange, FileError> {
-    let (file, extent) = open_regular(path, None)?;
+    let mut file = RangedFile::open(path, None)?;
     let end = if part.is_last() {
-        extent.most()
+        file.most()
     } else {
         part.end
     };
     // A large part is read through a mapping, as a large file is.
-    let lease = (part.end - part.start >= mapped::MAP_FROM)
-        .then(|| Lease::take(&file))
-        .flatten();
-    read_range(&file, path, part.start, end, lease.as_ref(), buf, work)
+    if part.end - part.start >= mapped::MAP_FROM {
+        file = file.mapped();
+    }
+    file.read(part.start, end, buf, work)
 }
 
 /// The largest file [`read_cached`] takes: above it a hand-off to a blocking thread costs
@@ -439,18 +440,7 @@ pub(crate) fn isolated<T>(
 /// is a regular file. Returns the file and its [`Extent`]: its size at open time, and its
 /// limit — `cap` ([`FileJob::max_bytes`]), or [`PSEUDO_FILE_LIMIT`](crate::PSEUDO_FILE_LIMIT)
 /// for a pseudo-file whose size says nothing. A file already over `cap` fails, `size_limit`.
-///
-/// ```
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("a.txt");
-/// std::fs::write(&path, "one two\n")?;
-/// let (_file, extent) = reader_core::open_regular(&path, None)?;
-/// assert_eq!(extent.size().bytes(), Some(8));
-/// assert!(reader_core::open_regular(&path, Some(7)).is_err());
-/// assert!(reader_core::open_regular(dir.path(), None).is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn open_regular(path: &Path, cap: Option<u64>) -> Result<(File, Extent), FileError> {
+pub(crate) fn open_regular(path: &Path, cap: Option<u64>) -> Result<(File, Extent), FileError> {
     let (file, _) = open_nonblocking(path)?;
     let size = check_regular(&file, path)?;
     let mut extent = Extent::new(Size::Unknown, cap);
@@ -789,48 +779,6 @@ fn count_mapped(
     }
 }
 
-/// Gives the byte range `start..end` of the open file at `path` to a range state of `work`
-/// ([`JoinRanges::start_range`]); several threads may read ranges of the same file at once.
-/// Stops early at end of file. Under a [`Lease`] of the file the bytes it had when leased
-/// are given through a mapping, without a copy (a range that starts on a page boundary); the
-/// rest, and every range without a lease, with positioned reads through `buf`. `start` must
-/// be a multiple of the work's [`JoinRanges::RANGE_ALIGN`].
-pub fn read_range<W: JoinRanges>(
-    file: &File,
-    path: &Path,
-    start: u64,
-    end: u64,
-    lease: Option<&Lease<'_>>,
-    buf: &mut [u8],
-    work: &W,
-) -> Result<W::Range, FileError> {
-    debug_assert!(
-        start.is_multiple_of(W::RANGE_ALIGN),
-        "a range starts on the work's grain"
-    );
-    let mut range = work.start_range(start, end);
-    let mut at = start;
-    if let Some(lease) = lease {
-        match lease.count(start, end, &mut range) {
-            Mapped::Declined => {}
-            Mapped::Done(to) | Mapped::Broken(to) => at = to,
-        }
-    }
-    while at < end {
-        let want = usize::try_from(end - at).map_or(buf.len(), |w| w.min(buf.len()));
-        match file.read_at(&mut buf[..want], at) {
-            Ok(0) => break,
-            Ok(n) => {
-                range.update(&buf[..n]);
-                at += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FileError::io(path, e)),
-        }
-    }
-    Ok(range.finish())
-}
-
 /// Tells the kernel the file will be read front to back, so it reads ahead further.
 fn advise_sequential(file: &File) {
     // SAFETY: the descriptor is open for the duration of the call; the advice is only a hint
@@ -843,6 +791,7 @@ fn advise_sequential(file: &File) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::work::JoinRanges;
     use crate::work::count::RangeCounts;
     use crate::work::digest::Blake3Range;
     use std::fs;
@@ -900,16 +849,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
         fs::write(&path, data).expect("write");
-        let file = File::open(&path).expect("open");
-        let lease = if leased {
-            Some(Lease::take(&file)?)
-        } else {
-            None
-        };
+        let mut file = RangedFile::open(&path, None).expect("open");
+        if leased {
+            file = file.mapped();
+            if !file.is_mapped() {
+                return None;
+            }
+        }
         let mut buf = vec![0; 100];
-        let ranges = cuts.windows(2).map(|w| {
-            read_range(&file, &path, w[0], w[1], lease.as_ref(), &mut buf, &Count).expect("range")
-        });
+        let ranges = cuts
+            .windows(2)
+            .map(|w| file.read(w[0], w[1], &mut buf, &Count).expect("range"));
         Some(
             ranges
                 .fold(RangeCounts::default(), RangeCounts::join)
@@ -1157,7 +1107,10 @@ mod tests {
         File::create(&path)
             .and_then(|f| f.set_len(mapped::MAP_FROM))
             .expect("a sparse file large enough to map");
-        let mapped = Lease::take(&File::open(&path).expect("open")).is_some();
+        let mapped = RangedFile::open(&path, None)
+            .expect("open")
+            .mapped()
+            .is_mapped();
         let caught = panic::catch_unwind(|| read_file(&path, &mut vec![0; 4096], &Panics));
         assert!(caught.is_err(), "the work panicked");
         let maps = fs::read_to_string("/proc/self/maps").expect("maps"); // whole-file read ok: a small pseudo-file

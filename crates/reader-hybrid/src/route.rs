@@ -34,7 +34,7 @@ impl fmt::Display for Route {
 /// everything between goes to the thread pool.
 ///
 /// ```
-/// use reader_core::{Route, RoutePolicy};
+/// use reader_hybrid::{Route, RoutePolicy};
 /// let policy = RoutePolicy::default();
 /// assert_eq!(policy.route(100), Route::Async);
 /// assert_eq!(policy.route(10 * 1024), Route::Threads);
