@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod defaults;
+mod duplicates;
 pub mod faults;
 mod read;
 mod record;
@@ -44,34 +45,32 @@ mod work;
 pub use read::extent;
 pub use record::names;
 
-pub use read::dirfd::file_size;
+pub use duplicates::{DuplicateGroup, DuplicateSearch, Duplicates, Member};
 pub use read::extent::PSEUDO_FILE_LIMIT;
-pub use read::mapped::{MAP_FROM, size_is_trusted};
+pub use read::file_size;
 pub use read::{
     CACHED_READ_LIMIT, HandOff, RangedFile, ReadUnless, count_file, count_sized, read_cached,
     read_file, read_from_cache, read_job, read_unless_larger,
 };
-pub use record::error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
+pub use read::{MAP_FROM, size_is_trusted};
+pub use record::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 pub use record::{FileResult, Record, SkipReason, Skipped, Summary, Worker};
-pub use schedule::deadline::{StuckRead, stuck_reads, timed_pool};
-pub use schedule::emit::{Emitter, Tally};
-pub use schedule::queue::{JobSender, Jobs};
-pub use schedule::sequential::SequentialReader;
+pub use schedule::SequentialReader;
 pub use schedule::{
     Concurrency, Feed, Finished, Schedule, Sink, Stats, pool, read, read_jobs, spawn_schedule,
 };
+pub use schedule::{Emitter, Tally};
+pub use schedule::{JobSender, Jobs};
+pub use schedule::{StuckRead, stuck_reads, timed_pool};
 pub use sync::lock;
-pub use walk::patience::stuck_listings;
-pub use walk::shard::{Part, Shard, key_hash};
+pub use walk::stuck_listings;
 pub use walk::{Discovered, Entries, FileJob, Walk};
-pub use work::count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
-pub use work::custom::{CustomWork, Output};
-pub use work::digest::{
+pub use walk::{Part, Shard, key_hash};
+pub use work::{
     Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Blake3Subtree, Digest,
     Sha256, Sha256File, TreeDigest, Xxh3, Xxh3File,
 };
-pub use work::duplicates::{DuplicateGroup, DuplicateSearch, Duplicates, Member};
-pub use work::measure::{
-    Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange,
-};
 pub use work::{Count, CountRange, FileWork, JoinRanges, Length, ReadOnly, Work};
+pub use work::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
+pub use work::{CustomWork, Output};
+pub use work::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};

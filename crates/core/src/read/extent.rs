@@ -32,7 +32,7 @@
 
 use std::path::Path;
 
-use crate::record::error::{ErrorKind, FileError};
+use crate::record::{ErrorKind, FileError};
 
 /// The most a reader takes from a file of a pseudo file system (procfs, sysfs…) whose size
 /// says 0: its content is made on demand and may not end (`/proc/self/pagemap` runs to

@@ -25,10 +25,13 @@
 //! look at the open file again by one set of rules, [`Extent`] (`extent.rs`),
 //! which io_uring's completions and the hybrid's splitter apply too.
 
-pub(crate) mod dirfd;
+mod dirfd;
 pub mod extent;
-pub(crate) mod mapped;
+mod mapped;
 mod ranged;
+
+pub use dirfd::file_size;
+pub use mapped::{MAP_FROM, size_is_trusted};
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -44,13 +47,13 @@ use crate::read::dirfd::{Local, Opened, open_relative};
 use crate::read::extent::{Extent, Size, Step, first_read_ends};
 use crate::read::mapped::Mapped;
 pub use crate::read::ranged::RangedFile;
-use crate::record::error::{ErrorKind, FileError};
+use crate::record::{ErrorKind, FileError};
 use crate::record::{FileResult, Worker};
 use crate::walk::FileJob;
-use crate::walk::shard::Part;
-use crate::work::count::Counts;
-use crate::work::measure::{Measure, MeasureRanges, Measured, MeasuredRange};
+use crate::walk::Part;
+use crate::work::Counts;
 use crate::work::{Count, FileWork, Work};
+use crate::work::{Measure, MeasureRanges, Measured, MeasuredRange};
 
 /// Reads one job with the calling thread's buffer and times it: with [`count_sized`] when the
 /// job's size is known, else with [`count_file`]. A panic inside the read is caught and becomes
@@ -791,9 +794,9 @@ fn advise_sequential(file: &File) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::work::Blake3Range;
     use crate::work::JoinRanges;
-    use crate::work::count::RangeCounts;
-    use crate::work::digest::Blake3Range;
+    use crate::work::RangeCounts;
     use std::fs;
 
     #[test]
@@ -869,8 +872,8 @@ mod tests {
 
     #[test]
     fn parts_read_with_blake3_carry_subtrees_that_join_to_the_files_digest() {
-        use crate::walk::shard::Part;
-        use crate::work::digest::{Algorithm, Blake3};
+        use crate::walk::Part;
+        use crate::work::{Algorithm, Blake3};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("big");
         let data: Vec<u8> = (0..(5 << 20) + 3u32).map(|i| (i % 253) as u8).collect();

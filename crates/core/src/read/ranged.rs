@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::read::extent::Extent;
 use crate::read::mapped::{Lease, Mapped};
 use crate::read::open_regular;
-use crate::record::error::FileError;
+use crate::record::FileError;
 use crate::work::{FileWork, JoinRanges};
 
 /// A regular file opened to be read as byte ranges ([`RangedFile::read`]), by as many threads

@@ -3,8 +3,10 @@
 //! Each type serialises to the JSON Lines shape of the contract (docs/CONTRACT.md); a path that
 //! is not UTF-8 is written losslessly (see [`crate::record::names`]). The field names are a contract.
 
-pub(crate) mod error;
+mod error;
 pub mod names;
+
+pub use error::{ErrorKind, FileError, ModelError, RunError, StartError, panic_message};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,14 +15,13 @@ use std::time::Duration;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::record::error::FileError;
 use crate::record::names::Lossless;
 use crate::walk::FileJob;
-use crate::walk::shard::Part;
-use crate::work::count::Counts;
-use crate::work::custom::Output;
-use crate::work::digest::{Blake3Range, Blake3Subtree, Digest};
-use crate::work::measure::{Measured, MeasuredRange};
+use crate::walk::Part;
+use crate::work::Counts;
+use crate::work::Output;
+use crate::work::{Blake3Range, Blake3Subtree, Digest};
+use crate::work::{Measured, MeasuredRange};
 
 /// Who read a file: shown as `thread-2`, `task-7`, `pid-4242`…
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -26,7 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::record::error::{FileError, RunError};
+use crate::record::{FileError, RunError};
 use crate::record::{FileResult, Worker};
 use crate::schedule::emit::Emitter;
 use crate::schedule::queue::Jobs;
@@ -306,8 +306,8 @@ impl<M> Drop for Ending<'_, M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::ErrorKind;
     use crate::record::Record;
-    use crate::record::error::ErrorKind;
     use crate::schedule::{Concurrency, Schedule};
     use crate::walk::Walk;
 

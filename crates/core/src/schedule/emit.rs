@@ -176,8 +176,8 @@ impl Received {
 mod tests {
     use super::*;
     use crate::record::Worker;
-    use crate::record::error::{ErrorKind, FileError};
-    use crate::work::count::Counts;
+    use crate::record::{ErrorKind, FileError};
+    use crate::work::Counts;
 
     fn file(bytes: u64, ok: bool) -> FileResult {
         FileResult {

@@ -11,10 +11,15 @@
 //! ([`Jobs`] keeps that promise), and a failure after records have streamed still ends with
 //! the summary ([`Finished::error`]).
 
-pub(crate) mod deadline;
-pub(crate) mod emit;
-pub(crate) mod queue;
-pub(crate) mod sequential;
+mod deadline;
+mod emit;
+mod queue;
+mod sequential;
+
+pub use deadline::{StuckRead, stuck_reads, timed_pool};
+pub use emit::{Emitter, Tally};
+pub use queue::{JobSender, Jobs};
+pub use sequential::SequentialReader;
 
 use std::ops::ControlFlow;
 use std::panic::{self, AssertUnwindSafe};
@@ -24,10 +29,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Serialize, Serializer};
 
-use crate::record::error::{RunError, StartError};
 use crate::record::{FileResult, Record, Summary};
-use crate::schedule::emit::Emitter;
-use crate::schedule::queue::{JobSender, Jobs, RunState};
+use crate::record::{RunError, StartError};
+use crate::schedule::queue::RunState;
 use crate::walk::{Discovered, FileJob, Walk};
 
 /// Batches of records in flight to the caller before workers wait for it (backpressure on a
@@ -345,8 +349,8 @@ where
     })?;
     summary.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     summary.stuck_reads = crate::schedule::deadline::stuck_reads() as u64;
-    crate::walk::ahead::settle(SETTLE);
-    summary.stuck_listings = crate::walk::patience::stuck_listings() as u64;
+    crate::walk::settle(SETTLE);
+    summary.stuck_listings = crate::walk::stuck_listings() as u64;
     let (scheduled, walked) = outcome;
     let (stats, error) = match scheduled {
         Ok(stats) => (Some(stats), walked),
@@ -491,9 +495,9 @@ pub fn spawn_schedule<'scope, 'env, S: Schedule>(
 mod tests {
     use super::*;
     use crate::read::read_job;
+    use crate::record::ErrorKind;
     use crate::record::Worker;
-    use crate::record::error::ErrorKind;
-    use crate::work::count::Counts;
+    use crate::work::Counts;
     use std::fs;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

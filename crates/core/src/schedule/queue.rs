@@ -547,8 +547,8 @@ fn take(queue: &Queue, mut state: MutexGuard<'_, QueueState>, max: usize) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::ErrorKind;
     use crate::record::Record;
-    use crate::record::error::ErrorKind;
     use crate::schedule::emit::channel;
     use std::path::Path;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::defaults::BUFFER_SIZE;
 use crate::read::read_job;
+use crate::record::RunError;
 use crate::record::Worker;
-use crate::record::error::RunError;
 use crate::schedule::deadline::timed_pool;
 use crate::schedule::emit::Emitter;
 use crate::schedule::queue::Jobs;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use ignore::gitignore::Gitignore;
 
-use crate::record::error::{ErrorKind, FileError};
+use crate::record::{ErrorKind, FileError};
 use crate::walk::ahead::{Pace, Prune, ReadAhead};
 use crate::walk::ignores::{DirRules, RepoRules};
 use crate::walk::listing::{self, Ask, Chain, Entry, Id, Kind, Listing};

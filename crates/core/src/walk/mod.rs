@@ -32,13 +32,18 @@
 //!
 //! Invalid lines of ignore files are passed over, as git passes over them.
 
-pub(crate) mod ahead;
-pub(crate) mod descend;
-pub(crate) mod ignores;
-pub(crate) mod listing;
+mod ahead;
+mod descend;
+mod ignores;
+mod listing;
 pub(crate) mod long;
-pub(crate) mod patience;
-pub(crate) mod shard;
+mod patience;
+mod shard;
+
+pub(crate) use ahead::settle;
+
+pub use patience::stuck_listings;
+pub use shard::{Part, Shard, key_hash};
 
 use std::collections::hash_map::RandomState;
 use std::fs;
@@ -51,16 +56,15 @@ use std::time::Duration;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-use crate::record::error::{ErrorKind, FileError, StartError};
+use crate::record::{ErrorKind, FileError, StartError};
 use crate::record::{SkipReason, Skipped};
 use crate::walk::ahead::{Pace, Prune, ReadAhead};
 use crate::walk::descend::{Descent, Rules};
 use crate::walk::ignores::RepoRules;
 use crate::walk::listing::{Chain, Kind, Listed};
 use crate::walk::patience::Patience;
-use crate::walk::shard::{Part, Shard};
-use crate::work::custom::CustomWork;
-use crate::work::digest::Algorithms;
+use crate::work::Algorithms;
+use crate::work::CustomWork;
 
 /// A regular file that discovery found and a reader should read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crate::record::error::{FileError, panic_message};
+use crate::record::{FileError, panic_message};
 use crate::sync::lock;
 
 /// Stack of a helper: a listing needs little.

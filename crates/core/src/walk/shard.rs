@@ -31,10 +31,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::error::StartError;
+use crate::record::StartError;
+use crate::work::Edges;
 use crate::work::JoinRanges;
-use crate::work::count::Edges;
-use crate::work::measure::MeasureRanges;
+use crate::work::MeasureRanges;
 
 /// One of `count` shards: the entries whose key hashes to `index` (see the module docs).
 ///

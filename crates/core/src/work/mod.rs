@@ -39,13 +39,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub(crate) mod count;
-pub(crate) mod custom;
-pub(crate) mod digest;
-pub(crate) mod duplicates;
-pub(crate) mod measure;
+mod count;
+mod custom;
+mod digest;
+mod measure;
 
-use crate::work::count::{Counter, Counts, RangeCounts};
+pub use count::{Counter, Counts, Edges, Kernel, RangeCounts, is_space};
+pub use custom::{CustomWork, Output};
+pub use digest::{
+    Algorithm, Algorithms, Blake3, Blake3File, Blake3Range, Blake3RangeFile, Blake3Subtree, Digest,
+    Sha256, Sha256File, TreeDigest, Xxh3, Xxh3File,
+};
+pub use measure::{Measure, MeasureFile, MeasureRangeFile, MeasureRanges, Measured, MeasuredRange};
 
 /// What a run makes of the bytes of each file: a fresh [`FileWork`] for every file.
 pub trait Work: Send + Sync {

@@ -38,13 +38,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::record::error::{ErrorKind, FileError, RunError, StartError};
+use crate::record::{ErrorKind, FileError, RunError, StartError};
 use crate::record::{FileResult, Record};
 use crate::schedule::{Schedule, Sink, read_jobs};
-use crate::walk::shard::{Part, Shard};
 use crate::walk::{Discovered, FileJob, Walk};
-use crate::work::count::Edges;
-use crate::work::digest::{Algorithm, Algorithms, Blake3Subtree, Digest};
+use crate::walk::{Part, Shard};
+use crate::work::Edges;
+use crate::work::{Algorithm, Algorithms, Blake3Subtree, Digest};
 
 /// Bytes of a file's start compared before anything else is read of it.
 pub const PREFIX: u64 = 4 << 10;
@@ -573,7 +573,7 @@ fn key_of(result: &FileResult, candidate: &Candidate) -> Result<(Key, u64), File
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::sequential::SequentialReader;
+    use crate::schedule::SequentialReader;
     use std::fs;
     use std::path::Path;
 
@@ -779,9 +779,9 @@ mod tests {
             }
             fn schedule(
                 &self,
-                jobs: &crate::schedule::queue::Jobs,
-                out: crate::schedule::emit::Emitter,
-            ) -> Result<Self::Stats, crate::record::error::RunError> {
+                jobs: &crate::schedule::Jobs,
+                out: crate::schedule::Emitter,
+            ) -> Result<Self::Stats, crate::record::RunError> {
                 let _ = fs::remove_file(self.0);
                 self.1.schedule(jobs, out)
             }
