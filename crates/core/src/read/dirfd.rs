@@ -70,7 +70,7 @@ impl Drop for HeldDir {
 
 /// What [`relative`] did.
 #[derive(Debug)]
-pub(crate) enum Relative<T> {
+pub(super) enum Relative<T> {
     /// No directory is kept for this path (the first file of a directory, a bare name): use
     /// the path itself.
     NotTried,
@@ -81,7 +81,7 @@ pub(crate) enum Relative<T> {
 }
 
 /// What [`open_relative`] did.
-pub(crate) type Opened = Relative<File>;
+pub(super) type Opened = Relative<File>;
 
 /// Whether a directory is on one of the local file systems whose sizes are trusted
 /// ([`crate::size_is_trusted`]). There a read of a regular file that comes back short off a
@@ -89,7 +89,7 @@ pub(crate) type Opened = Relative<File>;
 /// read need neither their size looked up nor a read that returns 0. A file mounted on its own over a name of such a directory (a bind
 /// mount of one file, as containers do for `/etc/hosts`) is taken to be local too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Local {
+pub(super) enum Local {
     Yes,
     No,
 }
@@ -118,7 +118,7 @@ thread_local! {
 }
 
 /// Opens `path` with `open(dir, name)` relative to its directory (see [`relative`]).
-pub(crate) fn open_relative(
+pub(super) fn open_relative(
     path: &Path,
     open: impl FnOnce(RawFd, &CStr) -> io::Result<File>,
 ) -> Opened {
@@ -158,7 +158,7 @@ pub fn file_size(path: &Path) -> Option<u64> {
 
 /// Opens `path` read-only with `flags` (and `O_CLOEXEC`) by its path — in pieces when it is
 /// too long for one call — for when no directory of the thread's serves.
-pub(crate) fn open_path(path: &Path, flags: libc::c_int) -> io::Result<File> {
+pub(super) fn open_path(path: &Path, flags: libc::c_int) -> io::Result<File> {
     let fd = long::open_at(
         libc::AT_FDCWD,
         path.as_os_str().as_bytes(),
@@ -233,7 +233,7 @@ fn on_local_file_system(fd: RawFd) -> bool {
 }
 
 /// `openat(dir, name, flags)` read-only, as a [`File`].
-pub(crate) fn openat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<File> {
+pub(super) fn openat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<File> {
     // SAFETY: `name` is NUL-terminated and outlives the call; `dir` is an open descriptor.
     let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | flags) };
     if fd < 0 {

@@ -51,7 +51,7 @@ static BREAKS: AtomicU64 = AtomicU64::new(0);
 
 /// How a mapped count ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mapped {
+pub(super) enum Mapped {
     /// No mapping was made; nothing was counted.
     Declined,
     /// Counted up to this offset, the end of the file or of the range asked for.
@@ -78,7 +78,7 @@ const LOCAL: [libc::__fsword_t; 9] = [
 /// Gives the first `want` bytes of `file` (fewer if it is shorter now) to `state` through a
 /// mapping held under a read lease; [`Mapped::Declined`] if no lease or mapping can be had, or
 /// the file is not on a local file system (`LOCAL`).
-pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped {
+pub(super) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped {
     match Lease::take(file) {
         Ok(lease) if lease.len.min(want) > 0 => lease.count(0, want, state),
         _ => Mapped::Declined,
@@ -89,7 +89,7 @@ pub(crate) fn count(file: &File, want: u64, state: &mut impl FileWork) -> Mapped
 /// through mappings, by several threads at once ([`RangedFile`](crate::RangedFile)). Holds
 /// the file borrowed (`&File`) or owned (`File`); the lease is given back when this is dropped.
 #[derive(Debug)]
-pub(crate) struct Lease<F: Borrow<File>> {
+pub(super) struct Lease<F: Borrow<File>> {
     file: F,
     /// The file's size once leased: nobody can shrink it unannounced.
     len: u64,
@@ -101,7 +101,7 @@ impl<F: Borrow<File>> Lease<F> {
     /// Takes a read lease on `file`; gives `file` back where the kernel refuses one (module
     /// docs) or the file is not on a local file system (`LOCAL`): its ranges are then read
     /// with `read`.
-    pub(crate) fn take(file: F) -> Result<Lease<F>, F> {
+    pub(super) fn take(file: F) -> Result<Lease<F>, F> {
         if !size_is_trusted(file.borrow()) || !take_lease(file.borrow()) {
             return Err(file);
         }
@@ -111,13 +111,13 @@ impl<F: Borrow<File>> Lease<F> {
     }
 
     /// The leased file.
-    pub(crate) fn file(&self) -> &File {
+    pub(super) fn file(&self) -> &File {
         self.file.borrow()
     }
 
     /// Counts the bytes `start..end` of the file that it had when leased through a mapping,
     /// into `state`. `start` must be a multiple of the page size, else nothing is mapped.
-    pub(crate) fn count(&self, start: u64, end: u64, state: &mut impl FileWork) -> Mapped {
+    pub(super) fn count(&self, start: u64, end: u64, state: &mut impl FileWork) -> Mapped {
         if !start.is_multiple_of(page_size()) || start >= self.len.min(end) {
             return Mapped::Declined;
         }
@@ -155,7 +155,7 @@ pub fn size_is_trusted(file: &File) -> bool {
 }
 
 /// Whether the file system of type `kind` (`statfs`'s `f_type`) is one of `LOCAL`.
-pub(crate) fn is_local(kind: libc::__fsword_t) -> bool {
+pub(super) fn is_local(kind: libc::__fsword_t) -> bool {
     LOCAL.contains(&kind)
 }
 

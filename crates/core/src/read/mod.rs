@@ -431,7 +431,7 @@ fn openat2_cached(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
 }
 
 /// Runs `read`; a panic inside it becomes the `worker_crashed` error of `path`.
-pub(crate) fn isolated<T>(
+fn isolated<T>(
     path: &Path,
     read: impl FnOnce() -> Result<T, FileError>,
 ) -> Result<T, FileError> {
@@ -443,7 +443,7 @@ pub(crate) fn isolated<T>(
 /// is a regular file. Returns the file and its [`Extent`]: its size at open time, and its
 /// limit — `cap` ([`FileJob::max_bytes`]), or [`PSEUDO_FILE_LIMIT`](crate::PSEUDO_FILE_LIMIT)
 /// for a pseudo-file whose size says nothing. A file already over `cap` fails, `size_limit`.
-pub(crate) fn open_regular(path: &Path, cap: Option<u64>) -> Result<(File, Extent), FileError> {
+fn open_regular(path: &Path, cap: Option<u64>) -> Result<(File, Extent), FileError> {
     let (file, _) = open_nonblocking(path)?;
     let size = check_regular(&file, path)?;
     let mut extent = Extent::new(Size::Unknown, cap);
@@ -515,12 +515,12 @@ fn on_pseudo_file_system(file: &File) -> bool {
 
 /// The type of the file system the open `file` is on (`statfs`'s `f_type`, a magic number of
 /// `<linux/magic.h>`), if the kernel tells.
-pub(crate) fn file_system(file: &File) -> Option<libc::__fsword_t> {
+fn file_system(file: &File) -> Option<libc::__fsword_t> {
     file_system_of(file.as_raw_fd())
 }
 
 /// [`file_system`] of the open descriptor `fd`.
-pub(crate) fn file_system_of(fd: RawFd) -> Option<libc::__fsword_t> {
+fn file_system_of(fd: RawFd) -> Option<libc::__fsword_t> {
     let mut stat = std::mem::MaybeUninit::<libc::statfs>::zeroed();
     // SAFETY: the caller keeps `fd` open for the whole call, and `stat` is writable memory
     // the size of a statfs.

@@ -50,7 +50,7 @@ impl Clone for Emitter {
 }
 
 impl Emitter {
-    pub(crate) fn new(tx: SyncSender<Vec<Record>>) -> Emitter {
+    pub(super) fn new(tx: SyncSender<Vec<Record>>) -> Emitter {
         Emitter {
             tx,
             batch: Vec::with_capacity(EMIT_BATCH),
@@ -155,19 +155,19 @@ impl Tally {
 
 /// An emitter whose records a test collects.
 #[cfg(test)]
-pub(crate) fn channel() -> (Emitter, Received) {
+pub(super) fn channel() -> (Emitter, Received) {
     let (tx, rx) = std::sync::mpsc::sync_channel(1 << 16);
     (Emitter::new(tx), Received(rx))
 }
 
 /// What the emitters of [`channel`] sent.
 #[cfg(test)]
-pub(crate) struct Received(std::sync::mpsc::Receiver<Vec<Record>>);
+pub(super) struct Received(std::sync::mpsc::Receiver<Vec<Record>>);
 
 #[cfg(test)]
 impl Received {
     /// Every record, once every emitter is gone.
-    pub(crate) fn collect(self) -> Vec<Record> {
+    pub(super) fn collect(self) -> Vec<Record> {
         self.0.into_iter().flatten().collect()
     }
 }

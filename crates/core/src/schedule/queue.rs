@@ -25,30 +25,30 @@ use crate::walk::{Discovered, Entries, FileJob};
 /// Jobs a queue holds before its sender waits for the readers (paths only: a few hundred KiB).
 const QUEUE_CAPACITY: usize = 4096;
 /// Jobs a sender hands over at once.
-pub(crate) const PUSH_BATCH: usize = 32;
+pub(super) const PUSH_BATCH: usize = 32;
 /// Why leftovers were not read, unless the schedule says otherwise.
 const STOPPED_EARLY: &str = "the reader stopped before reaching it";
 
 /// What the queues of one run share: whether the run was stopped, and the queues to wake.
 #[derive(Debug, Default)]
-pub(crate) struct RunState {
+pub(super) struct RunState {
     stopped: AtomicBool,
     queues: Mutex<Vec<Weak<Queue>>>,
 }
 
 impl RunState {
-    pub(crate) fn new() -> Arc<RunState> {
+    pub(super) fn new() -> Arc<RunState> {
         Arc::new(RunState::default())
     }
 
-    pub(crate) fn is_stopped(&self) -> bool {
+    pub(super) fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }
 
     /// Stops the run: no queue hands out another job, what they hold is dropped, and
     /// everyone waiting is woken. A closed queue lets its leftovers emitter go now — nothing
     /// will be reported any more — even while a reader stuck for ever still holds it.
-    pub(crate) fn stop(&self) {
+    pub(super) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         for queue in lock(&self.queues).iter().filter_map(Weak::upgrade) {
             // Whoever holds the leftovers now is emitting into the channel the caller of
@@ -235,7 +235,7 @@ impl Queue {
 }
 
 /// Makes a queue for a run: its sender and its first reading handle.
-pub(crate) fn queue(run: &Arc<RunState>, leftovers: Emitter) -> (JobSender, Jobs) {
+pub(super) fn queue(run: &Arc<RunState>, leftovers: Emitter) -> (JobSender, Jobs) {
     let queue = Queue::new(run, leftovers);
     let sender = JobSender {
         queue: Arc::clone(&queue),
@@ -253,7 +253,7 @@ pub(crate) fn queue(run: &Arc<RunState>, leftovers: Emitter) -> (JobSender, Jobs
 /// reader's own thread (for a schedule that reads on one thread, see [`Feed::Inline`]).
 ///
 /// [`Feed::Inline`]: crate::Feed::Inline
-pub(crate) fn inline(run: &Arc<RunState>, entries: Entries, leftovers: Emitter) -> Jobs {
+pub(super) fn inline(run: &Arc<RunState>, entries: Entries, leftovers: Emitter) -> Jobs {
     Jobs {
         reading: Arc::new(Reading {
             source: Source::Walk(Box::new(Mutex::new(InlineWalk {

@@ -46,7 +46,7 @@ const STACK: usize = 128 << 10;
 static LISTING_NOW: AtomicUsize = AtomicUsize::new(0);
 
 /// How many listings of threads listing ahead have not ended.
-pub(crate) fn listing_now() -> usize {
+pub(super) fn listing_now() -> usize {
     LISTING_NOW.load(Ordering::Acquire)
 }
 
@@ -82,21 +82,21 @@ impl Drop for Listing {
 /// directory that took long only because the walker was put off its core — every core busy
 /// reading — is not slow: on a warm tree with two cores that happened in one run of six.
 #[derive(Debug, Default)]
-pub(crate) struct Pace {
+pub(super) struct Pace {
     slow: u32,
 }
 
 impl Pace {
     /// Runs `list`, one listing call of the walker, and takes note of how it went; says
     /// (true, once) when enough in a row were slow.
-    pub(crate) fn time<T>(&mut self, list: impl FnOnce() -> T) -> (T, bool) {
+    pub(super) fn time<T>(&mut self, list: impl FnOnce() -> T) -> (T, bool) {
         let (listed, took) = timed(list);
         (listed, self.listed(took))
     }
 
     /// Takes note of one listing call that `took` as long, and waited or not (see [`timed`]);
     /// true once, when enough in a row were slow.
-    pub(crate) fn listed(&mut self, took: Took) -> bool {
+    pub(super) fn listed(&mut self, took: Took) -> bool {
         let Took { took, slept } = took;
         if self.slow >= SLOW_LISTINGS {
             return false;
@@ -112,14 +112,14 @@ impl Pace {
 
 /// How long a listing call took, and whether the thread that made it slept meanwhile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Took {
+pub(super) struct Took {
     took: Duration,
     /// It took longer than [`SLOW`] and the thread gave up its core meanwhile.
     slept: bool,
 }
 
 /// Runs `list`, one listing call, on the calling thread, and says how it went.
-pub(crate) fn timed<T>(list: impl FnOnce() -> T) -> (T, Took) {
+pub(super) fn timed<T>(list: impl FnOnce() -> T) -> (T, Took) {
     let slept_before = voluntary_switches();
     let started = Instant::now();
     let listed = list();
@@ -142,10 +142,10 @@ fn voluntary_switches() -> i64 {
 
 /// What the threads leave unlisted, as the walker would.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Prune {
-    pub(crate) hidden: bool,
-    pub(crate) excludes: Option<Arc<Gitignore>>,
-    pub(crate) max_depth: Option<usize>,
+pub(super) struct Prune {
+    pub(super) hidden: bool,
+    pub(super) excludes: Option<Arc<Gitignore>>,
+    pub(super) max_depth: Option<usize>,
 }
 
 impl Prune {
@@ -165,7 +165,7 @@ impl Prune {
 /// Threads listing the directories under one root ahead of the walk; told to stop when
 /// dropped, never waited for.
 #[derive(Debug)]
-pub(crate) struct ReadAhead {
+pub(super) struct ReadAhead {
     shared: Arc<Shared>,
 }
 
@@ -189,7 +189,7 @@ impl ReadAhead {
     /// Starts listing every directory beneath `root` ahead of the walk; `None` if no thread
     /// could be started, or the open-files limit is too low to spare descriptors for them (the
     /// walk goes on without).
-    pub(crate) fn start(root: &Path, prune: Prune) -> Option<ReadAhead> {
+    pub(super) fn start(root: &Path, prune: Prune) -> Option<ReadAhead> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 dirs: VecDeque::from([(root.to_path_buf(), 0)]),

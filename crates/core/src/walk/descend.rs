@@ -29,18 +29,18 @@ use crate::walk::{Discovered, Walk};
 
 /// What the walk leaves out, as the walker does.
 #[derive(Debug)]
-pub(crate) struct Rules {
+pub(super) struct Rules {
     /// Symbolic links are followed.
-    pub(crate) follow: bool,
+    pub(super) follow: bool,
     /// Names that start with a dot are left out (unless the ignore rules take one back).
-    pub(crate) hidden: bool,
+    pub(super) hidden: bool,
     /// The `--exclude` globs.
-    pub(crate) excludes: Option<Arc<Gitignore>>,
+    pub(super) excludes: Option<Arc<Gitignore>>,
     /// Directories below the PATH descended into at most.
-    pub(crate) max_depth: Option<usize>,
+    pub(super) max_depth: Option<usize>,
     /// With `--gitignore`: the repository's ignore rules above the directories listed (hidden
     /// names among them); `.git` is left out.
-    pub(crate) repo: Option<RepoRules>,
+    pub(super) repo: Option<RepoRules>,
 }
 
 /// Which entries of a listed directory the walk takes.
@@ -82,7 +82,7 @@ struct Level {
 /// `PATH_MAX` of one directory: the [`Discovered`] entries, in walk order, from
 /// [`Descent::next`].
 #[derive(Debug)]
-pub(crate) struct Descent {
+pub(super) struct Descent {
     rules: Rules,
     ask: Ask,
     /// The directories above the first one listed, up to the PATH, for loops of links.
@@ -107,7 +107,7 @@ struct ListAhead {
 impl Descent {
     /// Everything beneath `root`, a PATH that is a directory (or a link to one), with the
     /// filters of `walk`.
-    pub(crate) fn beneath(walk: &Walk, root: &Path) -> Descent {
+    pub(super) fn beneath(walk: &Walk, root: &Path) -> Descent {
         let first = ToList {
             path: root.to_path_buf(),
             depth: 0,
@@ -126,7 +126,7 @@ impl Descent {
 
     /// The entries of `dir` (a directory `depth` below `root`, which the walker lists) whose
     /// paths are too long for the walker, and everything beneath them.
-    pub(crate) fn past_limit(walk: &Walk, root: &Path, dir: &Path, depth: usize) -> Descent {
+    pub(super) fn past_limit(walk: &Walk, root: &Path, dir: &Path, depth: usize) -> Descent {
         let first = ToList {
             path: dir.to_path_buf(),
             depth,
@@ -167,7 +167,7 @@ impl Descent {
     /// The next entry, as `walk` classifies it; `None` once the walk is over. Directories are
     /// listed with `patience`: one whose listing is given up on is a `timeout` failure, and
     /// nothing beneath it is walked.
-    pub(crate) fn next(
+    pub(super) fn next(
         &mut self,
         walk: &Walk,
         patience: &mut Patience<Chain>,

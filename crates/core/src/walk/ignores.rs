@@ -21,21 +21,21 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 /// A directory's ignore files, as its listing found and read them.
 #[derive(Debug, Default)]
-pub(crate) struct IgnoreFiles {
+pub(super) struct IgnoreFiles {
     /// `.ignore`.
-    pub(crate) ignore: Option<Vec<u8>>,
+    pub(super) ignore: Option<Vec<u8>>,
     /// `.gitignore`.
-    pub(crate) gitignore: Option<Vec<u8>>,
+    pub(super) gitignore: Option<Vec<u8>>,
     /// The directory is a repository's top: it holds `.git` (a directory, or a file naming one
     /// elsewhere) or `.jj`.
-    pub(crate) repository: bool,
+    pub(super) repository: bool,
     /// The repository's `info/exclude`, and where it was read from.
-    pub(crate) exclude: Option<(PathBuf, Vec<u8>)>,
+    pub(super) exclude: Option<(PathBuf, Vec<u8>)>,
 }
 
 /// The rules of one directory.
 #[derive(Debug)]
-pub(crate) struct DirRules {
+pub(super) struct DirRules {
     ignore: Gitignore,
     gitignore: Gitignore,
     exclude: Gitignore,
@@ -44,7 +44,7 @@ pub(crate) struct DirRules {
 
 impl DirRules {
     /// The rules of the directory at `dir`, from its ignore files.
-    pub(crate) fn of(dir: &Path, files: IgnoreFiles) -> DirRules {
+    pub(super) fn of(dir: &Path, files: IgnoreFiles) -> DirRules {
         let rules = |file: Option<(PathBuf, Vec<u8>)>| match file {
             Some((from, text)) => matcher(dir, &from, &text),
             None => Gitignore::empty(),
@@ -59,7 +59,7 @@ impl DirRules {
 
     /// The rules of the directory at `dir`, its ignore files read by their paths (a
     /// directory above those the walk lists).
-    pub(crate) fn at(dir: &Path) -> DirRules {
+    pub(super) fn at(dir: &Path) -> DirRules {
         let git = std::fs::metadata(dir.join(".git")).ok();
         let jj = dir.join(".jj").exists();
         let exclude = match &git {
@@ -90,7 +90,7 @@ impl DirRules {
 /// The `info/exclude` of the repository of a worktree whose `.git` is a file holding `dot_git`
 /// (`gitdir: DIR`, whose `commondir` names the repository's common directory), and where it was
 /// read from; `None` if there is none.
-pub(crate) fn worktree_exclude(dot_git: &[u8]) -> Option<(PathBuf, Vec<u8>)> {
+pub(super) fn worktree_exclude(dot_git: &[u8]) -> Option<(PathBuf, Vec<u8>)> {
     let git_dir = Path::new(OsStr::from_bytes(
         first_line(dot_git)?.strip_prefix(b"gitdir: ")?,
     ));
@@ -141,7 +141,7 @@ fn matcher(dir: &Path, from: &Path, text: &[u8]) -> Gitignore {
 /// The rules above the directories a walk lists, fixed for the walk of one PATH: the
 /// directories above the PATH and git's global excludes file.
 #[derive(Debug)]
-pub(crate) struct RepoRules {
+pub(super) struct RepoRules {
     /// The PATH, as given.
     root: PathBuf,
     /// Names that start with a dot are left out unless a rule takes them back.
@@ -157,7 +157,7 @@ pub(crate) struct RepoRules {
 
 impl RepoRules {
     /// The rules above the walk of `root`.
-    pub(crate) fn new(root: &Path, hidden: bool) -> RepoRules {
+    pub(super) fn new(root: &Path, hidden: bool) -> RepoRules {
         let absolute_root = root.canonicalize().ok();
         let parents: Vec<DirRules> = absolute_root
             .iter()
@@ -180,7 +180,7 @@ impl RepoRules {
 
     /// Whether the entry at `path` (a directory or not) is left out, `levels` the rules of the
     /// directories from the PATH down to the entry's own, nearest last.
-    pub(crate) fn leaves_out<'a, L>(&self, levels: L, path: &Path, is_dir: bool) -> bool
+    pub(super) fn leaves_out<'a, L>(&self, levels: L, path: &Path, is_dir: bool) -> bool
     where
         L: DoubleEndedIterator<Item = &'a DirRules> + Clone,
     {

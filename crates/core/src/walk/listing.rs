@@ -36,7 +36,7 @@ const DIRENT_HEADER: usize = 19;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(super) enum Kind {
     File,
     Dir,
     Symlink,
@@ -48,7 +48,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     /// The kind of a [`fs::FileType`].
-    pub(crate) fn of(file_type: fs::FileType) -> Kind {
+    pub(super) fn of(file_type: fs::FileType) -> Kind {
         if file_type.is_file() {
             Kind::File
         } else if file_type.is_dir() {
@@ -95,57 +95,57 @@ impl Kind {
 }
 
 /// A file's device and inode: which directory it is, for telling a loop of links.
-pub(crate) type Id = (u64, u64);
+pub(super) type Id = (u64, u64);
 
 /// What a listing looks up of its entries besides their names and types.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Ask {
+pub(super) struct Ask {
     /// For a symbolic link: what it leads to.
-    pub(crate) follow: bool,
+    pub(super) follow: bool,
     /// For a regular file: its size.
-    pub(crate) sizes: bool,
+    pub(super) sizes: bool,
     /// The directory's own ignore files ([`IgnoreFiles`]).
-    pub(crate) ignore_files: bool,
+    pub(super) ignore_files: bool,
 }
 
 /// What a look at an entry found: the entry's own, or, through a link, what it leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Look {
-    pub(crate) kind: Kind,
-    pub(crate) size: u64,
-    pub(crate) id: Id,
+pub(super) struct Look {
+    pub(super) kind: Kind,
+    pub(super) size: u64,
+    pub(super) id: Id,
 }
 
 /// One entry of a listing.
 #[derive(Debug)]
-pub(crate) struct Entry {
+pub(super) struct Entry {
     /// Where its name is in its listing's [`Listing::names`].
     name: (usize, usize),
     /// Its type (a link's own), or why it could not be looked up.
-    pub(crate) kind: io::Result<Kind>,
+    pub(super) kind: io::Result<Kind>,
     /// What [`Ask`] asked of it: for a link, what it leads to; for a file, its size.
-    pub(crate) look: Option<io::Result<Look>>,
+    pub(super) look: Option<io::Result<Look>>,
 }
 
 /// A directory's listing: its entries in the order the file system gave them, each name once.
 #[derive(Debug)]
-pub(crate) struct Listing {
+pub(super) struct Listing {
     /// The directory's device and inode.
-    pub(crate) id: Id,
+    pub(super) id: Id,
     /// The names of the entries, one after another ([`Entry::name`]).
-    pub(crate) names: Vec<u8>,
-    pub(crate) entries: Vec<Entry>,
+    pub(super) names: Vec<u8>,
+    pub(super) entries: Vec<Entry>,
     /// The listing failed part way: `entries` holds what came before.
-    pub(crate) broke: Option<io::Error>,
+    pub(super) broke: Option<io::Error>,
     /// Its ignore files, when asked for.
-    pub(crate) ignore_files: Option<IgnoreFiles>,
+    pub(super) ignore_files: Option<IgnoreFiles>,
     /// How its first `getdents64` call went: whether it came from the device or the cache.
-    pub(crate) first_call: Option<Took>,
+    pub(super) first_call: Option<Took>,
 }
 
 impl Entry {
     /// Its name, from its listing's `names`.
-    pub(crate) fn name<'a>(&self, names: &'a [u8]) -> &'a [u8] {
+    pub(super) fn name<'a>(&self, names: &'a [u8]) -> &'a [u8] {
         let (start, end) = self.name;
         &names[start..end]
     }
@@ -154,7 +154,7 @@ impl Entry {
 /// The directories the calling thread listed last, each kept open (an ancestor of the next one
 /// listed, in a walk), and the listing buffer.
 #[derive(Debug, Default)]
-pub(crate) struct Chain {
+pub(super) struct Chain {
     /// Paths and descriptors, shallowest first; each is an ancestor of those after it.
     dirs: Vec<(Vec<u8>, OwnedFd)>,
     buf: Vec<u8>,
@@ -210,7 +210,7 @@ fn below<'a>(dir: &[u8], path: &'a [u8]) -> &'a [u8] {
 /// Lists the directory at `dir` whole — `through_link`: `dir` may be a symbolic link to it —
 /// looking up of its entries what `ask` says. Errs if it cannot be opened; a listing that
 /// fails part way gives what it listed and the failure ([`Listing::broke`]).
-pub(crate) fn list(
+pub(super) fn list(
     chain: &mut Chain,
     dir: &Path,
     through_link: bool,
@@ -391,7 +391,7 @@ fn fstatat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<libc::stat
 /// The names one directory has listed so far, one after another in one buffer, so that a name
 /// costs no allocation of its own: this runs for every entry of a walk.
 #[derive(Debug, Default)]
-pub(crate) struct Listed {
+pub(super) struct Listed {
     bytes: Vec<u8>,
     /// Where each name is in `bytes`, by its hash.
     spans: HashMap<u64, (usize, usize), BuildHasherDefault<Hashed>>,
@@ -401,7 +401,7 @@ pub(crate) struct Listed {
 
 impl Listed {
     /// Adds `name`, hashed with `keys`; false if it was listed before.
-    pub(crate) fn insert(&mut self, name: &[u8], keys: &RandomState) -> bool {
+    pub(super) fn insert(&mut self, name: &[u8], keys: &RandomState) -> bool {
         use std::hash::BuildHasher;
         match self.spans.entry(keys.hash_one(name)) {
             Slot::Vacant(vacant) => {
@@ -418,7 +418,7 @@ impl Listed {
     }
 
     /// Forgets every name, keeping the memory.
-    pub(crate) fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.bytes.clear();
         self.spans.clear();
         self.collided.clear();

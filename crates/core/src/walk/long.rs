@@ -16,7 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The longest path a system call takes is one byte less, for the NUL.
-pub(crate) const PATH_MAX: usize = libc::PATH_MAX as usize;
+pub(super) const PATH_MAX: usize = libc::PATH_MAX as usize;
 
 /// How a directory on the way is opened: only to resolve names beneath it.
 const THROUGH: libc::c_int = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
@@ -54,7 +54,7 @@ pub(crate) fn open_at(start: RawFd, path: &[u8], flags: libc::c_int) -> io::Resu
 
 /// Runs `call(dir, name)` with `dir` a descriptor of the directory `path` is in and `name` its
 /// last component, reached however long the path is.
-pub(crate) fn at_parent<T>(
+pub(super) fn at_parent<T>(
     path: &[u8],
     call: impl FnOnce(RawFd, &CStr) -> io::Result<T>,
 ) -> io::Result<T> {
@@ -89,7 +89,7 @@ pub(crate) fn metadata(path: &Path, follow: bool) -> io::Result<fs::Metadata> {
 
 /// `path` without its last component, and that component: `("a/b", "c")` for `a/b/c`,
 /// `("/", "c")` for `/c`, `(".", "c")` for `c`. Trailing slashes are not part of the name.
-pub(crate) fn split(path: &[u8]) -> (&[u8], &[u8]) {
+pub(super) fn split(path: &[u8]) -> (&[u8], &[u8]) {
     let trimmed = match path.iter().rposition(|&b| b != b'/') {
         Some(last) => &path[..=last],
         None => return (b"/", b"."),

@@ -526,7 +526,7 @@ impl Walk {
     }
 
     /// What a walk through descriptors (`descend.rs`) of `root` leaves out, as the walker does.
-    pub(crate) fn rules(&self, root: &Path) -> Rules {
+    fn rules(&self, root: &Path) -> Rules {
         Rules {
             follow: self.follow,
             hidden: self.skip_hidden,
@@ -539,7 +539,7 @@ impl Walk {
     }
 
     /// Whether symbolic links are followed.
-    pub(crate) fn follows(&self) -> bool {
+    fn follows(&self) -> bool {
         self.follow
     }
 
@@ -574,12 +574,12 @@ impl Walk {
 
     /// Whether directories may be listed ahead of the walk: not under the repository's ignore
     /// rules, which only the walker applies (the threads would list ignored directories).
-    pub(crate) fn reads_ahead(&self) -> bool {
+    fn reads_ahead(&self) -> bool {
         !self.gitignore
     }
 
     /// What the threads listing ahead of the walk of `root` leave out, as the walker does.
-    pub(crate) fn prune(&self, root: &Path) -> Prune {
+    fn prune(&self, root: &Path) -> Prune {
         Prune {
             hidden: self.skip_hidden,
             excludes: excludes_under(root, &self.excludes).ok().flatten(),
@@ -631,7 +631,7 @@ impl Walk {
     /// What becomes of a non-directory entry of `kind` at `path`: a file to read (with its
     /// `size`, looked up when [`Walk::needs_size`] says so, `None` otherwise), or skipped, with
     /// the reason.
-    pub(crate) fn found(
+    fn found(
         &self,
         path: PathBuf,
         kind: Kind,
@@ -669,7 +669,7 @@ impl Walk {
 
     /// Whether [`Walk::found`] looks up the size of an entry of `kind`: a regular file's, when
     /// sizes are asked for or a size filter or a split needs them.
-    pub(crate) fn needs_size(&self, kind: Kind) -> bool {
+    fn needs_size(&self, kind: Kind) -> bool {
         let bounded = self.min_size.is_some() || self.max_size.is_some();
         let split = self.shard.is_some() && self.split_above.is_some();
         kind == Kind::File && (self.sizes || bounded || split)
@@ -678,7 +678,7 @@ impl Walk {
     /// Does the name at the end of `path` have one of the wanted extensions? Found in the
     /// path's bytes, with `Path::extension`'s rule (`.bashrc` has none), without parsing its
     /// components: this runs once for every entry of the walk.
-    pub(crate) fn wanted(&self, path: &Path) -> bool {
+    fn wanted(&self, path: &Path) -> bool {
         if self.extensions.is_empty() {
             return true;
         }

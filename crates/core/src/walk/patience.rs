@@ -54,7 +54,7 @@ impl Drop for StuckCall {
 
 /// Why a call gave no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Lost {
+pub(super) enum Lost {
     /// It had not returned when the limit passed; it was given up on.
     Overdue(Duration),
     /// It panicked, with this message.
@@ -64,7 +64,7 @@ pub(crate) enum Lost {
 impl Lost {
     /// The failure of the entry at `path` whose call — `what` it was — was lost: `timeout`
     /// (`… the 0.5 s timeout; {what} was abandoned`), or `worker_crashed` for a panic.
-    pub(crate) fn error(self, path: impl Into<std::path::PathBuf>, what: &str) -> FileError {
+    pub(super) fn error(self, path: impl Into<std::path::PathBuf>, what: &str) -> FileError {
         match self {
             Lost::Overdue(limit) => {
                 FileError::timeout(path, limit, &format!("{what} was abandoned"))
@@ -90,7 +90,7 @@ struct Helper<S> {
 /// Makes calls within a time limit, each on a helper thread of its own state `S`; without a
 /// limit, on the calling thread (with a state kept here).
 #[derive(Debug)]
-pub(crate) struct Patience<S> {
+pub(super) struct Patience<S> {
     limit: Option<Duration>,
     here: S,
     helper: Option<Helper<S>>,
@@ -98,7 +98,7 @@ pub(crate) struct Patience<S> {
 
 impl<S: Default + Send + 'static> Patience<S> {
     /// Calls that wait at most `limit` each; `None`: as long as they take.
-    pub(crate) fn new(limit: Option<Duration>) -> Patience<S> {
+    pub(super) fn new(limit: Option<Duration>) -> Patience<S> {
         Patience {
             limit,
             here: S::default(),
@@ -107,7 +107,7 @@ impl<S: Default + Send + 'static> Patience<S> {
     }
 
     /// The limit of each call.
-    pub(crate) fn limit(&self) -> Option<Duration> {
+    pub(super) fn limit(&self) -> Option<Duration> {
         self.limit
     }
 
@@ -115,7 +115,7 @@ impl<S: Default + Send + 'static> Patience<S> {
     /// helper (started when none is), and a call that has not returned when the limit passes
     /// is given up on, together with its helper. Should no helper thread start, it is made
     /// here, without a limit: what the walk needs is done, however long it takes.
-    pub(crate) fn call<T, F>(&mut self, call: F) -> Result<T, Lost>
+    pub(super) fn call<T, F>(&mut self, call: F) -> Result<T, Lost>
     where
         T: Send + 'static,
         F: FnOnce(&mut S) -> T + Send + 'static,

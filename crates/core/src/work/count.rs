@@ -315,7 +315,7 @@ pub mod kernel {
         /// The `\n` bytes and word starts in `data`, given whether the byte before it was
         /// inside a word.
         #[inline]
-        pub(crate) fn count(self, prev_in_word: bool, data: &[u8]) -> (u64, u64) {
+        pub(super) fn count(self, prev_in_word: bool, data: &[u8]) -> (u64, u64) {
             // SAFETY: `self` came from `available` (nothing else outside this module can make
             // a `Kernel`), which yields only kernels whose `supported` check passed on this CPU.
             unsafe { (self.count)(prev_in_word, data) }

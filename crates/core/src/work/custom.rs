@@ -79,19 +79,19 @@ impl CustomWork {
         self.0.joins_ranges()
     }
 
-    pub(crate) fn start(&self) -> CustomFile {
+    pub(super) fn start(&self) -> CustomFile {
         CustomFile(self.0.start())
     }
 
-    pub(crate) fn start_range(&self, start: u64, end: u64) -> Option<CustomRange> {
+    pub(super) fn start_range(&self, start: u64, end: u64) -> Option<CustomRange> {
         self.0.start_range(start, end).map(CustomRange)
     }
 
-    pub(crate) fn join(&self, left: RangeOutput, right: RangeOutput) -> RangeOutput {
+    pub(super) fn join(&self, left: RangeOutput, right: RangeOutput) -> RangeOutput {
         RangeOutput(self.0.join(left.0, right.0))
     }
 
-    pub(crate) fn finish_joined(&self, whole: RangeOutput) -> Output {
+    pub(super) fn finish_joined(&self, whole: RangeOutput) -> Output {
         self.0.finish_joined(whole.0)
     }
 }
@@ -150,14 +150,14 @@ impl PartialEq for Output {
 impl Eq for Output {}
 
 /// A [`CustomWork`]'s state of one file.
-pub(crate) struct CustomFile(Box<dyn AnyFileWork>);
+pub(super) struct CustomFile(Box<dyn AnyFileWork>);
 
 impl CustomFile {
-    pub(crate) fn update(&mut self, chunk: &[u8]) {
+    pub(super) fn update(&mut self, chunk: &[u8]) {
         self.0.update(chunk);
     }
 
-    pub(crate) fn finish(self) -> Output {
+    pub(super) fn finish(self) -> Output {
         self.0.finish()
     }
 }
@@ -169,14 +169,14 @@ impl fmt::Debug for CustomFile {
 }
 
 /// A [`CustomWork`]'s state of a byte range.
-pub(crate) struct CustomRange(Box<dyn AnyRangeWork>);
+pub(super) struct CustomRange(Box<dyn AnyRangeWork>);
 
 impl CustomRange {
-    pub(crate) fn update(&mut self, chunk: &[u8]) {
+    pub(super) fn update(&mut self, chunk: &[u8]) {
         self.0.update(chunk);
     }
 
-    pub(crate) fn finish(self) -> RangeOutput {
+    pub(super) fn finish(self) -> RangeOutput {
         RangeOutput(self.0.finish())
     }
 }
@@ -188,7 +188,7 @@ impl fmt::Debug for CustomRange {
 }
 
 /// What a [`CustomWork`] made of a byte range, or of several joined.
-pub(crate) struct RangeOutput(Box<dyn Any + Send>);
+pub(super) struct RangeOutput(Box<dyn Any + Send>);
 
 impl fmt::Debug for RangeOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
