@@ -267,7 +267,7 @@ impl DuplicateSearch {
                 doubtful.push(candidates);
             }
         }
-        // 2–4. Prefix, suffix, whole: each stage splits the groups in doubt by what it read.
+        // 2–4. Prefix, suffix, whole: each stage divides the groups in doubt by what it read.
         let mut stage = |groups: Vec<Vec<Candidate>>,
                          job: fn(&Candidate) -> FileJob,
                          found: &mut Duplicates|
@@ -477,7 +477,7 @@ fn range_job(candidate: &Candidate, start: u64, end: u64) -> FileJob {
     }
 }
 
-/// Reads, with `schedule`, the job `job` makes of each candidate of `groups`, and splits each
+/// Reads, with `schedule`, the job `job` makes of each candidate of `groups`, and divides each
 /// group by what was read: the groups of two or more that still agree, each with the key they
 /// agree on, and the failures. Adds the bytes read to `found`.
 fn compare<S: Schedule>(

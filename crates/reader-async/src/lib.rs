@@ -297,7 +297,7 @@ pub struct RingStats {
     pub rings: usize,
     /// Files read through the rings.
     pub ring_files: usize,
-    /// Files the rings left to a thread of their own: byte ranges of split files, files large
+    /// Files the rings left to a thread of their own: byte ranges (shards' parts), files large
     /// enough to be mapped, pseudo-files, reads the kernel would not queue.
     pub thread_files: usize,
     /// Files handed off, unread, as large ([`AsyncReader::hand_off_from`]).

@@ -27,7 +27,7 @@
 //!   device since the walk;
 //! - a mapped file (`mapped.rs`) ends at the size `fstat` gave under a read lease, which no
 //!   one can shrink without breaking the lease first;
-//! - a byte range of a split file or a shard's part (`read_range`) ends at the range's end, or
+//! - a byte range of a file the splitter reads or a shard's part ([`RangedFile`](crate::RangedFile)) ends at the range's end, or
 //!   at a read that returns 0.
 
 use std::path::Path;

@@ -63,7 +63,7 @@ use crate::work::{Measure, MeasureRanges, Measured, MeasuredRange};
 /// BLAKE3 when asked for, as a range that joins its neighbours: the result carries the
 /// range's edges and its BLAKE3 subtrees ([`FileResult::blake3_subtrees`]) instead of
 /// digests. A range with digests that cannot be joined (SHA-256, XXH3; discovery never
-/// splits such a file) fails, `io`.
+/// cuts such a file into parts) fails, `io`.
 ///
 /// ```
 /// use reader_core::{read_job, FileJob, Worker};
@@ -265,7 +265,7 @@ static NO_CACHED_OPEN: AtomicBool = AtomicBool::new(false);
 /// What `work` makes of `job` if every step is served from the kernel's caches; `None`
 /// otherwise.
 fn count_cached<W: Work>(job: &FileJob, buf: &mut [u8], work: &W) -> Option<W::Output> {
-    // A byte range of a split file is left to the blocking path, which reads ranges.
+    // A shard's part of a file is left to the blocking path, which reads ranges.
     if NO_CACHED_OPEN.load(Ordering::Relaxed)
         || job.part.is_some()
         || job.size.is_some_and(|size| size > CACHED_READ_LIMIT)

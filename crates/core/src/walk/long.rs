@@ -58,7 +58,7 @@ pub(super) fn at_parent<T>(
     path: &[u8],
     call: impl FnOnce(RawFd, &CStr) -> io::Result<T>,
 ) -> io::Result<T> {
-    let (parent, name) = split(path);
+    let (parent, name) = parent_and_name(path);
     let name = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let dir = open_at(libc::AT_FDCWD, parent, THROUGH)?;
     call(dir.as_raw_fd(), &name)
@@ -89,7 +89,7 @@ pub(crate) fn metadata(path: &Path, follow: bool) -> io::Result<fs::Metadata> {
 
 /// `path` without its last component, and that component: `("a/b", "c")` for `a/b/c`,
 /// `("/", "c")` for `/c`, `(".", "c")` for `c`. Trailing slashes are not part of the name.
-pub(super) fn split(path: &[u8]) -> (&[u8], &[u8]) {
+pub(super) fn parent_and_name(path: &[u8]) -> (&[u8], &[u8]) {
     let trimmed = match path.iter().rposition(|&b| b != b'/') {
         Some(last) => &path[..=last],
         None => return (b"/", b"."),
@@ -139,7 +139,7 @@ mod tests {
             ("a//b/", "a", "b"),
             ("/", "/", "."),
         ] {
-            let (p, n) = split(path.as_bytes());
+            let (p, n) = parent_and_name(path.as_bytes());
             assert_eq!((p, n), (parent.as_bytes(), name.as_bytes()), "{path}");
         }
     }

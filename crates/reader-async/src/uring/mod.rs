@@ -28,7 +28,7 @@
 //!
 //! What the ring does not read itself goes to a thread of its own with reader-core's
 //! [`read_job`](reader_core::read_job), which has every rule for it: files off the local file systems (FUSE, NFS:
-//! see [`LocalDir`]), byte ranges of split files, files of [`MAP_FROM`] bytes or more (mapped
+//! see [`LocalDir`]), byte ranges (shards' parts), files of [`MAP_FROM`] bytes or more (mapped
 //! there), a file whose size says 0 but that has data (a pseudo-file, or one growing), an
 //! open that fails as too long a path, a read that comes back `EAGAIN`, and the stalls the
 //! fault-injection tests ask for. Such a file keeps its slot, so the files in flight stay
