@@ -4,7 +4,7 @@
 //! file must be looked at (`fstat`, `statx`). Pure: no system call is made here.
 //!
 //! [`Extent`] is used by reader-core's blocking reads and its read that never waits
-//! (`read.rs`), by io_uring's completions (reader-async's `uring.rs`) and by the hybrid's
+//! (`mod.rs`), by io_uring's completions (reader-async's `uring/`) and by the hybrid's
 //! splitter. It also keeps the file's position, apart from whatever the work counts.
 //!
 //! # Where a file ends

@@ -1,7 +1,7 @@
 //! Listing directories ahead of the walk when the tree is not cached.
 //!
 //! Discovery is one walker, in one order, because that is what keeps its contract (each entry
-//! once, loops, repeated names, errors under the right path: `discover.rs`). On a cold tree
+//! once, loops, repeated names, errors under the right path: `entries.rs`). On a cold tree
 //! that walker waits for the device at every directory, one after another: on `/usr/include`
 //! (820 directories) the listings alone take 73 ms cold against 5 ms cached. So once the walk
 //! finds its listings slow, several in a row ([`Pace`]), a few threads list the rest of the root's directories

@@ -1,6 +1,6 @@
 //! The walk that goes by directory descriptors, as `fts` walks: each directory is listed whole
 //! through a descriptor opened relative to its parent's (`listing.rs`), so that no path is too
-//! long for it. It walks where the walker of `discover.rs` (the `ignore` crate's, which opens
+//! long for it. It walks where the walker of `entries.rs` (the `ignore` crate's, which opens
 //! every directory by its path) cannot: a PATH longer than `PATH_MAX`, and the entries of a
 //! directory whose paths are ([`Descent::past_limit`]), with everything beneath them.
 //!
@@ -95,7 +95,7 @@ pub(super) struct Descent {
     ahead: Option<ListAhead>,
 }
 
-/// The walk's side of listing ahead (`ahead.rs`), as the walker's in `discover.rs`.
+/// The walk's side of listing ahead (`ahead.rs`), as the walker's in `entries.rs`.
 #[derive(Debug)]
 struct ListAhead {
     root: PathBuf,

@@ -1,5 +1,5 @@
 //! The work done on the bytes of each file, kept apart from how they are got: the read path
-//! (`read.rs`, `mapped.rs`, and each model's own way of waiting for the device) opens a file,
+//! (`read/`: `mod.rs`, `mapped.rs`, and each model's own way of waiting for the device) opens a file,
 //! decides where it ends and hands its bytes over in order; a [`Work`] says what is made of
 //! them. Counting ([`Count`]) is one work; reading every byte and making nothing of them
 //! ([`ReadOnly`], the benchmark's reference) is another.
