@@ -10,6 +10,7 @@ use plotters::prelude::*;
 
 use super::Results;
 use super::original;
+use super::reader::Reader;
 use super::report::{self, Meta};
 use super::stats::{self, Cache, Table, Verdict};
 use super::study::{self, Claim, Experiments};
@@ -836,11 +837,10 @@ fn decimal_size(v: f64) -> String {
     format!("{value:.0} {unit}")
 }
 
-/// The colour of a reader: its place in [`super::READERS`].
+/// The colour of a reader: its place in [`Reader::ALL`].
 fn reader_color(reader: &str) -> RGBColor {
-    let at = super::READERS
-        .iter()
-        .position(|r| r.0 == reader)
+    let at = Reader::from_label(reader)
+        .and_then(|r| Reader::ALL.iter().position(|&x| x == r))
         .unwrap_or(COLORS.len() - 1);
     color(at)
 }
@@ -946,10 +946,10 @@ fn draw_log_lines(
 /// The readers of the study's charts, in table order.
 fn study_readers(tables: &[&Table]) -> Vec<String> {
     let mut readers: Vec<String> = Vec::new();
-    for (name, _, _) in super::READERS {
+    for name in Reader::ALL.map(Reader::label) {
         if tables
             .iter()
-            .any(|t| t.rows.iter().any(|r| r.reader == *name && r.rank.is_some()))
+            .any(|t| t.rows.iter().any(|r| r.reader == name && r.rank.is_some()))
         {
             readers.push(name.to_string());
         }
