@@ -497,7 +497,7 @@ pub fn charts(results: &Results) -> Vec<String> {
         }
         let c = cache.as_str();
         let (groups, series) = per_tree(&tables, &labels, |t, r| {
-            let reference = t.rows.iter().find(|r| r.reader == stats::REFERENCE)?;
+            let reference = t.rows.iter().find(|r| r.is(Reader::ReadOnly))?;
             let over = |ms: f64| ms / reference.median_ms.max(1e-9);
             Some(Bar {
                 value: over(r.median_ms),
@@ -1090,7 +1090,7 @@ pub fn cpu_axis_charts(works: &[Table]) -> Vec<String> {
         let tables: Vec<&Table> = works.iter().filter(|t| t.cache == cache).collect();
         for reader in study_readers(&tables)
             .into_iter()
-            .filter(|r| r != stats::REFERENCE && r != "seq")
+            .filter(|r| !matches!(Reader::from_label(r), Some(Reader::ReadOnly | Reader::Seq)))
         {
             let series: Vec<(String, Vec<(f64, f64)>)> = study::SIZE_TREES
                 .iter()

@@ -945,10 +945,10 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
         };
         let user_tree = w.expected.is_none();
         for r in records.iter_mut().filter(|r| mine(r)) {
-            let reference = r.variant.reader == stats::REFERENCE;
+            let reference = r.variant.is(Reader::ReadOnly);
             let rules = Rules {
                 allow_failed_files: user_tree,
-                check_words: !(reference || user_tree && r.variant.reader == "wc"),
+                check_words: !(reference || user_tree && r.variant.is(Reader::Wc)),
                 check_lines: !reference,
             };
             let python = original::is_python(&r.variant.reader);
@@ -985,7 +985,7 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
             None => vec![None],
             Some(_) => {
                 let mut works = Vec::new();
-                for v in variants.iter().filter(|v| v.reader != stats::REFERENCE) {
+                for v in variants.iter().filter(|v| !v.is(Reader::ReadOnly)) {
                     if !works.contains(&Some(v.work)) {
                         works.push(Some(v.work));
                     }

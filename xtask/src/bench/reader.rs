@@ -1,6 +1,7 @@
 //! The readers the bench knows by name: ours, the reference and `wc`. This module owns what
 //! each is called (its label in the tables, the reports and `--readers`), which program runs it
-//! with which fixed arguments, the order of the tables, and which of them sweep `--jobs`.
+//! with which fixed arguments, the command line a recommendation gives for it, the order of the
+//! tables, and which of them sweep `--jobs`.
 
 /// A reader the bench runs and compares, as opposed to a digest tool, a duplicate finder or a
 /// Python reader of the original (which are only labels).
@@ -81,13 +82,18 @@ impl Reader {
             Reader::AsyncTokio => &["--runtime", "tokio"],
             Reader::AsyncStd => &["--runtime", "async-std"],
             Reader::AsyncUring => &["--runtime", "io-uring"],
-            Reader::ReadOnly
-            | Reader::Seq
-            | Reader::Threads
-            | Reader::Hybrid
-            | Reader::Proc
-            | Reader::Wc => &[],
+            Reader::Wc => &["-0", "wc", "-lwc"],
+            Reader::ReadOnly | Reader::Seq | Reader::Threads | Reader::Hybrid | Reader::Proc => &[],
         }
+    }
+
+    /// Its command line without the tree, as a recommendation gives it:
+    /// `reader-async --runtime tokio`, `xargs -0 wc -lwc`.
+    pub fn command(self) -> String {
+        std::iter::once(self.binary())
+            .chain(self.fixed_args().iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Whether it runs once for each `--jobs` swept: the concurrent models, not the sequential
@@ -138,8 +144,30 @@ mod tests {
         assert_eq!(labels, OLD_READERS.map(|r| r.0));
         for (r, (label, binary, fixed)) in Reader::ALL.into_iter().zip(OLD_READERS) {
             assert_eq!(r.binary(), binary, "{label}");
-            assert_eq!(r.fixed_args(), fixed, "{label}");
+            // wc's arguments were spelled where it runs, not in the table.
+            if r != Reader::Wc {
+                assert_eq!(r.fixed_args(), fixed, "{label}");
+            }
         }
+    }
+
+    #[test]
+    fn commands_are_those_recommended_before() {
+        let commands = Reader::ALL.map(Reader::command);
+        assert_eq!(
+            commands,
+            [
+                "reader-read-only",
+                "reader-seq",
+                "reader-threads",
+                "reader-async --runtime tokio",
+                "reader-async --runtime async-std",
+                "reader-async --runtime io-uring",
+                "reader-hybrid",
+                "reader-proc",
+                "xargs -0 wc -lwc",
+            ]
+        );
     }
 
     #[test]

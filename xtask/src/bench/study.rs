@@ -28,6 +28,7 @@
 
 use serde::Serialize;
 
+use super::reader::Reader;
 use super::report;
 use super::stats::{Cache, Row, Table};
 use super::work::Work;
@@ -782,7 +783,7 @@ fn mix_table(table: &Table) -> String {
         table.cache.as_str()
     );
     for r in &table.rows {
-        let standing = if r.reader == super::stats::REFERENCE {
+        let standing = if r.is(Reader::ReadOnly) {
             "reference".to_string()
         } else if r.rank.is_none() {
             r.verdict.word().to_string()
