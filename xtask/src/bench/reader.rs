@@ -3,6 +3,8 @@
 //! with which fixed arguments, the command line a recommendation gives for it, the order of the
 //! tables, and which of them sweep `--jobs`.
 
+use std::fmt;
+
 /// A reader the bench runs and compares, as opposed to a digest tool, a duplicate finder or a
 /// Python reader of the original (which are only labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +105,13 @@ impl Reader {
     }
 }
 
+/// Its [`label`](Reader::label).
+impl fmt::Display for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +133,7 @@ mod tests {
     fn every_label_round_trips() {
         for r in Reader::ALL {
             assert_eq!(Reader::from_label(r.label()), Some(r));
+            assert_eq!(r.to_string(), r.label());
         }
         for other in [
             "",

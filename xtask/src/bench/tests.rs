@@ -1019,9 +1019,12 @@ fn memory_and_jobs_claims_come_from_the_sweep() {
     )
     .tables;
     let sweep = &tables[0];
-    let slope = study::memory_slope(sweep, "threads").expect("a slope");
+    let slope = study::memory_slope(sweep, Reader::Threads).expect("a slope");
     assert!((slope - 100.0).abs() < 1e-6, "{slope}");
-    assert_eq!(study::best_jobs(sweep, "async-tokio"), Some((4, vec![4])));
+    assert_eq!(
+        study::best_jobs(sweep, Reader::AsyncTokio),
+        Some((4, vec![4]))
+    );
     let experiments = study::Experiments {
         concurrency: Some(sweep.clone()),
         ..Default::default()
