@@ -718,7 +718,7 @@ fn the_original_is_checked_under_its_own_rule_and_each_model_compared_with_its_c
     );
     assert_eq!(
         (ratios[0].ours, ratios[0].python, ratios[0].ratio),
-        ("threads", "py-threads", 0.025)
+        (Reader::Threads, "py-threads", 0.025)
     );
     let text = original::console(&ratios);
     assert!(
