@@ -1,7 +1,9 @@
 //! The readers the bench knows by name: ours, the reference and `wc`. This module owns what
 //! each is called (its label in the tables, the reports and `--readers`), which program runs it
 //! with which fixed arguments, the command line a recommendation gives for it, the order of the
-//! tables, and which of them sweep `--jobs`.
+//! tables, and which of them sweep `--jobs`. Variants and rows keep a label, which may also be
+//! a digest tool's, a duplicate finder's or a Python reader's; whether one is the hybrid, the
+//! sequential reader or the reference they answer through [`Reader::from_label`] (`is`).
 
 use std::fmt;
 
@@ -13,7 +15,8 @@ pub enum Reader {
     /// nothing, so its time is what the system calls alone cost. Every table shows it, with
     /// each reader's ratio to it; it is never ranked, recommended, or counted in the consensus.
     ReadOnly,
-    /// The sequential baseline, `reader-seq`: the speedups are over it.
+    /// The sequential baseline, `reader-seq`: each table's `vs seq` is over it, and it breaks
+    /// ties in the consensus on a user's tree.
     Seq,
     /// `reader-threads`.
     Threads,
