@@ -21,19 +21,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::reader::Reader;
 use super::run::{Measurement, Program, Runner, Target, Variant};
 use super::stats::{self, Cache, RunRecord, Verdict};
 use super::work::Work;
 use super::{Plan, report};
 use crate::fixtures::duplicates::DuplicatesManifest;
 
-/// The models run with `--duplicates`: the table's name, the binary, its fixed arguments.
-pub const READERS: &[(&str, &str, &[&str])] = &[
-    ("threads", "reader-threads", &[]),
-    ("async-tokio", "reader-async", &["--runtime", "tokio"]),
-    ("async-uring", "reader-async", &["--runtime", "io-uring"]),
-    ("hybrid", "reader-hybrid", &[]),
-    ("proc", "reader-proc", &[]),
+/// The models run with `--duplicates`, in table order.
+pub const READERS: &[Reader] = &[
+    Reader::Threads,
+    Reader::AsyncTokio,
+    Reader::AsyncUring,
+    Reader::Hybrid,
+    Reader::Proc,
 ];
 
 /// The tools run beside them: name, arguments before the tree, arguments that print the
@@ -89,12 +90,13 @@ pub fn variants(
         threshold: None,
         program: Program::Finder { path, args },
     };
-    for &(name, binary, fixed) in READERS.iter().filter(|r| wanted(r.0)) {
+    for reader in READERS.iter().filter(|r| wanted(r.label())) {
+        let (name, binary) = (reader.label(), reader.binary());
         let Some((_, path)) = binaries.iter().find(|(b, _)| b == binary) else {
             missing.push(format!("{name} ({binary})"));
             continue;
         };
-        let mut args: Vec<String> = fixed.iter().map(|a| a.to_string()).collect();
+        let mut args: Vec<String> = reader.fixed_args().iter().map(|a| a.to_string()).collect();
         args.extend(["--duplicates", "--format", "json", "--progress", "never"].map(String::from));
         out.push(variant(name, path.clone(), args));
     }
@@ -926,6 +928,39 @@ mod tests {
         fn drop_cache(&mut self, _: &Target) -> anyhow::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn the_models_run_in_table_order_with_their_arguments() {
+        let binaries = [
+            "reader-threads",
+            "reader-async",
+            "reader-hybrid",
+            "reader-proc",
+        ]
+        .map(|b| (b.to_string(), PathBuf::from(b)));
+        let (variants, missing) = variants(&binaries, &[], |r| !is_tool(r));
+        assert!(missing.is_empty(), "{missing:?}");
+        let run: Vec<String> = variants
+            .iter()
+            .map(|v| match &v.program {
+                Program::Finder { path, args } => {
+                    format!("{}: {} {}", v.label, path.display(), args.join(" "))
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let tail = "--duplicates --format json --progress never";
+        assert_eq!(
+            run,
+            [
+                format!("threads: reader-threads {tail}"),
+                format!("async-tokio: reader-async --runtime tokio {tail}"),
+                format!("async-uring: reader-async --runtime io-uring {tail}"),
+                format!("hybrid: reader-hybrid {tail}"),
+                format!("proc: reader-proc {tail}"),
+            ]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use plotters::prelude::*;
 
 use super::Results;
 use super::original;
+use super::reader::Reader;
 use super::report::{self, Meta};
 use super::stats::{self, Cache, Table, Verdict};
 use super::study::{self, Claim, Experiments};
@@ -496,7 +497,7 @@ pub fn charts(results: &Results) -> Vec<String> {
         }
         let c = cache.as_str();
         let (groups, series) = per_tree(&tables, &labels, |t, r| {
-            let reference = t.rows.iter().find(|r| r.reader == stats::REFERENCE)?;
+            let reference = t.rows.iter().find(|r| r.is(Reader::ReadOnly))?;
             let over = |ms: f64| ms / reference.median_ms.max(1e-9);
             Some(Bar {
                 value: over(r.median_ms),
@@ -808,10 +809,10 @@ fn per_jobs(sweep: &Table, figure: &str, unit: &str, pick: fn(&stats::Row) -> f6
             let points = sweep
                 .rows
                 .iter()
-                .filter(|r| r.reader == reader && r.rank.is_some())
+                .filter(|r| r.is(reader) && r.rank.is_some())
                 .filter_map(|r| Some((r.jobs? as f64, pick(r))))
                 .collect();
-            (reader, points)
+            (reader.to_string(), points)
         })
         .collect();
     log_lines(
@@ -836,11 +837,10 @@ fn decimal_size(v: f64) -> String {
     format!("{value:.0} {unit}")
 }
 
-/// The colour of a reader: its place in [`super::READERS`].
+/// The colour of a reader: its place in [`Reader::ALL`].
 fn reader_color(reader: &str) -> RGBColor {
-    let at = super::READERS
-        .iter()
-        .position(|r| r.0 == reader)
+    let at = Reader::from_label(reader)
+        .and_then(|r| Reader::ALL.iter().position(|&x| x == r))
         .unwrap_or(COLORS.len() - 1);
     color(at)
 }
@@ -944,17 +944,15 @@ fn draw_log_lines(
 }
 
 /// The readers of the study's charts, in table order.
-fn study_readers(tables: &[&Table]) -> Vec<String> {
-    let mut readers: Vec<String> = Vec::new();
-    for (name, _, _) in super::READERS {
-        if tables
-            .iter()
-            .any(|t| t.rows.iter().any(|r| r.reader == *name && r.rank.is_some()))
-        {
-            readers.push(name.to_string());
-        }
-    }
-    readers
+fn study_readers(tables: &[&Table]) -> Vec<Reader> {
+    Reader::ALL
+        .into_iter()
+        .filter(|&reader| {
+            tables
+                .iter()
+                .any(|t| t.rows.iter().any(|r| r.is(reader) && r.rank.is_some()))
+        })
+        .collect()
 }
 
 /// The study's charts: throughput against file size (warm, cold), and memory and time
@@ -987,14 +985,11 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
                         .iter()
                         .filter_map(|&(name, size)| {
                             let t = tables.iter().find(|t| t.target == name)?;
-                            let row = t
-                                .rows
-                                .iter()
-                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            let row = t.rows.iter().find(|r| r.is(reader) && r.rank.is_some())?;
                             Some((size as f64, pick(row)))
                         })
                         .collect();
-                    (reader, points)
+                    (reader.to_string(), points)
                 })
                 .collect();
             out.push(log_lines(
@@ -1059,14 +1054,11 @@ pub fn study_charts(experiments: &Experiments) -> Vec<String> {
                         .iter()
                         .filter_map(|&(name, amount)| {
                             let t = mine.iter().find(|t| t.target == name)?;
-                            let row = t
-                                .rows
-                                .iter()
-                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            let row = t.rows.iter().find(|r| r.is(reader) && r.rank.is_some())?;
                             Some((amount as f64, row.median_ms))
                         })
                         .collect();
-                    (reader, points)
+                    (reader.to_string(), points)
                 })
                 .collect();
             out.push(log_lines(
@@ -1090,7 +1082,7 @@ pub fn cpu_axis_charts(works: &[Table]) -> Vec<String> {
         let tables: Vec<&Table> = works.iter().filter(|t| t.cache == cache).collect();
         for reader in study_readers(&tables)
             .into_iter()
-            .filter(|r| r != stats::REFERENCE && r != "seq")
+            .filter(|r| !matches!(r, Reader::ReadOnly | Reader::Seq))
         {
             let series: Vec<(String, Vec<(f64, f64)>)> = study::SIZE_TREES
                 .iter()
@@ -1100,10 +1092,7 @@ pub fn cpu_axis_charts(works: &[Table]) -> Vec<String> {
                         .filter(|t| t.target == tree)
                         .filter_map(|t| {
                             let ns_a_byte = 1e9 / t.limit?.per_core;
-                            let row = t
-                                .rows
-                                .iter()
-                                .find(|r| r.reader == reader && r.rank.is_some())?;
+                            let row = t.rows.iter().find(|r| r.is(reader) && r.rank.is_some())?;
                             Some((ns_a_byte, row.vs_limit?))
                         })
                         .collect();

@@ -14,6 +14,7 @@ mod host;
 mod html;
 pub mod measure;
 mod original;
+mod reader;
 mod report;
 mod run;
 mod stats;
@@ -32,32 +33,19 @@ use anyhow::{Context, Result, bail};
 use crate::build::{self, BuildProfile};
 use crate::fixtures;
 use digests::{DigestCheck, FileDigests};
+use reader::Reader;
 use reader_core::Algorithm;
 pub use run::{CacheDrop, Measurement, ProcessRunner, Program, Runner, Target, Variant};
 use stats::{Cache, Expected, Rules, RunRecord, Table, Verdict};
 use tools::Tool;
 pub use work::Work;
 
-/// The readers, in table order: name, binary, fixed arguments. The first is the reference
-/// (see [`stats::REFERENCE`]): shown in every table, never ranked.
-pub const READERS: &[(&str, &str, &[&str])] = &[
-    (stats::REFERENCE, "reader-read-only", &[]),
-    ("seq", "reader-seq", &[]),
-    ("threads", "reader-threads", &[]),
-    ("async-tokio", "reader-async", &["--runtime", "tokio"]),
-    ("async-std", "reader-async", &["--runtime", "async-std"]),
-    ("async-uring", "reader-async", &["--runtime", "io-uring"]),
-    ("hybrid", "reader-hybrid", &[]),
-    ("proc", "reader-proc", &[]),
-    ("wc", "xargs", &[]),
-];
-
 /// Every name `--readers` takes: the readers, `wc`, the digest tools, and the original's
 /// Python readers.
 pub fn reader_names() -> Vec<&'static str> {
-    READERS
-        .iter()
-        .map(|r| r.0)
+    Reader::ALL
+        .map(Reader::label)
+        .into_iter()
         .chain(Tool::ALL.map(Tool::name))
         .chain(original::READERS.map(|r| r.0))
         .chain(duplicates::TOOLS.iter().map(|t| t.0))
@@ -419,16 +407,11 @@ fn run_study(
     rss_floor_kib: u64,
 ) -> Result<()> {
     let ws = build::workspace()?;
-    let models: Vec<String> = [
-        "threads",
-        "async-tokio",
-        "async-std",
-        "async-uring",
-        "hybrid",
-        "proc",
-    ]
-    .map(String::from)
-    .to_vec();
+    let models: Vec<String> = Reader::ALL
+        .into_iter()
+        .filter(|r| r.sweeps())
+        .map(|r| r.label().to_string())
+        .collect();
     let with = |readers: &[String], jobs: &[usize], profiles: Vec<String>| Options {
         readers: readers.to_vec(),
         jobs: jobs.to_vec(),
@@ -440,8 +423,11 @@ fn run_study(
     let names = |trees: &[(&str, u64)]| -> Vec<String> {
         trees.iter().map(|(n, _)| n.to_string()).collect()
     };
-    let mut every_reader: Vec<String> = vec![stats::REFERENCE.into(), "seq".into()];
-    every_reader.extend(models.iter().cloned());
+    let every_reader: Vec<String> = Reader::ALL
+        .into_iter()
+        .filter(|&r| r != Reader::Wc)
+        .map(|r| r.label().to_string())
+        .collect();
     let (warm, both) = (vec![Cache::Warm], vec![Cache::Warm, Cache::Cold]);
     // Name, what runs, measured rounds, cache states.
     let experiments = [
@@ -632,22 +618,24 @@ pub fn variants(
     let works = opts.works.clone().unwrap_or_else(|| vec![Work::Count]);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (i, &asked) in works.iter().enumerate() {
-        for &(name, binary, fixed) in READERS.iter().filter(|r| wanted(r.0)) {
-            let work = if name == stats::REFERENCE {
+        for reader in Reader::ALL.into_iter().filter(|r| wanted(r.label())) {
+            let (name, binary) = (reader.label(), reader.binary());
+            let work = if reader == Reader::ReadOnly {
                 Work::Count
             } else {
                 asked
             };
-            let ran_already = name == stats::REFERENCE && i > 0;
-            if ran_already || name == "wc" && work != Work::Count {
+            let ran_already = reader == Reader::ReadOnly && i > 0;
+            if ran_already || reader == Reader::Wc && work != Work::Count {
                 continue;
             }
             let program = |extra: Vec<String>| -> Option<Program> {
-                if name == "wc" {
+                if reader == Reader::Wc {
                     return has_wc.then_some(Program::Wc);
                 }
                 let path = binaries.iter().find(|(b, _)| b == binary)?.1.clone();
-                let mut args: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+                let mut args: Vec<String> =
+                    reader.fixed_args().iter().map(|s| s.to_string()).collect();
                 args.extend(work.reader_args());
                 args.extend(extra);
                 Some(Program::Reader { path, args })
@@ -664,7 +652,7 @@ pub fn variants(
                 program,
             };
             let Some(base) = program(Vec::new()) else {
-                let why = if name == "wc" {
+                let why = if reader == Reader::Wc {
                     "wc (not installed)".to_string()
                 } else {
                     format!("{name} ({binary})")
@@ -674,10 +662,10 @@ pub fn variants(
                 }
                 continue;
             };
-            let sweeps = !opts.jobs.is_empty() && !matches!(name, "seq" | "wc" | stats::REFERENCE);
+            let sweeps = !opts.jobs.is_empty() && reader.sweeps();
             // On a user's tree the hybrid's defaults always run: they are recommended whenever
             // they are within noise of the best (`stats::recommend`).
-            if !sweeps || (name == "hybrid" && opts.dir.is_some()) {
+            if !sweeps || (reader == Reader::Hybrid && opts.dir.is_some()) {
                 out.push(variant(name.to_string(), None, None, base));
             }
             if sweeps {
@@ -687,11 +675,11 @@ pub fn variants(
                     }
                 }
             }
-            if name == "hybrid" {
+            if reader == Reader::Hybrid {
                 for t in &opts.thresholds {
                     if let Some(p) = program(vec!["--threshold".into(), t.clone()]) {
                         out.push(variant(
-                            format!("hybrid --threshold {t}"),
+                            format!("{name} --threshold {t}"),
                             None,
                             Some(t.clone()),
                             p,
@@ -957,10 +945,10 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
         };
         let user_tree = w.expected.is_none();
         for r in records.iter_mut().filter(|r| mine(r)) {
-            let reference = r.variant.reader == stats::REFERENCE;
+            let reference = r.variant.is(Reader::ReadOnly);
             let rules = Rules {
                 allow_failed_files: user_tree,
-                check_words: !(reference || user_tree && r.variant.reader == "wc"),
+                check_words: !(reference || user_tree && r.variant.is(Reader::Wc)),
                 check_lines: !reference,
             };
             let python = original::is_python(&r.variant.reader);
@@ -997,7 +985,7 @@ pub fn judge(workloads: &[Workload], variants: &[Variant], mut records: Vec<RunR
             None => vec![None],
             Some(_) => {
                 let mut works = Vec::new();
-                for v in variants.iter().filter(|v| v.reader != stats::REFERENCE) {
+                for v in variants.iter().filter(|v| !v.is(Reader::ReadOnly)) {
                     if !works.contains(&Some(v.work)) {
                         works.push(Some(v.work));
                     }

@@ -18,18 +18,19 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::reader::Reader;
 use super::run::{Program, Variant};
 use super::stats::{Cache, Expected, Table, Verdict};
 use super::work::Work;
 use reader_core::Algorithm;
 
 /// The Python readers: their label in the tables, the model `original/run.py` takes, and the
-/// model of ours each is compared with.
-pub const READERS: [(&str, &str, &str); 4] = [
-    ("py-threads", "threads", "threads"),
-    ("py-async", "async", "async-tokio"),
-    ("py-hybrid", "hybrid", "hybrid"),
-    ("py-proc", "proc", "proc"),
+/// reader of ours each is compared with.
+pub const READERS: [(&str, &str, Reader); 4] = [
+    ("py-threads", "threads", Reader::Threads),
+    ("py-async", "async", Reader::AsyncTokio),
+    ("py-hybrid", "hybrid", Reader::Hybrid),
+    ("py-proc", "proc", Reader::Proc),
 ];
 
 /// The packages the readers need, installed from PyPI into the virtual environment.
@@ -282,8 +283,8 @@ pub struct Ratio {
     pub cache: Cache,
     /// The work (`None`: counting, without `--work`).
     pub work: Option<Work>,
-    /// Our model's label.
-    pub ours: &'static str,
+    /// Our model.
+    pub ours: Reader,
     /// The Python reader's label.
     pub python: &'static str,
     /// Our median ÷ the Python reader's: below 1, ours is faster.
@@ -302,7 +303,7 @@ pub fn ratios(tables: &[Table]) -> Vec<Ratio> {
                     .find(|r| r.label == label && r.verdict == Verdict::Ok && r.median_ms > 0.0)
                     .map(|r| r.median_ms)
             };
-            if let (Some(o), Some(p)) = (median(ours), median(python)) {
+            if let (Some(o), Some(p)) = (median(ours.label()), median(python)) {
                 out.push(Ratio {
                     target: t.target.clone(),
                     cache: t.cache,

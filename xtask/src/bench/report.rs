@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Results;
 use super::host::Host;
+use super::reader::Reader;
 use super::run::CacheDrop;
 use super::stats::{self, Row, Table};
 use super::work::{self, Limit};
@@ -139,7 +140,7 @@ pub fn title(table: &Table, meta: &Meta) -> String {
 fn cells(row: &Row, limit: Option<Limit>) -> Vec<String> {
     let rank = match row.rank {
         Some(r) => format!("{r}."),
-        None if row.reader == stats::REFERENCE => "ref".to_string(),
+        None if row.is(Reader::ReadOnly) => "ref".to_string(),
         None => "-".to_string(),
     };
     let mut cells = vec![rank, row.label.clone()];
@@ -203,7 +204,7 @@ fn table_cells(table: &Table) -> Vec<Vec<String>> {
         .map(|row| cells(row, table.limit))
         .collect();
     if let Some(limit) = table.limit {
-        let reference = table.rows.iter().position(|r| r.reader == stats::REFERENCE);
+        let reference = table.rows.iter().position(|r| r.is(Reader::ReadOnly));
         let over_reference = reference.map_or("-".into(), |at| {
             format!("{:.2}×", limit.ms / table.rows[at].median_ms)
         });

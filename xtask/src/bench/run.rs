@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::digests::{self, FileDigests};
 use super::measure::Usage;
+use super::reader::Reader;
 use super::tools::Tool;
 use super::work::Work;
 use reader_core::Algorithm;
@@ -60,8 +61,8 @@ pub enum Program {
 pub struct Variant {
     /// What the tables show: `threads`, `async-tokio -j 4`, `hybrid --threshold 64KiB`.
     pub label: String,
-    /// The reader: `seq`, `threads`, `async-tokio`, `async-std`, `async-uring`, `hybrid`, `proc`,
-    /// `wc`, or a digest tool's name ([`Tool::name`]).
+    /// The reader: one of [`Reader::ALL`] by its [`Reader::label`], or a digest tool's name
+    /// ([`Tool::name`]), a duplicate finder's or a Python reader's of the original.
     pub reader: String,
     /// What it computes of each file.
     pub work: Work,
@@ -75,6 +76,11 @@ pub struct Variant {
 }
 
 impl Variant {
+    /// Whether it runs `reader` (with whatever settings and work).
+    pub fn is(&self, reader: Reader) -> bool {
+        Reader::from_label(&self.reader) == Some(reader)
+    }
+
     /// The digest tool it runs, if it is one.
     pub fn tool(&self) -> Option<Tool> {
         match self.program {
@@ -281,7 +287,8 @@ impl ProcessRunner {
                 let list = File::open(&target.file_list)
                     .with_context(|| format!("{}: cannot open", target.file_list.display()))?;
                 command
-                    .args(["xargs", "-0", "wc", "-lwc"])
+                    .arg(Reader::Wc.binary())
+                    .args(Reader::Wc.fixed_args())
                     .env("LC_ALL", "C")
                     .stdin(list);
             }

@@ -8,14 +8,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::digests::DigestCheck;
+use super::reader::Reader;
 use super::run::{Measurement, Variant};
 use super::tools::Tool;
 use super::work::{Limit, Work};
-
-/// The reference: `reader-read-only` reads every byte with the same walk and counts nothing,
-/// so its time is what the system calls alone cost. Every table shows it, with each reader's
-/// ratio to it; it is never ranked, recommended, or counted in the consensus.
-pub const REFERENCE: &str = "read-only";
 
 /// Warm or cold page cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -187,7 +183,7 @@ pub fn consensus(records: &[RunRecord]) -> Option<(Expected, usize)> {
 fn vote(records: &[RunRecord], wc: bool) -> Option<(Expected, usize)> {
     let mut votes: BTreeMap<(u64, u64, u64, u64), (usize, bool)> = BTreeMap::new();
     for r in records.iter().filter(|r| {
-        r.round > 0 && r.variant.reader != REFERENCE && (r.variant.reader == "wc") == wc
+        r.round > 0 && !r.variant.is(Reader::ReadOnly) && r.variant.is(Reader::Wc) == wc
     }) {
         let Some(t) = r.measurement.totals else {
             continue;
@@ -199,7 +195,7 @@ fn vote(records: &[RunRecord], wc: bool) -> Option<(Expected, usize)> {
             .entry((t.files, t.bytes, t.lines, t.words))
             .or_default();
         vote.0 += 1;
-        vote.1 |= r.variant.reader == "seq";
+        vote.1 |= r.variant.is(Reader::Seq);
     }
     let ((files, bytes, lines, words), (count, _)) = votes
         .into_iter()
@@ -270,7 +266,7 @@ pub struct Row {
     pub speedup: Option<f64>,
     /// Median of the sequential reader ÷ this median (when it ran and was right).
     pub over_sequential: Option<f64>,
-    /// This median ÷ the reference's ([`REFERENCE`]): 1.0 is the speed of the system calls
+    /// This median ÷ the reference's ([`Reader::ReadOnly`]): 1.0 is the speed of the system calls
     /// alone.
     pub vs_reference: Option<f64>,
     /// This median ÷ the table's limit, when it has one.
@@ -279,6 +275,13 @@ pub struct Row {
     pub files_per_s: f64,
     /// Megabytes (10⁶ bytes) per second at the median.
     pub mb_per_s: f64,
+}
+
+impl Row {
+    /// Whether it is `reader`'s (with whatever settings).
+    pub fn is(&self, reader: Reader) -> bool {
+        Reader::from_label(&self.reader) == Some(reader)
+    }
 }
 
 /// What a table says of its winner: `threads`, or `threads, tied with hybrid and proc (their
@@ -332,7 +335,7 @@ pub fn table(
 ) -> Table {
     let mut rows: Vec<Row> = variants
         .iter()
-        .filter(|v| v.work == work.unwrap_or_default() || v.reader == REFERENCE)
+        .filter(|v| v.work == work.unwrap_or_default() || v.is(Reader::ReadOnly))
         .filter_map(|v| {
             let runs: Vec<&RunRecord> = records
                 .iter()
@@ -424,7 +427,7 @@ fn row(v: &Variant, runs: &[&RunRecord], expected: &Expected) -> Row {
 /// their speedup over the slowest of them, over the sequential reader, and their ratio to the
 /// reference), then the wrong and failed ones, unranked.
 pub fn rank(rows: &mut [Row]) {
-    let class = |r: &Row| match (r.reader == REFERENCE, r.verdict == Verdict::Ok) {
+    let class = |r: &Row| match (r.is(Reader::ReadOnly), r.verdict == Verdict::Ok) {
         (true, _) => 0,
         (false, true) => 1,
         (false, false) => 2,
@@ -442,11 +445,11 @@ pub fn rank(rows: &mut [Row]) {
         .fold(0.0, f64::max);
     let sequential = rows
         .iter()
-        .find(|r| ranked(r) && r.reader == "seq")
+        .find(|r| ranked(r) && r.is(Reader::Seq))
         .map(|r| r.median_ms);
     let reference = rows
         .iter()
-        .find(|r| r.reader == REFERENCE && r.verdict == Verdict::Ok && r.median_ms > 0.0)
+        .find(|r| r.is(Reader::ReadOnly) && r.verdict == Verdict::Ok && r.median_ms > 0.0)
         .map(|r| r.median_ms);
     let mut place = 0;
     for r in rows.iter_mut() {
@@ -469,7 +472,7 @@ pub fn set_limit(table: &mut Table, cores: usize, per_core: f64) {
     let reference = table
         .rows
         .iter()
-        .find(|r| r.reader == REFERENCE && r.verdict == Verdict::Ok)
+        .find(|r| r.is(Reader::ReadOnly) && r.verdict == Verdict::Ok)
         .map(|r| r.median_ms);
     table.limit = reference.and_then(|ms| Limit::new(ms, table.bytes, cores, per_core));
     let Some(limit) = table.limit else {
@@ -484,7 +487,9 @@ pub fn set_limit(table: &mut Table, cores: usize, per_core: f64) {
 /// Whether `reader` is a baseline — `wc`, a digest tool, or one of the original's Python
 /// readers — rather than one of ours: ranked beside them, never recommended.
 pub fn is_baseline(reader: &str) -> bool {
-    reader == "wc" || Tool::named(reader).is_some() || super::original::is_python(reader)
+    Reader::from_label(reader) == Some(Reader::Wc)
+        || Tool::named(reader).is_some()
+        || super::original::is_python(reader)
 }
 
 /// How one reader's median changes with `--jobs`.
@@ -577,13 +582,13 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
         .collect();
     let fastest = *candidates.first()?;
     let defaults = candidates.iter().copied().find(|r| {
-        r.reader == "hybrid"
+        r.is(Reader::Hybrid)
             && r.jobs.is_none()
             && r.threshold.is_none()
             && r.median_ms <= fastest.median_ms * (1.0 + CLOSE)
     });
     let best = defaults.unwrap_or(fastest);
-    let mut command = binary_command(&best.reader);
+    let mut command = Reader::from_label(&best.reader)?.command();
     if let Some(algorithm) = table.work.and_then(Work::algorithm) {
         command.push_str(&format!(" --digest {algorithm}"));
     }
@@ -597,7 +602,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     }
     let over_sequential = candidates
         .iter()
-        .find(|r| r.reader == "seq")
+        .find(|r| r.is(Reader::Seq))
         .filter(|_| best.median_ms > 0.0)
         .map(|seq| seq.median_ms / best.median_ms);
     let within_noise: Vec<String> = candidates
@@ -606,7 +611,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
         .map(|r| r.label.clone())
         .collect();
     let mut text = format!("Use `{command}` on this tree");
-    if best.reader == "hybrid" && best.threshold.is_none() {
+    if best.is(Reader::Hybrid) && best.threshold.is_none() {
         text.push_str(if best.jobs.is_none() {
             " (its defaults)"
         } else {
@@ -643,7 +648,7 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
     if let Some(wc) = table
         .rows
         .iter()
-        .find(|r| r.reader == "wc" && r.median_ms > 0.0)
+        .find(|r| r.is(Reader::Wc) && r.median_ms > 0.0)
     {
         text.push_str(&format!(" For scale: wc took {:.0} ms.", wc.median_ms));
     }
@@ -657,16 +662,4 @@ pub fn recommend(table: &Table) -> Option<Recommendation> {
         within_noise,
         text,
     })
-}
-
-/// The binary and fixed arguments of a reader name.
-pub fn binary_command(reader: &str) -> String {
-    match reader {
-        "seq" => "reader-seq".into(),
-        "async-tokio" => "reader-async --runtime tokio".into(),
-        "async-std" => "reader-async --runtime async-std".into(),
-        "async-uring" => "reader-async --runtime io-uring".into(),
-        "wc" => "xargs -0 wc -lwc".into(),
-        other => format!("reader-{other}"),
-    }
 }

@@ -28,6 +28,7 @@
 
 use serde::Serialize;
 
+use super::reader::Reader;
 use super::report;
 use super::stats::{Cache, Row, Table};
 use super::work::Work;
@@ -84,13 +85,13 @@ pub const CONCURRENCY_TREE: &str = "size-4KiB";
 pub const JOBS: &[usize] = &[1, 4, 16, 64, 256];
 
 /// The readers of each model the claims speak of, by the original's names.
-const ASYNC: &[&str] = &["async-tokio", "async-std", "async-uring"];
-const THREADS: &[&str] = &["threads"];
-const HYBRID: &[&str] = &["hybrid"];
-const PROCESSES: &[&str] = &["proc"];
+const ASYNC: &[Reader] = &[Reader::AsyncTokio, Reader::AsyncStd, Reader::AsyncUring];
+const THREADS: &[Reader] = &[Reader::Threads];
+const HYBRID: &[Reader] = &[Reader::Hybrid];
+const PROCESSES: &[Reader] = &[Reader::Proc];
 
 /// The original's headline table: model, its readers here, seconds published.
-const HEADLINE: &[(&str, &[&str], f64)] = &[
+const HEADLINE: &[(&str, &[Reader], f64)] = &[
     ("hybrid", HYBRID, 2.34),
     ("async", ASYNC, 3.21),
     ("threading", THREADS, 4.12),
@@ -166,11 +167,11 @@ fn table<'a>(tables: &'a [Table], target: &str, cache: Cache) -> Option<&'a Tabl
 }
 
 /// The best (lowest median) ranked row of `readers` in `table`.
-fn best_of<'a>(table: &'a Table, readers: &[&str]) -> Option<&'a Row> {
+fn best_of<'a>(table: &'a Table, readers: &[Reader]) -> Option<&'a Row> {
     table
         .rows
         .iter()
-        .filter(|r| r.rank.is_some() && readers.contains(&r.reader.as_str()))
+        .filter(|r| r.rank.is_some() && readers.iter().any(|&x| r.is(x)))
         .min_by(|a, b| a.median_ms.total_cmp(&b.median_ms))
 }
 
@@ -183,12 +184,12 @@ enum Place {
     Lost,
 }
 
-fn place(table: &Table, readers: &[&str]) -> Place {
+fn place(table: &Table, readers: &[Reader]) -> Place {
     let model = |label: &String| {
         table
             .rows
             .iter()
-            .any(|r| &r.label == label && readers.contains(&r.reader.as_str()))
+            .any(|r| &r.label == label && readers.iter().any(|&x| r.is(x)))
     };
     let fastest_is_model = table.fastest.as_ref().is_some_and(model);
     let all_tied_are_model = table.tied.iter().all(model);
@@ -246,7 +247,7 @@ fn winner(table: &Table) -> String {
 
 /// A claim that one model wins on some size trees: holds where it wins in every cache state
 /// measured, depends where it wins in some.
-fn wins_on(experiments: &Experiments, claim: &str, sizes: &[&str], readers: &[&str]) -> Claim {
+fn wins_on(experiments: &Experiments, claim: &str, sizes: &[&str], readers: &[Reader]) -> Claim {
     let mut places = Vec::new();
     let mut measured = Vec::new();
     for &size in sizes {
@@ -343,20 +344,20 @@ pub fn size_name(bytes: u64) -> String {
 
 /// The least-squares slope of peak RSS (KiB) against `--jobs`, per reader of the sweep:
 /// what one more job costs in memory. `None` with fewer than two points.
-pub fn memory_slope(table: &Table, reader: &str) -> Option<f64> {
+pub fn memory_slope(table: &Table, reader: Reader) -> Option<f64> {
     slope(table, reader, |r| Some(r.peak_rss_kib as f64))
 }
 
 /// [`memory_slope`] of the peak virtual size (address space reserved, e.g. thread stacks).
-pub fn virtual_slope(table: &Table, reader: &str) -> Option<f64> {
+pub fn virtual_slope(table: &Table, reader: Reader) -> Option<f64> {
     slope(table, reader, |r| r.peak_vm_kib.map(|v| v as f64))
 }
 
-fn slope(table: &Table, reader: &str, figure: fn(&Row) -> Option<f64>) -> Option<f64> {
+fn slope(table: &Table, reader: Reader, figure: fn(&Row) -> Option<f64>) -> Option<f64> {
     let points: Vec<(f64, f64)> = table
         .rows
         .iter()
-        .filter(|r| r.reader == reader && r.rank.is_some())
+        .filter(|r| r.is(reader) && r.rank.is_some())
         .filter_map(|r| Some((r.jobs? as f64, figure(r)?)))
         .collect();
     if points.len() < 2 {
@@ -373,7 +374,7 @@ fn slope(table: &Table, reader: &str, figure: fn(&Row) -> Option<f64>) -> Option
 
 /// A claim about memory a job: holds when the measured cost is within a factor of 2 of the
 /// original's figure (in KiB).
-fn memory_claim(table: Option<&Table>, claim: &str, readers: &[&str], claimed_kib: f64) -> Claim {
+fn memory_claim(table: Option<&Table>, claim: &str, readers: &[Reader], claimed_kib: f64) -> Claim {
     let slopes: Vec<(String, f64)> = table
         .into_iter()
         .flat_map(|t| {
@@ -412,11 +413,11 @@ fn thread_claim(experiments: &Experiments) -> Claim {
     let resident = experiments
         .concurrency
         .as_ref()
-        .and_then(|t| memory_slope(t, "threads"));
+        .and_then(|t| memory_slope(t, Reader::Threads));
     let Some(reserved) = experiments
         .virtual_memory
         .as_ref()
-        .and_then(|t| virtual_slope(t, "threads"))
+        .and_then(|t| virtual_slope(t, Reader::Threads))
     else {
         return memory_claim(experiments.concurrency.as_ref(), claim, THREADS, 8192.0);
     };
@@ -443,7 +444,7 @@ fn process_claim(table: Option<&Table>) -> Claim {
     let rows: Vec<&Row> = table
         .into_iter()
         .flat_map(|t| t.rows.iter())
-        .filter(|r| r.reader == "proc" && r.rank.is_some())
+        .filter(|r| r.is(Reader::Proc) && r.rank.is_some())
         .collect();
     let Some(largest) = rows.iter().map(|r| r.peak_rss_kib).max() else {
         return Claim {
@@ -489,11 +490,11 @@ fn kib(v: f64) -> String {
 }
 
 /// The `--jobs` at which `reader` was fastest in the sweep, and those within its spread.
-pub fn best_jobs(table: &Table, reader: &str) -> Option<(usize, Vec<usize>)> {
+pub fn best_jobs(table: &Table, reader: Reader) -> Option<(usize, Vec<usize>)> {
     let rows: Vec<&Row> = table
         .rows
         .iter()
-        .filter(|r| r.reader == reader && r.rank.is_some() && r.jobs.is_some())
+        .filter(|r| r.is(reader) && r.rank.is_some() && r.jobs.is_some())
         .collect();
     let best = rows
         .iter()
@@ -510,7 +511,7 @@ pub fn best_jobs(table: &Table, reader: &str) -> Option<(usize, Vec<usize>)> {
 fn concurrency_claim(
     experiments: &Experiments,
     claim: &str,
-    readers: &[&str],
+    readers: &[Reader],
     good: impl Fn(usize) -> bool,
 ) -> Claim {
     let mut measured = Vec::new();
@@ -782,7 +783,7 @@ fn mix_table(table: &Table) -> String {
         table.cache.as_str()
     );
     for r in &table.rows {
-        let standing = if r.reader == super::stats::REFERENCE {
+        let standing = if r.is(Reader::ReadOnly) {
             "reference".to_string()
         } else if r.rank.is_none() {
             r.verdict.word().to_string()
@@ -988,7 +989,7 @@ fn ipc_claim(experiments: &Experiments) -> Claim {
 }
 
 /// [`wins_on`] over any list of tables.
-fn wins_on_trees(tables: &[Table], claim: &str, trees: &[&str], readers: &[&str]) -> Claim {
+fn wins_on_trees(tables: &[Table], claim: &str, trees: &[&str], readers: &[Reader]) -> Claim {
     wins_on(
         &Experiments {
             sizes: tables.to_vec(),
@@ -1128,10 +1129,15 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
         ));
     }
     if let Some(sweep) = &experiments.concurrency {
-        let settings: Vec<String> = ["threads", "async-tokio", "hybrid", "proc"]
-            .iter()
-            .filter_map(|r| best_jobs(sweep, r).map(|(j, _)| format!("{r} -j {j}")))
-            .collect();
+        let settings: Vec<String> = [
+            Reader::Threads,
+            Reader::AsyncTokio,
+            Reader::Hybrid,
+            Reader::Proc,
+        ]
+        .into_iter()
+        .filter_map(|r| best_jobs(sweep, r).map(|(j, _)| format!("{r} -j {j}")))
+        .collect();
         if !settings.is_empty() {
             out.push(format!(
                 "--jobs, from the sweep on {CONCURRENCY_TREE} (warm): {}",

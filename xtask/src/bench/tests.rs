@@ -247,15 +247,15 @@ const READ_ONLY: Totals = Totals {
 #[test]
 fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recommended() {
     let vs = [
-        variant(stats::REFERENCE, None, None),
+        variant(Reader::ReadOnly.label(), None, None),
         variant("seq", None, None),
         variant("threads", None, None),
     ];
     let mut runner = FakeRunner::default()
-        .script(stats::REFERENCE, &[999.0, 4.0, 4.0, 4.0])
+        .script(Reader::ReadOnly.label(), &[999.0, 4.0, 4.0, 4.0])
         .script("seq", &[999.0, 20.0, 20.0, 20.0])
         .script("threads", &[999.0, 5.0, 5.0, 5.0])
-        .totals(stats::REFERENCE, READ_ONLY);
+        .totals(Reader::ReadOnly.label(), READ_ONLY);
     let fixture = run_all(
         &mut runner,
         &plan(3, &[Cache::Warm]),
@@ -264,7 +264,7 @@ fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recom
     );
     let table = &fixture.tables[0];
     let labels: Vec<&str> = table.rows.iter().map(|r| r.label.as_str()).collect();
-    assert_eq!(labels, [stats::REFERENCE, "threads", "seq"]);
+    assert_eq!(labels, [Reader::ReadOnly.label(), "threads", "seq"]);
     let reference = &table.rows[0];
     assert_eq!(reference.verdict, Verdict::Ok, "no lines or words to check");
     assert_eq!((reference.rank, reference.speedup), (None, None));
@@ -283,8 +283,8 @@ fn the_reference_is_shown_first_with_every_ratio_to_it_and_never_ranked_or_recom
     assert!(text.contains("1.25×"), "{text}");
     // On a user's tree the reference neither votes in the consensus nor is recommended.
     let mut runner = FakeRunner::default()
-        .script(stats::REFERENCE, &[999.0, 1.0, 1.0, 1.0])
-        .totals(stats::REFERENCE, READ_ONLY);
+        .script(Reader::ReadOnly.label(), &[999.0, 1.0, 1.0, 1.0])
+        .totals(Reader::ReadOnly.label(), READ_ONLY);
     let user = run_all(
         &mut runner,
         &plan(3, &[Cache::Warm]),
@@ -587,7 +587,7 @@ fn missing_readers_are_named_and_sweeps_skip_seq_wc_and_the_reference() {
     assert_eq!(
         labels,
         [
-            stats::REFERENCE,
+            Reader::ReadOnly.label(),
             "seq",
             "threads -j 1",
             "threads -j 4",
@@ -645,13 +645,13 @@ fn meta() -> report::Meta {
 #[test]
 fn charts_show_time_against_the_reference_with_whiskers_and_files_per_second_for_small_files() {
     let vs = [
-        variant(stats::REFERENCE, None, None),
+        variant(Reader::ReadOnly.label(), None, None),
         variant("threads", None, None),
     ];
     let mut runner = FakeRunner::default()
-        .script(stats::REFERENCE, &[999.0, 4.0, 5.0, 6.0])
+        .script(Reader::ReadOnly.label(), &[999.0, 4.0, 5.0, 6.0])
         .script("threads", &[999.0, 8.0, 10.0, 12.0])
-        .totals(stats::REFERENCE, READ_ONLY);
+        .totals(Reader::ReadOnly.label(), READ_ONLY);
     // 10 files of 100 bytes: a tree of small files.
     let results = run_all(
         &mut runner,
@@ -718,7 +718,7 @@ fn the_original_is_checked_under_its_own_rule_and_each_model_compared_with_its_c
     );
     assert_eq!(
         (ratios[0].ours, ratios[0].python, ratios[0].ratio),
-        ("threads", "py-threads", 0.025)
+        (Reader::Threads, "py-threads", 0.025)
     );
     let text = original::console(&ratios);
     assert!(
@@ -760,15 +760,15 @@ fn bar_heights(svg: &str) -> Vec<f64> {
 #[test]
 fn on_the_log_axis_a_reader_at_1_2x_stays_readable_beside_wc_at_80x() {
     let vs = [
-        variant(stats::REFERENCE, None, None),
+        variant(Reader::ReadOnly.label(), None, None),
         variant("threads", None, None),
         variant("wc", None, None),
     ];
     let mut runner = FakeRunner::default()
-        .script(stats::REFERENCE, &[99.0, 10.0])
+        .script(Reader::ReadOnly.label(), &[99.0, 10.0])
         .script("threads", &[99.0, 12.0])
         .script("wc", &[99.0, 800.0])
-        .totals(stats::REFERENCE, READ_ONLY);
+        .totals(Reader::ReadOnly.label(), READ_ONLY);
     let results = run_all(
         &mut runner,
         &plan(1, &[Cache::Warm]),
@@ -1019,9 +1019,12 @@ fn memory_and_jobs_claims_come_from_the_sweep() {
     )
     .tables;
     let sweep = &tables[0];
-    let slope = study::memory_slope(sweep, "threads").expect("a slope");
+    let slope = study::memory_slope(sweep, Reader::Threads).expect("a slope");
     assert!((slope - 100.0).abs() < 1e-6, "{slope}");
-    assert_eq!(study::best_jobs(sweep, "async-tokio"), Some((4, vec![4])));
+    assert_eq!(
+        study::best_jobs(sweep, Reader::AsyncTokio),
+        Some((4, vec![4]))
+    );
     let experiments = study::Experiments {
         concurrency: Some(sweep.clone()),
         ..Default::default()
@@ -1488,7 +1491,7 @@ fn under_a_digest_work_every_file_is_checked_and_each_table_has_its_limit() {
         per_core: BTreeMap::from([(Work::Count, 1e9), (sha, 1e6)]),
     });
     let vs = [
-        working(stats::REFERENCE, Work::Count),
+        working(Reader::ReadOnly.label(), Work::Count),
         working("threads", Work::Count),
         working("threads", sha),
         working("proc", sha),
@@ -1496,7 +1499,7 @@ fn under_a_digest_work_every_file_is_checked_and_each_table_has_its_limit() {
         tool(tools::Tool::Rhash, Algorithm::Sha256),
     ];
     let mut runner = FakeRunner::default()
-        .script(stats::REFERENCE, &[10.0, 10.0])
+        .script(Reader::ReadOnly.label(), &[10.0, 10.0])
         .script("threads", &[11.0, 21.0, 11.0, 21.0])
         .digests("threads", &right)
         .digests("proc", &other)
@@ -1515,8 +1518,8 @@ fn under_a_digest_work_every_file_is_checked_and_each_table_has_its_limit() {
             .expect("a row")
     };
     // The reference reads once a round and stands in both tables.
-    assert_eq!(row(count, stats::REFERENCE).median_ms, 10.0);
-    assert_eq!(row(digest, stats::REFERENCE).median_ms, 10.0);
+    assert_eq!(row(count, Reader::ReadOnly.label()).median_ms, 10.0);
+    assert_eq!(row(digest, Reader::ReadOnly.label()).median_ms, 10.0);
     assert!(count.rows.iter().all(|r| Tool::named(&r.reader).is_none()));
     // 1,000 bytes over 2 cores at 1 MB/s each: 0.5 ms more than the reference.
     assert_eq!(digest.limit.map(|l| l.ms), Some(10.5));
@@ -1561,7 +1564,7 @@ fn under_a_digest_work_every_file_is_checked_and_each_table_has_its_limit() {
 #[test]
 fn without_the_work_axis_tables_are_as_they_were() {
     let vs = [
-        working(stats::REFERENCE, Work::Count),
+        working(Reader::ReadOnly.label(), Work::Count),
         working("threads", Work::Count),
     ];
     let mut runner = FakeRunner::default();
@@ -1623,7 +1626,7 @@ fn each_reader_runs_with_each_work_the_reference_once_wc_counting_and_tools_thei
     assert_eq!(
         runs,
         [
-            (stats::REFERENCE, Work::Count),
+            (Reader::ReadOnly.label(), Work::Count),
             ("threads", blake3),
             ("b3sum", blake3),
             ("threads", Work::Count),
