@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Results;
 use super::original;
@@ -52,15 +53,12 @@ fn legend_coloured<'n>(
                 colour(i, name).stroke_width(3),
             ))?;
         }
-        root.draw(&Text::new(
+        root.draw(&label(
             name.to_string(),
             (x + 20, y),
-            ("sans-serif", 13).into_font().color(&BLACK).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Left,
-                    plotters::style::text_anchor::VPos::Center,
-                ),
-            ),
+            13,
+            HPos::Left,
+            VPos::Center,
         ))?;
     }
     Ok(())
@@ -189,13 +187,7 @@ fn draw_bars(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut builder = ChartBuilder::on(&root);
-    builder
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .margin_right(LEGEND_WIDTH)
-        .x_label_area_size(34)
-        .y_label_area_size(70);
+    let mut builder = framed(&root, title, 34);
     let x = 0f64..groups.len().max(1) as f64;
     match axis {
         Axis::Linear => {
@@ -319,15 +311,12 @@ where
             )?;
             for &v in ticks {
                 let (x, y) = chart.backend_coord(&(0.0, v));
-                root.draw(&Text::new(
+                root.draw(&label(
                     log_tick(&v),
                     (x - 6, y),
-                    ("sans-serif", 12).into_font().color(&BLACK).pos(
-                        plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Right,
-                            plotters::style::text_anchor::VPos::Center,
-                        ),
-                    ),
+                    12,
+                    HPos::Right,
+                    VPos::Center,
                 ))?;
             }
         }
@@ -362,15 +351,12 @@ where
     }
     for (g, name) in groups.iter().enumerate() {
         let (x, y) = chart.backend_coord(&(g as f64 + 0.5, floor));
-        root.draw(&Text::new(
+        root.draw(&label(
             name.clone(),
             (x, y + 8),
-            ("sans-serif", 15).into_font().color(&BLACK).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Top,
-                ),
-            ),
+            15,
+            HPos::Center,
+            VPos::Top,
         ))?;
     }
     Ok(())
@@ -411,12 +397,7 @@ fn draw_lines(
     let (x_max, y_max) = points.fold((1.0f64, 0.0f64), |(x, y), p| (x.max(p.0), y.max(p.1)));
     let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .margin_right(LEGEND_WIDTH)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
+    let mut chart = framed(&root, title, 40)
         .build_cartesian_2d(0f64..x_max * 1.05, 0f64..(y_max * 1.15).max(1e-9))?;
     chart
         .configure_mesh()
@@ -865,16 +846,10 @@ fn draw_log_lines(
     );
     let root = SVGBackend::with_string(svg, (WIDTH, height(series.len()))).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .margin_right(LEGEND_WIDTH)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            (x_min / 1.5..x_max * 1.5).log_scale(),
-            (y_min / 1.5..y_max * 1.5).log_scale(),
-        )?;
+    let mut chart = framed(&root, title, 40).build_cartesian_2d(
+        (x_min / 1.5..x_max * 1.5).log_scale(),
+        (y_min / 1.5..y_max * 1.5).log_scale(),
+    )?;
     if axes.own_ticks {
         chart
             .configure_mesh()
@@ -887,18 +862,18 @@ fn draw_log_lines(
         let grid = RGBColor(200, 200, 200);
         let (x_low, x_high) = (x_min / 1.5, x_max * 1.5);
         let (y_low, y_high) = (y_min / 1.5, y_max * 1.5);
-        let font = ("sans-serif", 12).into_font().color(&BLACK);
-        use plotters::style::text_anchor::{HPos, Pos, VPos};
         for x in log_ticks(x_low, x_high) {
             chart.draw_series([PathElement::new(
                 vec![(x, y_low), (x, y_high)],
                 grid.stroke_width(1),
             )])?;
             let (px, py) = chart.backend_coord(&(x, y_low));
-            root.draw(&Text::new(
+            root.draw(&label(
                 log_tick(&x),
                 (px, py + 6),
-                font.pos(Pos::new(HPos::Center, VPos::Top)),
+                12,
+                HPos::Center,
+                VPos::Top,
             ))?;
         }
         for y in log_ticks(y_low, y_high) {
@@ -907,10 +882,12 @@ fn draw_log_lines(
                 grid.stroke_width(1),
             )])?;
             let (px, py) = chart.backend_coord(&(x_low, y));
-            root.draw(&Text::new(
+            root.draw(&label(
                 log_tick(&y),
                 (px - 6, py),
-                font.pos(Pos::new(HPos::Right, VPos::Center)),
+                12,
+                HPos::Right,
+                VPos::Center,
             ))?;
         }
     } else {
@@ -1196,4 +1173,36 @@ pub fn study_page(
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// A chart on `root` with this report's frame: its title, margins (the legend's on the right)
+/// and room for the axes' labels, `x_labels` pixels under the x axis.
+fn framed<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x_labels: u32,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .margin_right(LEGEND_WIDTH)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(70);
+    builder
+}
+
+/// A black label of `size` points at `at`, anchored there by `h` and `v`.
+fn label(
+    text: String,
+    at: (i32, i32),
+    size: u32,
+    h: HPos,
+    v: VPos,
+) -> Text<'static, (i32, i32), String> {
+    let style = ("sans-serif", size)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(h, v));
+    Text::new(text, at, style)
 }

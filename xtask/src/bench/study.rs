@@ -1056,6 +1056,18 @@ fn growth_claim(tables: &[Table], trees: &[(&str, u64)], claim: &str, what: &str
     }
 }
 
+/// The winners of `tables` ([`winner_short`]), each once, in the tables' order.
+fn distinct_winners<'a>(tables: impl Iterator<Item = &'a Table>) -> Vec<String> {
+    let mut winners: Vec<String> = Vec::new();
+    for t in tables {
+        let w = winner_short(t);
+        if !winners.contains(&w) {
+            winners.push(w);
+        }
+    }
+    winners
+}
+
 /// What to use, from the same measurements: one line per kind of tree.
 pub fn guidelines(experiments: &Experiments) -> Vec<String> {
     let mut out = Vec::new();
@@ -1072,16 +1084,11 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
     ];
     for (kind, trees) in kinds {
         for cache in [Cache::Warm, Cache::Cold] {
-            let mut winners: Vec<String> = Vec::new();
-            for t in trees
-                .iter()
-                .filter_map(|name| table(&experiments.sizes, name, cache))
-            {
-                let w = winner_short(t);
-                if !winners.contains(&w) {
-                    winners.push(w);
-                }
-            }
+            let winners = distinct_winners(
+                trees
+                    .iter()
+                    .filter_map(|name| table(&experiments.sizes, name, cache)),
+            );
             if !winners.is_empty() {
                 out.push(format!(
                     "{kind}, {} cache: {}",
@@ -1094,15 +1101,9 @@ pub fn guidelines(experiments: &Experiments) -> Vec<String> {
     for work in Work::ALL.into_iter().filter(|w| *w != Work::Count) {
         for (kind, trees) in kinds {
             for cache in [Cache::Warm, Cache::Cold] {
-                let mut winners: Vec<String> = Vec::new();
-                for t in experiments.works.iter().filter(|t| {
+                let winners = distinct_winners(experiments.works.iter().filter(|t| {
                     t.work == Some(work) && t.cache == cache && trees.contains(&&*t.target)
-                }) {
-                    let w = winner_short(t);
-                    if !winners.contains(&w) {
-                        winners.push(w);
-                    }
-                }
+                }));
                 if !winners.is_empty() {
                     out.push(format!(
                         "{work} over {kind}, {} cache: {}",
