@@ -113,6 +113,15 @@ pub enum Finding {
 }
 
 impl Finding {
+    /// [`Finding::Holds`] if the measurements agree, else [`Finding::DoesNotHold`].
+    fn holds_if(agree: bool) -> Finding {
+        if agree {
+            Finding::Holds
+        } else {
+            Finding::DoesNotHold
+        }
+    }
+
     /// The verdict for people.
     pub fn word(&self) -> &'static str {
         match self {
@@ -421,11 +430,7 @@ fn thread_claim(experiments: &Experiments) -> Claim {
     else {
         return memory_claim(experiments.concurrency.as_ref(), claim, THREADS, 8192.0);
     };
-    let finding = if (4096.0..=16384.0).contains(&reserved) {
-        Finding::Holds
-    } else {
-        Finding::DoesNotHold
-    };
+    let finding = Finding::holds_if((4096.0..=16384.0).contains(&reserved));
     Claim {
         claim: claim.into(),
         measured: format!(
@@ -456,11 +461,7 @@ fn process_claim(table: Option<&Table>) -> Claim {
     let smallest = rows.iter().map(|r| r.peak_rss_kib).min().unwrap_or(largest);
     // 10 MB, in KiB; like the other memory claims, it holds within a factor of 2.
     let claimed_kib = 10_000_000.0 / 1024.0;
-    let finding = if largest as f64 >= claimed_kib / 2.0 {
-        Finding::Holds
-    } else {
-        Finding::DoesNotHold
-    };
+    let finding = Finding::holds_if(largest as f64 >= claimed_kib / 2.0);
     Claim {
         claim: claim.into(),
         measured: format!(
