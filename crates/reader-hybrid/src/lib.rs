@@ -59,8 +59,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-// The README's Rust examples are compiled with this crate's doctests (it depends on the other
-// models they use), so they cannot rot.
+// README's Rust examples compile as doctests of this crate, which has every model: they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
@@ -76,7 +75,6 @@ mod split;
 mod stats;
 mod tune;
 
-use std::thread;
 use std::time::Duration;
 
 use reader_async::{AsyncReader, io_uring_refusal};
@@ -263,7 +261,7 @@ impl Schedule for HybridReader {
         }
         let mut reviser = revisable.then(|| Reviser::new(routing == Routing::Ring));
         let mut routing_now = routing;
-        let (failure, lane_stats) = thread::scope(|scope| {
+        let (failure, lane_stats) = std::thread::scope(|scope| {
             let splitter = large_jobs.map(|large_jobs| {
                 let out = out.clone().counting(&tallies.split);
                 spawn_schedule(scope, "hybrid-split", &split, large_jobs, out)

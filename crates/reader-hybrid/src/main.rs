@@ -27,8 +27,8 @@ struct Flags {
 
     /// Files in flight on the async path (default: derived from the machine, fewer when the
     /// files are found cached).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
-    in_flight: Option<u16>,
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    in_flight: Option<usize>,
 
     /// Files of at least SIZE are read as byte ranges by several threads at once (default:
     /// 64MiB, when the tree is not cached or --threshold is given).
@@ -42,7 +42,6 @@ fn main() -> std::process::ExitCode {
         let reader = apply(reader, flags.threshold, HybridReader::threshold);
         let reader = apply(reader, flags.split_at, HybridReader::split_at);
         let reader = apply(reader, args.jobs, HybridReader::jobs);
-        let in_flight = flags.in_flight.map(usize::from);
-        Ok(apply(reader, in_flight, HybridReader::in_flight))
+        Ok(apply(reader, flags.in_flight, HybridReader::in_flight))
     })
 }
