@@ -38,6 +38,7 @@ mod read;
 mod record;
 mod schedule;
 mod sync;
+mod sys;
 pub mod units;
 mod walk;
 mod work;
