@@ -12,6 +12,7 @@
 //! caller makes of an error is its business.
 
 use std::ffi::CStr;
+use std::fs::File;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -34,6 +35,40 @@ pub(crate) fn openat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `openat2(dir, name)` with `flags` (as [`openat`] takes them) and the `RESOLVE_*` flags
+/// `resolve`, no mode. Returns the new descriptor, owned. Errs as the call does: `ENOSYS` on a
+/// kernel before 5.6, `EINVAL` for a resolve flag the kernel does not know, `EAGAIN` where
+/// `RESOLVE_CACHED` would have to wait.
+pub(crate) fn openat2(
+    dir: RawFd,
+    name: &CStr,
+    flags: libc::c_int,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    // SAFETY: an all-zero open_how is a valid value (no flags, no mode, no resolve flags).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.resolve = resolve;
+    // SAFETY: `name` is a NUL-terminated string and `how` an open_how of the size passed; both
+    // outlive the call, and `dir` is only a number to the kernel.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            name.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = i32::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+    // SAFETY: `fd` is a descriptor openat2 has just opened for us, nobody else's; the OwnedFd
+    // owns it now.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// `fstatat(dir, name, flags)`: what `name`, relative to the directory `dir` (`AT_FDCWD`: the
 /// working directory), is; with `AT_SYMLINK_NOFOLLOW` a symbolic link itself, with
 /// `AT_EMPTY_PATH` and the name `""` what `dir` is. Returns its `stat`.
@@ -46,6 +81,31 @@ pub(crate) fn fstatat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result
     }
     // SAFETY: fstatat filled it in when it returned 0 (and it was zeroed anyway).
     Ok(unsafe { stat.assume_init() })
+}
+
+/// `fstat(fd)`: what the open descriptor `fd` is. Returns its `stat`.
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    let mut stat = MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: `fd` is open for the whole call, and `stat` is writable memory the size of a
+    // stat.
+    if unsafe { libc::fstat(fd.as_raw_fd(), stat.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat filled it in when it returned 0 (and it was zeroed anyway).
+    Ok(unsafe { stat.assume_init() })
+}
+
+/// The type of the file system the open descriptor `fd` (an `O_PATH` one will do) is on:
+/// `fstatfs`'s `f_type`, a magic number of `<linux/magic.h>`. `None` if the call fails.
+pub(crate) fn fstatfs_type(fd: BorrowedFd<'_>) -> Option<libc::__fsword_t> {
+    let mut stat = MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `fd` is open for the whole call, and `stat` is writable memory the size of a
+    // statfs.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstatfs filled it in when it returned 0 (and it was zeroed anyway).
+    Some(unsafe { stat.assume_init() }.f_type)
 }
 
 /// One `getdents64` call on the open directory `fd`: fills `buf` with `linux_dirent64`
@@ -63,4 +123,49 @@ pub(crate) fn getdents64(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize
         )
     };
     usize::try_from(read).map_err(|_| io::Error::last_os_error())
+}
+
+/// One `preadv2` of `file` into `buf` with `RWF_NOWAIT`, which takes only what the page cache
+/// holds and never waits for the device: at `offset`, or from the file's position (`None`),
+/// which it then advances. Returns how many bytes it read, 0 at the end of the file. A read
+/// that would wait fails with `EAGAIN` ([`io::ErrorKind::WouldBlock`]); a file system that
+/// cannot tell, with `EOPNOTSUPP`; an offset past what `off_t` holds, as
+/// [`io::ErrorKind::Other`].
+pub(crate) fn pread_nowait(file: &File, buf: &mut [u8], offset: Option<u64>) -> io::Result<usize> {
+    let offset = match offset {
+        Some(offset) => libc::off_t::try_from(offset).map_err(io::Error::other)?,
+        None => -1,
+    };
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: the descriptor is open for the whole call and `iov` describes `buf`, writable
+    // memory of `iov_len` bytes that nothing else uses meanwhile.
+    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, libc::RWF_NOWAIT) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Tells the kernel that `file` will be read front to back (`posix_fadvise`,
+/// `POSIX_FADV_SEQUENTIAL`), so that it reads ahead further. Only a hint: its failure changes
+/// nothing, and nothing is returned.
+pub(crate) fn advise_sequential(file: &File) {
+    // SAFETY: the descriptor is open for the duration of the call; the call touches no memory
+    // of ours.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+    }
+}
+
+/// Makes a FIFO at `path` with the permissions `mode` (`mkfifo`), for the tests.
+#[cfg(test)]
+pub(crate) fn mkfifo(path: &std::path::Path, mode: libc::mode_t) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `name` is a NUL-terminated path that outlives the call.
+    if unsafe { libc::mkfifo(name.as_ptr(), mode) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

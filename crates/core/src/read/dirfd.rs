@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -196,7 +196,7 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
         if last.fd.is_none() {
             last.fd = HeldDir::open(parent);
             last.local = match &last.fd {
-                Some(HeldDir(dir)) if on_local_file_system(dir.as_raw_fd()) => Local::Yes,
+                Some(HeldDir(dir)) if on_local_file_system(dir.as_fd()) => Local::Yes,
                 _ => Local::No,
             };
         }
@@ -223,8 +223,8 @@ fn open_dir(path: &[u8]) -> Option<OwnedFd> {
 }
 
 /// Whether the descriptor `fd` (an `O_PATH` one will do) is on a local file system.
-fn on_local_file_system(fd: RawFd) -> bool {
-    crate::read::file_system_of(fd).is_some_and(crate::read::mapped::is_local)
+fn on_local_file_system(fd: BorrowedFd<'_>) -> bool {
+    sys::fstatfs_type(fd).is_some_and(crate::read::mapped::is_local)
 }
 
 /// `openat(dir, name, flags)` read-only, as a [`File`].
