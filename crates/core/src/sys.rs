@@ -157,6 +157,50 @@ pub(crate) fn advise_sequential(file: &File) {
     }
 }
 
+/// How many times the calling thread has given up its core to wait (`ru_nvcsw` of
+/// `getrusage(RUSAGE_THREAD)`); `None` if the kernel does not say.
+pub(crate) fn voluntary_switches() -> Option<i64> {
+    let mut usage = MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` is writable memory the size of a rusage, for the whole call.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: getrusage filled it in when it returned 0 (and it was zeroed anyway).
+    Some(unsafe { usage.assume_init() }.ru_nvcsw)
+}
+
+/// The soft limit on `resource` (`RLIMIT_NOFILE`…), from `getrlimit`; `None` when it is
+/// unlimited or the call fails.
+pub(crate) fn soft_limit(resource: libc::__rlimit_resource_t) -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit.
+    let rc = unsafe { libc::getrlimit(resource, &mut limit) };
+    (rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
+}
+
+/// Whether the process runs as root: its effective user id (`geteuid`) is 0.
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    euid == 0
+}
+
+/// Makes every thread allocate from the one main malloc arena (`mallopt(M_ARENA_MAX, 1)`);
+/// only glibc has per-thread arenas, so elsewhere it does nothing. Call it before threads
+/// start: a thread that has allocated already may have an arena of its own. Nothing is
+/// returned: should glibc refuse, the arenas stay as they were.
+pub(crate) fn one_arena() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes a setting of the allocator, under the allocator's own lock;
+    // it touches no memory of ours.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// Makes a FIFO at `path` with the permissions `mode` (`mkfifo`), for the tests.
 #[cfg(test)]
 pub(crate) fn mkfifo(path: &std::path::Path, mode: libc::mode_t) -> io::Result<()> {
