@@ -10,6 +10,7 @@
 //! [`File`](std::fs::File)). Errors are the calls' own (`errno`), as
 //! [`io::Error::last_os_error`] gives them; none is retried here, `EINTR` included: what a
 //! caller makes of an error is its business.
+#![allow(unsafe_code)]
 
 use std::ffi::CStr;
 use std::fs::File;
