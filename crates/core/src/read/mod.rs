@@ -402,10 +402,7 @@ fn openat2_cached(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
 }
 
 /// Runs `read`; a panic inside it becomes the `worker_crashed` error of `path`.
-fn isolated<T>(
-    path: &Path,
-    read: impl FnOnce() -> Result<T, FileError>,
-) -> Result<T, FileError> {
+fn isolated<T>(path: &Path, read: impl FnOnce() -> Result<T, FileError>) -> Result<T, FileError> {
     panic::catch_unwind(AssertUnwindSafe(read))
         .unwrap_or_else(|payload| Err(FileError::panicked(path, payload.as_ref())))
 }
