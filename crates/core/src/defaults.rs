@@ -3,6 +3,8 @@
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
+use crate::sys;
+
 /// Bytes read per `read` call, and the size of each worker's reused buffer: 64 KiB.
 ///
 /// Every byte is copied from the page cache into the buffer and then counted; a buffer that
@@ -28,7 +30,7 @@ pub fn cores() -> usize {
 
 /// The soft limit on open files (`RLIMIT_NOFILE`); `u64::MAX` when unlimited or unknown.
 pub fn open_files_limit() -> u64 {
-    soft_limit(libc::RLIMIT_NOFILE).unwrap_or(u64::MAX)
+    sys::soft_limit(libc::RLIMIT_NOFILE).unwrap_or(u64::MAX)
 }
 
 /// Makes the allocator fit a limit on address space (`ulimit -v`, `RLIMIT_AS`), if one is set;
@@ -41,29 +43,9 @@ pub fn open_files_limit() -> u64 {
 /// (`M_ARENA_MAX` 1), which costs the readers nothing they measure: their buffers are
 /// allocated once a thread and reused. Without a limit nothing changes.
 pub fn fit_address_space_limit() {
-    if soft_limit(libc::RLIMIT_AS).is_some() {
-        one_arena();
+    if sys::soft_limit(libc::RLIMIT_AS).is_some() {
+        sys::one_arena();
     }
-}
-
-/// One malloc arena for every thread (glibc; other C libraries have no per-thread arenas).
-fn one_arena() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes a setting of the allocator; called before threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-/// The soft limit on `resource` (`RLIMIT_NOFILE`…); `None` when it is unlimited or unknown.
-fn soft_limit(resource: libc::__rlimit_resource_t) -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit.
-    let rc = unsafe { libc::getrlimit(resource, &mut limit) };
-    (rc == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 /// The threads this process runs now (0 if `/proc` cannot tell).
@@ -78,9 +60,8 @@ pub fn running_threads() -> usize {
 /// it. Read afresh each time: a handful of small files.
 pub fn task_headroom() -> Option<u64> {
     let mut room = cgroup_pids_headroom();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0
-        && let Some(limit) = soft_limit(libc::RLIMIT_NPROC)
+    if !sys::is_root()
+        && let Some(limit) = sys::soft_limit(libc::RLIMIT_NPROC)
     {
         room = Some(room.map_or(limit, |r| r.min(limit)));
     }
@@ -162,7 +143,7 @@ const RESERVED_ADDRESS_SPACE: u64 = 16 << 20;
 /// The address space this process may still map, if it is limited (`ulimit -v`,
 /// `RLIMIT_AS`): the soft limit less what is mapped now (`VmSize`). `None` without a limit.
 pub fn address_space_left() -> Option<u64> {
-    let limit = soft_limit(libc::RLIMIT_AS)?;
+    let limit = sys::soft_limit(libc::RLIMIT_AS)?;
     let status = std::fs::read_to_string("/proc/self/status").ok(); // whole-file read ok: a small /proc file
     let mapped_kib = status.as_deref().and_then(|status| {
         status

@@ -30,6 +30,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+// The crate's `unsafe` is kept in three files, each allowing it: `sys.rs` (every system call),
+// `read/mapped.rs` (mappings under a read lease) and `work/count.rs` (the SIMD kernels).
+#![deny(unsafe_code)]
 
 pub mod defaults;
 mod duplicates;
@@ -38,6 +41,7 @@ mod read;
 mod record;
 mod schedule;
 mod sync;
+mod sys;
 pub mod units;
 mod walk;
 mod work;

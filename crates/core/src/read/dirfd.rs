@@ -20,13 +20,14 @@ use std::cell::RefCell;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::defaults;
+use crate::sys;
 use crate::walk::long;
 
 /// Directory descriptors the threads keep now.
@@ -141,13 +142,7 @@ pub(super) fn open_relative(
 /// ```
 pub fn file_size(path: &Path) -> Option<u64> {
     let stat = |dir: RawFd, name: &CStr| {
-        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
-        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `dir` is an open directory descriptor, `name` a NUL-terminated name and
-        // `stat` writable; all outlive the call.
-        if unsafe { libc::fstatat(dir, name.as_ptr(), &mut stat, 0) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let stat = sys::fstatat(dir, name, 0)?;
         u64::try_from(stat.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
     };
     match relative(path, stat) {
@@ -201,7 +196,7 @@ fn relative<T>(path: &Path, call: impl FnOnce(RawFd, &CStr) -> io::Result<T>) ->
         if last.fd.is_none() {
             last.fd = HeldDir::open(parent);
             last.local = match &last.fd {
-                Some(HeldDir(dir)) if on_local_file_system(dir.as_raw_fd()) => Local::Yes,
+                Some(HeldDir(dir)) if on_local_file_system(dir.as_fd()) => Local::Yes,
                 _ => Local::No,
             };
         }
@@ -228,19 +223,13 @@ fn open_dir(path: &[u8]) -> Option<OwnedFd> {
 }
 
 /// Whether the descriptor `fd` (an `O_PATH` one will do) is on a local file system.
-fn on_local_file_system(fd: RawFd) -> bool {
-    crate::read::file_system_of(fd).is_some_and(crate::read::mapped::is_local)
+fn on_local_file_system(fd: BorrowedFd<'_>) -> bool {
+    sys::fstatfs_type(fd).is_some_and(crate::read::mapped::is_local)
 }
 
 /// `openat(dir, name, flags)` read-only, as a [`File`].
 pub(super) fn openat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<File> {
-    // SAFETY: `name` is NUL-terminated and outlives the call; `dir` is an open descriptor.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | flags) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a descriptor openat has just returned to us; the File owns it now.
-    Ok(unsafe { File::from_raw_fd(fd) })
+    sys::openat(dir, name, libc::O_RDONLY | libc::O_CLOEXEC | flags).map(File::from)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! What remains: the kernel breaks a lease by force after `fs.lease-break-time` (45 s by
 //! default); a reader stopped for longer than that (`SIGSTOP`, a debugger) in the middle of a
 //! chunk can still meet a truncated page.
+#![allow(unsafe_code)]
 
 use std::borrow::Borrow;
 use std::fs::File;

@@ -36,7 +36,7 @@ pub use mapped::{MAP_FROM, size_is_trusted};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::io::AsFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +49,7 @@ use crate::read::mapped::Mapped;
 pub use crate::read::ranged::RangedFile;
 use crate::record::{ErrorKind, FileError};
 use crate::record::{FileResult, Worker};
+use crate::sys;
 use crate::walk::FileJob;
 use crate::walk::Part;
 use crate::work::Counts;
@@ -293,7 +294,7 @@ fn count_cached<W: Work>(job: &FileJob, buf: &mut [u8], work: &W) -> Option<W::O
         first = Some(n);
     }
     if extent.size() == Size::Unknown {
-        let stat = fstat(file.as_raw_fd()).ok()?;
+        let stat = sys::fstat(file.as_fd()).ok()?;
         let size = u64::try_from(stat.st_size).ok()?;
         // Not a regular file, or one whose size 0 may say nothing: the blocking path knows
         // what to report.
@@ -354,27 +355,14 @@ fn read_nowait(file: &File, chunk: &mut [u8]) -> Option<usize> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn read_from_cache(file: &File, chunk: &mut [u8], offset: Option<u64>) -> io::Result<usize> {
-    let offset = match offset {
-        Some(offset) => libc::off_t::try_from(offset).map_err(io::Error::other)?,
-        None => -1,
-    };
-    let iov = libc::iovec {
-        iov_base: chunk.as_mut_ptr().cast(),
-        iov_len: chunk.len(),
-    };
     loop {
-        // SAFETY: the descriptor is open for the whole call and `iov` describes `chunk`,
-        // writable memory of `iov_len` bytes that nothing else uses meanwhile.
-        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, libc::RWF_NOWAIT) };
-        match usize::try_from(n) {
+        match sys::pread_nowait(file, chunk, offset) {
             Ok(n) => return Ok(n),
-            Err(_) => match io::Error::last_os_error() {
-                err if err.kind() == io::ErrorKind::Interrupted => {}
-                err if err.raw_os_error() == Some(libc::EOPNOTSUPP) => {
-                    return Err(io::Error::new(io::ErrorKind::Unsupported, err));
-                }
-                err => return Err(err),
-            },
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if err.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, err));
+            }
+            Err(err) => return Err(err),
         }
     }
 }
@@ -398,23 +386,9 @@ fn open_cached(path: &Path) -> Option<(File, Local)> {
 /// `openat2(dir, name)` read-only, non-blocking, resolved from the dentry cache only
 /// (`RESOLVE_CACHED`, else `EAGAIN`). A kernel that cannot do it turns [`read_cached`] off.
 fn openat2_cached(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
-    // SAFETY: an all-zero open_how is a valid value (no flags, no mode, no resolve flags).
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_CACHED;
-    // SAFETY: `name` is a NUL-terminated string and `how` an open_how of the size passed; both
-    // outlive the call, and `dir` is an open descriptor or AT_FDCWD.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            name.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        let refused = io::Error::last_os_error();
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let opened = sys::openat2(dir, name, flags, libc::RESOLVE_CACHED);
+    if let Err(refused) = &opened {
         // ENOSYS: no openat2 (before 5.6); EINVAL: no RESOLVE_CACHED (before 5.12); EPERM: a
         // seccomp filter refuses it. ENOENT, EACCES and the like belong to the path.
         if matches!(
@@ -423,11 +397,8 @@ fn openat2_cached(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
         ) {
             NO_CACHED_OPEN.store(true, Ordering::Relaxed);
         }
-        return Err(refused);
     }
-    let fd = i32::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
-    // SAFETY: `fd` is a descriptor openat2 has just opened for us; the File owns it now.
-    Ok(unsafe { File::from_raw_fd(fd) })
+    opened.map(File::from)
 }
 
 /// Runs `read`; a panic inside it becomes the `worker_crashed` error of `path`.
@@ -471,25 +442,13 @@ fn open_nonblocking(path: &Path) -> Result<(File, Local), FileError> {
 /// A plain `fstat`: `File::metadata` asks `statx` for the birth time too, which costs ext4
 /// several times as much.
 fn check_regular(file: &File, path: &Path) -> Result<u64, FileError> {
-    let stat = fstat(file.as_raw_fd()).map_err(|e| FileError::io(path, e))?;
+    let stat = sys::fstat(file.as_fd()).map_err(|e| FileError::io(path, e))?;
     match stat.st_mode & libc::S_IFMT {
         libc::S_IFREG => u64::try_from(stat.st_size)
             .map_err(|_| FileError::io(path, io::Error::from(io::ErrorKind::InvalidData))),
         libc::S_IFDIR => Err(FileError::is_directory(path)),
         _ => Err(FileError::no_longer_regular(path)),
     }
-}
-
-/// `fstat` of the open descriptor `fd`.
-fn fstat(fd: RawFd) -> io::Result<libc::stat> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::zeroed();
-    // SAFETY: the caller keeps `fd` open for the whole call, and `stat` is writable memory
-    // the size of a stat.
-    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fstat filled it in when it returned 0 (and it was zeroed anyway).
-    Ok(unsafe { stat.assume_init() })
 }
 
 /// Is the open `file` on a file system whose files are made on demand (procfs, sysfs,
@@ -513,20 +472,7 @@ fn on_pseudo_file_system(file: &File) -> bool {
 /// The type of the file system the open `file` is on (`statfs`'s `f_type`, a magic number of
 /// `<linux/magic.h>`), if the kernel tells.
 fn file_system(file: &File) -> Option<libc::__fsword_t> {
-    file_system_of(file.as_raw_fd())
-}
-
-/// [`file_system`] of the open descriptor `fd`.
-fn file_system_of(fd: RawFd) -> Option<libc::__fsword_t> {
-    let mut stat = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    // SAFETY: the caller keeps `fd` open for the whole call, and `stat` is writable memory
-    // the size of a statfs.
-    let rc = unsafe { libc::fstatfs(fd, stat.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: fstatfs filled it in when it returned 0 (and it was zeroed anyway).
-    Some(unsafe { stat.assume_init() }.f_type)
+    sys::fstatfs_type(file.as_fd())
 }
 
 /// Reads the file at `path` to its end through `buf` and counts it. A file of a pseudo file
@@ -610,7 +556,7 @@ fn read_whole_unless_larger<W: Work>(
         return Ok(Whole::Larger(size));
     }
     if size > buf.len() as u64 {
-        advise_sequential(&file);
+        sys::advise_sequential(&file);
     }
     if size >= mapped::MAP_FROM {
         if first.is_some_and(|n| n > 0) {
@@ -743,7 +689,7 @@ fn read_known_size<W: Work>(
     }
     let (mut file, _) = open_nonblocking(path)?;
     if size > buf.len() as u64 {
-        advise_sequential(&file);
+        sys::advise_sequential(&file);
     }
     let mut state = work.start();
     if size >= mapped::MAP_FROM && !count_mapped(&mut file, path, &mut state, &mut extent)? {
@@ -776,15 +722,6 @@ fn count_mapped(
     match extent.advanced_to(at) {
         Some(limit) => Err(limit.error(path)),
         None => Ok(more),
-    }
-}
-
-/// Tells the kernel the file will be read front to back, so it reads ahead further.
-fn advise_sequential(file: &File) {
-    // SAFETY: the descriptor is open for the duration of the call; the advice is only a hint
-    // and its failure changes nothing.
-    unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
     }
 }
 
@@ -1025,9 +962,7 @@ mod tests {
         let err = count_file(&sub, &mut buf).expect_err("a directory");
         assert_eq!(err.kind(), ErrorKind::IsDirectory);
         let pipe = dir.path().join("pipe");
-        let name = std::ffi::CString::new(pipe.as_os_str().as_bytes()).expect("no NUL");
-        // SAFETY: `name` is a NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        sys::mkfifo(&pipe, 0o600).expect("mkfifo");
         let err = count_file(&pipe, &mut buf).expect_err("a FIFO");
         assert_eq!(err.kind(), ErrorKind::NotRegular);
     }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use ignore::gitignore::Gitignore;
 
 use crate::defaults;
+use crate::sys;
 
 /// Threads listing ahead: a device answers several reads at once, and a thread waits for each.
 const THREADS: usize = 8;
@@ -131,13 +132,7 @@ pub(super) fn timed<T>(list: impl FnOnce() -> T) -> (T, Took) {
 /// How many times the calling thread has given up its core to wait (`ru_nvcsw` of
 /// `RUSAGE_THREAD`); 0 if the kernel does not say.
 fn voluntary_switches() -> i64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `usage` is writable memory the size of a rusage, for the whole call.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) } != 0 {
-        return 0;
-    }
-    // SAFETY: getrusage filled it in when it returned 0 (and it was zeroed anyway).
-    unsafe { usage.assume_init() }.ru_nvcsw
+    sys::voluntary_switches().unwrap_or(0)
 }
 
 /// What the threads leave unlisted, as the walker would.

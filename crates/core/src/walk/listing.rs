@@ -15,11 +15,12 @@ use std::ffi::CStr;
 use std::fs;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+use crate::sys;
 use crate::walk::ahead::{self, Took};
 use crate::walk::ignores::{IgnoreFiles, worktree_exclude};
 use crate::walk::long;
@@ -218,7 +219,7 @@ pub(super) fn list(
 ) -> io::Result<Listing> {
     let path = dir.as_os_str().as_bytes();
     let fd = chain.open(path, through_link)?;
-    let stat = fstatat(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?;
+    let stat = sys::fstatat(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?;
     let mut listing = Listing {
         id: (stat.st_dev, stat.st_ino),
         names: Vec::new(),
@@ -233,11 +234,11 @@ pub(super) fn list(
     buf.resize(LISTING_BUFFER, 0);
     loop {
         let read = if listing.first_call.is_none() {
-            let (read, took) = ahead::timed(|| getdents(fd.as_raw_fd(), &mut buf));
+            let (read, took) = ahead::timed(|| sys::getdents64(fd.as_fd(), &mut buf));
             listing.first_call = Some(took);
             read
         } else {
-            getdents(fd.as_raw_fd(), &mut buf)
+            sys::getdents64(fd.as_fd(), &mut buf)
         };
         let read = match read {
             Ok(0) => break,
@@ -302,8 +303,11 @@ impl Markers {
     /// The ignore files of the directory `dir` (at `path`), read through its descriptor.
     fn read(&self, dir: RawFd, path: &Path) -> IgnoreFiles {
         let read = |name: &CStr| read_at(dir, name);
-        let git = self.git.then(|| fstatat(dir, c".git", 0).ok()).flatten();
-        let jj = self.jj && fstatat(dir, c".jj", 0).is_ok();
+        let git = self
+            .git
+            .then(|| sys::fstatat(dir, c".git", 0).ok())
+            .flatten();
+        let jj = self.jj && sys::fstatat(dir, c".jj", 0).is_ok();
         let exclude = match &git {
             Some(stat) if Kind::of_mode(stat.st_mode) == Kind::File => {
                 read(c".git").and_then(|dot_git| worktree_exclude(&dot_git))
@@ -327,13 +331,7 @@ impl Markers {
 fn read_at(dir: RawFd, name: &CStr) -> Option<Vec<u8>> {
     use std::io::Read;
     let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    // SAFETY: `name` is NUL-terminated; `dir` is an open directory; both outlive the call.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: a descriptor openat has just returned to us; the File owns it now.
-    let mut file = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut file = fs::File::from(sys::openat(dir, name, flags).ok()?);
     let mut text = Vec::new();
     file.read_to_end(&mut text).ok()?; // whole-file read ok: an ignore file, as the ignore crate reads it
     Some(text)
@@ -344,13 +342,13 @@ fn read_at(dir: RawFd, name: &CStr) -> Option<Vec<u8>> {
 fn look_at(dir: RawFd, name: &CStr, d_type: u8, ask: Ask, names: &mut Vec<u8>) -> Entry {
     let start = names.len();
     names.extend_from_slice(name.to_bytes());
-    let lstat = || fstatat(dir, name, libc::AT_SYMLINK_NOFOLLOW);
+    let lstat = || sys::fstatat(dir, name, libc::AT_SYMLINK_NOFOLLOW);
     let kind = match Kind::of_listed(d_type) {
         Some(kind) => Ok(kind),
         None => lstat().map(|stat| Kind::of_mode(stat.st_mode)),
     };
     let look = match kind {
-        Ok(Kind::Symlink) if ask.follow => Some(fstatat(dir, name, 0)),
+        Ok(Kind::Symlink) if ask.follow => Some(sys::fstatat(dir, name, 0)),
         Ok(Kind::File) if ask.sizes => Some(lstat()),
         _ => None,
     };
@@ -366,26 +364,6 @@ fn look_at(dir: RawFd, name: &CStr, d_type: u8, ask: Ask, names: &mut Vec<u8>) -
         kind,
         look,
     }
-}
-
-/// One `getdents64` call on the directory `fd`: how many bytes of `buf` it filled.
-fn getdents(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable memory of the length passed, and `fd` an open directory; both
-    // outlive the call.
-    let read = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
-    usize::try_from(read).map_err(|_| io::Error::last_os_error())
-}
-
-/// `fstatat(dir, name, flags)`.
-fn fstatat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<libc::stat> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::zeroed();
-    // SAFETY: `dir` is an open descriptor, `name` NUL-terminated, and `stat` writable memory
-    // of a stat's size; all outlive the call.
-    if unsafe { libc::fstatat(dir, name.as_ptr(), stat.as_mut_ptr(), flags) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fstatat filled it in when it returned 0 (and it was zeroed anyway).
-    Ok(unsafe { stat.assume_init() })
 }
 
 /// The names one directory has listed so far, one after another in one buffer, so that a name

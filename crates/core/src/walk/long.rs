@@ -11,9 +11,11 @@
 use std::ffi::{CStr, CString};
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use crate::sys;
 
 /// The longest path a system call takes is one byte less, for the NUL.
 pub(super) const PATH_MAX: usize = libc::PATH_MAX as usize;
@@ -115,14 +117,7 @@ fn trim_slashes(bytes: &[u8]) -> &[u8] {
 /// `openat(dir, path, flags)`.
 fn openat(dir: RawFd, path: &[u8], flags: libc::c_int) -> io::Result<OwnedFd> {
     let path = CString::new(path).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: `path` is NUL-terminated and outlives the call; `dir` is an open descriptor or
-    // AT_FDCWD.
-    let fd = unsafe { libc::openat(dir, path.as_ptr(), flags) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a descriptor openat has just returned to us; the OwnedFd owns it now.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    sys::openat(dir, &path, flags)
 }
 
 #[cfg(test)]

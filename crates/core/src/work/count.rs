@@ -27,6 +27,7 @@
 //! [`Counter`] carries the one bit of state a chunk boundary needs (whether the previous chunk
 //! ended inside a word), so a word or a CRLF split across two chunks counts once. [`RangeCounts`]
 //! is the same idea for byte ranges counted independently (in parallel) and joined afterwards.
+#![allow(unsafe_code)]
 
 use std::ops::{Add, AddAssign};
 
