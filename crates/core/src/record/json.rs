@@ -1,16 +1,30 @@
-//! The JSON of a record (docs/CONTRACT.md, "JSON Lines"): the `Serialize` of [`Record`],
-//! [`FileResult`] and [`Skipped`], the shape every reader writes. A path that is not UTF-8 is
-//! written losslessly (see [`crate::names`]). The field names are a contract.
+//! The JSON of a record (docs/CONTRACT.md, "JSON Lines"), both ways, in one place:
+//!
+//! - the `Serialize` of [`Record`], [`FileResult`] and [`Skipped`]: the line every reader
+//!   writes, a path that is not UTF-8 written losslessly (see [`crate::names`]);
+//! - the `Deserialize` of [`Record`], its inverse: the line read back as the record it was
+//!   written from, for `reader-merge` and the tests.
+//!
+//! The field names are a contract: fields may be added, none renamed or removed.
 
 use std::fmt;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess,
+    Unexpected, Visitor,
+};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
 
-use super::{FileResult, Record, Skipped};
-use crate::digest::Blake3Subtree;
-use crate::names::Lossless;
+use super::{FileResult, Record, SkipReason, Skipped, Worker};
+use crate::count::{Counts, Edges};
+use crate::digest::{Algorithm, Blake3Subtree, Digest};
+use crate::error::{ErrorKind, FileError};
+use crate::names::{self, Lossless};
+use crate::shard::Part;
 
 /// The JSON of one file. `reader-cli` writes the common case (a whole file read, under a UTF-8
 /// path) by hand, in `output.rs`, whose property test holds it to this, byte for byte: a change
@@ -116,17 +130,676 @@ impl Serialize for Record {
     }
 }
 
+/// A record read back from the JSON its `Serialize` writes: `serde_json::from_str::<Record>`
+/// of a line gives back the record the line was written from.
+///
+/// The fields may come in any order, and those it does not know are passed over (the contract
+/// adds fields). A failed file's error is read as the contract writes it: its kind, and its
+/// message less the path in front (`path: message`); a `worker_crashed` whose message starts
+/// with `not read: ` is a file no reader was left to read ([`FileError::is_not_read`]). What
+/// the JSON does not carry comes back empty: a walk's own work's [`output`](FileResult::output).
+/// A line that is not such a record is an error that says what is wrong, never a panic.
+///
+/// ```
+/// use reader_core::{ErrorKind, Record};
+/// let line = r#"{"type":"file","path":"docs/gone.txt","size":null,"lines":null,"words":null,"elapsed_us":3,"worker":"pid-4242","error":{"kind":"not_found","message":"docs/gone.txt: No such file or directory (os error 2)"}}"#;
+/// let record: Record = serde_json::from_str(line)?;
+/// let Record::File(file) = &record else { panic!("a file record") };
+/// let err = file.outcome.as_ref().expect_err("it failed");
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// assert_eq!(err.message(), "No such file or directory (os error 2)");
+/// assert_eq!(serde_json::to_string(&record)?, line);
+///
+/// let bad = serde_json::from_str::<Record>(r#"{"type":"file","path":"a.txt"}"#);
+/// assert!(bad.is_err_and(|err| err.to_string().contains("without a worker")));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Record, D::Error> {
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+struct RecordVisitor;
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record: an object of type file, part or skipped")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(field) = map.next_key()? {
+            match field {
+                Field::Type => fields.kind = Some(map.next_value()?),
+                Field::Path => fields.path = Some(map.next_value::<PathJson>()?.0),
+                Field::Size => fields.size = map.next_value_seed(Scalar::nullable("size"))?,
+                Field::Lines => fields.lines = map.next_value_seed(Scalar::nullable("lines"))?,
+                Field::Words => fields.words = map.next_value_seed(Scalar::nullable("words"))?,
+                Field::Digest(at) => {
+                    let digest = DigestJson(Algorithm::ALL[at]);
+                    fields.digests[at] = Some(map.next_value_seed(digest)?);
+                }
+                Field::ElapsedUs => {
+                    fields.elapsed_us = map.next_value_seed(Scalar::nullable("elapsed_us"))?;
+                }
+                Field::Worker => fields.worker = Some(map.next_value::<WorkerJson>()?.0),
+                Field::Error => fields.error = map.next_value_seed(ErrorJsonSeed)?,
+                Field::Part => fields.part = map.next_value_seed(Scalar::nullable("part"))?,
+                Field::Parts => fields.parts = map.next_value_seed(Scalar::nullable("parts"))?,
+                Field::Start => fields.start = map.next_value_seed(Scalar::nullable("start"))?,
+                Field::End => fields.end = map.next_value_seed(Scalar::nullable("end"))?,
+                Field::FileSize => {
+                    fields.file_size = map.next_value_seed(Scalar::nullable("file_size"))?;
+                }
+                Field::StartsInWord => {
+                    let flag = Scalar::nullable("starts_in_word");
+                    fields.starts_in_word = map.next_value_seed(flag)?;
+                }
+                Field::EndsInWord => {
+                    let flag = Scalar::nullable("ends_in_word");
+                    fields.ends_in_word = map.next_value_seed(flag)?;
+                }
+                Field::Blake3Subtrees => {
+                    fields.blake3_subtrees = map.next_value_seed(SubtreesSeed)?;
+                }
+                Field::Reason => fields.reason = Some(map.next_value_seed(ReasonSeed)?),
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        fields.record().map_err(de::Error::custom)
+    }
+}
+
+/// The fields of a record as they are read, in any order; `null` is `None`, as is a field
+/// that is not there (a file record without `elapsed_us` took no time).
+#[derive(Default)]
+struct Fields {
+    kind: Option<Kind>,
+    path: Option<PathBuf>,
+    size: Option<u64>,
+    lines: Option<u64>,
+    words: Option<u64>,
+    /// By the algorithm's place in [`Algorithm::ALL`], the order of [`FileResult::digests`].
+    digests: [Option<Digest>; Algorithm::ALL.len()],
+    elapsed_us: Option<u64>,
+    worker: Option<Worker>,
+    error: Option<ErrorFields>,
+    part: Option<u32>,
+    parts: Option<u32>,
+    start: Option<u64>,
+    end: Option<u64>,
+    file_size: Option<u64>,
+    starts_in_word: Option<bool>,
+    ends_in_word: Option<bool>,
+    blake3_subtrees: Option<Vec<Blake3Subtree>>,
+    reason: Option<SkipReason>,
+}
+
+impl Fields {
+    /// The record these fields make, or what is missing.
+    fn record(self) -> Result<Record, String> {
+        let kind = self.kind.ok_or("a record without a type")?;
+        let path = self.path.ok_or("a record without a path")?;
+        let of = match kind {
+            Kind::Skipped => {
+                let reason = self.reason.ok_or("a skipped record without a reason")?;
+                return Ok(Record::Skipped(Skipped { path, reason }));
+            }
+            Kind::File => "file",
+            Kind::Part => "part",
+        };
+        let without = |field: &str| format!("a {of} record without {field}");
+        let worker = self.worker.ok_or_else(|| without("a worker"))?;
+        let outcome = match self.error {
+            Some(error) => Err(error.at(&path)),
+            None => Ok(Counts {
+                bytes: self.size.ok_or_else(|| without("size"))?,
+                lines: self.lines.ok_or_else(|| without("lines"))?,
+                words: self.words.ok_or_else(|| without("words"))?,
+            }),
+        };
+        let (part, blake3_subtrees) = match kind {
+            Kind::Part => {
+                let part = Part {
+                    index: self.part.ok_or_else(|| without("part"))?,
+                    parts: self.parts.ok_or_else(|| without("parts"))?,
+                    start: self.start.ok_or_else(|| without("start"))?,
+                    end: self.end.ok_or_else(|| without("end"))?,
+                    file_size: self.file_size.ok_or_else(|| without("file_size"))?,
+                    edges: Edges {
+                        starts_in_word: self
+                            .starts_in_word
+                            .ok_or_else(|| without("starts_in_word"))?,
+                        ends_in_word: self.ends_in_word.ok_or_else(|| without("ends_in_word"))?,
+                    },
+                };
+                (Some(part), self.blake3_subtrees)
+            }
+            Kind::File | Kind::Skipped => (None, None),
+        };
+        Ok(Record::File(FileResult {
+            path,
+            outcome,
+            digests: self.digests.into_iter().flatten().collect(),
+            output: None,
+            elapsed: Duration::from_micros(self.elapsed_us.unwrap_or(0)),
+            worker,
+            part,
+            blake3_subtrees,
+        }))
+    }
+}
+
+/// A field of a record, by its name.
+enum Field {
+    Type,
+    Path,
+    Size,
+    Lines,
+    Words,
+    /// A digest, by its algorithm's place in [`Algorithm::ALL`].
+    Digest(usize),
+    ElapsedUs,
+    Worker,
+    Error,
+    Part,
+    Parts,
+    Start,
+    End,
+    FileSize,
+    StartsInWord,
+    EndsInWord,
+    Blake3Subtrees,
+    Reason,
+    /// One this version does not know.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl Visitor<'_> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field's name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Field, E> {
+        Ok(match name {
+            "type" => Field::Type,
+            "path" => Field::Path,
+            "size" => Field::Size,
+            "lines" => Field::Lines,
+            "words" => Field::Words,
+            "elapsed_us" => Field::ElapsedUs,
+            "worker" => Field::Worker,
+            "error" => Field::Error,
+            "part" => Field::Part,
+            "parts" => Field::Parts,
+            "start" => Field::Start,
+            "end" => Field::End,
+            "file_size" => Field::FileSize,
+            "starts_in_word" => Field::StartsInWord,
+            "ends_in_word" => Field::EndsInWord,
+            "blake3_subtrees" => Field::Blake3Subtrees,
+            "reason" => Field::Reason,
+            _ => Algorithm::ALL
+                .iter()
+                .position(|algorithm| algorithm.name() == name)
+                .map_or(Field::Other, Field::Digest),
+        })
+    }
+}
+
+/// A record's `type`.
+enum Kind {
+    File,
+    Part,
+    Skipped,
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        d.deserialize_str(KindVisitor)
+    }
+}
+
+struct KindVisitor;
+
+impl Visitor<'_> for KindVisitor {
+    type Value = Kind;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record's type: file, part or skipped")
+    }
+
+    fn visit_str<E: de::Error>(self, kind: &str) -> Result<Kind, E> {
+        match kind {
+            "file" => Ok(Kind::File),
+            "part" => Ok(Kind::Part),
+            "skipped" => Ok(Kind::Skipped),
+            _ => Err(E::invalid_value(Unexpected::Str(kind), &self)),
+        }
+    }
+}
+
+/// A path as [`Lossless`] writes it: a string, or `{"bytes": "<base64>"}`.
+struct PathJson(PathBuf);
+
+impl<'de> Deserialize<'de> for PathJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PathJson, D::Error> {
+        d.deserialize_any(PathVisitor)
+    }
+}
+
+struct PathVisitor;
+
+impl<'de> Visitor<'de> for PathVisitor {
+    type Value = PathJson;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"a path: a string, or {"bytes": "<base64>"} for a name that is not UTF-8"#)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<PathJson, E> {
+        Ok(PathJson(text.into()))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<PathJson, E> {
+        Ok(PathJson(text.into()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PathJson, A::Error> {
+        let mut path = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "bytes" {
+                return Err(de::Error::unknown_field(&key, &["bytes"]));
+            }
+            let encoded: String = map.next_value()?;
+            let raw = names::from_base64(&encoded).ok_or_else(|| {
+                de::Error::invalid_value(Unexpected::Str(&encoded), &"the base64 of a name")
+            })?;
+            path = Some(raw);
+        }
+        path.map(PathJson)
+            .ok_or_else(|| de::Error::missing_field("bytes"))
+    }
+}
+
+/// A worker as its `Display` shows it (`thread-2`), read by its `FromStr`.
+struct WorkerJson(Worker);
+
+impl<'de> Deserialize<'de> for WorkerJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<WorkerJson, D::Error> {
+        d.deserialize_str(WorkerVisitor)
+    }
+}
+
+struct WorkerVisitor;
+
+impl Visitor<'_> for WorkerVisitor {
+    type Value = WorkerJson;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a worker: main, thread-N, task-N, pid-N or split-N")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<WorkerJson, E> {
+        text.parse().map(WorkerJson).map_err(E::custom)
+    }
+}
+
+/// A digest of `.0` in lower-case hexadecimal, as its `Display` shows it.
+struct DigestJson(Algorithm);
+
+impl<'de> DeserializeSeed<'de> for DigestJson {
+    type Value = Digest;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Digest, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for DigestJson {
+    type Value = Digest;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = 2 * self.0.digest_len();
+        write!(f, "a {} digest: {digits} hexadecimal digits", self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Digest, E> {
+        let mut bytes = [0; 32];
+        let bytes = &mut bytes[..self.0.digest_len()];
+        unhex(text, bytes)
+            .and_then(|()| Digest::from_bytes(self.0, bytes))
+            .ok_or_else(|| E::invalid_value(Unexpected::Str(text), &self))
+    }
+}
+
+/// A failed file's `error` as the contract writes it: its kind, and its message with the
+/// path in front.
+struct ErrorFields {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl ErrorFields {
+    /// The error of the file at `path`: the message was written as `path: message`.
+    fn at(self, path: &Path) -> FileError {
+        let named = format!("{}: ", path.display());
+        let message = self.message.strip_prefix(&named).unwrap_or(&self.message);
+        match (self.kind, message.strip_prefix("not read: ")) {
+            (ErrorKind::WorkerCrashed, Some(why)) => FileError::not_read(path, why),
+            (kind, _) => FileError::new(kind, path, message),
+        }
+    }
+}
+
+/// A record's `error`: `null`, or `{"kind": …, "message": …}`.
+struct ErrorJsonSeed;
+
+impl<'de> DeserializeSeed<'de> for ErrorJsonSeed {
+    type Value = Option<ErrorFields>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<ErrorFields>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ErrorJsonSeed {
+    type Value = Option<ErrorFields>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"error: null, or {"kind": "<kind>", "message": "<path>: <message>"}"#)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<ErrorFields>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<ErrorFields>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<ErrorFields>, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<ErrorFields>, A::Error> {
+        let (mut kind, mut message) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "kind" => kind = Some(map.next_value()?),
+                "message" => message = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let kind = kind.ok_or_else(|| de::Error::custom("an error without a kind"))?;
+        Ok(Some(ErrorFields {
+            kind,
+            message: message.unwrap_or_default(),
+        }))
+    }
+}
+
+/// A skipped entry's `reason`, by its name ([`SkipReason::as_str`]).
+struct ReasonSeed;
+
+impl<'de> DeserializeSeed<'de> for ReasonSeed {
+    type Value = SkipReason;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<SkipReason, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for ReasonSeed {
+    type Value = SkipReason;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("reason: why an entry was skipped (fifo, socket, symlink…)")
+    }
+
+    fn visit_str<E: de::Error>(self, reason: &str) -> Result<SkipReason, E> {
+        SkipReason::deserialize(reason.into_deserializer())
+    }
+}
+
+/// A part's `blake3_subtrees`: `null`, or `[[start, len, "<64 hex digits>"], …]`.
+struct SubtreesSeed;
+
+impl<'de> DeserializeSeed<'de> for SubtreesSeed {
+    type Value = Option<Vec<Blake3Subtree>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SubtreesSeed {
+    type Value = Option<Vec<Blake3Subtree>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"blake3_subtrees: null, or [[start, len, "<64 hex digits>"], …]"#)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut subtrees = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(subtree) = seq.next_element_seed(SubtreeSeed)? {
+            subtrees.push(subtree);
+        }
+        Ok(Some(subtrees))
+    }
+}
+
+/// One of a part's `blake3_subtrees`: `[start, len, "<64 hex digits>"]`.
+struct SubtreeSeed;
+
+impl<'de> DeserializeSeed<'de> for SubtreeSeed {
+    type Value = Blake3Subtree;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Blake3Subtree, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SubtreeSeed {
+    type Value = Blake3Subtree;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"one of blake3_subtrees: [start, len, "<64 hex digits>"]"#)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Blake3Subtree, A::Error> {
+        let number = || Scalar::required("blake3_subtrees");
+        let start = seq
+            .next_element_seed(number())?
+            .flatten()
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let len = seq
+            .next_element_seed(number())?
+            .flatten()
+            .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        let hex: String = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(2, &self))?;
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(4, &self));
+        }
+        let mut chaining_value = [0; 32];
+        unhex(&hex, &mut chaining_value)
+            .ok_or_else(|| de::Error::invalid_value(Unexpected::Str(&hex), &self))?;
+        Ok(Blake3Subtree {
+            start,
+            len,
+            chaining_value,
+        })
+    }
+}
+
+/// A number or a flag in the field `field` of a record, `null` where `nullable`; an error
+/// names the field.
+struct Scalar<T> {
+    field: &'static str,
+    nullable: bool,
+    of: PhantomData<T>,
+}
+
+impl<T: Plain> Scalar<T> {
+    fn nullable(field: &'static str) -> Scalar<T> {
+        Scalar {
+            field,
+            nullable: true,
+            of: PhantomData,
+        }
+    }
+
+    fn required(field: &'static str) -> Scalar<T> {
+        Scalar {
+            nullable: false,
+            ..Scalar::nullable(field)
+        }
+    }
+}
+
+/// What a [`Scalar`] holds: a number or a flag.
+trait Plain: Sized {
+    /// What it is, for an error.
+    const WHAT: &'static str;
+
+    fn from_u64(_: u64) -> Option<Self> {
+        None
+    }
+
+    fn from_bool(_: bool) -> Option<Self> {
+        None
+    }
+}
+
+impl Plain for u64 {
+    const WHAT: &'static str = "a whole number";
+
+    fn from_u64(n: u64) -> Option<u64> {
+        Some(n)
+    }
+}
+
+impl Plain for u32 {
+    const WHAT: &'static str = "a whole number below 2^32";
+
+    fn from_u64(n: u64) -> Option<u32> {
+        u32::try_from(n).ok()
+    }
+}
+
+impl Plain for bool {
+    const WHAT: &'static str = "true or false";
+
+    fn from_bool(flag: bool) -> Option<bool> {
+        Some(flag)
+    }
+}
+
+impl<'de, T: Plain> DeserializeSeed<'de> for Scalar<T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Plain> Visitor<'de> for Scalar<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or_null = if self.nullable { ", or null" } else { "" };
+        write!(f, "{}: {}{or_null}", self.field, T::WHAT)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+        if self.nullable {
+            Ok(None)
+        } else {
+            Err(E::invalid_type(Unexpected::Unit, &self))
+        }
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<T>, E> {
+        match T::from_u64(n) {
+            Some(value) => Ok(Some(value)),
+            None => Err(E::invalid_value(Unexpected::Unsigned(n), &self)),
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Option<T>, E> {
+        match T::from_bool(flag) {
+            Some(value) => Ok(Some(value)),
+            None => Err(E::invalid_type(Unexpected::Bool(flag), &self)),
+        }
+    }
+}
+
+/// Fills `bytes` from `text`, their hexadecimal (in either case); `None` unless `text` is
+/// exactly that.
+fn unhex(text: &str, bytes: &mut [u8]) -> Option<()> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * bytes.len() {
+        return None;
+    }
+    let value = |digit: u8| char::from(digit).to_digit(16);
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = u8::try_from(value(pair[0])? << 4 | value(pair[1])?).ok()?;
+    }
+    Some(())
+}
+
 fn duration_us(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::count::Counts;
-    use crate::error::{ErrorKind, FileError};
-    use crate::record::{SkipReason, Summary, Worker};
-    use crate::shard::Part;
+    use crate::record::Summary;
 
     #[test]
     fn file_json_has_the_contract_fields_in_order() {
@@ -249,5 +922,292 @@ mod tests {
             json.contains(r#""path":{"bytes":"YmFk/25hbWU="}"#),
             "{json}"
         );
+    }
+
+    /// Names UTF-8 or not, with characters JSON escapes.
+    fn path() -> impl Strategy<Value = PathBuf> {
+        prop_oneof![
+            "\\PC*|[\"\\\\\u{0}-\u{1f}a/é:]{0,12}".prop_map(PathBuf::from),
+            prop::collection::vec(any::<u8>(), 0..12)
+                .prop_map(|bytes| PathBuf::from(OsString::from_vec(bytes))),
+        ]
+    }
+
+    fn worker() -> impl Strategy<Value = Worker> {
+        (0u8..5, any::<u32>()).prop_map(|(kind, n)| match kind {
+            0 => Worker::Main,
+            1 => Worker::Thread(n),
+            2 => Worker::Task(n),
+            3 => Worker::Process(n),
+            _ => Worker::Split(n),
+        })
+    }
+
+    const KINDS: [ErrorKind; 10] = [
+        ErrorKind::NotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::IsDirectory,
+        ErrorKind::SymlinkLoop,
+        ErrorKind::NameTooLong,
+        ErrorKind::NotRegular,
+        ErrorKind::Io,
+        ErrorKind::WorkerCrashed,
+        ErrorKind::Timeout,
+        ErrorKind::SizeLimit,
+    ];
+
+    const REASONS: [SkipReason; 7] = [
+        SkipReason::Fifo,
+        SkipReason::Socket,
+        SkipReason::BlockDevice,
+        SkipReason::CharDevice,
+        SkipReason::Symlink,
+        SkipReason::TooSmall,
+        SkipReason::TooLarge,
+    ];
+
+    /// What became of a file, before its path is known: its counts, an error of any kind,
+    /// or no reader left to read it.
+    #[derive(Debug, Clone)]
+    enum Outcome {
+        Read(Counts),
+        Failed(ErrorKind, String),
+        NotRead(String),
+    }
+
+    impl Outcome {
+        fn of(self, path: &Path) -> Result<Counts, FileError> {
+            match self {
+                Outcome::Read(counts) => Ok(counts),
+                Outcome::Failed(kind, message) => Err(FileError::new(kind, path, message)),
+                Outcome::NotRead(why) => Err(FileError::not_read(path, &why)),
+            }
+        }
+    }
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        let message = "\\PC*|[\"\\\\\u{0}-\u{1f}a/é:]{0,12}";
+        prop_oneof![
+            any::<(u64, u64, u64)>().prop_map(|(bytes, lines, words)| Outcome::Read(Counts {
+                bytes,
+                lines,
+                words
+            })),
+            (prop::sample::select(KINDS.to_vec()), message)
+                .prop_map(|(kind, message)| Outcome::Failed(kind, message)),
+            message.prop_map(Outcome::NotRead),
+        ]
+    }
+
+    /// Some of the algorithms, each with a digest, in the order of [`Algorithm::ALL`].
+    fn digests() -> impl Strategy<Value = Vec<Digest>> {
+        (
+            prop::sample::subsequence(Algorithm::ALL.to_vec(), 0..=Algorithm::ALL.len()),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(|(algorithms, bytes)| {
+                algorithms
+                    .into_iter()
+                    .filter_map(|a| Digest::from_bytes(a, &bytes[..a.digest_len()]))
+                    .collect()
+            })
+    }
+
+    fn part() -> impl Strategy<Value = Part> {
+        any::<(u32, u32, u64, u64, u64, bool, bool)>().prop_map(
+            |(index, parts, start, end, file_size, starts_in_word, ends_in_word)| Part {
+                index,
+                parts,
+                start,
+                end,
+                file_size,
+                edges: Edges {
+                    starts_in_word,
+                    ends_in_word,
+                },
+            },
+        )
+    }
+
+    fn subtrees() -> impl Strategy<Value = Vec<Blake3Subtree>> {
+        prop::collection::vec(any::<(u64, u64, [u8; 32])>(), 0..4).prop_map(|list| {
+            list.into_iter()
+                .map(|(start, len, chaining_value)| Blake3Subtree {
+                    start,
+                    len,
+                    chaining_value,
+                })
+                .collect()
+        })
+    }
+
+    /// Any record a reader writes: files read or failed, whole or parts (with their BLAKE3
+    /// subtrees or not), with any digests, time and worker; and entries skipped.
+    fn record() -> impl Strategy<Value = Record> {
+        let file = (
+            path(),
+            outcome(),
+            digests(),
+            any::<u64>(),
+            worker(),
+            prop::option::of((part(), prop::option::of(subtrees()))),
+        )
+            .prop_map(
+                |(path, outcome, digests, micros, worker, part)| FileResult {
+                    outcome: outcome.of(&path),
+                    path,
+                    digests,
+                    output: None,
+                    elapsed: Duration::from_micros(micros),
+                    worker,
+                    part: part.as_ref().map(|(part, _)| *part),
+                    blake3_subtrees: part.and_then(|(_, subtrees)| subtrees),
+                },
+            )
+            .prop_map(Record::File);
+        let skipped = (path(), prop::sample::select(REASONS.to_vec()))
+            .prop_map(|(path, reason)| Record::Skipped(Skipped { path, reason }));
+        prop_oneof![3 => file, 1 => skipped]
+    }
+
+    proptest! {
+        /// A record written and read back is the record written, whether its fields come in
+        /// the order they are written or another (serde_json's `Value` sorts them).
+        #[test]
+        fn a_record_reads_back_as_it_was_written(record in record()) {
+            let line = serde_json::to_string(&record).expect("a record serializes");
+            let read: Record = serde_json::from_str(&line).expect("it reads back");
+            prop_assert_eq!(&read, &record, "{}", line);
+            let value = serde_json::to_value(&record).expect("a record serializes");
+            let sorted: Record = serde_json::from_value(value).expect("it reads back");
+            prop_assert_eq!(&sorted, &record);
+        }
+    }
+
+    /// The error a line gives, which must be one line.
+    fn refused(line: &str) -> String {
+        let err = serde_json::from_str::<Record>(line)
+            .map(|record| format!("read as {record:?}"))
+            .expect_err(line)
+            .to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        err
+    }
+
+    #[test]
+    fn a_line_that_is_no_record_says_what_is_wrong() {
+        let file = r#""type":"file","path":"a","size":1,"lines":0,"words":1,"elapsed_us":2"#;
+        for (line, says) in [
+            ("[1]".to_string(), "expected a record"),
+            (r#"{"type":"group","path":"a"}"#.into(), r#"string "group""#),
+            (r#"{"path":"a","reason":"fifo"}"#.into(), "without a type"),
+            (
+                r#"{"type":"skipped","reason":"fifo"}"#.into(),
+                "without a path",
+            ),
+            (
+                r#"{"type":"skipped","path":"a"}"#.into(),
+                "without a reason",
+            ),
+            (
+                r#"{"type":"skipped","path":"a","reason":"door"}"#.into(),
+                "`door`",
+            ),
+            (format!("{{{file}}}"), "file record without a worker"),
+            (
+                format!(r#"{{{file},"worker":"fiber-1"}}"#),
+                "'fiber-1' is not a worker",
+            ),
+            (
+                format!(r#"{{{file},"worker":"main","size":"1"}}"#),
+                r#"string "1", expected size: a whole number"#,
+            ),
+            (
+                format!(r#"{{{file},"worker":"main","error":"gone"}}"#),
+                "expected error: null, or {",
+            ),
+            (
+                format!(r#"{{{file},"worker":"main","error":{{"message":"a: gone"}}}}"#),
+                "an error without a kind",
+            ),
+            (
+                format!(r#"{{{file},"worker":"main","sha256":"abcd"}}"#),
+                "a sha256 digest: 64 hexadecimal digits",
+            ),
+            (
+                format!(r#"{{{file},"worker":"main","error":{{"kind":"melted"}}}}"#),
+                "`melted`",
+            ),
+            (
+                r#"{"type":"file","path":"a","worker":"main","lines":0,"words":1}"#.into(),
+                "file record without size",
+            ),
+            (
+                r#"{"type":"part","path":"a","size":1,"lines":0,"words":1,"worker":"main"}"#.into(),
+                "part record without part",
+            ),
+            (
+                r#"{"type":"skipped","path":{"bytes":"!!"},"reason":"fifo"}"#.into(),
+                "base64",
+            ),
+            (
+                r#"{"type":"skipped","path":{"raw":"YQ=="},"reason":"fifo"}"#.into(),
+                "`raw`",
+            ),
+            (
+                r#"{"type":"skipped","path":7,"reason":"fifo"}"#.into(),
+                "a path: a string",
+            ),
+            (
+                r#"{"type":"skipped","path":"a","reason":7}"#.into(),
+                "expected reason: why",
+            ),
+            (
+                format!(r#"{{{file},"worker":"main","error":null,"parts":4294967296}}"#),
+                "expected parts: a whole number below 2^32",
+            ),
+        ] {
+            let err = refused(&line);
+            assert!(err.contains(says), "{line}: {err}");
+        }
+        let part = r#"{"type":"part","path":"a","size":1,"lines":0,"words":1,"elapsed_us":2,"worker":"main","error":null,"part":0,"parts":2,"start":0,"end":1024,"file_size":2048,"starts_in_word":false,"ends_in_word":true"#;
+        for (subtrees, says) in [
+            (r#"[[0,1,"ab"]]"#, r#"string "ab""#),
+            ("[[0,1]]", "invalid length 2"),
+            (r#"[[0,1,"","x"]]"#, "invalid length 4"),
+            ("7", "integer `7`, expected blake3_subtrees"),
+            (r#"[["0",1,""]]"#, "string \"0\""),
+        ] {
+            let err = refused(&format!(r#"{part},"blake3_subtrees":{subtrees}}}"#));
+            assert!(
+                err.contains(says) && err.contains("blake3_subtrees"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_this_version_does_not_know_are_passed_over_and_a_file_record_has_no_part() {
+        let line = r#"{"later":{"a":[1,2]},"type":"file","path":"a","size":1,"lines":0,"words":1,"elapsed_us":2,"worker":"main","error":null,"part":0,"blake3_subtrees":[]}"#;
+        let Ok(Record::File(file)) = serde_json::from_str::<Record>(line) else {
+            panic!("a file record: {line}");
+        };
+        assert_eq!((file.part, file.blake3_subtrees), (None, None));
+        assert_eq!(file.elapsed, Duration::from_micros(2));
+    }
+
+    #[test]
+    fn a_file_no_reader_was_left_to_read_reads_back_as_one() {
+        let abandoned = FileResult::abandoned(
+            crate::discover::FileJob::new("a.txt", Some(3)),
+            "the model stopped",
+        );
+        let line = serde_json::to_string(&abandoned).expect("serializes");
+        let Ok(Record::File(read)) = serde_json::from_str::<Record>(&line) else {
+            panic!("a file record: {line}");
+        };
+        let err = read.outcome.as_ref().expect_err("failed");
+        assert!(err.is_not_read() && err.message() == "not read: the model stopped");
+        assert_eq!(read, abandoned);
     }
 }
