@@ -29,9 +29,8 @@ use std::time::Duration;
 use std::collections::HashMap;
 
 use reader_core::{
-    Algorithm, Algorithms, Blake3, Blake3Range, Blake3Subtree, Counts, Digest, Edges, ErrorKind,
-    FileError, FileResult, Finished, JoinRanges, Part, RangeCounts, Record, RunError, Shard,
-    SkipReason, Skipped, Stats, Summary, Worker, names,
+    Algorithm, Algorithms, Blake3, Blake3Range, ErrorKind, FileError, FileResult, Finished,
+    JoinRanges, Part, RangeCounts, Record, RunError, Shard, Stats, Summary, Worker, names,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -290,13 +289,12 @@ fn stream(
             // The summary, read already.
             break;
         }
-        let value: Value = serde_json::from_str(&line)
-            .map_err(|err| format!("{}: not a JSON record ({err})", at(n + 1)))?;
-        if value["type"] == "group" {
+        let record = match serde_json::from_str::<Record>(&line) {
+            Ok(record) => record,
             // A listing of that shard alone (--by); the merge makes none.
-            continue;
-        }
-        let record = record_of(&value).map_err(|why| format!("{}: {why}", at(n + 1)))?;
+            Err(_) if is_group(&line) => continue,
+            Err(err) => return Err(not_a_record(&at(n + 1), &err)),
+        };
         let part = match &record {
             Record::File(file) => file.part,
             Record::Skipped(_) => None,
@@ -429,152 +427,39 @@ fn path_value(value: &Value) -> Option<PathBuf> {
     }
 }
 
-/// A JSON record of the contract back as a [`Record`].
-fn record_of(value: &Value) -> Result<Record, String> {
-    let path = path_value(&value["path"]).ok_or("a record without a path")?;
-    match value["type"].as_str() {
-        Some("skipped") => {
-            let reason: SkipReason = serde_json::from_value(value["reason"].clone())
-                .map_err(|_| format!("an unknown skip reason {}", value["reason"]))?;
-            Ok(Record::Skipped(Skipped { path, reason }))
-        }
-        Some("file" | "part") => {
-            let worker: Worker = value["worker"]
-                .as_str()
-                .ok_or("a file record without a worker")?
-                .parse()?;
-            let elapsed = Duration::from_micros(value["elapsed_us"].as_u64().unwrap_or(0));
-            let outcome = if value["error"].is_null() {
-                let count = |field: &str| {
-                    value[field]
-                        .as_u64()
-                        .ok_or_else(|| format!("a file record without {field}"))
-                };
-                Ok(Counts {
-                    bytes: count("size")?,
-                    lines: count("lines")?,
-                    words: count("words")?,
-                })
-            } else {
-                let kind: ErrorKind = serde_json::from_value(value["error"]["kind"].clone())
-                    .map_err(|_| format!("an unknown error kind {}", value["error"]["kind"]))?;
-                let message = value["error"]["message"].as_str().unwrap_or_default();
-                // The message was written as "path: message".
-                let named = format!("{}: ", path.display());
-                let message = message.strip_prefix(&named).unwrap_or(message);
-                Err(FileError::new(kind, &path, message))
-            };
-            let (part, blake3_subtrees) = match value["type"].as_str() {
-                Some("part") => (Some(part_of(value)?), subtrees_of(value)?),
-                _ => (None, None),
-            };
-            let mut digests = Vec::new();
-            for algorithm in Algorithm::ALL {
-                if let Some(text) = value[algorithm.name()].as_str() {
-                    let digest = hex_bytes(text)
-                        .and_then(|bytes| Digest::from_bytes(algorithm, &bytes))
-                        .ok_or_else(|| format!("a {algorithm} digest that is not one: {text:?}"))?;
-                    digests.push(digest);
-                }
-            }
-            Ok(Record::File(FileResult {
-                path,
-                outcome,
-                digests,
-                output: None,
-                elapsed,
-                worker,
-                part,
-                blake3_subtrees,
-            }))
-        }
-        other => Err(format!("an unknown record type {other:?}")),
-    }
+/// Whether `line` is a `group` record, of a listing (`--by`).
+fn is_group(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|value| value["type"] == "group")
 }
 
-/// The bytes written in hexadecimal as `text`; `None` if it is not.
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
+/// Why the line at `at` (`FILE:LINE`) is not a record, in one line: where it is not JSON, or
+/// at which column it is not a record of the contract, and why.
+fn not_a_record(at: &str, err: &serde_json::Error) -> String {
+    if !err.is_data() {
+        return format!("{at}: not a JSON record ({err})");
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
-        .collect()
+    let why = err.to_string();
+    // serde_json says where in the line; the column is all that the line number leaves.
+    let whereabouts = format!(" at line {} column {}", err.line(), err.column());
+    let why = why.strip_suffix(&whereabouts).unwrap_or(&why);
+    format!("{at}:{}: {why}", err.column())
 }
 
-/// The BLAKE3 subtrees a `part` record carries (`"blake3_subtrees":[[start, len, "<hex>"],
-/// …]`); `None` when it has none.
-fn subtrees_of(value: &Value) -> Result<Option<Vec<Blake3Subtree>>, String> {
-    let list = &value["blake3_subtrees"];
-    if list.is_null() {
-        return Ok(None);
-    }
-    let not_one = |entry: &Value| {
-        format!(
-            "a part record whose blake3_subtrees hold {entry}, not [start, len, \"<64 hex digits>\"]"
-        )
-    };
-    list.as_array()
-        .ok_or_else(|| not_one(list))?
-        .iter()
-        .map(|entry| {
-            let subtree = match entry.as_array().map(Vec::as_slice) {
-                Some([start, len, chaining_value]) => start.as_u64().zip(len.as_u64()).zip(
-                    chaining_value
-                        .as_str()
-                        .and_then(hex_bytes)
-                        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()),
-                ),
-                _ => None,
-            };
-            subtree
-                .map(|((start, len), chaining_value)| Blake3Subtree {
-                    start,
-                    len,
-                    chaining_value,
-                })
-                .ok_or_else(|| not_one(entry))
-        })
-        .collect::<Result<_, _>>()
-        .map(Some)
-}
-
-/// The range a `part` record says it is.
-fn part_of(value: &Value) -> Result<Part, String> {
-    let number = |field: &str| {
-        value[field]
-            .as_u64()
-            .ok_or_else(|| format!("a part record without {field}"))
-    };
-    let small = |field: &str| {
-        number(field)
-            .and_then(|n| u32::try_from(n).map_err(|_| format!("a part record's {field} of {n}")))
-    };
-    let flag = |field: &str| {
-        value[field]
-            .as_bool()
-            .ok_or_else(|| format!("a part record without {field}"))
-    };
-    let (index, parts, file_size) = (small("part")?, small("parts")?, number("file_size")?);
+/// Whether `part` is where the cut of its file puts it ([`Part::new`]): one of its parts,
+/// with the range that part is.
+fn check_cut(part: &Part) -> Result<(), String> {
+    let (index, parts, file_size) = (part.index, part.parts, part.file_size);
     if index >= parts {
         return Err(format!("a part record of part {index} of {parts}"));
     }
-    let part = Part {
-        edges: Edges {
-            starts_in_word: flag("starts_in_word")?,
-            ends_in_word: flag("ends_in_word")?,
-        },
-        ..Part::new(index, parts, file_size)
-    };
-    let said = (number("start")?, number("end")?);
-    if said != (part.start, part.end) {
+    let cut = Part::new(index, parts, file_size);
+    if (part.start, part.end) != (cut.start, cut.end) {
         return Err(format!(
             "part {index} of {parts} of a file of {file_size} bytes says it is bytes {}..{}, not {}..{}",
-            said.0, said.1, part.start, part.end
+            part.start, part.end, cut.start, cut.end
         ));
     }
-    Ok(part)
+    Ok(())
 }
 
 /// The parts of split files read so far, by path, until every part of a file is in and it is
@@ -606,6 +491,7 @@ impl Joins {
         let Some(part) = result.part else {
             return Ok(Some(result));
         };
+        check_cut(&part)?;
         let blake3 = self.blake3_of(&result, &part)?;
         let slots = self
             .waiting
@@ -840,7 +726,8 @@ impl Stats for MergeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reader_core::{FileJob, read_job};
+    use reader_core::{Counts, Digest, FileJob, read_job};
+    use serde::Deserialize;
 
     /// The `part` records the shards write of the file at `path`, cut as one of `size` bytes
     /// into `parts`, each read with `digests` and written as its JSON.
@@ -865,7 +752,8 @@ mod tests {
         let mut joins = Joins::new(digests);
         let mut whole = None;
         for value in records.iter().rev() {
-            let Record::File(file) = record_of(value)? else {
+            let Record::File(file) = Record::deserialize(value).map_err(|err| err.to_string())?
+            else {
                 return Err("not a file".into());
             };
             whole = joins.add(file)?;
@@ -966,8 +854,8 @@ mod tests {
         refused(&gap, blake3, "does not follow");
         let mut short = records.clone();
         short[0]["blake3_subtrees"][0][2] = "abcd".into();
-        let err = record_of(&short[0]).map(|_| ()).expect_err("not 32 bytes");
-        assert!(err.contains("blake3_subtrees"), "{err}");
+        let err = Record::deserialize(&short[0]).expect_err("not 32 bytes");
+        assert!(err.to_string().contains("blake3_subtrees"), "{err}");
         // A split file in a run whose digests cannot be joined.
         refused(&records, Algorithm::Sha256.into(), "cannot be joined");
     }
@@ -1011,7 +899,7 @@ mod tests {
         assert!(err.contains("part 1 of 4 is given twice"), "{err}");
         let mut joins = Joins::new(Algorithms::NONE);
         for value in &records[..3] {
-            let Ok(Record::File(file)) = record_of(value) else {
+            let Ok(Record::File(file)) = Record::deserialize(value) else {
                 panic!("a part: {value}");
             };
             assert!(joins.add(file).expect("a part").is_none());
@@ -1020,6 +908,56 @@ mod tests {
         assert!(
             missing.contains("part 3 of 4 is in no shard's output"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_no_record_is_named_in_one_line() {
+        let why = |line: &str| {
+            let err = serde_json::from_str::<Record>(line).expect_err(line);
+            let why = not_a_record("0.jsonl:7", &err);
+            assert_eq!(why.lines().count(), 1, "{why}");
+            why
+        };
+        assert_eq!(
+            why(r#"{"type":"file","pa"#),
+            "0.jsonl:7: not a JSON record (EOF while parsing a string at line 1 column 18)"
+        );
+        assert_eq!(
+            why(r#"{"type":"file","path":"a","size":"1"}"#),
+            r#"0.jsonl:7:36: invalid type: string "1", expected size: a whole number, or null"#
+        );
+        assert_eq!(
+            why(r#"{"type":"skipped","path":"a"}"#),
+            "0.jsonl:7:29: a skipped record without a reason"
+        );
+    }
+
+    #[test]
+    fn a_part_that_is_not_where_its_file_is_cut_is_refused_not_joined() {
+        let part = |index, start, end| FileResult {
+            part: Some(Part {
+                start,
+                end,
+                ..Part::new(index, 2, 4096)
+            }),
+            ..FileResult::failed(FileError::new(ErrorKind::Io, "big.bin", "gone"))
+        };
+        let mut joins = Joins::new(Algorithms::NONE);
+        let err = joins.add(part(2, 0, 0)).map(|_| ()).expect_err("no part 2");
+        assert_eq!(err, "a part record of part 2 of 2");
+        let err = joins
+            .add(part(1, 1024, 4096))
+            .map(|_| ())
+            .expect_err("moved");
+        assert!(
+            err.contains("says it is bytes 1024..4096, not 2048..4096"),
+            "{err}"
+        );
+        assert!(
+            joins
+                .add(part(1, 2048, 4096))
+                .is_ok_and(|whole| whole.is_none())
         );
     }
 }

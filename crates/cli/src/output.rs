@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use reader_core::units::{bytes as human_bytes, grouped, millis};
-use reader_core::{Algorithms, Counts, Digest, Record, Shard, Summary, Worker, names};
+use reader_core::{Algorithms, Counts, Digest, Record, Shard, Summary, names};
 use serde::Serialize;
 
 use crate::args::{Args, Format};
@@ -186,88 +186,6 @@ impl Json {
     }
 }
 
-/// Writes the JSON of `record` into `line`, exactly as serde_json writes it, if it is a whole
-/// file read with its counts under a UTF-8 path — nearly every record of a run, one a file —
-/// and says so; writes nothing and returns `false` for any other record, which serde writes.
-/// Such a record's fields are fixed: their names need no escaping, nor, usually, the path, and
-/// the numbers need no formatting machinery, so the line costs a few copies.
-fn plain_file_json(record: &Record, line: &mut Vec<u8>) -> bool {
-    let Record::File(file) = record else {
-        return false;
-    };
-    let (Ok(counts), None, Some(path)) = (&file.outcome, &file.part, file.path.to_str()) else {
-        return false;
-    };
-    line.extend_from_slice(br#"{"type":"file","path":"#);
-    if path.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        // Writing a `str` into a `Vec` fails only when out of memory, which aborts first.
-        let _ = serde_json::to_writer(&mut *line, path);
-    } else {
-        line.push(b'"');
-        line.extend_from_slice(path.as_bytes());
-        line.push(b'"');
-    }
-    line.extend_from_slice(br#","size":"#);
-    decimal(counts.bytes, line);
-    line.extend_from_slice(br#","lines":"#);
-    decimal(counts.lines, line);
-    line.extend_from_slice(br#","words":"#);
-    decimal(counts.words, line);
-    for digest in &file.digests {
-        line.extend_from_slice(br#",""#);
-        line.extend_from_slice(digest.algorithm().name().as_bytes());
-        line.extend_from_slice(br#"":""#);
-        hex(digest.as_bytes(), line);
-        line.push(b'"');
-    }
-    line.extend_from_slice(br#","elapsed_us":"#);
-    decimal(
-        u64::try_from(file.elapsed.as_micros()).unwrap_or(u64::MAX),
-        line,
-    );
-    line.extend_from_slice(br#","worker":""#);
-    let mut numbered = |prefix: &str, n: u32| {
-        line.extend_from_slice(prefix.as_bytes());
-        decimal(u64::from(n), line);
-    };
-    match file.worker {
-        Worker::Thread(n) => numbered("thread-", n),
-        Worker::Task(n) => numbered("task-", n),
-        Worker::Process(n) => numbered("pid-", n),
-        Worker::Split(n) => numbered("split-", n),
-        // `Worker`'s own name for it (`main`), written into a `Vec`: it cannot fail.
-        other => {
-            let _ = write!(line, "{other}");
-        }
-    }
-    line.extend_from_slice(br#"","error":null}"#);
-    true
-}
-
-/// Appends `bytes` in lower-case hexadecimal.
-fn hex(bytes: &[u8], line: &mut Vec<u8>) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        line.push(DIGITS[usize::from(byte >> 4)]);
-        line.push(DIGITS[usize::from(byte & 15)]);
-    }
-}
-
-/// Appends `n` in decimal.
-fn decimal(mut n: u64, line: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    line.extend_from_slice(&digits[at..]);
-}
-
 /// The summary as one JSON object: `type`, the totals, the resources and the model's figures.
 #[derive(Serialize)]
 struct SummaryJson<'a> {
@@ -301,7 +219,8 @@ struct GroupJson<'a> {
 impl Output for Json {
     fn record(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<()> {
         self.line.clear();
-        if !plain_file_json(record, &mut self.line) {
+        // Nearly every record is a plain file, which reader-core writes by hand.
+        if !record.write_plain_json(&mut self.line) {
             serde_json::to_writer(&mut self.line, record)?;
         }
         self.line.push(b'\n');
@@ -651,95 +570,12 @@ fn per_second(rate: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use reader_core::{ErrorKind, FileError, FileResult, SkipReason, Skipped};
-
     use super::*;
 
     #[test]
     fn csv_fields_are_quoted_only_when_needed() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,\"b\"\nc"), "\"a,\"\"b\"\"\nc\"");
-    }
-
-    /// A record of every kind `plain_file_json` takes or leaves to serde.
-    fn file_record(
-        path: &std::path::Path,
-        outcome: Result<Counts, FileError>,
-        worker: Worker,
-    ) -> Record {
-        Record::File(FileResult {
-            digests: Vec::new(),
-            output: None,
-            path: path.to_path_buf(),
-            outcome,
-            elapsed: Duration::from_nanos(1_234_567),
-            worker,
-            part: None,
-            blake3_subtrees: None,
-        })
-    }
-
-    #[test]
-    fn records_left_to_serde_are_not_written_by_hand() {
-        use std::os::unix::ffi::OsStrExt;
-        let counts = Counts {
-            bytes: 1,
-            lines: 1,
-            words: 1,
-        };
-        let raw = std::path::Path::new(std::ffi::OsStr::from_bytes(b"\xff.txt"));
-        let failed = Err(FileError::new(ErrorKind::Io, "a", "gone"));
-        let skipped = Record::Skipped(Skipped {
-            path: "a".into(),
-            reason: SkipReason::Fifo,
-        });
-        for record in [
-            file_record(raw, Ok(counts), Worker::Main),
-            file_record("a".as_ref(), failed, Worker::Thread(1)),
-            skipped,
-        ] {
-            let mut line = Vec::new();
-            assert!(!plain_file_json(&record, &mut line), "{record:?}");
-            assert!(line.is_empty());
-        }
-    }
-
-    proptest::proptest! {
-        /// The hand-written line is serde_json's, byte for byte, whatever the path holds.
-        #[test]
-        fn a_plain_file_is_written_as_serde_writes_it(
-            path in "\\PC*|[\"\\\\\u{0}-\u{1f}a/é]{0,12}",
-            bytes: u64,
-            lines: u64,
-            words: u64,
-            micros: u64,
-            worker in 0u8..5,
-            n: u32,
-        ) {
-            let worker = match worker {
-                0 => Worker::Main,
-                1 => Worker::Thread(n),
-                2 => Worker::Task(n),
-                3 => Worker::Process(n),
-                _ => Worker::Split(n),
-            };
-            let record = Record::File(FileResult {
-                digests: Vec::new(),
-                output: None,
-                path: path.into(),
-                outcome: Ok(Counts { bytes, lines, words }),
-                elapsed: Duration::from_micros(micros),
-                worker,
-                part: None,
-                blake3_subtrees: None,
-            });
-            let mut line = Vec::new();
-            proptest::prop_assert!(plain_file_json(&record, &mut line));
-            let serde = serde_json::to_vec(&record).expect("a record serializes");
-            proptest::prop_assert_eq!(String::from_utf8_lossy(&line), String::from_utf8_lossy(&serde));
-        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use reader_core::{FileResult, Record, Summary};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// A run that takes longer than this is a hang: the reader is killed and the case fails.
@@ -280,59 +282,68 @@ impl Run {
 
     /// The records by path ([`path_key`]), checking the invariants of every JSON run: a summary last and
     /// nowhere else, each path once, `files = ok + failed`, and the totals equal to the sum
-    /// of the records.
+    /// of the records; and that each line is a record of the contract, exactly as reader-core
+    /// writes the record it reads back as (reader-core's `Deserialize` and `Serialize` of
+    /// [`Record`]).
     pub fn records(&self) -> HashMap<String, Value> {
         let lines = self.lines();
         let summary = self.summary();
+        let text = String::from_utf8_lossy(&self.stdout);
         let mut by_path = HashMap::new();
-        let (mut files, mut ok, mut failed, mut skipped, mut bytes, mut words) = (0, 0, 0, 0, 0, 0);
-        for record in &lines[..lines.len() - 1] {
-            if record["type"] == "group" {
+        let mut totals = Summary::default();
+        for (line, value) in text.lines().zip(&lines[..lines.len() - 1]) {
+            if value["type"] == "group" {
                 continue;
             }
-            let path = path_key(&record_path(record));
-            match record["type"].as_str() {
-                Some("file" | "part") => {
-                    files += 1;
-                    if record["error"].is_null() {
-                        ok += 1;
-                        bytes += record["size"].as_u64().expect("size");
-                        words += record["words"].as_u64().expect("words");
-                    } else {
-                        failed += 1;
-                        assert!(
-                            record["size"].is_null(),
-                            "a failed file has no size: {record}"
-                        );
-                        let kind = record["error"]["kind"].as_str().expect("error.kind");
-                        assert!(!kind.is_empty());
-                        assert!(record["error"]["message"].is_string());
-                    }
-                }
-                Some("skipped") => {
-                    skipped += 1;
-                    assert!(record["reason"].is_string());
-                }
-                other => panic!("unexpected record type {other:?}: {record}"),
+            let record = record_of(line);
+            if let Record::File(FileResult {
+                outcome: Err(_), ..
+            }) = &record
+            {
+                assert!(value["size"].is_null(), "a failed file has no size: {line}");
+                assert!(value["error"]["message"].is_string(), "{line}");
             }
+            totals.add(&record);
+            let path = path_key(path_of(&record));
             assert!(
-                by_path.insert(path.clone(), record.clone()).is_none(),
+                by_path.insert(path.clone(), value.clone()).is_none(),
                 "{path} reported twice"
             );
         }
         let field = |k: &str| summary[k].as_u64().unwrap_or_else(|| panic!("summary.{k}"));
-        assert_eq!(field("files"), files, "summary.files");
-        assert_eq!(field("ok"), ok, "summary.ok");
-        assert_eq!(field("failed"), failed, "summary.failed");
+        assert_eq!(field("files"), totals.files, "summary.files");
+        assert_eq!(field("ok"), totals.ok, "summary.ok");
+        assert_eq!(field("failed"), totals.failed, "summary.failed");
         assert_eq!(
             field("files"),
             field("ok") + field("failed"),
             "files = ok + failed"
         );
-        assert_eq!(field("skipped"), skipped, "summary.skipped");
-        assert_eq!(field("bytes"), bytes, "summary.bytes");
-        assert_eq!(field("words"), words, "summary.words");
+        assert_eq!(field("skipped"), totals.skipped, "summary.skipped");
+        assert_eq!(field("bytes"), totals.bytes, "summary.bytes");
+        assert_eq!(field("words"), totals.words, "summary.words");
         by_path
+    }
+}
+
+/// The record a line of a JSON run is, read with reader-core's `Deserialize`; panics (failing
+/// the case) unless the line is a record of the contract, exactly as reader-core writes it.
+pub(crate) fn record_of(line: &str) -> Record {
+    let record: Record = serde_json::from_str(line)
+        .unwrap_or_else(|err| panic!("not a record of the contract ({err}): {line}"));
+    let again = serde_json::to_string(&record).unwrap_or_else(|err| panic!("{err}: {line}"));
+    assert_eq!(
+        again, line,
+        "the record this line reads back as is written otherwise"
+    );
+    record
+}
+
+/// The path a record is of.
+pub(crate) fn path_of(record: &Record) -> &Path {
+    match record {
+        Record::File(file) => &file.path,
+        Record::Skipped(skipped) => &skipped.path,
     }
 }
 
@@ -354,24 +365,19 @@ pub fn path_key(path: &Path) -> String {
     }
 }
 
-/// The path of a JSON record, decoded from the contract's lossless form: a string, or
-/// `{"bytes": "<base64>"}` for a name that is not UTF-8.
+/// The path of a JSON record, read with reader-core's `Deserialize`, checked to be written
+/// as the contract's lossless form says: a string when it is UTF-8, else
+/// `{"bytes": "<base64>"}`.
 pub fn record_path(record: &Value) -> PathBuf {
-    use base64::Engine as _;
-    use std::os::unix::ffi::OsStringExt;
-    let path = &record["path"];
-    if let Some(text) = path.as_str() {
-        return PathBuf::from(text);
-    }
-    let encoded = path["bytes"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a path, as a string or {{\"bytes\": …}}: {record}"));
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .unwrap_or_else(|err| panic!("the path's bytes are base64 ({err}): {record}"));
-    assert!(
-        std::str::from_utf8(&raw).is_err(),
-        "a UTF-8 name is written as a string: {record}"
+    let path = match Record::deserialize(record) {
+        Ok(Record::File(file)) => file.path,
+        Ok(Record::Skipped(skipped)) => skipped.path,
+        Err(err) => panic!("not a record of the contract ({err}): {record}"),
+    };
+    assert_eq!(
+        record["path"].is_string(),
+        path.to_str().is_some(),
+        "a path is a string exactly when it is UTF-8: {record}"
     );
-    PathBuf::from(std::ffi::OsString::from_vec(raw))
+    path
 }

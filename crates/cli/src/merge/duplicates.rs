@@ -27,9 +27,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use reader_core::{Algorithm, Digest, DuplicateGroup, Duplicates, Member, Record, Shard};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Input, Keys, hex_bytes, number, path_value, record_of};
+use super::{Input, Keys, number, path_value};
 use crate::args::Format;
 use crate::duplicates::{Closing, Writer};
 
@@ -207,7 +208,7 @@ fn read(
                 joined.found.hard_links.push(names);
             }
             Some("file" | "skipped") => {
-                let record = record_of(&value).map_err(|why| format!("{at}: {why}"))?;
+                let record = Record::deserialize(&value).map_err(|err| format!("{at}: {err}"))?;
                 match &record {
                     Record::File(file) => {
                         if file.outcome.is_ok() {
@@ -310,4 +311,15 @@ fn group_of(value: &Value) -> Result<DuplicateGroup, String> {
         ));
     }
     Ok(group)
+}
+
+/// The bytes written in hexadecimal as `text`; `None` if it is not.
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
 }

@@ -10,10 +10,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use reader_core::{FileResult, Record};
 use serde_json::Value;
 use sha2::Digest as _;
 
-use crate::run::{Reader, Run, finish};
+use crate::run::{Reader, Run, finish, record_of};
 use crate::tree::{Tree, bytes_path};
 use crate::{fixtures_dir, noise, path_key};
 
@@ -345,7 +346,7 @@ pub fn split_shards_join_blake3_digests_with_reader_merge(reader: &Reader) {
     for digest in ["blake3", "sha256"] {
         let out = Tree::new();
         let template = out.join("{shard}.jsonl");
-        let mut parts: HashMap<String, Vec<(u32, Value)>> = HashMap::new();
+        let mut parts: HashMap<String, Vec<(u32, FileResult)>> = HashMap::new();
         let mut whole: HashMap<String, u32> = HashMap::new();
         let shards: Vec<PathBuf> = (0..count)
             .map(|k| {
@@ -369,15 +370,17 @@ pub fn split_shards_join_blake3_digests_with_reader_merge(reader: &Reader) {
                 );
                 let written = out.join(format!("{k}.jsonl"));
                 let text = fs::read_to_string(&written).expect("the shard's output"); // whole-file read ok: a shard's output, checked whole
-                for line in text.lines() {
-                    let record: Value = serde_json::from_str(line).expect("JSON");
-                    let path = record["path"].as_str().unwrap_or_default().to_string();
-                    match record["type"].as_str() {
-                        Some("part") => parts.entry(path).or_default().push((k, record)),
-                        Some("file") => {
-                            assert!(whole.insert(path, k).is_none(), "{digest}: twice");
-                        }
-                        _ => {}
+                let lines: Vec<&str> = text.lines().collect();
+                let (_summary, records) = lines.split_last().expect("a summary");
+                for line in records {
+                    let Record::File(file) = record_of(line) else {
+                        continue;
+                    };
+                    let path = path_key(&file.path);
+                    if file.part.is_some() {
+                        parts.entry(path).or_default().push((k, file));
+                    } else {
+                        assert!(whole.insert(path, k).is_none(), "{digest}: twice");
                     }
                 }
                 written
@@ -398,13 +401,13 @@ pub fn split_shards_join_blake3_digests_with_reader_merge(reader: &Reader) {
             assert_eq!(on.len(), wanted, "{key}: a part on each of {wanted} shards");
             assert_eq!(got.len(), wanted, "{key}: {got:?}");
             for (_, part) in got {
-                assert!(part["blake3"].is_null(), "a part has no digest: {part}");
-                let start = part["start"].as_u64().unwrap_or(u64::MAX);
-                assert_eq!(start % 1024, 0, "cut on 1 KiB: {part}");
-                let subtrees = part["blake3_subtrees"].as_array().expect("subtrees");
-                let held: u64 = subtrees.iter().filter_map(|s| s[1].as_u64()).sum();
-                assert_eq!(Some(held), part["size"].as_u64(), "{part}");
-                assert_eq!(subtrees.first().and_then(|s| s[0].as_u64()), Some(start));
+                assert!(part.digests.is_empty(), "a part has no digest: {part:?}");
+                let start = part.part.map_or(u64::MAX, |cut| cut.start);
+                assert_eq!(start % 1024, 0, "cut on 1 KiB: {part:?}");
+                let subtrees = part.blake3_subtrees.as_deref().expect("subtrees");
+                let held: u64 = subtrees.iter().map(|s| s.len).sum();
+                assert_eq!(Ok(held), part.outcome.as_ref().map(|c| c.bytes), "{part:?}");
+                assert_eq!(subtrees.first().map(|s| s.start), Some(start));
             }
         }
         let args = |format: &'static str| -> Vec<&std::ffi::OsStr> {
