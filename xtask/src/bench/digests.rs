@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use reader_core::Algorithm;
+use reader_core::{Algorithm, Record};
 use serde::Serialize;
 use sha2::Digest as _;
 
@@ -112,25 +112,17 @@ fn hash_file(
     }
 }
 
-/// The `algorithm` digest of every file record of a reader's `--format json` output, by path
-/// inside `tree`. A name that is not UTF-8 is decoded from its `{"bytes": …}` form.
+/// The `algorithm` digest of every whole file record of a reader's `--format json` output, by
+/// path inside `tree`, read with reader-core's own reading of a record's JSON.
 pub fn from_records(output: &[u8], algorithm: Algorithm, tree: &Path) -> FileDigests {
     let mut out = FileDigests::new();
     for line in output.split(|&b| b == b'\n') {
-        let Ok(record) = serde_json::from_slice::<serde_json::Value>(line) else {
+        let Ok(Record::File(file)) = serde_json::from_slice::<Record>(line) else {
             continue;
         };
-        if record["type"] != "file" {
-            continue;
-        }
-        let path = match &record["path"] {
-            serde_json::Value::String(text) => Some(PathBuf::from(text)),
-            other => other["bytes"]
-                .as_str()
-                .and_then(reader_core::names::from_base64),
-        };
-        if let (Some(path), Some(digest)) = (path, record[algorithm.name()].as_str()) {
-            out.insert(in_tree(&path, tree), digest.to_string());
+        let digest = file.digests.iter().find(|d| d.algorithm() == algorithm);
+        if let (None, Some(digest)) = (&file.part, digest) {
+            out.insert(in_tree(&file.path, tree), digest.to_string());
         }
     }
     out
@@ -212,22 +204,24 @@ mod tests {
 
     #[test]
     fn records_are_read_by_path_inside_the_tree_whatever_the_name() {
-        let output = concat!(
-            r#"{"type":"file","path":"/t/a.txt","size":3,"lines":0,"words":1,"sha256":"aa","elapsed_us":1}"#,
-            "\n",
-            r#"{"type":"file","path":{"bytes":"//4udHh0"},"size":3,"sha256":"bb"}"#,
-            "\n",
-            r#"{"type":"file","path":"/t/failed","size":null,"error":{"kind":"not_found"}}"#,
-            "\n",
-            r#"{"type":"skipped","path":"/t/pipe","reason":"fifo"}"#,
-            "\n",
-            r#"{"type":"summary","files":3}"#,
-        );
+        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+        let output = [
+            format!(
+                r#"{{"type":"file","path":"/t/a.txt","size":3,"lines":0,"words":1,"elapsed_us":1,"worker":"thread-0","error":null,"sha256":"{a}"}}"#
+            ),
+            format!(
+                r#"{{"type":"file","path":{{"bytes":"//4udHh0"}},"size":3,"lines":0,"words":1,"elapsed_us":1,"worker":"thread-1","error":null,"sha256":"{b}"}}"#
+            ),
+            r#"{"type":"file","path":"/t/failed","size":null,"lines":null,"words":null,"elapsed_us":1,"worker":"thread-0","error":{"kind":"not_found","message":"/t/failed: gone"}}"#.into(),
+            r#"{"type":"skipped","path":"/t/pipe","reason":"fifo"}"#.into(),
+            r#"{"type":"summary","files":3}"#.into(),
+        ]
+        .join("\n");
         let got = from_records(output.as_bytes(), Algorithm::Sha256, Path::new("/t"));
         let raw = reader_core::names::from_base64("//4udHh0").unwrap_or_default();
         assert_eq!(
             got,
-            FileDigests::from([(PathBuf::from("a.txt"), "aa".into()), (raw, "bb".into())])
+            FileDigests::from([(PathBuf::from("a.txt"), a), (raw, b)])
         );
         assert!(from_records(output.as_bytes(), Algorithm::Blake3, Path::new("/t")).is_empty());
     }
