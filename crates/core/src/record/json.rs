@@ -451,35 +451,12 @@ impl Visitor<'_> for FieldVisitor {
 }
 
 /// A record's `type`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Kind {
     File,
     Part,
     Skipped,
-}
-
-impl<'de> Deserialize<'de> for Kind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
-        d.deserialize_str(KindVisitor)
-    }
-}
-
-struct KindVisitor;
-
-impl Visitor<'_> for KindVisitor {
-    type Value = Kind;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a record's type: file, part or skipped")
-    }
-
-    fn visit_str<E: de::Error>(self, kind: &str) -> Result<Kind, E> {
-        match kind {
-            "file" => Ok(Kind::File),
-            "part" => Ok(Kind::Part),
-            "skipped" => Ok(Kind::Skipped),
-            _ => Err(E::invalid_value(Unexpected::Str(kind), &self)),
-        }
-    }
 }
 
 /// A path as [`Lossless`] writes it: a string, or `{"bytes": "<base64>"}`.
@@ -1243,7 +1220,10 @@ mod tests {
         let file = r#""type":"file","path":"a","size":1,"lines":0,"words":1,"elapsed_us":2"#;
         for (line, says) in [
             ("[1]".to_string(), "expected a record"),
-            (r#"{"type":"group","path":"a"}"#.into(), r#"string "group""#),
+            (
+                r#"{"type":"group","path":"a"}"#.into(),
+                "unknown variant `group`, expected one of `file`, `part`, `skipped`",
+            ),
             (r#"{"path":"a","reason":"fifo"}"#.into(), "without a type"),
             (
                 r#"{"type":"skipped","reason":"fifo"}"#.into(),
