@@ -507,21 +507,8 @@ struct WorkerJson(Worker);
 
 impl<'de> Deserialize<'de> for WorkerJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<WorkerJson, D::Error> {
-        d.deserialize_str(WorkerVisitor)
-    }
-}
-
-struct WorkerVisitor;
-
-impl Visitor<'_> for WorkerVisitor {
-    type Value = WorkerJson;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a worker: main, thread-N, task-N, pid-N or split-N")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<WorkerJson, E> {
-        text.parse().map(WorkerJson).map_err(E::custom)
+        let text = String::deserialize(d)?;
+        text.parse().map(WorkerJson).map_err(de::Error::custom)
     }
 }
 
